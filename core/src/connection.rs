@@ -25,6 +25,10 @@ impl Connection {
         let _ = (role, config, rng);
         Self {}
     }
+    /// Queues raw bytes (the handshake's 101 response) ahead of every frame.
+    pub(crate) fn queue_raw(&mut self, bytes: &[u8]) {
+        let _ = bytes;
+    }
     /// Feeds bytes received from the peer.
     pub fn handle_input(&mut self, data: &[u8]) {
         let _ = data;
