@@ -102,9 +102,7 @@ impl CloseFrame {
                 if !code.is_sendable() {
                     return Err(ProtocolError::InvalidCloseCode(code.0));
                 }
-                let reason = simdutf8::basic::from_utf8(reason)
-                    .map_err(|_| ProtocolError::InvalidUtf8)?
-                    .to_owned();
+                let reason = simdutf8::basic::from_utf8(reason).map_err(|_| ProtocolError::InvalidUtf8)?.to_owned();
                 Ok(Some(Self { code, reason }))
             }
         }

@@ -1,36 +1,582 @@
-//! STUB: replaced by the real connection.
+//! The WebSocket connection after the opening handshake: framing, message assembly, control
+//! frames and the close handshake (RFC 6455 sections 5 and 7), as a sans-IO state machine.
+
+use crate::close::{CloseCode, CloseFrame, MAX_REASON_LEN};
+use crate::error::{Error, ProtocolError};
+use crate::frame::{FrameHeader, OpCode};
+use crate::mask::apply_mask;
+use crate::message::{Closed, Event, Message, MessageKind, Utf8Bytes};
+use crate::utf8::Utf8Validator;
 use crate::{Config, Rng};
+use bytes::{Buf, Bytes, BytesMut};
+use std::collections::VecDeque;
+use std::time::Instant;
 
 /// Which end of the connection this endpoint is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
-    /// The endpoint that opened the connection; masks its frames.
+    /// The endpoint that opened the connection; it masks every frame it sends.
     Client,
-    /// The endpoint that accepted it.
+    /// The endpoint that accepted it; it closes the TCP connection first.
     Server,
 }
 
-/// A WebSocket connection after the handshake.
+/// Where a connection stands in its life. (Before this, the opening handshake is the
+/// `Connecting` state; it is represented by the [`handshake`](crate::handshake) types.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Messages flow both ways.
+    Open,
+    /// We sent a close frame and wait for the peer's.
+    Closing,
+    /// The WebSocket connection is over; only TCP teardown remains.
+    Closed,
+}
+
+/// A WebSocket connection, as a state machine that never blocks and never touches a socket.
+///
+/// Its methods fall in four groups, as in quinn-proto:
+/// - **input**: [`handle_input`](Self::handle_input) (bytes read from the peer),
+///   [`handle_eof`](Self::handle_eof) (the peer closed its side), and
+///   [`handle_timeout`](Self::handle_timeout) (the deadline from `poll_timeout` passed);
+/// - **commands** from the application: [`send`](Self::send), [`send_fragment`](Self::send_fragment),
+///   [`ping`](Self::ping), [`pong`](Self::pong), [`close`](Self::close);
+/// - **output**, polled in this order after every input or command:
+///   [`poll_event`](Self::poll_event) until `None`, [`poll_transmit`](Self::poll_transmit) (write
+///   what it gives), [`poll_shutdown`](Self::poll_shutdown) (shut down the TCP write side once
+///   everything taken so far is written), [`poll_timeout`](Self::poll_timeout) (re-arm the one
+///   timer), and [`is_finished`](Self::is_finished) (drop the socket);
+/// - **getters**: [`role`](Self::role), [`state`](Self::state),
+///   [`pending_transmit`](Self::pending_transmit).
+///
+/// The core answers pings, assembles fragments, validates UTF-8, enforces the limits of
+/// [`Config`] and runs the close handshake; a driver only moves bytes and time.
+///
+/// ```
+/// use laputa_core::{Config, Connection, Event, Message, Role};
+/// use std::time::Instant;
+///
+/// let mut server = Connection::new(Role::Server, Config::default());
+/// // A masked text frame "Hello" from RFC 6455 section 5.7.
+/// server.handle_input(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+/// assert_eq!(server.poll_event(), Some(Event::Message(Message::from("Hello"))));
+/// server.send(Message::from("Hello")).unwrap();
+/// let mut out = Vec::new();
+/// server.poll_transmit(Instant::now(), &mut out);
+/// assert_eq!(out, [0x81, 0x05, b'H', b'e', b'l', b'l', b'o']);
+/// ```
 #[derive(Debug)]
-pub struct Connection {}
+pub struct Connection {
+    role: Role,
+    config: Config,
+    rng: Rng,
+    /// Received bytes not yet consumed: at most one partial frame.
+    inbuf: BytesMut,
+    /// The frame whose header has been read and whose payload is arriving.
+    frame: Option<PartialFrame>,
+    /// The data message being received.
+    incoming: Option<Incoming>,
+    events: VecDeque<Event>,
+    /// Bytes that go out before any frame (the handshake's 101 response).
+    raw: Vec<u8>,
+    /// Encoded frames waiting for `poll_transmit`.
+    out: Vec<u8>,
+    /// The answer to the latest ping; a newer ping replaces it (RFC 6455 section 5.5.3).
+    pending_pong: Option<Bytes>,
+    /// The kind of the fragmented message being sent, if one is unfinished.
+    outgoing: Option<MessageKind>,
+    close: State,
+    /// Our close frame is queued but not yet taken by `poll_transmit`.
+    close_queued: bool,
+    close_deadline: Option<Instant>,
+    shutdown: Shutdown,
+    finished: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PartialFrame {
+    header: FrameHeader,
+    /// How much of the payload at the front of `inbuf` is already unmasked (and validated).
+    unmasked: usize,
+}
+
+#[derive(Debug)]
+struct Incoming {
+    kind: MessageKind,
+    fragments: usize,
+    /// Payload bytes received so far.
+    size: usize,
+    /// Fragments joined so far; empty for a message of one frame.
+    data: BytesMut,
+    utf8: Utf8Validator,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shutdown {
+    NotYet,
+    Due,
+    Done,
+}
 
 impl Connection {
-    /// A connection on a stream that is already upgraded.
+    /// A connection in the `Open` state, for a stream whose upgrade is already done (by the
+    /// [`handshake`](crate::handshake) types, or by another HTTP stack such as hyper). A client
+    /// masks with keys from the operating system's CSPRNG.
     pub fn new(role: Role, config: Config) -> Self {
-        let _ = (role, config);
-        Self {}
+        Self::with_rng(role, config, Rng::os())
     }
-    /// Same with a given random source (clients mask with it).
+
+    /// Like [`new`](Self::new), with the source of masking keys given (seeded in tests).
     pub fn with_rng(role: Role, config: Config, rng: Rng) -> Self {
-        let _ = (role, config, rng);
-        Self {}
+        Self {
+            role,
+            config,
+            rng,
+            inbuf: BytesMut::new(),
+            frame: None,
+            incoming: None,
+            events: VecDeque::new(),
+            raw: Vec::new(),
+            out: Vec::new(),
+            pending_pong: None,
+            outgoing: None,
+            close: State::Open,
+            close_queued: false,
+            close_deadline: None,
+            shutdown: Shutdown::NotYet,
+            finished: false,
+        }
     }
-    /// Queues raw bytes (the handshake's 101 response) ahead of every frame.
+
+    /// Queues bytes to go out before any frame (the handshake's 101 response).
     pub(crate) fn queue_raw(&mut self, bytes: &[u8]) {
-        let _ = bytes;
+        self.raw.extend_from_slice(bytes);
     }
-    /// Feeds bytes received from the peer.
+
+    // ---- getters ----
+
+    /// Client or server.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Open, closing or closed.
+    pub fn state(&self) -> State {
+        self.close
+    }
+
+    /// The settings this connection runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Bytes queued for sending and not yet taken by [`poll_transmit`](Self::poll_transmit);
+    /// drivers apply backpressure on it.
+    pub fn pending_transmit(&self) -> usize {
+        self.raw.len() + self.out.len() + self.pending_pong.as_ref().map_or(0, |p| p.len() + 2)
+    }
+
+    /// True once nothing more will happen on this connection: the driver flushes what
+    /// `poll_transmit` gives and drops the socket. Reached at the peer's EOF after the close
+    /// handshake, or when the close timeout expires.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    // ---- input ----
+
+    /// Feeds bytes received from the peer. Complete messages, control frames and the close
+    /// handshake show up in [`poll_event`](Self::poll_event); a protocol violation queues the
+    /// close frame with the matching code and ends in [`Event::Closed`] with its error.
     pub fn handle_input(&mut self, data: &[u8]) {
-        let _ = data;
+        if self.close == State::Closed {
+            return; // After the close handshake or a failure, input is discarded.
+        }
+        self.inbuf.extend_from_slice(data);
+        if let Err(error) = self.read_frames() {
+            self.fail(error);
+        }
+    }
+
+    /// The peer closed its side of the TCP connection (read returned 0).
+    pub fn handle_eof(&mut self) {
+        if self.close != State::Closed {
+            self.discard_input();
+            self.pending_pong = None;
+            self.finish_close(CloseCode::ABNORMAL, String::new(), false, Some(ProtocolError::UnexpectedEof));
+        }
+        self.finished = true;
+    }
+
+    /// Advances time: once the close deadline passes, the connection is finished.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.close_deadline.is_some_and(|deadline| now >= deadline) {
+            self.close_deadline = None;
+            if self.close != State::Closed {
+                // We sent a close frame and the peer never answered.
+                self.discard_input();
+                self.finish_close(CloseCode::ABNORMAL, String::new(), false, None);
+            }
+            self.finished = true;
+        }
+    }
+
+    // ---- output ----
+
+    /// The next event, in order of arrival.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Appends every byte waiting to be sent to `buf` and returns how many were appended. When
+    /// `buf` is empty the core hands over its own buffer without copying. `now` starts the close
+    /// timeout when our close frame leaves.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> usize {
+        let start = buf.len();
+        buf.append(&mut self.raw);
+        if let Some(payload) = self.pending_pong.take() {
+            self.encode_frame(true, false, OpCode::Pong, &payload, buf);
+        }
+        if buf.is_empty() {
+            std::mem::swap(buf, &mut self.out);
+        } else {
+            buf.append(&mut self.out);
+        }
+        if self.close_queued {
+            self.close_queued = false;
+            self.close_deadline = Some(now + self.config.close_timeout);
+        }
+        buf.len() - start
+    }
+
+    /// Returns true once, when the driver should shut down the TCP write side: after the close
+    /// handshake on a server (RFC 6455 section 7.1.1: "the server MUST close the underlying TCP
+    /// connection" first), or after failing the connection, and only when every byte from
+    /// `poll_transmit` has been taken.
+    pub fn poll_shutdown(&mut self) -> bool {
+        if self.shutdown == Shutdown::Due && self.pending_transmit() == 0 {
+            self.shutdown = Shutdown::Done;
+            return true;
+        }
+        false
+    }
+
+    /// When the driver must call [`handle_timeout`](Self::handle_timeout) next, if at all.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.close_deadline.filter(|_| !self.finished)
+    }
+
+    // ---- commands ----
+
+    /// Sends a whole message in one frame.
+    pub fn send(&mut self, message: Message) -> Result<(), Error> {
+        self.send_message(message.kind(), message.payload())
+    }
+
+    /// Sends a whole message from borrowed bytes (text must be UTF-8: it is the caller's `&str`
+    /// or validated bytes).
+    pub fn send_message(&mut self, kind: MessageKind, payload: &[u8]) -> Result<(), Error> {
+        self.ensure_open()?;
+        if self.outgoing.is_some() {
+            return Err(Error::FragmentMismatch);
+        }
+        self.queue_frame(true, data_opcode(kind), payload);
+        Ok(())
+    }
+
+    /// Sends one fragment of a message, so that a large message can be streamed without holding
+    /// it whole. The first call starts a message of `kind`; later calls must give the same kind;
+    /// `is_final` ends it. Control frames may be sent between fragments.
+    pub fn send_fragment(&mut self, kind: MessageKind, data: &[u8], is_final: bool) -> Result<(), Error> {
+        self.ensure_open()?;
+        let opcode = match self.outgoing {
+            None => data_opcode(kind),
+            Some(current) if current == kind => OpCode::Continuation,
+            Some(_) => return Err(Error::FragmentMismatch),
+        };
+        self.outgoing = if is_final { None } else { Some(kind) };
+        self.queue_frame(is_final, opcode, data);
+        Ok(())
+    }
+
+    /// Sends a ping; payloads are at most 125 bytes.
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.send_control(OpCode::Ping, payload)
+    }
+
+    /// Sends an unsolicited pong (a one-way heartbeat); payloads are at most 125 bytes.
+    pub fn pong(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.send_control(OpCode::Pong, payload)
+    }
+
+    /// Starts the close handshake. `code` must be sendable ([`CloseCode::is_sendable`]), or
+    /// [`CloseCode::NO_STATUS`] with an empty reason to send a close frame without a body; the
+    /// reason is at most 123 bytes. Calling it again while closing does nothing.
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        let no_status = code == CloseCode::NO_STATUS && reason.is_empty();
+        if !code.is_sendable() && !no_status {
+            return Err(Error::InvalidCloseCode(code.0));
+        }
+        if reason.len() > MAX_REASON_LEN {
+            return Err(Error::ControlPayloadTooLong);
+        }
+        if self.close == State::Open {
+            let frame = (!no_status).then(|| CloseFrame { code, reason: reason.to_owned() });
+            self.queue_close(frame.as_ref());
+            self.close = State::Closing;
+        }
+        Ok(())
+    }
+
+    // ---- receiving ----
+
+    /// Consumes every complete frame in `inbuf`, unmasking (and validating text) as the payload
+    /// of an incomplete frame arrives, so that invalid UTF-8 fails fast.
+    fn read_frames(&mut self) -> Result<(), ProtocolError> {
+        while self.close != State::Closed {
+            let mut frame = match self.frame.take() {
+                Some(frame) => frame,
+                None => match FrameHeader::parse(&self.inbuf)? {
+                    None => return Ok(()),
+                    Some((header, header_len)) => {
+                        self.check_header(&header)?;
+                        self.inbuf.advance(header_len);
+                        PartialFrame { header, unmasked: 0 }
+                    }
+                },
+            };
+            // `check_header` bounded the length by `max_frame_size`, a `usize`.
+            let len = frame.header.len as usize;
+            let available = self.inbuf.len().min(len);
+            if available > frame.unmasked {
+                let fresh = &mut self.inbuf[frame.unmasked..available];
+                if let Some(key) = frame.header.mask {
+                    apply_mask(fresh, key, frame.unmasked);
+                }
+                if let Some(incoming) = self.incoming.as_mut().filter(|_| !frame.header.opcode.is_control()) {
+                    if incoming.kind == MessageKind::Text {
+                        incoming.utf8.feed(fresh).map_err(|_| ProtocolError::InvalidUtf8)?;
+                    }
+                }
+                frame.unmasked = available;
+            }
+            if available < len {
+                self.frame = Some(frame);
+                return Ok(());
+            }
+            let payload = self.inbuf.split_to(len).freeze();
+            self.handle_frame(frame.header, payload)?;
+        }
+        Ok(())
+    }
+
+    /// Applies the rules of RFC 6455 section 5 and the limits to a header, before any of its
+    /// payload is buffered; starts a new incoming message on a text or binary frame.
+    fn check_header(&mut self, header: &FrameHeader) -> Result<(), ProtocolError> {
+        // "MUST be 0 unless an extension is negotiated that defines meanings for non-zero values"
+        if header.rsv.iter().any(|&bit| bit) {
+            return Err(ProtocolError::ReservedBits);
+        }
+        match (self.role, header.mask) {
+            (Role::Server, None) => return Err(ProtocolError::UnmaskedFrame),
+            (Role::Client, Some(_)) => return Err(ProtocolError::MaskedFrame),
+            _ => {}
+        }
+        if header.len > self.config.max_frame_size as u64 {
+            return Err(ProtocolError::FrameTooLarge { size: header.len, limit: self.config.max_frame_size });
+        }
+        match header.opcode {
+            OpCode::Reserved(bits) => Err(ProtocolError::ReservedOpcode(bits)),
+            // "All control frames MUST have a payload length of 125 bytes or less and MUST NOT
+            // be fragmented."
+            OpCode::Close | OpCode::Ping | OpCode::Pong if !header.fin => Err(ProtocolError::FragmentedControlFrame),
+            OpCode::Close | OpCode::Ping | OpCode::Pong if header.len > 125 => Err(ProtocolError::ControlFrameTooLong),
+            OpCode::Close | OpCode::Ping | OpCode::Pong => Ok(()),
+            OpCode::Text | OpCode::Binary if self.incoming.is_some() => Err(ProtocolError::ExpectedContinuation),
+            OpCode::Text | OpCode::Binary => {
+                let kind = if header.opcode == OpCode::Text { MessageKind::Text } else { MessageKind::Binary };
+                self.incoming = Some(Incoming {
+                    kind,
+                    fragments: 0,
+                    size: 0,
+                    data: BytesMut::new(),
+                    utf8: Utf8Validator::default(),
+                });
+                self.count_fragment(header.len)
+            }
+            OpCode::Continuation if self.incoming.is_none() => Err(ProtocolError::UnexpectedContinuation),
+            OpCode::Continuation => self.count_fragment(header.len),
+        }
+    }
+
+    fn count_fragment(&mut self, len: u64) -> Result<(), ProtocolError> {
+        let (max_fragments, max_message) = (self.config.max_fragments, self.config.max_message_size);
+        let Some(incoming) = self.incoming.as_mut() else { return Err(ProtocolError::UnexpectedContinuation) };
+        incoming.fragments += 1;
+        if incoming.fragments > max_fragments {
+            return Err(ProtocolError::TooManyFragments { limit: max_fragments });
+        }
+        incoming.size = incoming.size.saturating_add(len as usize);
+        if incoming.size > max_message {
+            return Err(ProtocolError::MessageTooLarge { limit: max_message });
+        }
+        Ok(())
+    }
+
+    fn handle_frame(&mut self, header: FrameHeader, payload: Bytes) -> Result<(), ProtocolError> {
+        match header.opcode {
+            OpCode::Close => self.on_close(&payload),
+            OpCode::Ping => {
+                self.on_ping(payload);
+                Ok(())
+            }
+            OpCode::Pong => {
+                self.events.push_back(Event::Pong(payload));
+                Ok(())
+            }
+            _ => self.on_data(header.fin, payload),
+        }
+    }
+
+    fn on_data(&mut self, fin: bool, payload: Bytes) -> Result<(), ProtocolError> {
+        let Some(incoming) = self.incoming.as_mut() else { return Err(ProtocolError::UnexpectedContinuation) };
+        if !fin {
+            incoming.data.extend_from_slice(&payload);
+            return Ok(());
+        }
+        let mut incoming = self.incoming.take().ok_or(ProtocolError::UnexpectedContinuation)?;
+        let whole = if incoming.fragments == 1 {
+            payload // One frame: handed out without a copy.
+        } else {
+            incoming.data.extend_from_slice(&payload);
+            incoming.data.freeze()
+        };
+        let message = match incoming.kind {
+            MessageKind::Binary => Message::Binary(whole),
+            MessageKind::Text => {
+                incoming.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+                Message::Text(Utf8Bytes::from_validated(whole))
+            }
+        };
+        self.events.push_back(Event::Message(message));
+        Ok(())
+    }
+
+    fn on_ping(&mut self, payload: Bytes) {
+        // "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response, unless
+        // it already received a Close frame." We also stay silent once our close is sent, since
+        // nothing may follow it.
+        if self.close == State::Open {
+            self.pending_pong = Some(payload.clone());
+        }
+        if self.config.emit_pings {
+            self.events.push_back(Event::Ping(payload));
+        }
+    }
+
+    fn on_close(&mut self, payload: &[u8]) -> Result<(), ProtocolError> {
+        let frame = CloseFrame::parse(payload)?;
+        self.events.push_back(Event::CloseReceived(frame.clone()));
+        if self.close == State::Open {
+            // "the endpoint typically echos the status code it received"
+            let echo = frame.as_ref().map(|f| CloseFrame { code: f.code, reason: String::new() });
+            self.queue_close(echo.as_ref());
+        }
+        self.discard_input();
+        let (code, reason) = frame.map_or((CloseCode::NO_STATUS, String::new()), |f| (f.code, f.reason));
+        self.finish_close(code, reason, true, None);
+        Ok(())
+    }
+
+    /// Fails the connection (RFC 6455 section 7.1.7): sends a close frame with the code of the
+    /// error unless one was sent already, then ends it.
+    fn fail(&mut self, error: ProtocolError) {
+        let code = error.close_code();
+        let reason = truncate_reason(&error.to_string());
+        if self.close == State::Open {
+            self.queue_close(Some(&CloseFrame { code, reason: reason.clone() }));
+        }
+        self.discard_input();
+        self.finish_close(code, reason, false, Some(error));
+        self.shutdown = Shutdown::Due;
+    }
+
+    /// Enters `Closed` and emits the one `Closed` event.
+    fn finish_close(&mut self, code: CloseCode, reason: String, clean: bool, error: Option<ProtocolError>) {
+        self.close = State::Closed;
+        self.outgoing = None;
+        if self.role == Role::Server {
+            self.shutdown = Shutdown::Due;
+        }
+        self.events.push_back(Event::Closed(Closed { code, reason, clean, error }));
+    }
+
+    fn discard_input(&mut self) {
+        self.inbuf = BytesMut::new();
+        self.frame = None;
+        self.incoming = None;
+    }
+
+    // ---- sending ----
+
+    fn ensure_open(&self) -> Result<(), Error> {
+        match self.close {
+            State::Open => Ok(()),
+            State::Closing | State::Closed => Err(Error::Closed),
+        }
+    }
+
+    fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), Error> {
+        self.ensure_open()?;
+        if payload.len() > 125 {
+            return Err(Error::ControlPayloadTooLong);
+        }
+        self.queue_frame(true, opcode, payload);
+        Ok(())
+    }
+
+    fn queue_close(&mut self, frame: Option<&CloseFrame>) {
+        let payload = frame.map(CloseFrame::encode).unwrap_or_default();
+        self.queue_frame(true, OpCode::Close, &payload);
+        self.close_queued = true;
+    }
+
+    fn queue_frame(&mut self, fin: bool, opcode: OpCode, payload: &[u8]) {
+        let mut out = std::mem::take(&mut self.out);
+        self.encode_frame(fin, false, opcode, payload, &mut out);
+        self.out = out;
+    }
+
+    /// Appends one frame to `out`, masked with a fresh key when we are the client
+    /// ("a client MUST mask all frames that it sends to the server").
+    fn encode_frame(&mut self, fin: bool, rsv1: bool, opcode: OpCode, payload: &[u8], out: &mut Vec<u8>) {
+        let mask = (self.role == Role::Client).then(|| self.rng.mask_key());
+        let header = FrameHeader { fin, rsv: [rsv1, false, false], opcode, mask, len: payload.len() as u64 };
+        out.reserve(crate::frame::MAX_HEADER_LEN + payload.len());
+        header.encode(out);
+        let start = out.len();
+        out.extend_from_slice(payload);
+        if let Some(key) = mask {
+            apply_mask(&mut out[start..], key, 0);
+        }
     }
 }
+
+fn data_opcode(kind: MessageKind) -> OpCode {
+    match kind {
+        MessageKind::Text => OpCode::Text,
+        MessageKind::Binary => OpCode::Binary,
+    }
+}
+
+/// Cuts a reason to what fits a close frame, on a character boundary.
+fn truncate_reason(reason: &str) -> String {
+    let mut end = reason.len().min(MAX_REASON_LEN);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason[..end].to_owned()
+}
+
+#[cfg(test)]
+mod tests;

@@ -5,13 +5,16 @@ mod close;
 mod config;
 mod connection;
 mod error;
+pub mod frame;
 pub mod handshake;
+pub mod mask;
 mod message;
 mod rng;
+mod utf8;
 
 pub use close::{CloseCode, CloseFrame, MAX_REASON_LEN};
 pub use config::Config;
-pub use connection::{Connection, Role};
+pub use connection::{Connection, Role, State};
 pub use error::{Error, ProtocolError};
 pub use message::{Closed, Event, Message, MessageKind, Utf8Bytes};
 pub use rng::Rng;

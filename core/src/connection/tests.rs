@@ -1,0 +1,480 @@
+//! Connection tests, by RFC 6455 section, asserting exact events and bytes.
+
+use super::*;
+use std::time::Duration;
+
+const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+
+fn server() -> Connection {
+    Connection::with_rng(Role::Server, Config::default(), Rng::seeded(1))
+}
+
+fn client() -> Connection {
+    Connection::with_rng(Role::Client, Config::default(), Rng::seeded(2))
+}
+
+/// A frame as a client would send it (masked with `KEY` unless `mask` is false).
+fn frame(fin: bool, rsv1: bool, opcode: u8, payload: &[u8], mask: bool) -> Vec<u8> {
+    let mut out = vec![(u8::from(fin) << 7) | (u8::from(rsv1) << 6) | opcode];
+    let len = payload.len();
+    let mask_bit = if mask { 0x80 } else { 0 };
+    match len {
+        0..=125 => out.push(mask_bit | len as u8),
+        126..=0xFFFF => {
+            out.push(mask_bit | 126);
+            out.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        _ => {
+            out.push(mask_bit | 127);
+            out.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
+    let start = out.len();
+    if mask {
+        out.extend_from_slice(&KEY);
+    }
+    let body = out.len();
+    out.extend_from_slice(payload);
+    if mask {
+        apply_mask(&mut out[body..], KEY, 0);
+    }
+    let _ = start;
+    out
+}
+
+fn events(conn: &mut Connection) -> Vec<Event> {
+    std::iter::from_fn(|| conn.poll_event()).collect()
+}
+
+fn transmit(conn: &mut Connection) -> Vec<u8> {
+    let mut out = Vec::new();
+    conn.poll_transmit(Instant::now(), &mut out);
+    out
+}
+
+fn closed(code: CloseCode, clean: bool, error: Option<ProtocolError>) -> Closed {
+    let reason = error.as_ref().map(|e| truncate_reason(&e.to_string())).unwrap_or_default();
+    Closed { code, reason, clean, error }
+}
+
+/// Asserts that `input` makes the server fail with `error`, sending a close frame with its code.
+fn assert_fails(input: &[u8], error: ProtocolError) {
+    let mut conn = server();
+    conn.handle_input(input);
+    let code = error.close_code();
+    let evs = events(&mut conn);
+    assert!(!evs.iter().any(|e| matches!(e, Event::Message(_))), "{evs:?}");
+    assert_eq!(evs.last(), Some(&Event::Closed(closed(code, false, Some(error.clone())))), "{evs:?}");
+    let out = transmit(&mut conn);
+    assert_eq!(&out[..4], &[0x88, out[1], (code.0 >> 8) as u8, code.0 as u8], "close frame for {error:?}");
+    assert!(conn.poll_shutdown());
+    conn.handle_eof();
+    assert!(conn.is_finished());
+}
+
+// ---- RFC 6455 section 5.7: the examples ----
+
+#[test]
+fn section_5_7_single_frame_texts() {
+    let mut c = client();
+    c.handle_input(&[0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]);
+    assert_eq!(events(&mut c), [Event::Message(Message::from("Hello"))]);
+    let mut s = server();
+    s.handle_input(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+    assert_eq!(events(&mut s), [Event::Message(Message::from("Hello"))]);
+}
+
+#[test]
+fn section_5_7_fragmented_text() {
+    let mut c = client();
+    c.handle_input(&[0x01, 0x03, 0x48, 0x65, 0x6c]);
+    assert_eq!(events(&mut c), []);
+    c.handle_input(&[0x80, 0x02, 0x6c, 0x6f]);
+    assert_eq!(events(&mut c), [Event::Message(Message::from("Hello"))]);
+}
+
+#[test]
+fn section_5_7_ping_is_answered_with_the_masked_pong() {
+    let mut c = Connection::with_rng(Role::Client, Config::default(), Rng::seeded(9));
+    let key = Rng::seeded(9).mask_key();
+    c.handle_input(&[0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]);
+    assert_eq!(events(&mut c), []);
+    let mut expected = vec![0x8a, 0x85];
+    expected.extend_from_slice(&key);
+    let mut body = *b"Hello";
+    apply_mask(&mut body, key, 0);
+    expected.extend_from_slice(&body);
+    assert_eq!(transmit(&mut c), expected);
+    // With KEY, the RFC's own bytes: a masked pong "Hello".
+    let mut s = server();
+    s.handle_input(&[0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+    assert_eq!(events(&mut s), [Event::Pong(Bytes::from_static(b"Hello"))]);
+}
+
+#[test]
+fn section_5_7_binary_256_bytes_and_64_kib() {
+    for len in [256usize, 65536] {
+        let payload: Vec<u8> = (0..len).map(|i| i as u8).collect();
+        let mut s = server();
+        s.send(Message::from(payload.clone())).unwrap();
+        let out = transmit(&mut s);
+        let header: &[u8] = if len == 256 { &[0x82, 0x7E, 0x01, 0x00] } else { &[0x82, 0x7F, 0, 0, 0, 0, 0, 1, 0, 0] };
+        assert_eq!(&out[..header.len()], header);
+        assert_eq!(&out[header.len()..], &payload[..]);
+        let mut c = client();
+        c.handle_input(&out);
+        assert_eq!(events(&mut c), [Event::Message(Message::from(payload))]);
+    }
+}
+
+// ---- splitting ----
+
+/// A conversation that touches every receive path: fragments with interleaved control frames,
+/// all three length forms, an empty message, and the close.
+fn conversation() -> Vec<u8> {
+    let mut input = Vec::new();
+    input.extend(frame(true, false, 0x1, "κόσμε".as_bytes(), true));
+    input.extend(frame(false, false, 0x1, b"Hel", true));
+    input.extend(frame(true, false, 0x9, b"ping", true));
+    input.extend(frame(false, false, 0x0, &[0xce], true));
+    input.extend(frame(true, false, 0xA, b"", true));
+    input.extend(frame(true, false, 0x0, &[0xba, b'!'], true));
+    input.extend(frame(true, false, 0x2, &[7; 300], true));
+    input.extend(frame(true, false, 0x2, &[], true));
+    input.extend(frame(true, false, 0x2, &vec![9; 70_000], true));
+    input.extend(frame(true, false, 0x8, &[0x03, 0xe8, b'o', b'k'], true));
+    input
+}
+
+fn run(input: &[u8], cuts: &[usize]) -> (Vec<Event>, Vec<u8>) {
+    let mut conn = Connection::with_rng(Role::Server, Config { emit_pings: true, ..Config::default() }, Rng::seeded(1));
+    let mut start = 0;
+    let mut out = Vec::new();
+    let mut evs = Vec::new();
+    for &cut in cuts.iter().chain(std::iter::once(&input.len())) {
+        conn.handle_input(&input[start..cut]);
+        evs.extend(events(&mut conn));
+        conn.poll_transmit(Instant::now(), &mut out);
+        start = cut;
+    }
+    (evs, out)
+}
+
+#[test]
+fn every_split_gives_the_same_events() {
+    let input = conversation();
+    let (expected, expected_out) = run(&input, &[]);
+    assert_eq!(expected.len(), 9, "{expected:?}");
+    assert_eq!(expected[1], Event::Ping(Bytes::from_static(b"ping")));
+    assert_eq!(expected[3], Event::Message(Message::from("Helκ!")));
+    // Every split point in and around the headers; a stride inside the 70 KB payload.
+    let near_edge = |cut: usize| cut < 1000 || cut + 1000 > input.len() || cut % 509 == 0;
+    for cut in (0..=input.len()).filter(|&cut| near_edge(cut)) {
+        assert_eq!(run(&input, &[cut]), (expected.clone(), expected_out.clone()), "split at {cut}");
+    }
+    let bytewise: Vec<usize> = (1..input.len()).collect();
+    assert_eq!(run(&input, &bytewise), (expected, expected_out));
+}
+
+// ---- a client/server pair without sockets ----
+
+struct Pair {
+    client: Connection,
+    server: Connection,
+    now: Instant,
+}
+
+impl Pair {
+    fn new() -> Self {
+        Self { client: client(), server: server(), now: Instant::now() }
+    }
+
+    /// Moves bytes both ways until neither side has anything to send; returns the events.
+    fn drive(&mut self) -> (Vec<Event>, Vec<Event>) {
+        let (mut from_client, mut from_server) = (Vec::new(), Vec::new());
+        loop {
+            let mut buf = Vec::new();
+            self.client.poll_transmit(self.now, &mut buf);
+            self.server.handle_input(&buf);
+            let mut back = Vec::new();
+            self.server.poll_transmit(self.now, &mut back);
+            self.client.handle_input(&back);
+            from_client.extend(events(&mut self.server));
+            from_server.extend(events(&mut self.client));
+            if self.server.poll_shutdown() {
+                self.client.handle_eof();
+                self.server.handle_eof(); // the client closes after seeing the server's FIN
+            }
+            if buf.is_empty() && back.is_empty() {
+                return (from_client, from_server);
+            }
+        }
+    }
+}
+
+#[test]
+fn pair_exchanges_messages_pings_and_fragments() {
+    let mut pair = Pair::new();
+    pair.client.send(Message::from("BALUS")).unwrap();
+    pair.client.send_fragment(MessageKind::Binary, b"ab", false).unwrap();
+    pair.client.ping(b"are you there").unwrap();
+    assert_eq!(pair.client.send(Message::from("no")), Err(Error::FragmentMismatch));
+    assert_eq!(pair.client.send_fragment(MessageKind::Text, b"x", true), Err(Error::FragmentMismatch));
+    pair.client.send_fragment(MessageKind::Binary, b"cd", true).unwrap();
+    pair.server.send(Message::from("I've been balused already...")).unwrap();
+    let (at_server, at_client) = pair.drive();
+    assert_eq!(at_server, [Event::Message(Message::from("BALUS")), Event::Message(Message::from(b"abcd".to_vec()))]);
+    // The pong to the client's ping goes ahead of the frames queued before it arrived.
+    assert_eq!(
+        at_client,
+        [
+            Event::Pong(Bytes::from_static(b"are you there")),
+            Event::Message(Message::from("I've been balused already..."))
+        ]
+    );
+}
+
+#[test]
+fn client_initiated_close_is_clean_and_server_closes_tcp_first() {
+    let mut pair = Pair::new();
+    pair.client.close(CloseCode::NORMAL, "bye").unwrap();
+    assert_eq!(pair.client.state(), State::Closing);
+    assert_eq!(pair.client.send(Message::from("late")), Err(Error::Closed));
+    let (at_server, at_client) = pair.drive();
+    let frame = CloseFrame { code: CloseCode::NORMAL, reason: "bye".into() };
+    assert_eq!(
+        at_server,
+        [
+            Event::CloseReceived(Some(frame.clone())),
+            Event::Closed(Closed { code: CloseCode::NORMAL, reason: "bye".into(), clean: true, error: None })
+        ]
+    );
+    assert_eq!(
+        at_client,
+        [
+            Event::CloseReceived(Some(CloseFrame { code: CloseCode::NORMAL, reason: String::new() })),
+            Event::Closed(Closed { code: CloseCode::NORMAL, reason: String::new(), clean: true, error: None })
+        ]
+    );
+    assert!(pair.client.is_finished() && pair.server.is_finished());
+}
+
+#[test]
+fn server_initiated_close_without_status() {
+    let mut pair = Pair::new();
+    pair.server.close(CloseCode::NO_STATUS, "").unwrap();
+    let (at_server, at_client) = pair.drive();
+    let no_status = Closed { code: CloseCode::NO_STATUS, reason: String::new(), clean: true, error: None };
+    assert_eq!(at_client, [Event::CloseReceived(None), Event::Closed(no_status.clone())]);
+    assert_eq!(at_server, [Event::CloseReceived(None), Event::Closed(no_status)]);
+}
+
+#[test]
+fn client_waits_for_the_server_fin_until_the_close_timeout() {
+    let mut c = client();
+    c.handle_input(&[0x88, 0x02, 0x03, 0xe8]);
+    let t0 = Instant::now();
+    let out = transmit(&mut c);
+    assert_eq!(out[0], 0x88);
+    assert!(!c.poll_shutdown(), "the client leaves closing TCP to the server");
+    let mut out = Vec::new();
+    c.poll_transmit(t0, &mut out);
+    assert!(!c.is_finished());
+    let deadline = c.poll_timeout().expect("close timer armed");
+    assert!(deadline >= t0);
+    c.handle_timeout(deadline + Duration::from_millis(1));
+    assert!(c.is_finished());
+    assert_eq!(c.poll_timeout(), None);
+}
+
+#[test]
+fn peer_ignoring_our_close_is_dropped_at_the_timeout_with_1006() {
+    let mut s = server();
+    s.close(CloseCode::GOING_AWAY, "").unwrap();
+    let t0 = Instant::now();
+    let mut out = Vec::new();
+    s.poll_transmit(t0, &mut out);
+    assert_eq!(out, [0x88, 0x02, 0x03, 0xe9]);
+    assert_eq!(s.poll_timeout(), Some(t0 + Config::default().close_timeout));
+    s.handle_timeout(t0 + Duration::from_secs(1));
+    assert!(!s.is_finished());
+    s.handle_timeout(t0 + Config::default().close_timeout);
+    assert!(s.is_finished());
+    assert_eq!(events(&mut s), [Event::Closed(closed(CloseCode::ABNORMAL, false, None))]);
+}
+
+#[test]
+fn eof_without_close_is_abnormal_and_reported_once() {
+    let mut s = server();
+    s.handle_input(&frame(false, false, 0x1, b"half", true)[..5]);
+    s.handle_eof();
+    s.handle_eof();
+    let abnormal = Closed {
+        code: CloseCode::ABNORMAL,
+        reason: String::new(),
+        clean: false,
+        error: Some(ProtocolError::UnexpectedEof),
+    };
+    assert_eq!(events(&mut s), [Event::Closed(abnormal)]);
+    assert!(s.is_finished());
+}
+
+#[test]
+fn data_after_peer_close_is_discarded() {
+    let mut s = server();
+    let mut input = frame(true, false, 0x8, &[], true);
+    input.extend(frame(true, false, 0x1, b"late", true));
+    s.handle_input(&input);
+    assert_eq!(
+        events(&mut s),
+        [
+            Event::CloseReceived(None),
+            Event::Closed(Closed { code: CloseCode::NO_STATUS, reason: String::new(), clean: true, error: None })
+        ]
+    );
+    assert_eq!(transmit(&mut s), [0x88, 0x00]);
+    assert!(s.poll_shutdown());
+}
+
+#[test]
+fn local_close_validates_code_and_reason() {
+    let mut s = server();
+    for code in [999, 1005, 1006, 1015, 2000, 5000] {
+        assert_eq!(s.close(CloseCode(code), "x"), Err(Error::InvalidCloseCode(code)));
+    }
+    assert_eq!(s.close(CloseCode::NORMAL, &"a".repeat(124)), Err(Error::ControlPayloadTooLong));
+    assert_eq!(s.ping(&[0; 126]), Err(Error::ControlPayloadTooLong));
+    assert_eq!(s.close(CloseCode(4000), &"a".repeat(123)), Ok(()));
+    assert_eq!(s.close(CloseCode::NORMAL, ""), Ok(()), "closing twice is harmless");
+    let out = transmit(&mut s);
+    assert_eq!(out.len(), 2 + 125);
+}
+
+#[test]
+fn many_pings_leave_one_pong() {
+    let mut s = server();
+    let mut input = Vec::new();
+    for i in 0..1000u32 {
+        input.extend(frame(true, false, 0x9, &i.to_be_bytes(), true));
+    }
+    s.handle_input(&input);
+    assert_eq!(s.pending_transmit(), 6);
+    assert_eq!(transmit(&mut s), [0x8a, 0x04, 0, 0, 0x03, 0xe7]);
+}
+
+#[test]
+fn handshake_response_goes_out_before_any_frame() {
+    let mut s = server();
+    s.queue_raw(b"HTTP/1.1 101 Switching Protocols\r\n\r\n");
+    s.handle_input(&frame(true, false, 0x9, b"p", true));
+    s.send(Message::from("x")).unwrap();
+    let out = transmit(&mut s);
+    assert!(out.starts_with(b"HTTP/1.1 101"));
+    assert_eq!(&out[36..], [0x8a, 0x01, b'p', 0x81, 0x01, b'x']);
+}
+
+// ---- section 5: protocol errors fail the connection with the right code ----
+
+#[test]
+fn framing_violations_fail_with_1002() {
+    assert_fails(&frame(true, false, 0x1, b"x", false), ProtocolError::UnmaskedFrame);
+    assert_fails(&frame(true, true, 0x1, b"x", true), ProtocolError::ReservedBits);
+    let mut rsv2 = frame(true, false, 0x1, b"x", true);
+    rsv2[0] |= 0x20;
+    assert_fails(&rsv2, ProtocolError::ReservedBits);
+    assert_fails(&frame(true, false, 0x3, b"", true), ProtocolError::ReservedOpcode(3));
+    assert_fails(&frame(true, false, 0xB, b"", true), ProtocolError::ReservedOpcode(0xB));
+    assert_fails(&frame(true, false, 0x9, &[0; 126], true), ProtocolError::ControlFrameTooLong);
+    assert_fails(&frame(false, false, 0x9, b"", true), ProtocolError::FragmentedControlFrame);
+    assert_fails(&frame(true, false, 0x0, b"x", true), ProtocolError::UnexpectedContinuation);
+    let mut nested = frame(false, false, 0x1, b"a", true);
+    nested.extend(frame(true, false, 0x1, b"b", true));
+    assert_fails(&nested, ProtocolError::ExpectedContinuation);
+    assert_fails(&[0x82, 0xFE, 0x00, 0x10, 1, 2, 3, 4], ProtocolError::InvalidLength);
+}
+
+#[test]
+fn masked_frame_to_a_client_fails_with_1002() {
+    let mut c = client();
+    c.handle_input(&frame(true, false, 0x1, b"secret", true));
+    let evs = events(&mut c);
+    assert_eq!(evs, [Event::Closed(closed(CloseCode::PROTOCOL_ERROR, false, Some(ProtocolError::MaskedFrame)))]);
+}
+
+#[test]
+fn close_payload_violations() {
+    assert_fails(&frame(true, false, 0x8, &[0x03], true), ProtocolError::InvalidClosePayload);
+    for code in [0u16, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000] {
+        assert_fails(&frame(true, false, 0x8, &code.to_be_bytes(), true), ProtocolError::InvalidCloseCode(code));
+    }
+    assert_fails(&frame(true, false, 0x8, &[0x03, 0xe8, 0xce, 0xba, 0xff], true), ProtocolError::InvalidUtf8);
+}
+
+#[test]
+fn invalid_utf8_fails_fast_mid_frame_and_across_fragments() {
+    // The frame announces 20 bytes; the invalid sequence arrives before the rest of it.
+    let full = frame(true, false, 0x1, b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90\x80\x80hello", true);
+    let mut s = server();
+    s.handle_input(&full[..6 + 13]);
+    assert!(matches!(events(&mut s).last(), Some(Event::Closed(c)) if c.code == CloseCode::INVALID_PAYLOAD));
+    let mut split = frame(false, false, 0x1, b"ok\xce", true);
+    split.extend(frame(true, false, 0x0, b"\x41", true));
+    assert_fails(&split, ProtocolError::InvalidUtf8);
+    assert_fails(&frame(true, false, 0x1, b"ends mid code point \xe2\x82", true), ProtocolError::InvalidUtf8);
+}
+
+// ---- limits ----
+
+fn limited() -> Connection {
+    let config = Config { max_frame_size: 100, max_message_size: 250, max_fragments: 5, ..Config::default() };
+    Connection::with_rng(Role::Server, config, Rng::seeded(3))
+}
+
+#[test]
+fn frame_over_the_limit_is_refused_at_its_header() {
+    let mut s = limited();
+    // Header of a 101-byte frame, payload never sent.
+    s.handle_input(&frame(true, false, 0x2, &[0; 101], true)[..8]);
+    let evs = events(&mut s);
+    assert_eq!(evs.len(), 1);
+    assert!(matches!(&evs[0], Event::Closed(c) if c.code == CloseCode::MESSAGE_TOO_BIG));
+    let mut s = server();
+    s.handle_input(&[0x82, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]);
+    s.handle_input(&KEY);
+    assert!(matches!(events(&mut s)[..], [Event::Closed(ref c)] if c.code == CloseCode::MESSAGE_TOO_BIG));
+}
+
+#[test]
+fn message_of_exactly_the_limit_passes_and_one_more_byte_fails() {
+    let fragments = |last: usize| {
+        let mut input = frame(false, false, 0x2, &[1; 100], true);
+        input.extend(frame(false, false, 0x0, &[2; 100], true));
+        input.extend(frame(true, false, 0x0, &vec![3; last], true));
+        input
+    };
+    let mut s = limited();
+    s.handle_input(&fragments(50));
+    assert!(matches!(&events(&mut s)[..], [Event::Message(m)] if m.payload().len() == 250));
+    let mut s = limited();
+    s.handle_input(&fragments(51));
+    let evs = events(&mut s);
+    assert_eq!(
+        evs,
+        [Event::Closed(closed(CloseCode::MESSAGE_TOO_BIG, false, Some(ProtocolError::MessageTooLarge { limit: 250 })))]
+    );
+}
+
+#[test]
+fn endless_empty_continuations_hit_the_fragment_limit() {
+    let mut s = limited();
+    let mut input = frame(false, false, 0x2, b"", true);
+    for _ in 0..10 {
+        input.extend(frame(false, false, 0x0, b"", true));
+    }
+    s.handle_input(&input);
+    let evs = events(&mut s);
+    assert_eq!(
+        evs,
+        [Event::Closed(closed(CloseCode::MESSAGE_TOO_BIG, false, Some(ProtocolError::TooManyFragments { limit: 5 })))]
+    );
+}
