@@ -66,13 +66,7 @@ impl ClientRequest {
             return Err(invalid("no host"));
         }
         let port = match port_text(authority.as_str()) {
-            None | Some("") => {
-                if secure {
-                    443
-                } else {
-                    80
-                }
-            }
+            None | Some("") => default_port(secure),
             Some(text) => text.parse().map_err(|_| invalid("invalid port"))?,
         };
         Ok(Self {
@@ -117,13 +111,7 @@ impl ClientRequest {
     /// `permessage-deflate; client_max_window_bits`.
     pub fn extension_offer(mut self, value: impl Into<String>) -> Self {
         match HeaderValue::try_from(value.into()) {
-            Ok(value)
-                if extension_names(value.to_str().unwrap_or(""))
-                    .next()
-                    .is_some() =>
-            {
-                self.extensions.push(value);
-            }
+            Ok(value) if names_an_extension(&value) => self.extensions.push(value),
             _ => self.fail("extension offer is not a valid header value"),
         }
         self
@@ -180,9 +168,9 @@ impl ClientRequest {
             true => format!("[{}]", self.host),
             false => self.host.clone(),
         };
-        match (self.secure, self.port) {
-            (false, 80) | (true, 443) => host,
-            (_, port) => format!("{host}:{port}"),
+        match self.port == default_port(self.secure) {
+            true => host,
+            false => format!("{host}:{}", self.port),
         }
     }
 
@@ -222,6 +210,22 @@ impl ClientRequest {
         let offers: Vec<&[u8]> = self.extensions.iter().map(HeaderValue::as_bytes).collect();
         offers.join(&b", "[..])
     }
+}
+
+/// 443 for `wss://`, 80 for `ws://` (RFC 6455 section 3).
+fn default_port(secure: bool) -> u16 {
+    if secure {
+        443
+    } else {
+        80
+    }
+}
+
+/// Whether an extension offer is visible ASCII and starts with an extension name.
+fn names_an_extension(offer: &HeaderValue) -> bool {
+    offer
+        .to_str()
+        .is_ok_and(|offer| extension_names(offer).next().is_some())
 }
 
 /// The text after the `:` that ends an authority, if any (`None` for `[::1]` or `host`).
@@ -363,7 +367,6 @@ impl ClientHandshake {
     /// client [`Connection`] has already been fed any bytes that followed the head. A non-101
     /// answer is [`HandshakeError::UnexpectedStatus`]. After `Some` or an error the handshake is
     /// spent and further calls return [`HandshakeError::Finished`].
-    #[allow(clippy::type_complexity)]
     pub fn handle_input(
         &mut self,
         data: &[u8],

@@ -303,6 +303,13 @@ fn parse_request(head: &[u8], max_headers: usize) -> Result<Request<()>, Handsha
         .unwrap_or_default()
         .parse()
         .map_err(|_| bad_request("invalid request target"))?;
+    // RFC 6455 section 4.1: the Request-URI "MUST match the /resource name/ [...] (a relative
+    // URI) or be an absolute http/https URI"; both have a path starting with `/`.
+    if !uri.path().starts_with('/') {
+        return Err(bad_request(
+            "request target must be a path or an absolute URI",
+        ));
+    }
     let headers = header_map(parsed.headers).map_err(rejection)?;
     let mut request = Request::new(());
     *request.method_mut() = Method::GET;
@@ -581,6 +588,14 @@ mod tests {
         assert!(parse(&replace("Origin", "Content-Length: 0"))
             .unwrap()
             .is_some());
+        let star = String::from_utf8(REQUEST.to_vec())
+            .unwrap()
+            .replace("/chat?room=1", "*");
+        assert_eq!(status(star.as_bytes()), 400);
+        let authority_form = String::from_utf8(REQUEST.to_vec())
+            .unwrap()
+            .replace("/chat?room=1", "h:80");
+        assert_eq!(status(authority_form.as_bytes()), 400);
     }
 
     #[test]
@@ -629,6 +644,24 @@ mod tests {
             handshake.handle_input(b"a").unwrap_err().http_status(),
             Some(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
         );
+    }
+
+    #[test]
+    fn trickled_large_head_costs_linear_time() {
+        // Re-scanning the buffer on every byte would cost ~2 * 10^9 comparisons here.
+        let config = Config {
+            max_handshake_size: 64 << 10,
+            ..Config::default()
+        };
+        let padding = "a".repeat(60 << 10);
+        let request = replace("Origin", &format!("X-Padding: {padding}"));
+        let mut handshake = ServerHandshake::new(config, Instant::now());
+        let (last, init) = request.split_last().unwrap();
+        for byte in init {
+            assert!(handshake.handle_input(&[*byte]).unwrap().is_none());
+        }
+        let incoming = handshake.handle_input(&[*last]).unwrap().unwrap();
+        assert_eq!(incoming.headers()["x-padding"].len(), 60 << 10);
     }
 
     #[test]
