@@ -16,5 +16,8 @@ pub use close::{CloseCode, CloseFrame, MAX_REASON_LEN};
 pub use config::Config;
 pub use connection::{Connection, Role, State};
 pub use error::{Error, ProtocolError};
+/// The `http` crate, whose types ([`http::StatusCode`], [`http::HeaderMap`], ...) appear in the
+/// handshake API.
+pub use http;
 pub use message::{Closed, Event, Message, MessageKind, Utf8Bytes};
 pub use rng::Rng;

@@ -1,12 +1,460 @@
-//! STUB: the opening handshake (RFC 6455 section 4).
+//! The opening handshake (RFC 6455 section 4), sans-IO.
+//!
+//! [`ServerHandshake`] reads a client's upgrade request and yields an [`IncomingRequest`], which
+//! the application accepts (getting a [`Connection`](crate::Connection)) or rejects (getting the
+//! bytes of an HTTP error response). [`ClientHandshake`] produces the upgrade request for a
+//! [`ClientRequest`] and checks the server's answer.
+//!
+//! Neither side touches a socket or reads a clock: received bytes go in through `handle_input`,
+//! bytes to send come out as plain buffers, and the current time is an argument of `new` and
+//! `handle_timeout`. Both sides search for the end of the HTTP head only in newly received bytes,
+//! so a peer trickling its head one byte at a time costs linear time, and both refuse a head over
+//! [`Config::max_handshake_size`](crate::Config::max_handshake_size) bytes as soon as it grows
+//! past the limit.
 
-/// The opening handshake failed.
+mod client;
+mod server;
+
+pub use client::{ClientHandshake, ClientRequest};
+pub use server::{Accept, IncomingRequest, ServerHandshake};
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use sha1::{Digest, Sha1};
+use std::fmt;
+
+/// The GUID of RFC 6455 section 1.3, appended to the client's key to form the accept value.
+const GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// The protocol version this crate speaks. RFC 6455 section 4.1: "The request MUST include a
+/// header field with the name |Sec-WebSocket-Version|. The value of this header field MUST be
+/// 13."
+const VERSION: &str = "13";
+
+/// The value of `Sec-WebSocket-Accept` for a given `Sec-WebSocket-Key` (RFC 6455 section 4.2.2):
+/// the base64 encoding of the SHA-1 of the key, as sent (not decoded), followed by the GUID
+/// `258EAFA5-E914-47DA-95CA-C5AB0DC85B11`.
+///
+/// ```
+/// use laputa_core::handshake::accept_key;
+/// assert_eq!(accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+/// ```
+pub fn accept_key(key: &[u8]) -> String {
+    let mut sha = Sha1::new();
+    sha.update(key);
+    sha.update(GUID);
+    base64::engine::general_purpose::STANDARD.encode(sha.finalize())
+}
+
+/// Why the opening handshake failed.
+///
+/// A server that gets [`HandshakeError::Rejected`] writes
+/// [`response_bytes`](HandshakeError::response_bytes) to the client and closes the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HandshakeError;
+#[non_exhaustive]
+pub enum HandshakeError {
+    /// Server side: the client's request is not a valid WebSocket upgrade. `status` is the HTTP
+    /// status to answer with: 400 (malformed request, missing or duplicate `Host`, missing
+    /// `Upgrade`/`Connection` tokens, bad `Sec-WebSocket-Key`, a request body), 405 (method not
+    /// GET), 426 (`Sec-WebSocket-Version` not 13), 431 (head or header count over the limits),
+    /// 505 (not HTTP/1.1).
+    Rejected {
+        /// The HTTP status of the error response.
+        status: StatusCode,
+        /// A short explanation, sent as the response body.
+        reason: &'static str,
+    },
+    /// The handshake deadline ([`Config::handshake_timeout`](crate::Config::handshake_timeout))
+    /// passed.
+    Timeout,
+    /// Client side: the server answered with a status other than 101. Redirects and
+    /// authentication challenges (3xx, 401, 407) arrive here with their headers.
+    UnexpectedStatus {
+        /// The status the server sent.
+        status: StatusCode,
+        /// The response's headers (boxed to keep the error, and every `Result` carrying it,
+        /// small).
+        headers: Box<HeaderMap>,
+        /// The bytes that followed the head in the same input, at most
+        /// [`Config::max_handshake_size`](crate::Config::max_handshake_size) of them.
+        body: Bytes,
+    },
+    /// Client side: a 101 response that breaks RFC 6455 section 4.1 (missing tokens, wrong
+    /// `Sec-WebSocket-Accept`, a subprotocol or extension the client did not offer), or a response
+    /// that is not valid HTTP.
+    InvalidResponse(&'static str),
+    /// Client side: the response head exceeded
+    /// [`Config::max_handshake_size`](crate::Config::max_handshake_size) bytes or
+    /// [`Config::max_headers`](crate::Config::max_headers) headers.
+    ResponseTooLarge,
+    /// Client side: the URL given to [`ClientRequest::new`] is not a WebSocket URL.
+    InvalidUrl(String),
+    /// Client side, local misuse: a [`ClientRequest`] builder method got a value that cannot be
+    /// sent (a subprotocol that is not a token or is offered twice, a value with control
+    /// characters, a header the handshake sets itself).
+    InvalidRequest(&'static str),
+    /// Server side, local misuse: the [`Accept`] named a subprotocol the client did not offer, or
+    /// set a header the handshake sets itself.
+    InvalidAccept(&'static str),
+    /// `handle_input` was called after the handshake already produced its result or error.
+    Finished,
+}
 
-impl std::fmt::Display for HandshakeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("handshake failed")
+impl HandshakeError {
+    /// The HTTP status involved: the one to answer with for [`HandshakeError::Rejected`], the one
+    /// received for [`HandshakeError::UnexpectedStatus`]; `None` otherwise.
+    pub fn http_status(&self) -> Option<StatusCode> {
+        match self {
+            Self::Rejected { status, .. } | Self::UnexpectedStatus { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// For [`HandshakeError::Rejected`], the complete HTTP response to send before closing the
+    /// connection: status line, `Connection: close`, `Content-Length`, and a short text body.
+    /// A 405 carries `Allow: GET`; a 426 carries `Sec-WebSocket-Version: 13`, as RFC 6455
+    /// section 4.4 asks. `None` for every other variant.
+    ///
+    /// ```
+    /// use laputa_core::handshake::HandshakeError;
+    /// use laputa_core::http::StatusCode;
+    /// let err = HandshakeError::Rejected { status: StatusCode::UPGRADE_REQUIRED, reason: "version" };
+    /// let bytes = err.response_bytes().unwrap();
+    /// assert!(bytes.starts_with(b"HTTP/1.1 426 Upgrade Required\r\n"));
+    /// ```
+    pub fn response_bytes(&self) -> Option<Vec<u8>> {
+        let Self::Rejected { status, reason } = self else {
+            return None;
+        };
+        let mut headers = HeaderMap::new();
+        if *status == StatusCode::METHOD_NOT_ALLOWED {
+            headers.insert(http::header::ALLOW, HeaderValue::from_static("GET"));
+        }
+        if *status == StatusCode::UPGRADE_REQUIRED {
+            // RFC 6455 section 4.4: the server "MUST" answer an unsupported version with "a
+            // |Sec-WebSocket-Version| header field containing all versions it supports".
+            headers.insert(
+                http::header::SEC_WEBSOCKET_VERSION,
+                HeaderValue::from_static(VERSION),
+            );
+        }
+        Some(write_response(
+            *status,
+            &headers,
+            format!("{reason}\n").as_bytes(),
+        ))
+    }
+
+    /// A server-side rejection.
+    pub(crate) fn rejected(status: StatusCode, reason: &'static str) -> Self {
+        Self::Rejected { status, reason }
     }
 }
+
+impl fmt::Display for HandshakeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Rejected { status, reason } => write!(f, "request rejected ({status}): {reason}"),
+            Self::Timeout => f.write_str("the handshake timed out"),
+            Self::UnexpectedStatus { status, .. } => {
+                write!(f, "server answered {status} instead of 101")
+            }
+            Self::InvalidResponse(why) => write!(f, "invalid handshake response: {why}"),
+            Self::ResponseTooLarge => f.write_str("handshake response too large"),
+            Self::InvalidUrl(why) => write!(f, "invalid WebSocket URL: {why}"),
+            Self::InvalidRequest(why) => write!(f, "invalid client request: {why}"),
+            Self::InvalidAccept(why) => write!(f, "invalid accept: {why}"),
+            Self::Finished => f.write_str("the handshake is already finished"),
+        }
+    }
+}
+
 impl std::error::Error for HandshakeError {}
+
+/// Why an HTTP head could not be read; each side maps it to its own error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HeadError {
+    /// Over the size or header-count limit.
+    TooLarge,
+    /// Not valid HTTP/1.x.
+    Malformed,
+    /// An HTTP version other than 1.0 or 1.1.
+    Version,
+}
+
+/// Accumulates an HTTP head until its empty line.
+///
+/// Each call only searches the new bytes (and the 3 buffered bytes before them) for the end of
+/// the head, and refuses to hold more than `max` bytes, so total work is linear in the input.
+#[derive(Debug)]
+struct HeadReader {
+    buf: Vec<u8>,
+    max: usize,
+}
+
+impl HeadReader {
+    fn new(max: usize) -> Self {
+        Self {
+            buf: Vec::new(),
+            max,
+        }
+    }
+
+    /// Adds received bytes. `Ok(Some(n))` when the head is complete: it is [`Self::head`], and
+    /// `data[n..]` comes after it. `Err` when the head would exceed `max` bytes.
+    fn push(&mut self, data: &[u8]) -> Result<Option<usize>, HeadError> {
+        let end = self.find_end(data);
+        let take = end.unwrap_or(data.len());
+        if self.buf.len() + take > self.max {
+            return Err(HeadError::TooLarge);
+        }
+        self.buf.extend_from_slice(&data[..take]);
+        Ok(end)
+    }
+
+    /// Where the first `\r\n\r\n` ends in `data`, counting one that starts in the buffer.
+    fn find_end(&self, data: &[u8]) -> Option<usize> {
+        let tail = &self.buf[self.buf.len().saturating_sub(3)..];
+        let lead = &data[..data.len().min(3)];
+        let mut window = [0u8; 6];
+        window[..tail.len()].copy_from_slice(tail);
+        window[tail.len()..tail.len() + lead.len()].copy_from_slice(lead);
+        if let Some(i) = find_terminator(&window[..tail.len() + lead.len()]) {
+            return Some(i + 4 - tail.len());
+        }
+        find_terminator(data).map(|i| i + 4)
+    }
+
+    /// The complete head, ending with its empty line.
+    fn head(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+/// Position of the first `\r\n\r\n` in `bytes`.
+fn find_terminator(bytes: &[u8]) -> Option<usize> {
+    bytes.windows(4).position(|w| w == b"\r\n\r\n")
+}
+
+/// Maps an httparse error to a [`HeadError`].
+fn parse_error(err: httparse::Error) -> HeadError {
+    match err {
+        httparse::Error::TooManyHeaders => HeadError::TooLarge,
+        httparse::Error::Version => HeadError::Version,
+        _ => HeadError::Malformed,
+    }
+}
+
+/// Copies parsed header lines into a [`HeaderMap`], keeping repeated names.
+fn header_map(raw: &[httparse::Header<'_>]) -> Result<HeaderMap, HeadError> {
+    let mut map = HeaderMap::new();
+    for header in raw {
+        let name = HeaderName::from_bytes(header.name.as_bytes());
+        let value = HeaderValue::from_bytes(header.value);
+        let (Ok(name), Ok(value)) = (name, value) else {
+            return Err(HeadError::Malformed);
+        };
+        map.try_append(name, value)
+            .map_err(|_| HeadError::TooLarge)?;
+    }
+    Ok(map)
+}
+
+/// The elements of the comma-separated lists in every `name` header (RFC 9110 section 5.6.1),
+/// trimmed of spaces and tabs, empty elements dropped. Values that are not visible ASCII are
+/// skipped.
+fn list_elements<'a>(
+    headers: &'a HeaderMap,
+    name: &'a HeaderName,
+) -> impl Iterator<Item = &'a str> + 'a {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(trim_ows)
+        .filter(|element| !element.is_empty())
+}
+
+/// Whether some `name` header lists `token`, compared ASCII case-insensitively.
+fn has_token(headers: &HeaderMap, name: &HeaderName, token: &str) -> bool {
+    list_elements(headers, name).any(|element| element.eq_ignore_ascii_case(token))
+}
+
+/// The value of a header that must appear exactly once, as text.
+fn single_value<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
+    let mut values = headers.get_all(name).iter();
+    match (values.next(), values.next()) {
+        (Some(value), None) => value.to_str().ok().map(trim_ows),
+        _ => None,
+    }
+}
+
+/// Strips optional whitespace (spaces and tabs) from both ends.
+fn trim_ows(s: &str) -> &str {
+    s.trim_matches(|c| c == ' ' || c == '\t')
+}
+
+/// Whether `s` is a non-empty HTTP token (RFC 9110 section 5.6.2).
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Appends `name: value\r\n`.
+fn push_header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends every header of `headers`.
+fn push_headers(out: &mut Vec<u8>, headers: &HeaderMap) {
+    for (name, value) in headers {
+        push_header(out, name.as_str(), value.as_bytes());
+    }
+}
+
+/// Appends `HTTP/1.1 <code> <reason>\r\n`.
+fn push_status_line(out: &mut Vec<u8>, status: StatusCode) {
+    let reason = status.canonical_reason().unwrap_or("");
+    out.extend_from_slice(format!("HTTP/1.1 {} {reason}\r\n", status.as_str()).as_bytes());
+}
+
+/// A complete non-101 response: the status line, `headers` (minus any framing headers, which are
+/// computed here), `Connection: close` unless `headers` has a `Connection`, `Content-Length`, and
+/// the body.
+fn write_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128 + body.len());
+    push_status_line(&mut out, status);
+    for (name, value) in headers {
+        if name != CONTENT_LENGTH && name != TRANSFER_ENCODING {
+            push_header(&mut out, name.as_str(), value.as_bytes());
+        }
+    }
+    if !headers.contains_key(CONNECTION) {
+        push_header(&mut out, "Connection", b"close");
+    }
+    push_header(
+        &mut out,
+        "Content-Length",
+        body.len().to_string().as_bytes(),
+    );
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::header::{SEC_WEBSOCKET_PROTOCOL, UPGRADE};
+
+    #[test]
+    fn accept_key_matches_rfc_sample() {
+        // RFC 6455 section 1.3.
+        assert_eq!(
+            accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+    }
+
+    #[test]
+    fn head_end_found_across_every_split() {
+        let input = b"GET / HTTP/1.1\r\nHost: a\r\n\r\nrest";
+        let head_len = input.len() - 4;
+        for split in 0..=input.len() {
+            let mut reader = HeadReader::new(1024);
+            let (a, b) = input.split_at(split);
+            let end = match reader.push(a).unwrap() {
+                Some(end) => end,
+                None => split + reader.push(b).unwrap().unwrap(),
+            };
+            assert_eq!(end, head_len, "split at {split}");
+            assert_eq!(reader.head(), &input[..head_len]);
+        }
+    }
+
+    #[test]
+    fn head_end_found_byte_by_byte() {
+        let input = b"HTTP/1.1 101 OK\r\n\r\n";
+        let mut reader = HeadReader::new(1024);
+        for (i, byte) in input.iter().enumerate() {
+            let found = reader.push(std::slice::from_ref(byte)).unwrap();
+            assert_eq!(found.is_some(), i == input.len() - 1);
+        }
+        assert_eq!(reader.head(), input);
+    }
+
+    #[test]
+    fn head_reader_enforces_size_limit() {
+        let mut reader = HeadReader::new(10);
+        assert_eq!(reader.push(b"0123456789"), Ok(None));
+        assert_eq!(reader.push(b"x"), Err(HeadError::TooLarge));
+        // A head of exactly the limit is fine, even with bytes after it.
+        let mut reader = HeadReader::new(8);
+        assert_eq!(reader.push(b"ab\r\n\r\nmore bytes"), Ok(Some(6)));
+        let mut reader = HeadReader::new(5);
+        assert_eq!(reader.push(b"ab\r\n\r\n"), Err(HeadError::TooLarge));
+    }
+
+    #[test]
+    fn token_lists_are_case_insensitive_and_comma_separated() {
+        let mut headers = HeaderMap::new();
+        headers.append(CONNECTION, HeaderValue::from_static("keep-alive, Upgrade"));
+        headers.append(UPGRADE, HeaderValue::from_static("h2c"));
+        headers.append(UPGRADE, HeaderValue::from_static(" WebSocket\t"));
+        assert!(has_token(&headers, &CONNECTION, "upgrade"));
+        assert!(has_token(&headers, &UPGRADE, "websocket"));
+        assert!(!has_token(&headers, &CONNECTION, "close"));
+        assert!(!has_token(&headers, &SEC_WEBSOCKET_PROTOCOL, "chat"));
+        headers.insert(CONNECTION, HeaderValue::from_static("upgrades,,x"));
+        assert!(!has_token(&headers, &CONNECTION, "upgrade"));
+        assert_eq!(
+            list_elements(&headers, &CONNECTION).collect::<Vec<_>>(),
+            ["upgrades", "x"]
+        );
+    }
+
+    #[test]
+    fn tokens() {
+        assert!(is_token("chat.v2+json"));
+        assert!(!is_token(""));
+        assert!(!is_token("a b"));
+        assert!(!is_token("a,b"));
+        assert!(!is_token("a\r\nX: y"));
+    }
+
+    #[test]
+    fn rejection_responses() {
+        let err = HandshakeError::rejected(StatusCode::METHOD_NOT_ALLOWED, "method must be GET");
+        assert_eq!(err.http_status(), Some(StatusCode::METHOD_NOT_ALLOWED));
+        let text = String::from_utf8(err.response_bytes().unwrap()).unwrap();
+        assert_eq!(
+            text,
+            "HTTP/1.1 405 Method Not Allowed\r\nallow: GET\r\nConnection: close\r\n\
+             Content-Length: 19\r\n\r\nmethod must be GET\n"
+        );
+        let err = HandshakeError::rejected(StatusCode::UPGRADE_REQUIRED, "version");
+        let text = String::from_utf8(err.response_bytes().unwrap()).unwrap();
+        assert!(text.contains("\r\nsec-websocket-version: 13\r\n"), "{text}");
+        assert_eq!(HandshakeError::Timeout.response_bytes(), None);
+        assert_eq!(HandshakeError::Timeout.http_status(), None);
+    }
+
+    #[test]
+    fn write_response_computes_framing_headers() {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_LENGTH, HeaderValue::from_static("999"));
+        headers.insert(CONNECTION, HeaderValue::from_static("keep-alive"));
+        let out = write_response(StatusCode::UNAUTHORIZED, &headers, b"no");
+        assert_eq!(
+            out,
+            b"HTTP/1.1 401 Unauthorized\r\nconnection: keep-alive\r\nContent-Length: 2\r\n\r\nno"
+        );
+    }
+}

@@ -1,0 +1,760 @@
+//! The server side: read the upgrade request, then accept or reject it.
+
+use super::{
+    accept_key, has_token, header_map, list_elements, parse_error, push_header, push_headers,
+    single_value, write_response, HandshakeError, HeadError, HeadReader, VERSION,
+};
+use crate::{Config, Connection, Role};
+use base64::Engine as _;
+use http::header::{
+    CONNECTION, CONTENT_LENGTH, COOKIE, HOST, ORIGIN, SEC_WEBSOCKET_ACCEPT,
+    SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION,
+    TRANSFER_ENCODING, UPGRADE,
+};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri, Version};
+use std::time::Instant;
+
+/// Reads a client's opening handshake (RFC 6455 section 4.2.1).
+///
+/// Feed it the bytes read from the socket until it yields an [`IncomingRequest`] or an error.
+/// On [`HandshakeError::Rejected`], write [`HandshakeError::response_bytes`] and close.
+///
+/// ```
+/// use laputa_core::handshake::{Accept, ServerHandshake};
+/// use laputa_core::Config;
+/// use std::time::Instant;
+///
+/// let mut handshake = ServerHandshake::new(Config::default(), Instant::now());
+/// let request = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+///     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+///     Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat\r\n\r\n";
+/// let incoming = handshake.handle_input(request)?.expect("the head is complete");
+/// assert_eq!(incoming.path(), "/chat");
+/// assert_eq!(incoming.query(), Some("room=1"));
+/// let connection = incoming.accept(Accept::new().protocol("chat"))?;
+/// # let _ = connection;
+/// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+/// ```
+#[derive(Debug)]
+pub struct ServerHandshake {
+    config: Config,
+    deadline: Option<Instant>,
+    /// `None` once the handshake produced a request or an error.
+    reader: Option<HeadReader>,
+}
+
+impl ServerHandshake {
+    /// Starts waiting for a request; the deadline is `now` plus
+    /// [`Config::handshake_timeout`].
+    pub fn new(config: Config, now: Instant) -> Self {
+        Self {
+            deadline: now.checked_add(config.handshake_timeout),
+            reader: Some(HeadReader::new(config.max_handshake_size)),
+            config,
+        }
+    }
+
+    /// Feeds bytes received from the client.
+    ///
+    /// `Ok(None)`: the head is not complete yet. `Ok(Some(_))`: the request is a valid upgrade;
+    /// any bytes after its head are kept for the connection. `Err(Rejected { .. })`: answer with
+    /// [`HandshakeError::response_bytes`]. After `Some` or an error the handshake is spent and
+    /// further calls return [`HandshakeError::Finished`].
+    pub fn handle_input(&mut self, data: &[u8]) -> Result<Option<IncomingRequest>, HandshakeError> {
+        let mut reader = self.reader.take().ok_or(HandshakeError::Finished)?;
+        match reader.push(data) {
+            Ok(None) => {
+                self.reader = Some(reader);
+                Ok(None)
+            }
+            Ok(Some(end)) => {
+                IncomingRequest::parse(reader.head(), &data[end..], self.config.clone()).map(Some)
+            }
+            Err(err) => Err(rejection(err)),
+        }
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should next be called; `None` once the
+    /// handshake is over (or if the timeout is too large to represent).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.reader.as_ref().and(self.deadline)
+    }
+
+    /// Tells the handshake the time. Returns [`HandshakeError::Timeout`] (once) if the request
+    /// is still incomplete at the deadline; the handshake is then spent.
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), HandshakeError> {
+        match (&self.reader, self.deadline) {
+            (Some(_), Some(deadline)) if now >= deadline => {
+                self.reader = None;
+                Err(HandshakeError::Timeout)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The status for a head that could not be read.
+fn rejection(err: HeadError) -> HandshakeError {
+    match err {
+        HeadError::TooLarge => HandshakeError::rejected(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "request head too large or too many headers",
+        ),
+        HeadError::Malformed => bad_request("malformed HTTP request"),
+        HeadError::Version => version_not_supported(),
+    }
+}
+
+fn bad_request(reason: &'static str) -> HandshakeError {
+    HandshakeError::rejected(StatusCode::BAD_REQUEST, reason)
+}
+
+fn version_not_supported() -> HandshakeError {
+    HandshakeError::rejected(
+        StatusCode::HTTP_VERSION_NOT_SUPPORTED,
+        "WebSocket needs HTTP/1.1",
+    )
+}
+
+/// A valid upgrade request, waiting for the application to [`accept`](Self::accept) or
+/// [`reject`](Self::reject) it.
+///
+/// The accessors give what an application usually checks before accepting: path and query,
+/// `Origin`, cookies, offered subprotocols and extensions; [`request`](Self::request) has the
+/// rest.
+#[derive(Debug)]
+pub struct IncomingRequest {
+    request: Request<()>,
+    /// The `Sec-WebSocket-Accept` value answering the client's key.
+    accept_value: String,
+    /// Bytes received after the head: the start of the WebSocket stream.
+    leftover: Vec<u8>,
+    config: Config,
+}
+
+impl IncomingRequest {
+    /// Parses and validates a complete head.
+    fn parse(head: &[u8], leftover: &[u8], config: Config) -> Result<Self, HandshakeError> {
+        let request = parse_request(head, config.max_headers)?;
+        let accept_value = validate(request.headers())?;
+        Ok(Self {
+            request,
+            accept_value,
+            leftover: leftover.to_vec(),
+            config,
+        })
+    }
+
+    /// The request: method (GET), URI (as sent: path and query, or absolute form), version
+    /// (HTTP/1.1) and headers.
+    pub fn request(&self) -> &Request<()> {
+        &self.request
+    }
+
+    /// The path of the request target, e.g. `/chat`.
+    pub fn path(&self) -> &str {
+        self.request.uri().path()
+    }
+
+    /// The query of the request target without the `?`, if any.
+    pub fn query(&self) -> Option<&str> {
+        self.request.uri().query()
+    }
+
+    /// All request headers.
+    pub fn headers(&self) -> &HeaderMap {
+        self.request.headers()
+    }
+
+    /// The `Origin` header (sent by browsers), if present and visible ASCII.
+    pub fn origin(&self) -> Option<&str> {
+        self.headers().get(ORIGIN)?.to_str().ok()
+    }
+
+    /// The `(name, value)` pairs of every `Cookie` header (`name=value; name2=value2`), in order.
+    /// Values are returned as sent (not unquoted or decoded); pairs without `=` are skipped.
+    pub fn cookies(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.headers()
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(name, value)| (name.trim(), value.trim()))
+    }
+
+    /// The subprotocols the client offered, across all `Sec-WebSocket-Protocol` headers, in
+    /// order of preference, trimmed.
+    pub fn protocols(&self) -> impl Iterator<Item = &str> {
+        list_elements(self.headers(), &SEC_WEBSOCKET_PROTOCOL)
+    }
+
+    /// The raw values of the `Sec-WebSocket-Extensions` headers, in order (each may hold several
+    /// comma-separated offers with parameters). Values that are not visible ASCII are skipped.
+    pub fn extension_offers(&self) -> impl Iterator<Item = &str> {
+        self.headers()
+            .get_all(SEC_WEBSOCKET_EXTENSIONS)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+    }
+
+    /// Bytes that arrived after the request head: the start of the WebSocket stream.
+    #[cfg(test)]
+    pub(crate) fn leftover(&self) -> &[u8] {
+        &self.leftover
+    }
+
+    /// Accepts the upgrade: returns a server [`Connection`] with the 101 response already queued
+    /// for transmission and the bytes received after the request head already fed to it.
+    ///
+    /// Fails with [`HandshakeError::InvalidAccept`] if `accept.protocol` is not one of
+    /// [`protocols`](Self::protocols) or `accept.headers` sets a header the handshake writes
+    /// itself (`Upgrade`, `Connection`, `Sec-WebSocket-Accept`, `Sec-WebSocket-Protocol`).
+    pub fn accept(self, accept: Accept) -> Result<Connection, HandshakeError> {
+        let head = self.response_head(&accept)?;
+        let mut connection = Connection::new(Role::Server, self.config);
+        connection.queue_raw(&head);
+        if !self.leftover.is_empty() {
+            connection.handle_input(&self.leftover);
+        }
+        Ok(connection)
+    }
+
+    /// Refuses the upgrade: returns the complete HTTP response to write before closing. The
+    /// response has `headers`, `Content-Length` for `body` (any `Content-Length` or
+    /// `Transfer-Encoding` in `headers` is replaced) and `Connection: close` unless `headers`
+    /// has a `Connection` header. `status` should be an error or redirect status.
+    pub fn reject(self, status: StatusCode, headers: HeaderMap, body: &[u8]) -> Vec<u8> {
+        write_response(status, &headers, body)
+    }
+
+    /// The 101 response for `accept`, after checking it against the request.
+    pub(super) fn response_head(&self, accept: &Accept) -> Result<Vec<u8>, HandshakeError> {
+        if let Some(protocol) = &accept.protocol {
+            // RFC 6455 section 4.2.2: the chosen subprotocol "MUST be derived from the values
+            // received from the client in the |Sec-WebSocket-Protocol| header field".
+            if !self.protocols().any(|offered| offered == protocol) {
+                return Err(HandshakeError::InvalidAccept(
+                    "subprotocol not offered by the client",
+                ));
+            }
+        }
+        if RESERVED
+            .iter()
+            .any(|name| accept.headers.contains_key(name))
+        {
+            return Err(HandshakeError::InvalidAccept(
+                "header is set by the handshake itself",
+            ));
+        }
+        Ok(response_head(
+            &self.accept_value,
+            accept.protocol.as_deref(),
+            &accept.headers,
+        ))
+    }
+}
+
+/// Headers of the 101 response that [`Accept::headers`] may not set.
+const RESERVED: [HeaderName; 4] = [
+    UPGRADE,
+    CONNECTION,
+    SEC_WEBSOCKET_ACCEPT,
+    SEC_WEBSOCKET_PROTOCOL,
+];
+
+/// The 101 response (RFC 6455 section 4.2.2, step 5).
+fn response_head(accept_value: &str, protocol: Option<&str>, headers: &HeaderMap) -> Vec<u8> {
+    let mut out = Vec::with_capacity(160);
+    out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
+    push_header(&mut out, "Upgrade", b"websocket");
+    push_header(&mut out, "Connection", b"Upgrade");
+    push_header(&mut out, "Sec-WebSocket-Accept", accept_value.as_bytes());
+    if let Some(protocol) = protocol {
+        push_header(&mut out, "Sec-WebSocket-Protocol", protocol.as_bytes());
+    }
+    push_headers(&mut out, headers);
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// Parses a complete request head into an [`http::Request`].
+fn parse_request(head: &[u8], max_headers: usize) -> Result<Request<()>, HandshakeError> {
+    let mut storage = vec![httparse::EMPTY_HEADER; max_headers];
+    let mut parsed = httparse::Request::new(&mut storage);
+    match parsed.parse(head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => return Err(bad_request("malformed HTTP request")),
+        Err(err) => return Err(rejection(parse_error(err))),
+    }
+    // RFC 6455 section 4.1: "The method of the request MUST be GET, and the HTTP version MUST
+    // be at least 1.1."
+    if parsed.version != Some(1) {
+        return Err(version_not_supported());
+    }
+    if parsed.method != Some("GET") {
+        return Err(HandshakeError::rejected(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method must be GET",
+        ));
+    }
+    let uri: Uri = parsed
+        .path
+        .unwrap_or_default()
+        .parse()
+        .map_err(|_| bad_request("invalid request target"))?;
+    // RFC 6455 section 4.1: the Request-URI "MUST match the /resource name/ [...] (a relative
+    // URI) or be an absolute http/https URI"; both have a path starting with `/`.
+    if !uri.path().starts_with('/') {
+        return Err(bad_request(
+            "request target must be a path or an absolute URI",
+        ));
+    }
+    let headers = header_map(parsed.headers).map_err(rejection)?;
+    let mut request = Request::new(());
+    *request.method_mut() = Method::GET;
+    *request.uri_mut() = uri;
+    *request.version_mut() = Version::HTTP_11;
+    *request.headers_mut() = headers;
+    Ok(request)
+}
+
+/// Checks the WebSocket-specific headers (RFC 6455 section 4.2.1) and returns the
+/// `Sec-WebSocket-Accept` value.
+fn validate(headers: &HeaderMap) -> Result<String, HandshakeError> {
+    // "A |Host| header field containing the server's authority."
+    if headers.get_all(HOST).iter().count() != 1 {
+        return Err(bad_request("missing or duplicate Host header"));
+    }
+    // Bytes after the head belong to the WebSocket stream, so a body cannot be delimited.
+    let body = headers.get(CONTENT_LENGTH).is_some_and(|v| v != "0");
+    if body || headers.contains_key(TRANSFER_ENCODING) {
+        return Err(bad_request("upgrade request must not have a body"));
+    }
+    // "An |Upgrade| header field containing the value "websocket", treated as an ASCII
+    // case-insensitive value."
+    if !has_token(headers, &UPGRADE, "websocket") {
+        return Err(bad_request("Upgrade header lacks the websocket token"));
+    }
+    // "A |Connection| header field that includes the token "Upgrade", treated as an ASCII
+    // case-insensitive value."
+    if !has_token(headers, &CONNECTION, "upgrade") {
+        return Err(bad_request("Connection header lacks the upgrade token"));
+    }
+    let key = validate_key(headers)?;
+    // "A |Sec-WebSocket-Version| header field, with a value of 13."
+    if single_value(headers, &SEC_WEBSOCKET_VERSION) != Some(VERSION) {
+        return Err(HandshakeError::rejected(
+            StatusCode::UPGRADE_REQUIRED,
+            "Sec-WebSocket-Version must be 13",
+        ));
+    }
+    Ok(accept_key(key.as_bytes()))
+}
+
+/// "A |Sec-WebSocket-Key| header field with a base64-encoded value that, when decoded, is 16
+/// bytes in length." (RFC 6455 section 4.2.1)
+fn validate_key(headers: &HeaderMap) -> Result<&str, HandshakeError> {
+    let key = single_value(headers, &SEC_WEBSOCKET_KEY)
+        .ok_or_else(|| bad_request("missing or duplicate Sec-WebSocket-Key"))?;
+    match base64::engine::general_purpose::STANDARD.decode(key) {
+        Ok(decoded) if decoded.len() == 16 => Ok(key),
+        _ => Err(bad_request("Sec-WebSocket-Key is not 16 bytes in base64")),
+    }
+}
+
+/// How to accept an upgrade: the chosen subprotocol and extra response headers (for example
+/// `Sec-WebSocket-Extensions` or `Set-Cookie`).
+///
+/// ```
+/// use laputa_core::handshake::Accept;
+/// use laputa_core::http::{header::SET_COOKIE, HeaderValue};
+/// let accept = Accept::new()
+///     .protocol("chat")
+///     .header(SET_COOKIE, HeaderValue::from_static("session=1"));
+/// assert_eq!(accept.protocol.as_deref(), Some("chat"));
+/// ```
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Accept {
+    /// The subprotocol to answer with; it must be one the client offered.
+    pub protocol: Option<String>,
+    /// Extra headers of the 101 response.
+    pub headers: HeaderMap,
+}
+
+impl Accept {
+    /// No subprotocol, no extra headers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Chooses the subprotocol `protocol`.
+    pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
+        self.protocol = Some(protocol.into());
+        self
+    }
+
+    /// Adds a response header (repeated names are all sent).
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.append(name, value);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The request of RFC 6455 section 1.2.
+    const REQUEST: &[u8] = b"GET /chat?room=1 HTTP/1.1\r\n\
+        Host: server.example.com\r\n\
+        Upgrade: websocket\r\n\
+        Connection: Upgrade\r\n\
+        Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+        Origin: http://example.com\r\n\
+        Sec-WebSocket-Protocol: chat, superchat\r\n\
+        Sec-WebSocket-Version: 13\r\n\r\n";
+
+    fn server() -> ServerHandshake {
+        ServerHandshake::new(Config::default(), Instant::now())
+    }
+
+    fn parse(request: &[u8]) -> Result<Option<IncomingRequest>, HandshakeError> {
+        server().handle_input(request)
+    }
+
+    /// The status of rejecting `request`.
+    fn status(request: &[u8]) -> StatusCode {
+        match parse(request) {
+            Err(err) => err.http_status().unwrap(),
+            Ok(ok) => panic!("accepted: {ok:?}"),
+        }
+    }
+
+    /// [`REQUEST`] with the header line starting with `from` replaced by `to` (removed if `to`
+    /// is empty).
+    fn replace(from: &str, to: &str) -> Vec<u8> {
+        let text = std::str::from_utf8(REQUEST).unwrap();
+        let out: Vec<&str> = text
+            .split("\r\n")
+            .filter_map(|line| match line.starts_with(from) {
+                true if to.is_empty() => None,
+                true => Some(to),
+                false => Some(line),
+            })
+            .collect();
+        out.join("\r\n").into_bytes()
+    }
+
+    #[test]
+    fn parses_rfc_sample_request() {
+        let incoming = parse(REQUEST).unwrap().unwrap();
+        assert_eq!(incoming.path(), "/chat");
+        assert_eq!(incoming.query(), Some("room=1"));
+        assert_eq!(incoming.origin(), Some("http://example.com"));
+        assert_eq!(
+            incoming.protocols().collect::<Vec<_>>(),
+            ["chat", "superchat"]
+        );
+        assert_eq!(incoming.request().method(), Method::GET);
+        assert_eq!(incoming.request().version(), Version::HTTP_11);
+        assert_eq!(incoming.headers()[HOST], "server.example.com");
+        assert_eq!(incoming.accept_value, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        assert!(incoming.leftover().is_empty());
+        assert_eq!(incoming.extension_offers().count(), 0);
+    }
+
+    #[test]
+    fn byte_by_byte_gives_the_same_request() {
+        let mut handshake = server();
+        let (last, init) = REQUEST.split_last().unwrap();
+        for byte in init {
+            assert!(handshake.handle_input(&[*byte]).unwrap().is_none());
+        }
+        let incoming = handshake.handle_input(&[*last]).unwrap().unwrap();
+        let whole = parse(REQUEST).unwrap().unwrap();
+        assert_eq!(incoming.request().uri(), whole.request().uri());
+        assert_eq!(incoming.headers(), whole.headers());
+        assert_eq!(incoming.accept_value, whole.accept_value);
+    }
+
+    #[test]
+    fn leftover_bytes_are_preserved() {
+        let mut handshake = server();
+        let (a, b) = REQUEST.split_at(20);
+        assert!(handshake.handle_input(a).unwrap().is_none());
+        let mut rest = b.to_vec();
+        rest.extend_from_slice(b"\x81\x85frame");
+        let incoming = handshake.handle_input(&rest).unwrap().unwrap();
+        assert_eq!(incoming.leftover(), b"\x81\x85frame");
+        assert!(incoming.accept(Accept::new()).is_ok());
+    }
+
+    #[test]
+    fn spent_after_result() {
+        let mut handshake = server();
+        assert!(handshake.handle_input(REQUEST).unwrap().is_some());
+        assert_eq!(
+            handshake.handle_input(b"x").unwrap_err(),
+            HandshakeError::Finished
+        );
+        assert_eq!(handshake.poll_timeout(), None);
+        let mut handshake = server();
+        assert!(handshake.handle_input(b"POST / HTTP/1.1\r\n\r\n").is_err());
+        assert_eq!(
+            handshake.handle_input(REQUEST).unwrap_err(),
+            HandshakeError::Finished
+        );
+    }
+
+    #[test]
+    fn accessors() {
+        let request = b"GET ws://h/p HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\
+            Connection: upgrade\r\nSec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\n\
+            Sec-WebSocket-Version: 13\r\nCookie: a=1; b = 2 ;junk\r\nCookie: c=x=y\r\n\
+            Sec-WebSocket-Protocol: one\r\nSec-WebSocket-Protocol: ,two , three\r\n\
+            Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits, x-foo\r\n\
+            Sec-WebSocket-Extensions: x-bar\r\n\r\n";
+        let incoming = parse(request).unwrap().unwrap();
+        assert_eq!(incoming.path(), "/p");
+        assert_eq!(incoming.query(), None);
+        assert_eq!(incoming.origin(), None);
+        let cookies: Vec<_> = incoming.cookies().collect();
+        assert_eq!(cookies, [("a", "1"), ("b", "2"), ("c", "x=y")]);
+        assert_eq!(
+            incoming.protocols().collect::<Vec<_>>(),
+            ["one", "two", "three"]
+        );
+        let offers: Vec<_> = incoming.extension_offers().collect();
+        assert_eq!(
+            offers,
+            ["permessage-deflate; client_max_window_bits, x-foo", "x-bar"]
+        );
+    }
+
+    #[test]
+    fn token_lists_in_request() {
+        let request = replace("Connection", "connection: keep-alive, UPGRADE");
+        let request = String::from_utf8(request)
+            .unwrap()
+            .replace("Upgrade: websocket", "Upgrade: h2c,WebSocket");
+        assert!(parse(request.as_bytes()).unwrap().is_some());
+        assert_eq!(
+            status(&replace("Connection", "Connection: keep-alive")),
+            400
+        );
+        assert_eq!(status(&replace("Connection", "Connection: upgraded")), 400);
+    }
+
+    #[test]
+    fn rejection_statuses() {
+        let post = String::from_utf8(REQUEST.to_vec())
+            .unwrap()
+            .replacen("GET", "POST", 1);
+        assert_eq!(status(post.as_bytes()), 405);
+        let old = String::from_utf8(REQUEST.to_vec())
+            .unwrap()
+            .replace("HTTP/1.1", "HTTP/1.0");
+        assert_eq!(status(old.as_bytes()), 505);
+        let new = String::from_utf8(REQUEST.to_vec())
+            .unwrap()
+            .replace("HTTP/1.1", "HTTP/2.0");
+        assert_eq!(status(new.as_bytes()), 505);
+        assert_eq!(status(&replace("Sec-WebSocket-Key", "")), 400);
+        assert_eq!(
+            status(&replace("Sec-WebSocket-Key", "Sec-WebSocket-Key: c2hvcnQ=")),
+            400
+        );
+        assert_eq!(
+            status(&replace("Sec-WebSocket-Key", "Sec-WebSocket-Key: !!")),
+            400
+        );
+        let two_keys = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+                        Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==";
+        assert_eq!(status(&replace("Sec-WebSocket-Key", two_keys)), 400);
+        assert_eq!(status(&replace("Upgrade", "Upgrade: h2c")), 400);
+        assert_eq!(status(&replace("Upgrade", "")), 400);
+        assert_eq!(status(&replace("Connection", "")), 400);
+        assert_eq!(status(&replace("Host", "")), 400);
+        assert_eq!(status(&replace("Host", "Host: a\r\nHost: b")), 400);
+        assert_eq!(status(&replace("Origin", "Content-Length: 3")), 400);
+        assert_eq!(
+            status(&replace("Origin", "Transfer-Encoding: chunked")),
+            400
+        );
+        assert_eq!(status(b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n"), 400);
+        assert_eq!(status(b"\x01\x02\r\n\r\n"), 400);
+        assert!(parse(&replace("Origin", "Content-Length: 0"))
+            .unwrap()
+            .is_some());
+        let star = String::from_utf8(REQUEST.to_vec())
+            .unwrap()
+            .replace("/chat?room=1", "*");
+        assert_eq!(status(star.as_bytes()), 400);
+        let authority_form = String::from_utf8(REQUEST.to_vec())
+            .unwrap()
+            .replace("/chat?room=1", "h:80");
+        assert_eq!(status(authority_form.as_bytes()), 400);
+    }
+
+    #[test]
+    fn unsupported_version_gets_426_with_version_header() {
+        let err = parse(&replace(
+            "Sec-WebSocket-Version",
+            "Sec-WebSocket-Version: 12",
+        ))
+        .unwrap_err();
+        assert_eq!(err.http_status(), Some(StatusCode::UPGRADE_REQUIRED));
+        let response = String::from_utf8(err.response_bytes().unwrap()).unwrap();
+        assert!(response.starts_with("HTTP/1.1 426 Upgrade Required\r\n"));
+        assert!(response.contains("\r\nsec-websocket-version: 13\r\n"));
+        assert_eq!(status(&replace("Sec-WebSocket-Version", "")), 426);
+    }
+
+    #[test]
+    fn huge_header_line_rejected_without_buffering_it() {
+        let mut handshake = server();
+        assert!(handshake
+            .handle_input(b"GET / HTTP/1.1\r\nX: ")
+            .unwrap()
+            .is_none());
+        let chunk = vec![b'a'; 64 << 10];
+        let mut fed = 0usize;
+        let err = loop {
+            assert!(fed < 20 << 20, "never rejected");
+            match handshake.handle_input(&chunk) {
+                Ok(None) => fed += chunk.len(),
+                Ok(Some(_)) => panic!("accepted"),
+                Err(err) => break err,
+            }
+        };
+        assert_eq!(
+            err.http_status(),
+            Some(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+        );
+        assert_eq!(fed, 0, "rejected at the first chunk over the limit");
+        // Byte-sized chunks are refused as soon as the limit is passed, too.
+        let mut handshake = server();
+        let limit = Config::default().max_handshake_size;
+        for _ in 0..limit {
+            assert!(handshake.handle_input(b"a").unwrap().is_none());
+        }
+        assert_eq!(
+            handshake.handle_input(b"a").unwrap_err().http_status(),
+            Some(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+        );
+    }
+
+    #[test]
+    fn trickled_large_head_costs_linear_time() {
+        // Re-scanning the buffer on every byte would cost ~2 * 10^9 comparisons here.
+        let config = Config {
+            max_handshake_size: 64 << 10,
+            ..Config::default()
+        };
+        let padding = "a".repeat(60 << 10);
+        let request = replace("Origin", &format!("X-Padding: {padding}"));
+        let mut handshake = ServerHandshake::new(config, Instant::now());
+        let (last, init) = request.split_last().unwrap();
+        for byte in init {
+            assert!(handshake.handle_input(&[*byte]).unwrap().is_none());
+        }
+        let incoming = handshake.handle_input(&[*last]).unwrap().unwrap();
+        assert_eq!(incoming.headers()["x-padding"].len(), 60 << 10);
+    }
+
+    #[test]
+    fn too_many_headers_get_431() {
+        let mut request = REQUEST[..REQUEST.len() - 2].to_vec();
+        for i in 0..121 {
+            request.extend_from_slice(format!("X-Extra-{i}: v\r\n").as_bytes());
+        }
+        request.extend_from_slice(b"\r\n");
+        // 8 headers of the sample plus 121 extras.
+        assert_eq!(status(&request), 431);
+        let config = Config {
+            max_headers: 129,
+            ..Config::default()
+        };
+        let mut handshake = ServerHandshake::new(config, Instant::now());
+        assert!(handshake.handle_input(&request).unwrap().is_some());
+    }
+
+    #[test]
+    fn timeout() {
+        let start = Instant::now();
+        let mut handshake = ServerHandshake::new(Config::default(), start);
+        let deadline = start + Config::default().handshake_timeout;
+        assert_eq!(handshake.poll_timeout(), Some(deadline));
+        assert!(handshake.handle_input(&REQUEST[..10]).unwrap().is_none());
+        assert_eq!(
+            handshake.handle_timeout(deadline - std::time::Duration::from_millis(1)),
+            Ok(())
+        );
+        assert_eq!(
+            handshake.handle_timeout(deadline),
+            Err(HandshakeError::Timeout)
+        );
+        assert_eq!(handshake.poll_timeout(), None);
+        assert_eq!(handshake.handle_timeout(deadline), Ok(()));
+        assert_eq!(
+            handshake.handle_input(&REQUEST[10..]).unwrap_err(),
+            HandshakeError::Finished
+        );
+    }
+
+    #[test]
+    fn response_head_format() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            SEC_WEBSOCKET_EXTENSIONS,
+            HeaderValue::from_static("permessage-deflate"),
+        );
+        let head = response_head("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", Some("chat"), &headers);
+        assert_eq!(
+            std::str::from_utf8(&head).unwrap(),
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\
+             Sec-WebSocket-Protocol: chat\r\n\
+             sec-websocket-extensions: permessage-deflate\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn accept_checks_protocol_and_headers() {
+        let incoming = || parse(REQUEST).unwrap().unwrap();
+        let head = incoming()
+            .response_head(&Accept::new().protocol("superchat"))
+            .unwrap();
+        assert!(head
+            .windows(30)
+            .any(|w| w == b"Sec-WebSocket-Protocol: superc"));
+        let err = incoming()
+            .accept(Accept::new().protocol("Chat"))
+            .unwrap_err();
+        assert!(matches!(err, HandshakeError::InvalidAccept(_)));
+        let accept = Accept::new().header(SEC_WEBSOCKET_ACCEPT, HeaderValue::from_static("x"));
+        assert!(matches!(
+            incoming().accept(accept),
+            Err(HandshakeError::InvalidAccept(_))
+        ));
+        assert!(incoming().accept(Accept::new().protocol("chat")).is_ok());
+    }
+
+    #[test]
+    fn reject_builds_response() {
+        let incoming = parse(REQUEST).unwrap().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic"),
+        );
+        let out = incoming.reject(StatusCode::UNAUTHORIZED, headers, b"who?");
+        assert_eq!(
+            out,
+            b"HTTP/1.1 401 Unauthorized\r\nwww-authenticate: Basic\r\nConnection: close\r\n\
+              Content-Length: 4\r\n\r\nwho?"
+        );
+    }
+}
