@@ -1,1 +1,273 @@
-//! Shared helpers of the laputa integration tests.
+//! Shared helpers of the laputa integration tests: the example binaries, child processes and
+//! ports, the Python venv made by `./scripts/test.sh`, and the Autobahn TestSuite (kosoku).
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::fs::{self, File};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Mutex, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The workspace root (the parent of the laputa-tests package).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("laputa-tests lives in the workspace root").to_path_buf()
+}
+
+/// Cargo's target directory: `CARGO_TARGET_DIR` (relative to the workspace root) or `target/`.
+pub fn target_dir() -> PathBuf {
+    let dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| "target".into(), PathBuf::from);
+    workspace_root().join(dir)
+}
+
+/// Builds the release example binary `name` (once per test process) and returns its path.
+///
+/// Runs `cargo build --release -p laputa-examples --all-features --bin NAME` from the workspace
+/// root; builds are serialized (cargo locks the target directory anyway).
+pub fn example_bin(name: &str) -> PathBuf {
+    static BUILT: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+    let mut built = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
+    if !built.contains(name) {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "--release", "-p", "laputa-examples", "--all-features"])
+            .args(["--bin", name])
+            .current_dir(workspace_root())
+            .status()
+            .expect("cannot run cargo");
+        assert!(status.success(), "cargo build of example {name} failed: {status}");
+        built.insert(name.to_owned());
+    }
+    target_dir().join("release").join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// A fresh, empty directory `target/laputa-tests/NAME` for one test's logs and reports.
+pub fn out_dir(name: &str) -> PathBuf {
+    let dir = target_dir().join("laputa-tests").join(name);
+    match fs::remove_dir_all(&dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => panic!("cannot clear {dir:?}: {e}"),
+        _ => {}
+    }
+    fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {dir:?}: {e}"));
+    dir
+}
+
+/// A loopback address with a port that was free a moment ago.
+pub fn free_port() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("cannot bind an ephemeral loopback port")
+}
+
+/// Waits until something accepts TCP connections on `addr`; panics after `timeout`.
+pub fn wait_for_port(addr: SocketAddr, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {addr} after {timeout:?}");
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A child process that is killed when the guard is dropped (so a failing test leaves no server).
+#[derive(Debug)]
+pub struct ChildGuard {
+    child: Child,
+    log: PathBuf,
+}
+
+impl ChildGuard {
+    /// Spawns `cmd` with no stdin and its stdout and stderr written to the file `log`.
+    pub fn spawn(cmd: &mut Command, log: &Path) -> Self {
+        let out = File::create(log).unwrap_or_else(|e| panic!("cannot create {log:?}: {e}"));
+        let err = out.try_clone().expect("cannot clone a file handle");
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot spawn {cmd:?}: {e}"));
+        ChildGuard { child, log: log.to_path_buf() }
+    }
+
+    /// Waits for the child to exit; panics (killing it) after `timeout`.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("cannot wait for a child") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "child still running after {timeout:?}; its output is in {:?}",
+                self.log
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits for the child to exit and panics, pointing at its log, unless it exited with 0.
+    pub fn expect_success(&mut self, timeout: Duration) {
+        let status = self.wait_timeout(timeout);
+        assert!(status.success(), "child exited with {status}; output:\n{}", self.output());
+    }
+
+    /// What the child has written to stdout and stderr so far.
+    pub fn output(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_else(|e| format!("(cannot read {:?}: {e})", self.log))
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The program `name` in the Python venv `.venv/bin` at the workspace root.
+pub fn venv_bin(name: &str) -> PathBuf {
+    let path = workspace_root().join(".venv").join("bin").join(name);
+    assert!(path.exists(), "{path:?} is missing: run ./scripts/test.sh to create the venv");
+    path
+}
+
+/// A command running the script `tests/python/NAME` with the venv's Python, unbuffered.
+pub fn python_script(name: &str) -> Command {
+    let mut cmd = Command::new(venv_bin("python"));
+    cmd.arg("-u").arg(workspace_root().join("tests").join("python").join(name));
+    cmd
+}
+
+/// Which side of the connection kosoku plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KosokuMode {
+    /// kosoku connects to the server under test.
+    FuzzingClient,
+    /// kosoku listens; the client under test follows the Autobahn client protocol.
+    FuzzingServer,
+}
+
+/// A kosoku command that runs the cases matching the `include` globs (such as `"9.*"`) against
+/// (or, as a server, on) `addr`, and writes its reports to `outdir`.
+pub fn kosoku_command(mode: KosokuMode, addr: SocketAddr, include: &[&str], outdir: &Path) -> Command {
+    let mut cmd = Command::new(venv_bin("kosoku"));
+    cmd.current_dir(outdir).arg("-o").arg(outdir).arg(addr.to_string());
+    match mode {
+        KosokuMode::FuzzingClient => cmd.args(["-m", "fuzzingclient", "-p", "2"]),
+        KosokuMode::FuzzingServer => cmd.args(["-m", "fuzzingserver"]),
+    };
+    for glob in include {
+        cmd.args(["-i", glob]);
+    }
+    cmd
+}
+
+/// The verdicts of one Autobahn case, as kosoku writes them in `index.json`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseVerdict {
+    /// The case id, such as `7.9.1`.
+    pub id: String,
+    /// The agent (peer under test) that ran it.
+    pub agent: String,
+    /// The verdict on the messages: OK, NON-STRICT, INFORMATIONAL, UNIMPLEMENTED or FAILED
+    /// (or `NO RESULT` when a selected case is absent from the report).
+    pub behavior: String,
+    /// The verdict on the closing handshake: OK, INFORMATIONAL, FAILED, FAILED BY CLIENT,
+    /// WRONG CODE or UNCLEAN.
+    pub behavior_close: String,
+    /// The close code that the peer sent, if any.
+    pub remote_close_code: Option<u64>,
+}
+
+impl CaseVerdict {
+    /// Strict success: both verdicts OK or INFORMATIONAL (NON-STRICT is a failure here).
+    pub fn passed(&self) -> bool {
+        let good = |verdict: &str| matches!(verdict, "OK" | "INFORMATIONAL");
+        good(&self.behavior) && good(&self.behavior_close)
+    }
+}
+
+impl fmt::Display for CaseVerdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: behavior={}, behaviorClose={}, remoteCloseCode={:?} (agent {})",
+            self.id, self.behavior, self.behavior_close, self.remote_close_code, self.agent
+        )
+    }
+}
+
+/// Reads every case verdict of `outdir/index.json` (all agents), in case order.
+pub fn autobahn_verdicts(outdir: &Path) -> Vec<CaseVerdict> {
+    let path = outdir.join("index.json");
+    let text = fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("no Autobahn report {path:?} ({e}); see the logs in {outdir:?}"));
+    let index: serde_json::Value = serde_json::from_str(&text).expect("index.json is not JSON");
+    let text_of = |case: &serde_json::Value, key: &str| case[key].as_str().unwrap_or("?").to_owned();
+    let mut verdicts: Vec<CaseVerdict> = index
+        .as_object()
+        .expect("index.json maps agents to cases")
+        .iter()
+        .flat_map(|(agent, cases)| {
+            cases.as_object().expect("an agent maps case ids to verdicts").iter().map(move |(id, case)| CaseVerdict {
+                id: id.clone(),
+                agent: agent.clone(),
+                behavior: text_of(case, "behavior"),
+                behavior_close: text_of(case, "behaviorClose"),
+                remote_close_code: case["remoteCloseCode"].as_u64(),
+            })
+        })
+        .collect();
+    verdicts.sort_by_key(|v| case_sort_key(&v.id));
+    verdicts
+}
+
+/// The ids of the Autobahn cases that match the `include` globs, as kosoku selects them.
+pub fn autobahn_case_ids(include: &[&str]) -> BTreeSet<String> {
+    const LIST: &str = "import fnmatch, sys\nfrom kosoku.cases import CASES\n\
+        print('\\n'.join(c for c in CASES if any(fnmatch.fnmatchcase(c, g) for g in sys.argv[1:])))";
+    let out = Command::new(venv_bin("python"))
+        .args(["-c", LIST])
+        .args(include)
+        .output()
+        .expect("cannot run the venv's python");
+    assert!(out.status.success(), "cannot list kosoku cases: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("case ids are UTF-8").lines().map(str::to_owned).collect()
+}
+
+/// The cases of the report in `outdir` that did not strictly pass, plus (as `NO RESULT`) every
+/// case matching `include` that the report lacks.
+pub fn autobahn_failures(outdir: &Path, include: &[&str]) -> Vec<CaseVerdict> {
+    let verdicts = autobahn_verdicts(outdir);
+    let reported: BTreeSet<&str> = verdicts.iter().map(|v| v.id.as_str()).collect();
+    let missing =
+        autobahn_case_ids(include).into_iter().filter(|id| !reported.contains(id.as_str())).map(|id| CaseVerdict {
+            id,
+            agent: "-".into(),
+            behavior: "NO RESULT".into(),
+            behavior_close: "NO RESULT".into(),
+            remote_close_code: None,
+        });
+    let mut failures: Vec<CaseVerdict> = verdicts.iter().filter(|v| !v.passed()).cloned().chain(missing).collect();
+    failures.sort_by_key(|v| case_sort_key(&v.id));
+    failures
+}
+
+/// Panics, listing every failing case, unless all cases matching `include` strictly passed in
+/// the report in `outdir`.
+pub fn assert_autobahn_passed(outdir: &Path, include: &[&str]) {
+    let failures = autobahn_failures(outdir, include);
+    assert!(
+        failures.is_empty(),
+        "{} Autobahn cases did not pass (reports in {outdir:?}):\n{}",
+        failures.len(),
+        failures.iter().map(|v| format!("  {v}\n")).collect::<String>()
+    );
+}
+
+/// Numeric order of case ids (1.2.10 after 1.2.9).
+fn case_sort_key(id: &str) -> Vec<u32> {
+    id.split('.').map(|part| part.parse().unwrap_or(u32::MAX)).collect()
+}

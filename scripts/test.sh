@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The one test command of laputa, as CI runs it: formatting, lints, docs, then every test
+# (unit, integration, Autobahn conformance and Python interop).
+#
+# Needs Rust (cargo, rustfmt, clippy) and Python 3 with venv; it installs the Python peers
+# (tests/python/requirements.txt) into .venv at the repository root.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+START=$SECONDS
+
+# Prints a step, runs it, and prints how long it took.
+step() {
+    local begin=$SECONDS
+    printf '\n==> %s\n' "$*"
+    "$@"
+    printf '<== %s: %ds\n' "$1" $((SECONDS - begin))
+}
+
+# The Python peers: kosoku (Autobahn TestSuite) and websockets. Idempotent.
+setup_venv() {
+    [[ -x .venv/bin/python ]] || python3 -m venv .venv
+    .venv/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+}
+
+# --- Optional system packages --------------------------------------------------------------
+# Installs the Debian packages given (e.g. squid, chromium) that are not installed yet. Call it
+# below only once a test needs them.
+apt_install_optional() {
+    local missing=() pkg
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+    done
+    ((${#missing[@]} == 0)) && return 0
+    local sudo=()
+    ((EUID == 0)) || sudo=(sudo)
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+# No test needs any yet; later, for example: step apt_install_optional squid chromium
+# --------------------------------------------------------------------------------------------
+
+step setup_venv
+step cargo fmt --all -- --check
+step cargo clippy --workspace --all-targets --all-features -- -D warnings
+step env RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --all-features
+# The integration tests run the release examples; build them here, in view, so the tests'
+# own `cargo build` (tests/src/lib.rs, example_bin) finds nothing left to do.
+step cargo build --release -p laputa-examples --all-features
+step cargo test --workspace --all-features
+
+printf '\nAll checks passed in %ds.\n' $((SECONDS - START))

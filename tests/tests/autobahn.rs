@@ -1,0 +1,90 @@
+//! Autobahn TestSuite conformance (through kosoku) of the laputa server and client.
+//!
+//! Each case must be OK or INFORMATIONAL, for both `behavior` and `behaviorClose`.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use laputa_tests::{
+    assert_autobahn_passed, example_bin, free_port, kosoku_command, out_dir, wait_for_port, ChildGuard, KosokuMode,
+};
+
+/// Every case group up to 10 (there is no 8.* and no 11.*).
+const CORE_CASES: &[&str] = &["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "9.*", "10.*"];
+/// The permessage-deflate groups, run on top of [`CORE_CASES`] when deflate is on.
+const DEFLATE_CASES: &[&str] = &["12.*", "13.*"];
+
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// A whole kosoku run: about 10 s without deflate, a few minutes with it.
+const RUN_TIMEOUT: Duration = Duration::from_secs(20 * 60);
+
+fn cases(deflate: bool) -> Vec<&'static str> {
+    let extra: &[&str] = if deflate { DEFLATE_CASES } else { &[] };
+    CORE_CASES.iter().chain(extra).copied().collect()
+}
+
+/// The arguments that pick the runtime and permessage-deflate of an example binary.
+fn example_args(runtime: &str, deflate: bool) -> Vec<&str> {
+    let mut args = vec!["--runtime", runtime];
+    if deflate {
+        args.push("--deflate");
+    }
+    args
+}
+
+/// The output directory (logs and kosoku's reports) of one run.
+fn run_dir(side: &str, runtime: &str, deflate: bool) -> PathBuf {
+    out_dir(&format!("autobahn-{side}-{runtime}{}", if deflate { "-deflate" } else { "" }))
+}
+
+/// kosoku (fuzzingclient) drives our `echo_server`.
+fn server_conformance(runtime: &str, deflate: bool) {
+    let dir = run_dir("server", runtime, deflate);
+    let addr = free_port();
+    let _server = ChildGuard::spawn(
+        Command::new(example_bin("echo_server"))
+            .arg("--addr")
+            .arg(addr.to_string())
+            .args(example_args(runtime, deflate)),
+        &dir.join("echo_server.log"),
+    );
+    wait_for_port(addr, START_TIMEOUT);
+    let cases = cases(deflate);
+    // kosoku exits 1 when a case fails; the report says which, so only completion matters here.
+    ChildGuard::spawn(&mut kosoku_command(KosokuMode::FuzzingClient, addr, &cases, &dir), &dir.join("kosoku.log"))
+        .wait_timeout(RUN_TIMEOUT);
+    assert_autobahn_passed(&dir, &cases);
+}
+
+/// Our `autobahn_client` runs every case that kosoku (fuzzingserver) serves.
+fn client_conformance(runtime: &str, deflate: bool) {
+    let dir = run_dir("client", runtime, deflate);
+    let addr = free_port();
+    let cases = cases(deflate);
+    let mut kosoku =
+        ChildGuard::spawn(&mut kosoku_command(KosokuMode::FuzzingServer, addr, &cases, &dir), &dir.join("kosoku.log"));
+    wait_for_port(addr, START_TIMEOUT);
+    ChildGuard::spawn(
+        Command::new(example_bin("autobahn_client"))
+            .arg("--server")
+            .arg(format!("ws://{addr}"))
+            .args(["--agent", "laputa"])
+            .args(example_args(runtime, deflate)),
+        &dir.join("autobahn_client.log"),
+    )
+    .expect_success(RUN_TIMEOUT);
+    // kosoku writes its report and exits once the client has sent updateReports.
+    kosoku.wait_timeout(Duration::from_secs(30));
+    assert_autobahn_passed(&dir, &cases);
+}
+
+#[test]
+fn server_blocking() {
+    server_conformance("blocking", false);
+}
+
+#[test]
+fn client_blocking() {
+    client_conformance("blocking", false);
+}

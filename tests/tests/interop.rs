@@ -1,0 +1,121 @@
+//! Interoperability with Python `websockets`: its client against our echo server, and our
+//! blocking client against its echo server (`tests/python/`), with text and binary messages of
+//! random content, small and 1 MiB.
+//!
+//! `deflate` is `None` for no compression, or `Some(flags)` for permessage-deflate with the
+//! parameters `flags` given as the Python scripts' options (`--server-no-context-takeover`,
+//! `--client-no-context-takeover`, `--server-max-window-bits N`, `--client-max-window-bits N`).
+//! Adding a combination is one `#[test]` line.
+
+use std::process::Command;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use laputa::{CloseCode, Message};
+use laputa_tests::{example_bin, free_port, out_dir, python_script, wait_for_port, ChildGuard};
+
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+const CHECK_TIMEOUT: Duration = Duration::from_secs(120);
+const MIB: usize = 1 << 20;
+
+/// The Python scripts' options for `deflate`.
+fn python_deflate_args<'a>(deflate: Option<&[&'a str]>) -> Vec<&'a str> {
+    match deflate {
+        None => vec!["--compression", "off"],
+        Some(flags) => [&["--compression", "on"], flags].concat(),
+    }
+}
+
+/// A short name of a configuration, for output directories.
+fn config_name(deflate: Option<&[&str]>) -> String {
+    match deflate {
+        None => "plain".into(),
+        Some(flags) => ["deflate"].iter().chain(flags).map(|f| f.trim_start_matches('-')).collect::<Vec<_>>().join("-"),
+    }
+}
+
+/// `tests/python/client_check.py` against our `echo_server`.
+fn python_client_vs_laputa_server(runtime: &str, deflate: Option<&[&str]>) {
+    let dir = out_dir(&format!("interop-python-client-{runtime}-{}", config_name(deflate)));
+    let addr = free_port();
+    let mut server = Command::new(example_bin("echo_server"));
+    server.arg("--addr").arg(addr.to_string()).args(["--runtime", runtime]);
+    if let Some(flags) = deflate {
+        // Assumed: echo_server takes the same deflate parameter flags as the Python scripts.
+        server.arg("--deflate").args(flags);
+    }
+    let _server = ChildGuard::spawn(&mut server, &dir.join("echo_server.log"));
+    wait_for_port(addr, START_TIMEOUT);
+    ChildGuard::spawn(
+        python_script("client_check.py").arg(format!("ws://{addr}/")).args(python_deflate_args(deflate)),
+        &dir.join("client_check.log"),
+    )
+    .expect_success(CHECK_TIMEOUT);
+}
+
+/// Our blocking client against `tests/python/echo_server.py`.
+fn laputa_client_vs_python_server(deflate: Option<&[&str]>) {
+    let dir = out_dir(&format!("interop-laputa-client-{}", config_name(deflate)));
+    let addr = free_port();
+    let _server = ChildGuard::spawn(
+        python_script("echo_server.py").args(["--port", &addr.port().to_string()]).args(python_deflate_args(deflate)),
+        &dir.join("echo_server.log"),
+    );
+    wait_for_port(addr, START_TIMEOUT);
+    assert!(deflate.is_none(), "the blocking client's deflate options are not wired yet");
+
+    let (mut ws, _response) = laputa::blocking::connect(&format!("ws://{addr}/"))
+        .unwrap_or_else(|e| panic!("connect to the Python echo server: {e:?}"));
+    let mut rng = XorShift::seeded();
+    for size in [0, 100, MIB] {
+        for text in [true, false] {
+            let message: Message = if text { rng.text(size).into() } else { rng.bytes(size).into() };
+            let sent = message.payload().to_vec();
+            ws.send(message).unwrap_or_else(|e| panic!("send {size} bytes: {e:?}"));
+            let echo = ws.read().unwrap_or_else(|e| panic!("read the echo of {size} bytes: {e:?}"));
+            assert_eq!(matches!(echo, Message::Text(_)), text, "echo of {size} bytes changed kind");
+            assert!(echo.payload() == sent, "echo of {size} bytes (text: {text}) differs");
+        }
+    }
+    ws.close(CloseCode::NORMAL, "done").unwrap_or_else(|e| panic!("close: {e:?}"));
+}
+
+/// A small pseudo-random generator (xorshift64*), so tests need no extra crate.
+struct XorShift(u64);
+
+impl XorShift {
+    fn seeded() -> Self {
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64;
+        XorShift(nanos | 1)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| self.next() as u8).collect()
+    }
+
+    /// Random text of about `len` bytes, mostly ASCII with some multi-byte characters.
+    fn text(&mut self, len: usize) -> String {
+        const CHARS: &[char] = &['a', 'Z', '0', ' ', '~', 'é', 'ß', '€', '😀'];
+        let mut text = String::with_capacity(len + 4);
+        while text.len() < len {
+            text.push(CHARS[(self.next() % CHARS.len() as u64) as usize]);
+        }
+        text
+    }
+}
+
+#[test]
+fn python_client_blocking_server() {
+    python_client_vs_laputa_server("blocking", None);
+}
+
+#[test]
+fn blocking_client_python_server() {
+    laputa_client_vs_python_server(None);
+}
