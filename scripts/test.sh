@@ -47,6 +47,6 @@ step env RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --all-features
 # The integration tests run the release examples; build them here, in view, so the tests'
 # own `cargo build` (tests/src/lib.rs, example_bin) finds nothing left to do.
 step cargo build --release -p laputa-examples --all-features
-step cargo test --workspace --all-features
+step cargo test --workspace --all-features --no-fail-fast
 
 printf '\nAll checks passed in %ds.\n' $((SECONDS - START))

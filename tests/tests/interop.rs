@@ -54,6 +54,7 @@ fn python_client_vs_laputa_server(runtime: &str, deflate: Option<&[&str]>) {
 
 /// Our blocking client against `tests/python/echo_server.py`.
 fn laputa_client_vs_python_server(deflate: Option<&[&str]>) {
+    assert!(deflate.is_none(), "the blocking client's deflate options are not wired yet");
     let dir = out_dir(&format!("interop-laputa-client-{}", config_name(deflate)));
     let addr = free_port();
     let _server = ChildGuard::spawn(
@@ -61,10 +62,11 @@ fn laputa_client_vs_python_server(deflate: Option<&[&str]>) {
         &dir.join("echo_server.log"),
     );
     wait_for_port(addr, START_TIMEOUT);
-    assert!(deflate.is_none(), "the blocking client's deflate options are not wired yet");
 
-    let (mut ws, _response) = laputa::blocking::connect(&format!("ws://{addr}/"))
+    let (mut ws, response) = laputa::blocking::connect(&format!("ws://{addr}/"))
         .unwrap_or_else(|e| panic!("connect to the Python echo server: {e:?}"));
+    let extensions = response.headers().get("sec-websocket-extensions");
+    assert_eq!(extensions.is_some(), deflate.is_some(), "negotiated extensions: {extensions:?}");
     let mut rng = XorShift::seeded();
     for size in [0, 100, MIB] {
         for text in [true, false] {
