@@ -12,6 +12,9 @@ use bytes::{Buf, Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::time::Instant;
 
+/// Most answers to pings kept before newer ones replace the last (see `on_ping`).
+const MAX_PENDING_PONGS: usize = 16;
+
 /// Which end of the connection this endpoint is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
@@ -81,14 +84,16 @@ pub struct Connection {
     raw: Vec<u8>,
     /// Encoded frames waiting for `poll_transmit`.
     out: Vec<u8>,
-    /// The answer to the latest ping; a newer ping replaces it (RFC 6455 section 5.5.3).
-    pending_pong: Option<Bytes>,
+    /// Answers to pings not yet transmitted, oldest first, at most [`MAX_PENDING_PONGS`].
+    pending_pongs: VecDeque<Bytes>,
     /// The kind of the fragmented message being sent, if one is unfinished.
     outgoing: Option<MessageKind>,
     close: State,
     /// Our close frame is queued but not yet taken by `poll_transmit`.
     close_queued: bool,
     close_deadline: Option<Instant>,
+    /// The peer's FIN arrived; it takes effect once the input before it is read.
+    eof: bool,
     shutdown: Shutdown,
     finished: bool,
 }
@@ -138,11 +143,12 @@ impl Connection {
             events: VecDeque::new(),
             raw: Vec::new(),
             out: Vec::new(),
-            pending_pong: None,
+            pending_pongs: VecDeque::new(),
             outgoing: None,
             close: State::Open,
             close_queued: false,
             close_deadline: None,
+            eof: false,
             shutdown: Shutdown::NotYet,
             finished: false,
         }
@@ -173,7 +179,7 @@ impl Connection {
     /// Bytes queued for sending and not yet taken by [`poll_transmit`](Self::poll_transmit);
     /// drivers apply backpressure on it.
     pub fn pending_transmit(&self) -> usize {
-        self.raw.len() + self.out.len() + self.pending_pong.as_ref().map_or(0, |p| p.len() + 2)
+        self.raw.len() + self.out.len() + self.pending_pongs.iter().map(|p| p.len() + 2).sum::<usize>()
     }
 
     /// True once nothing more will happen on this connection: the driver flushes what
@@ -185,27 +191,21 @@ impl Connection {
 
     // ---- input ----
 
-    /// Feeds bytes received from the peer. Complete messages, control frames and the close
-    /// handshake show up in [`poll_event`](Self::poll_event); a protocol violation queues the
-    /// close frame with the matching code and ends in [`Event::Closed`] with its error.
+    /// Feeds bytes received from the peer. Frames are read as [`poll_event`](Self::poll_event)
+    /// is called, one event at a time, so that the application's answer to a message goes out
+    /// before a protocol error later in the same read fails the connection. A violation queues
+    /// the close frame with the matching code and ends in [`Event::Closed`] with its error.
     pub fn handle_input(&mut self, data: &[u8]) {
-        if self.close == State::Closed {
-            return; // After the close handshake or a failure, input is discarded.
+        if self.close == State::Closed || self.eof {
+            return; // After the close handshake, a failure or EOF, input is discarded.
         }
         self.inbuf.extend_from_slice(data);
-        if let Err(error) = self.read_frames() {
-            self.fail(error);
-        }
     }
 
-    /// The peer closed its side of the TCP connection (read returned 0).
+    /// The peer closed its side of the TCP connection (read returned 0). Takes effect once the
+    /// frames that arrived before it are read.
     pub fn handle_eof(&mut self) {
-        if self.close != State::Closed {
-            self.discard_input();
-            self.pending_pong = None;
-            self.finish_close(CloseCode::ABNORMAL, String::new(), false, Some(ProtocolError::UnexpectedEof));
-        }
-        self.finished = true;
+        self.eof = true;
     }
 
     /// Advances time: once the close deadline passes, the connection is finished.
@@ -225,6 +225,14 @@ impl Connection {
 
     /// The next event, in order of arrival.
     pub fn poll_event(&mut self) -> Option<Event> {
+        if self.events.is_empty() && self.close != State::Closed {
+            if let Err(error) = self.read_frames() {
+                self.fail(error);
+            }
+        }
+        if self.events.is_empty() && self.eof && !self.finished {
+            self.on_eof();
+        }
         self.events.pop_front()
     }
 
@@ -234,7 +242,7 @@ impl Connection {
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> usize {
         let start = buf.len();
         buf.append(&mut self.raw);
-        if let Some(payload) = self.pending_pong.take() {
+        while let Some(payload) = self.pending_pongs.pop_front() {
             self.encode_frame(true, false, OpCode::Pong, &payload, buf);
         }
         if buf.is_empty() {
@@ -366,6 +374,9 @@ impl Connection {
             }
             let payload = self.inbuf.split_to(len).freeze();
             self.handle_frame(frame.header, payload)?;
+            if !self.events.is_empty() {
+                return Ok(());
+            }
         }
         Ok(())
     }
@@ -467,7 +478,14 @@ impl Connection {
         // it already received a Close frame." We also stay silent once our close is sent, since
         // nothing may follow it.
         if self.close == State::Open {
-            self.pending_pong = Some(payload.clone());
+            // "If an endpoint receives a Ping frame and has not yet sent Pong frame(s) in response
+            // to previous Ping frame(s), the endpoint MAY elect to send a Pong frame for only the
+            // most recently processed Ping frame." Up to a bound every ping is answered; past it
+            // the newest answer replaces the last one, so a flood costs no memory.
+            if self.pending_pongs.len() == MAX_PENDING_PONGS {
+                self.pending_pongs.pop_back();
+            }
+            self.pending_pongs.push_back(payload.clone());
         }
         if self.config.emit_pings {
             self.events.push_back(Event::Ping(payload));
@@ -509,6 +527,15 @@ impl Connection {
             self.shutdown = Shutdown::Due;
         }
         self.events.push_back(Event::Closed(Closed { code, reason, clean, error }));
+    }
+
+    fn on_eof(&mut self) {
+        if self.close != State::Closed {
+            self.discard_input();
+            self.pending_pongs.clear();
+            self.finish_close(CloseCode::ABNORMAL, String::new(), false, Some(ProtocolError::UnexpectedEof));
+        }
+        self.finished = true;
     }
 
     fn discard_input(&mut self) {

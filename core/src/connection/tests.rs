@@ -69,6 +69,7 @@ fn assert_fails(input: &[u8], error: ProtocolError) {
     assert_eq!(&out[..4], &[0x88, out[1], (code.0 >> 8) as u8, code.0 as u8], "close frame for {error:?}");
     assert!(conn.poll_shutdown());
     conn.handle_eof();
+    assert_eq!(events(&mut conn), []);
     assert!(conn.is_finished());
 }
 
@@ -224,12 +225,11 @@ fn pair_exchanges_messages_pings_and_fragments() {
     pair.server.send(Message::from("I've been balused already...")).unwrap();
     let (at_server, at_client) = pair.drive();
     assert_eq!(at_server, [Event::Message(Message::from("BALUS")), Event::Message(Message::from(b"abcd".to_vec()))]);
-    // The pong to the client's ping goes ahead of the frames queued before it arrived.
     assert_eq!(
         at_client,
         [
-            Event::Pong(Bytes::from_static(b"are you there")),
-            Event::Message(Message::from("I've been balused already..."))
+            Event::Message(Message::from("I've been balused already...")),
+            Event::Pong(Bytes::from_static(b"are you there"))
         ]
     );
 }
@@ -273,6 +273,7 @@ fn server_initiated_close_without_status() {
 fn client_waits_for_the_server_fin_until_the_close_timeout() {
     let mut c = client();
     c.handle_input(&[0x88, 0x02, 0x03, 0xe8]);
+    assert_eq!(events(&mut c).len(), 2);
     let t0 = Instant::now();
     let out = transmit(&mut c);
     assert_eq!(out[0], 0x88);
@@ -308,6 +309,7 @@ fn eof_without_close_is_abnormal_and_reported_once() {
     let mut s = server();
     s.handle_input(&frame(false, false, 0x1, b"half", true)[..5]);
     s.handle_eof();
+    assert!(!s.is_finished(), "EOF takes effect when the input before it is read");
     s.handle_eof();
     let abnormal = Closed {
         code: CloseCode::ABNORMAL,
@@ -358,8 +360,12 @@ fn many_pings_leave_one_pong() {
         input.extend(frame(true, false, 0x9, &i.to_be_bytes(), true));
     }
     s.handle_input(&input);
-    assert_eq!(s.pending_transmit(), 6);
-    assert_eq!(transmit(&mut s), [0x8a, 0x04, 0, 0, 0x03, 0xe7]);
+    assert_eq!(events(&mut s), []);
+    assert_eq!(s.pending_transmit(), 6 * MAX_PENDING_PONGS);
+    let out = transmit(&mut s);
+    // The first pings are answered in order; the newest answer replaced the last one.
+    assert_eq!(&out[..12], [0x8a, 0x04, 0, 0, 0, 0, 0x8a, 0x04, 0, 0, 0, 1]);
+    assert_eq!(&out[out.len() - 6..], [0x8a, 0x04, 0, 0, 0x03, 0xe7]);
 }
 
 #[test]
@@ -367,6 +373,7 @@ fn handshake_response_goes_out_before_any_frame() {
     let mut s = server();
     s.queue_raw(b"HTTP/1.1 101 Switching Protocols\r\n\r\n");
     s.handle_input(&frame(true, false, 0x9, b"p", true));
+    assert_eq!(events(&mut s), []);
     s.send(Message::from("x")).unwrap();
     let out = transmit(&mut s);
     assert!(out.starts_with(b"HTTP/1.1 101"));
@@ -477,4 +484,46 @@ fn endless_empty_continuations_hit_the_fragment_limit() {
         evs,
         [Event::Closed(closed(CloseCode::MESSAGE_TOO_BIG, false, Some(ProtocolError::TooManyFragments { limit: 5 })))]
     );
+}
+
+#[test]
+fn messages_that_arrive_while_closing_are_delivered() {
+    let mut c = client();
+    c.close(CloseCode::NORMAL, "").unwrap();
+    transmit(&mut c);
+    c.handle_input(&[0x81, 0x05, b'h', b'e', b'l', b'l', b'o', 0x88, 0x02, 0x03, 0xe8]);
+    let evs = events(&mut c);
+    assert_eq!(evs[0], Event::Message(Message::from("hello")));
+    assert!(matches!(&evs[2], Event::Closed(c) if c.clean));
+}
+
+#[test]
+fn answer_to_a_message_goes_out_before_a_later_error_fails_the_connection() {
+    // Autobahn 3.2: a message, then a frame with RSV2, then a ping, all in one read.
+    let mut s = server();
+    let mut input = frame(true, false, 0x1, b"Hello", true);
+    let second = input.len();
+    input.extend(frame(true, false, 0x1, b"bad", true));
+    input[second] |= 0x20;
+    input.extend(frame(true, false, 0x9, b"", true));
+    s.handle_input(&input);
+    assert_eq!(s.poll_event(), Some(Event::Message(Message::from("Hello"))));
+    s.send(Message::from("Hello")).unwrap();
+    assert!(matches!(s.poll_event(), Some(Event::Closed(c)) if c.code == CloseCode::PROTOCOL_ERROR));
+    let out = transmit(&mut s);
+    assert_eq!(&out[..8], [0x81, 0x05, b'H', b'e', b'l', b'l', b'o', 0x88]);
+    assert_eq!(&out[9..11], [0x03, 0xea]);
+}
+
+#[test]
+fn frames_before_eof_are_read_before_it() {
+    let mut s = server();
+    let mut input = frame(true, false, 0x1, b"last words", true);
+    input.extend(frame(true, false, 0x8, &[0x03, 0xe8], true));
+    s.handle_input(&input);
+    s.handle_eof();
+    let evs = events(&mut s);
+    assert_eq!(evs[0], Event::Message(Message::from("last words")));
+    assert!(matches!(&evs[2], Event::Closed(c) if c.clean && c.code == CloseCode::NORMAL));
+    assert!(s.is_finished());
 }

@@ -1,8 +1,8 @@
 //! The client side: send the upgrade request, then check the server's answer.
 
 use super::{
-    accept_key, has_token, header_map, is_token, list_elements, parse_error, push_header,
-    push_headers, single_value, HandshakeError, HeadError, HeadReader, VERSION,
+    accept_key, has_token, header_map, is_token, list_elements, parse_error, push_header, push_headers, single_value,
+    HandshakeError, HeadError, HeadReader, VERSION,
 };
 use crate::{Config, Connection, Rng, Role};
 use base64::Engine as _;
@@ -58,10 +58,7 @@ impl ClientRequest {
             _ => return Err(invalid("scheme must be ws or wss")),
         };
         let authority = uri.authority().ok_or_else(|| invalid("no host"))?;
-        let host = authority
-            .host()
-            .trim_start_matches('[')
-            .trim_end_matches(']');
+        let host = authority.host().trim_start_matches('[').trim_end_matches(']');
         if host.is_empty() {
             return Err(invalid("no host"));
         }
@@ -187,18 +184,10 @@ impl ClientRequest {
             push_header(&mut out, "Origin", origin.as_bytes());
         }
         if !self.protocols.is_empty() {
-            push_header(
-                &mut out,
-                "Sec-WebSocket-Protocol",
-                self.protocols.join(", ").as_bytes(),
-            );
+            push_header(&mut out, "Sec-WebSocket-Protocol", self.protocols.join(", ").as_bytes());
         }
         if !self.extensions.is_empty() {
-            push_header(
-                &mut out,
-                "Sec-WebSocket-Extensions",
-                &self.joined_extensions(),
-            );
+            push_header(&mut out, "Sec-WebSocket-Extensions", &self.joined_extensions());
         }
         push_headers(&mut out, &self.headers);
         out.extend_from_slice(b"\r\n");
@@ -223,16 +212,12 @@ fn default_port(secure: bool) -> u16 {
 
 /// Whether an extension offer is visible ASCII and starts with an extension name.
 fn names_an_extension(offer: &HeaderValue) -> bool {
-    offer
-        .to_str()
-        .is_ok_and(|offer| extension_names(offer).next().is_some())
+    offer.to_str().is_ok_and(|offer| extension_names(offer).next().is_some())
 }
 
 /// The text after the `:` that ends an authority, if any (`None` for `[::1]` or `host`).
 fn port_text(authority: &str) -> Option<&str> {
-    let host_port = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, rest)| rest);
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, rest)| rest);
     if host_port.ends_with(']') {
         return None;
     }
@@ -317,11 +302,7 @@ impl ClientHandshake {
     ///
     /// Fails with [`HandshakeError::InvalidRequest`] if a builder method of `request` got an
     /// invalid value.
-    pub fn new(
-        request: ClientRequest,
-        config: Config,
-        now: Instant,
-    ) -> Result<Self, HandshakeError> {
+    pub fn new(request: ClientRequest, config: Config, now: Instant) -> Result<Self, HandshakeError> {
         Self::with_rng(request, config, Rng::os(), now)
     }
 
@@ -348,11 +329,7 @@ impl ClientHandshake {
             extension_names: names.flat_map(extension_names).map(str::to_owned).collect(),
             protocols: request.protocols,
             deadline: now.checked_add(config.handshake_timeout),
-            pending: Some(Pending {
-                reader: HeadReader::new(config.max_handshake_size),
-                config,
-                rng,
-            }),
+            pending: Some(Pending { reader: HeadReader::new(config.max_handshake_size), config, rng }),
         })
     }
 
@@ -367,10 +344,7 @@ impl ClientHandshake {
     /// client [`Connection`] has already been fed any bytes that followed the head. A non-101
     /// answer is [`HandshakeError::UnexpectedStatus`]. After `Some` or an error the handshake is
     /// spent and further calls return [`HandshakeError::Finished`].
-    pub fn handle_input(
-        &mut self,
-        data: &[u8],
-    ) -> Result<Option<(Connection, Response<()>)>, HandshakeError> {
+    pub fn handle_input(&mut self, data: &[u8]) -> Result<Option<(Connection, Response<()>)>, HandshakeError> {
         let mut pending = self.pending.take().ok_or(HandshakeError::Finished)?;
         match pending.reader.push(data) {
             Ok(None) => {
@@ -401,11 +375,7 @@ impl ClientHandshake {
     }
 
     /// Checks the complete response and builds the connection.
-    fn finish(
-        &self,
-        pending: Pending,
-        rest: &[u8],
-    ) -> Result<(Connection, Response<()>), HandshakeError> {
+    fn finish(&self, pending: Pending, rest: &[u8]) -> Result<(Connection, Response<()>), HandshakeError> {
         let response = parse_response(pending.reader.head(), pending.config.max_headers)?;
         // RFC 6455 section 4.1: "If the status code received from the server is not 101, the
         // client handles the response per HTTP [RFC2616] procedures."
@@ -418,9 +388,7 @@ impl ClientHandshake {
             });
         }
         if response.version() != Version::HTTP_11 {
-            return Err(HandshakeError::InvalidResponse(
-                "101 response is not HTTP/1.1",
-            ));
+            return Err(HandshakeError::InvalidResponse("101 response is not HTTP/1.1"));
         }
         self.validate(response.headers())?;
         let mut connection = Connection::with_rng(Role::Client, pending.config, pending.rng);
@@ -450,9 +418,7 @@ impl ClientHandshake {
         // but ignoring any leading and trailing whitespace [...]"
         match single_value(headers, &SEC_WEBSOCKET_ACCEPT) {
             None => return Err(invalid("missing or duplicate Sec-WebSocket-Accept")),
-            Some(value) if value != self.expected_accept => {
-                return Err(invalid("wrong Sec-WebSocket-Accept"))
-            }
+            Some(value) if value != self.expected_accept => return Err(invalid("wrong Sec-WebSocket-Accept")),
             Some(_) => {}
         }
         self.validate_protocol(headers)?;
@@ -477,14 +443,8 @@ impl ClientHandshake {
     fn validate_extensions(&self, headers: &HeaderMap) -> Result<(), HandshakeError> {
         let values = headers.get_all(SEC_WEBSOCKET_EXTENSIONS).iter();
         for value in values {
-            let value = value
-                .to_str()
-                .map_err(|_| invalid("invalid Sec-WebSocket-Extensions"))?;
-            let offered = |name: &str| {
-                self.extension_names
-                    .iter()
-                    .any(|n| n.eq_ignore_ascii_case(name))
-            };
+            let value = value.to_str().map_err(|_| invalid("invalid Sec-WebSocket-Extensions"))?;
+            let offered = |name: &str| self.extension_names.iter().any(|n| n.eq_ignore_ascii_case(name));
             if !extension_names(value).all(offered) {
                 return Err(invalid("server chose an extension that was not offered"));
             }
@@ -515,10 +475,8 @@ fn parse_response(head: &[u8], max_headers: usize) -> Result<Response<()>, Hands
         Ok(httparse::Status::Partial) => return Err(invalid("malformed HTTP response")),
         Err(err) => return Err(response_error(parse_error(err))),
     }
-    let status = parsed
-        .code
-        .and_then(|code| StatusCode::from_u16(code).ok())
-        .ok_or_else(|| invalid("invalid status code"))?;
+    let status =
+        parsed.code.and_then(|code| StatusCode::from_u16(code).ok()).ok_or_else(|| invalid("invalid status code"))?;
     let headers = header_map(parsed.headers).map_err(response_error)?;
     let mut response = Response::new(());
     *response.status_mut() = status;
@@ -536,8 +494,7 @@ mod tests {
     use crate::handshake::{Accept, ServerHandshake};
 
     fn handshake(request: ClientRequest) -> ClientHandshake {
-        ClientHandshake::with_rng(request, Config::default(), Rng::seeded(1), Instant::now())
-            .unwrap()
+        ClientHandshake::with_rng(request, Config::default(), Rng::seeded(1), Instant::now()).unwrap()
     }
 
     fn transmit(handshake: &mut ClientHandshake) -> String {
@@ -548,10 +505,7 @@ mod tests {
 
     /// The key the seeded client sends.
     fn key(request: &str) -> &str {
-        request
-            .lines()
-            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-            .unwrap()
+        request.lines().find_map(|l| l.strip_prefix("Sec-WebSocket-Key: ")).unwrap()
     }
 
     /// A 101 response to `request` with extra header lines.
@@ -565,10 +519,7 @@ mod tests {
 
     /// Runs a handshake offering `chat` and `superchat` against a server answering `extra`.
     fn answer(extra: &str) -> Result<Option<(Connection, Response<()>)>, HandshakeError> {
-        let request = ClientRequest::new("ws://h/")
-            .unwrap()
-            .protocol("chat")
-            .protocol("superchat");
+        let request = ClientRequest::new("ws://h/").unwrap().protocol("chat").protocol("superchat");
         let mut client = handshake(request);
         let sent = transmit(&mut client);
         client.handle_input(response(&sent, extra).as_bytes())
@@ -581,50 +532,24 @@ mod tests {
     #[test]
     fn urls() {
         let r = ClientRequest::new("ws://example.com").unwrap();
-        assert_eq!(
-            (r.host(), r.port(), r.is_secure()),
-            ("example.com", 80, false)
-        );
-        assert_eq!(
-            (r.target(), r.host_header()),
-            ("/".to_owned(), "example.com".to_owned())
-        );
+        assert_eq!((r.host(), r.port(), r.is_secure()), ("example.com", 80, false));
+        assert_eq!((r.target(), r.host_header()), ("/".to_owned(), "example.com".to_owned()));
         let r = ClientRequest::new("wss://example.com:8443/a/b?x=1&y").unwrap();
-        assert_eq!(
-            (r.host(), r.port(), r.is_secure()),
-            ("example.com", 8443, true)
-        );
+        assert_eq!((r.host(), r.port(), r.is_secure()), ("example.com", 8443, true));
         assert_eq!(r.target(), "/a/b?x=1&y");
         assert_eq!(r.host_header(), "example.com:8443");
         assert_eq!(r.uri().path(), "/a/b");
         let r = ClientRequest::new("WSS://[::1]:443?q").unwrap();
         assert_eq!((r.host(), r.port(), r.is_secure()), ("::1", 443, true));
-        assert_eq!(
-            (r.target(), r.host_header()),
-            ("/?q".to_owned(), "[::1]".to_owned())
-        );
+        assert_eq!((r.target(), r.host_header()), ("/?q".to_owned(), "[::1]".to_owned()));
         let r = ClientRequest::new("http://[::1]:81/").unwrap();
         assert_eq!(r.host_header(), "[::1]:81");
         let r = ClientRequest::new("ws://user:pw@h:").unwrap();
-        assert_eq!(
-            (r.host(), r.port(), r.host_header().as_str()),
-            ("h", 80, "h")
-        );
+        assert_eq!((r.host(), r.port(), r.host_header().as_str()), ("h", 80, "h"));
         let r = ClientRequest::new("https://10.0.0.1").unwrap();
         assert_eq!((r.port(), r.host_header().as_str()), (443, "10.0.0.1"));
-        for bad in [
-            "ws://h/#frag",
-            "ftp://h/",
-            "/path",
-            "ws://",
-            "ws:///x",
-            "",
-            "ws://h:99999/",
-        ] {
-            assert!(
-                matches!(ClientRequest::new(bad), Err(HandshakeError::InvalidUrl(_))),
-                "{bad}"
-            );
+        for bad in ["ws://h/#frag", "ftp://h/", "/path", "ws://", "ws:///x", "", "ws://h:99999/"] {
+            assert!(matches!(ClientRequest::new(bad), Err(HandshakeError::InvalidUrl(_))), "{bad}");
         }
     }
 
@@ -641,9 +566,7 @@ mod tests {
         let mut client = handshake(request);
         let sent = transmit(&mut client);
         let key = key(&sent).to_owned();
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(&key)
-            .unwrap();
+        let decoded = base64::engine::general_purpose::STANDARD.decode(&key).unwrap();
         assert_eq!(decoded.len(), 16);
         assert_eq!(
             sent,
@@ -658,12 +581,8 @@ mod tests {
         assert_eq!(transmit(&mut client), "", "sent only once");
         // Fresh keys for every handshake.
         let other = transmit(
-            &mut ClientHandshake::new(
-                ClientRequest::new("ws://h").unwrap(),
-                Config::default(),
-                Instant::now(),
-            )
-            .unwrap(),
+            &mut ClientHandshake::new(ClientRequest::new("ws://h").unwrap(), Config::default(), Instant::now())
+                .unwrap(),
         );
         assert_ne!(self::key(&other), key);
     }
@@ -701,23 +620,13 @@ mod tests {
 
         let mut server = ServerHandshake::new(Config::default(), Instant::now());
         let incoming = server.handle_input(&sent).unwrap().unwrap();
-        assert_eq!(
-            (incoming.path(), incoming.query()),
-            ("/chat", Some("room=1"))
-        );
+        assert_eq!((incoming.path(), incoming.query()), ("/chat", Some("room=1")));
         assert_eq!(incoming.origin(), Some("http://example.com"));
-        assert_eq!(
-            incoming.protocols().collect::<Vec<_>>(),
-            ["chat", "superchat"]
-        );
-        assert_eq!(
-            incoming.extension_offers().collect::<Vec<_>>(),
-            ["x-foo; a=1"]
-        );
+        assert_eq!(incoming.protocols().collect::<Vec<_>>(), ["chat", "superchat"]);
+        assert_eq!(incoming.extension_offers().collect::<Vec<_>>(), ["x-foo; a=1"]);
 
-        let accept = Accept::new()
-            .protocol("superchat")
-            .header(SEC_WEBSOCKET_EXTENSIONS, HeaderValue::from_static("x-foo"));
+        let accept =
+            Accept::new().protocol("superchat").header(SEC_WEBSOCKET_EXTENSIONS, HeaderValue::from_static("x-foo"));
         let mut head = incoming.response_head(&accept).unwrap();
         head.extend_from_slice(b"\x81\x00");
         assert!(incoming.accept(accept).is_ok());
@@ -725,10 +634,7 @@ mod tests {
         let (_connection, response) = client.handle_input(&head).unwrap().unwrap();
         assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
         assert_eq!(response.headers()[SEC_WEBSOCKET_PROTOCOL], "superchat");
-        assert_eq!(
-            client.handle_input(b"x").unwrap_err(),
-            HandshakeError::Finished
-        );
+        assert_eq!(client.handle_input(b"x").unwrap_err(), HandshakeError::Finished);
         assert_eq!(client.poll_timeout(), None);
     }
 
@@ -748,9 +654,7 @@ mod tests {
     #[test]
     fn accepts_valid_variants() {
         assert!(answer("").unwrap().is_some());
-        assert!(answer("Sec-WebSocket-Protocol: superchat\r\n")
-            .unwrap()
-            .is_some());
+        assert!(answer("Sec-WebSocket-Protocol: superchat\r\n").unwrap().is_some());
         // Token lists, case-insensitive, extra whitespace around the accept value.
         let mut client = handshake(ClientRequest::new("ws://h/").unwrap());
         let sent = transmit(&mut client);
@@ -766,8 +670,7 @@ mod tests {
     fn rejects_invalid_101() {
         let mut client = handshake(ClientRequest::new("ws://h/").unwrap());
         transmit(&mut client);
-        let wrong =
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        let wrong = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
                      Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
         assert_eq!(
             client.handle_input(wrong.as_bytes()).unwrap_err(),
@@ -776,34 +679,21 @@ mod tests {
         let mut client = handshake(ClientRequest::new("ws://h/").unwrap());
         let sent = transmit(&mut client);
         let missing_upgrade = response(&sent, "").replace("Upgrade: websocket\r\n", "");
-        assert!(matches!(
-            client.handle_input(missing_upgrade.as_bytes()),
-            Err(HandshakeError::InvalidResponse(_))
-        ));
+        assert!(matches!(client.handle_input(missing_upgrade.as_bytes()), Err(HandshakeError::InvalidResponse(_))));
         assert!(invalid_response("Sec-WebSocket-Protocol: other\r\n"));
         assert!(invalid_response("Sec-WebSocket-Protocol: Chat\r\n"));
-        assert!(invalid_response(
-            "Sec-WebSocket-Protocol: chat, superchat\r\n"
-        ));
+        assert!(invalid_response("Sec-WebSocket-Protocol: chat, superchat\r\n"));
         assert!(invalid_response("Sec-WebSocket-Accept: x\r\n"));
-        assert!(invalid_response(
-            "Sec-WebSocket-Extensions: permessage-deflate\r\n"
-        ));
+        assert!(invalid_response("Sec-WebSocket-Extensions: permessage-deflate\r\n"));
     }
 
     #[test]
     fn protocol_or_extension_when_none_offered() {
-        for extra in [
-            "Sec-WebSocket-Protocol: chat\r\n",
-            "Sec-WebSocket-Extensions: x-foo\r\n",
-        ] {
+        for extra in ["Sec-WebSocket-Protocol: chat\r\n", "Sec-WebSocket-Extensions: x-foo\r\n"] {
             let mut client = handshake(ClientRequest::new("ws://h/").unwrap());
             let sent = transmit(&mut client);
             let result = client.handle_input(response(&sent, extra).as_bytes());
-            assert!(
-                matches!(result, Err(HandshakeError::InvalidResponse(_))),
-                "{extra}"
-            );
+            assert!(matches!(result, Err(HandshakeError::InvalidResponse(_))), "{extra}");
         }
     }
 
@@ -815,22 +705,12 @@ mod tests {
             .extension_offer("x-foo");
         let mut client = handshake(request);
         let sent = transmit(&mut client);
-        let extra =
-            "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover, x-foo\r\n";
-        assert!(client
-            .handle_input(response(&sent, extra).as_bytes())
-            .unwrap()
-            .is_some());
-        let mut client = handshake(
-            ClientRequest::new("ws://h/")
-                .unwrap()
-                .extension_offer("x-foo"),
-        );
+        let extra = "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover, x-foo\r\n";
+        assert!(client.handle_input(response(&sent, extra).as_bytes()).unwrap().is_some());
+        let mut client = handshake(ClientRequest::new("ws://h/").unwrap().extension_offer("x-foo"));
         let sent = transmit(&mut client);
         let extra = "Sec-WebSocket-Extensions: x-foo, x-bar\r\n";
-        assert!(client
-            .handle_input(response(&sent, extra).as_bytes())
-            .is_err());
+        assert!(client.handle_input(response(&sent, extra).as_bytes()).is_err());
     }
 
     #[test]
@@ -840,11 +720,7 @@ mod tests {
         let answer = b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"x\"\r\n\
                        Content-Length: 6\r\n\r\ndenied";
         match client.handle_input(answer).unwrap_err() {
-            HandshakeError::UnexpectedStatus {
-                status,
-                headers,
-                body,
-            } => {
+            HandshakeError::UnexpectedStatus { status, headers, body } => {
                 assert_eq!(status, StatusCode::UNAUTHORIZED);
                 assert_eq!(headers[http::header::WWW_AUTHENTICATE], "Basic realm=\"x\"");
                 assert_eq!(body, "denied");
@@ -853,60 +729,36 @@ mod tests {
         }
         // Also for HTTP/1.0 answers, such as a proxy's.
         let mut client = handshake(ClientRequest::new("ws://h/").unwrap());
-        let err = client
-            .handle_input(b"HTTP/1.0 302 Found\r\nLocation: /x\r\n\r\n")
-            .unwrap_err();
+        let err = client.handle_input(b"HTTP/1.0 302 Found\r\nLocation: /x\r\n\r\n").unwrap_err();
         assert_eq!(err.http_status(), Some(StatusCode::FOUND));
     }
 
     #[test]
     fn response_bounds() {
-        let mut config = Config {
-            max_handshake_size: 100,
-            ..Config::default()
-        };
+        let mut config = Config { max_handshake_size: 100, ..Config::default() };
         let request = ClientRequest::new("ws://h/").unwrap();
-        let mut client =
-            ClientHandshake::with_rng(request, config.clone(), Rng::seeded(1), Instant::now())
-                .unwrap();
+        let mut client = ClientHandshake::with_rng(request, config.clone(), Rng::seeded(1), Instant::now()).unwrap();
         assert!(client.handle_input(&[b'a'; 60]).unwrap().is_none());
-        assert_eq!(
-            client.handle_input(&[b'a'; 60]).unwrap_err(),
-            HandshakeError::ResponseTooLarge
-        );
+        assert_eq!(client.handle_input(&[b'a'; 60]).unwrap_err(), HandshakeError::ResponseTooLarge);
         config.max_headers = 2;
         let request = ClientRequest::new("ws://h/").unwrap();
-        let mut client =
-            ClientHandshake::with_rng(request, config, Rng::seeded(1), Instant::now()).unwrap();
+        let mut client = ClientHandshake::with_rng(request, config, Rng::seeded(1), Instant::now()).unwrap();
         let answer = b"HTTP/1.1 101 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
-        assert_eq!(
-            client.handle_input(answer).unwrap_err(),
-            HandshakeError::ResponseTooLarge
-        );
+        assert_eq!(client.handle_input(answer).unwrap_err(), HandshakeError::ResponseTooLarge);
         let mut client = handshake(ClientRequest::new("ws://h/").unwrap());
-        assert!(matches!(
-            client.handle_input(b"garbage\r\n\r\n"),
-            Err(HandshakeError::InvalidResponse(_))
-        ));
+        assert!(matches!(client.handle_input(b"garbage\r\n\r\n"), Err(HandshakeError::InvalidResponse(_))));
     }
 
     #[test]
     fn timeout() {
         let start = Instant::now();
         let request = ClientRequest::new("ws://h/").unwrap();
-        let mut client =
-            ClientHandshake::with_rng(request, Config::default(), Rng::seeded(1), start).unwrap();
+        let mut client = ClientHandshake::with_rng(request, Config::default(), Rng::seeded(1), start).unwrap();
         let deadline = start + Config::default().handshake_timeout;
         assert_eq!(client.poll_timeout(), Some(deadline));
         assert_eq!(client.handle_timeout(start), Ok(()));
-        assert_eq!(
-            client.handle_timeout(deadline),
-            Err(HandshakeError::Timeout)
-        );
+        assert_eq!(client.handle_timeout(deadline), Err(HandshakeError::Timeout));
         assert_eq!(client.poll_timeout(), None);
-        assert_eq!(
-            client.handle_input(b"HTTP/1.1").unwrap_err(),
-            HandshakeError::Finished
-        );
+        assert_eq!(client.handle_input(b"HTTP/1.1").unwrap_err(), HandshakeError::Finished);
     }
 }

@@ -24,6 +24,7 @@ use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use sha1::{Digest, Sha1};
 use std::fmt;
+use std::time::Instant;
 
 /// The GUID of RFC 6455 section 1.3, appended to the client's key to form the accept value.
 const GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -135,16 +136,9 @@ impl HandshakeError {
         if *status == StatusCode::UPGRADE_REQUIRED {
             // RFC 6455 section 4.4: the server "MUST" answer an unsupported version with "a
             // |Sec-WebSocket-Version| header field containing all versions it supports".
-            headers.insert(
-                http::header::SEC_WEBSOCKET_VERSION,
-                HeaderValue::from_static(VERSION),
-            );
+            headers.insert(http::header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static(VERSION));
         }
-        Some(write_response(
-            *status,
-            &headers,
-            format!("{reason}\n").as_bytes(),
-        ))
+        Some(write_response(*status, &headers, format!("{reason}\n").as_bytes()))
     }
 
     /// A server-side rejection.
@@ -196,10 +190,7 @@ struct HeadReader {
 
 impl HeadReader {
     fn new(max: usize) -> Self {
-        Self {
-            buf: Vec::new(),
-            max,
-        }
+        Self { buf: Vec::new(), max }
     }
 
     /// Adds received bytes. `Ok(Some(n))` when the head is complete: it is [`Self::head`], and
@@ -256,8 +247,7 @@ fn header_map(raw: &[httparse::Header<'_>]) -> Result<HeaderMap, HeadError> {
         let (Ok(name), Ok(value)) = (name, value) else {
             return Err(HeadError::Malformed);
         };
-        map.try_append(name, value)
-            .map_err(|_| HeadError::TooLarge)?;
+        map.try_append(name, value).map_err(|_| HeadError::TooLarge)?;
     }
     Ok(map)
 }
@@ -265,10 +255,7 @@ fn header_map(raw: &[httparse::Header<'_>]) -> Result<HeaderMap, HeadError> {
 /// The elements of the comma-separated lists in every `name` header (RFC 9110 section 5.6.1),
 /// trimmed of spaces and tabs, empty elements dropped. Values that are not visible ASCII are
 /// skipped.
-fn list_elements<'a>(
-    headers: &'a HeaderMap,
-    name: &'a HeaderName,
-) -> impl Iterator<Item = &'a str> + 'a {
+fn list_elements<'a>(headers: &'a HeaderMap, name: &'a HeaderName) -> impl Iterator<Item = &'a str> + 'a {
     headers
         .get_all(name)
         .iter()
@@ -299,9 +286,7 @@ fn trim_ows(s: &str) -> &str {
 
 /// Whether `s` is a non-empty HTTP token (RFC 9110 section 5.6.2).
 fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// Appends `name: value\r\n`.
@@ -339,11 +324,7 @@ fn write_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Vec<u
     if !headers.contains_key(CONNECTION) {
         push_header(&mut out, "Connection", b"close");
     }
-    push_header(
-        &mut out,
-        "Content-Length",
-        body.len().to_string().as_bytes(),
-    );
+    push_header(&mut out, "Content-Length", body.len().to_string().as_bytes());
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);
     out
@@ -357,10 +338,7 @@ mod tests {
     #[test]
     fn accept_key_matches_rfc_sample() {
         // RFC 6455 section 1.3.
-        assert_eq!(
-            accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
-            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
-        );
+        assert_eq!(accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
     }
 
     #[test]
@@ -414,10 +392,7 @@ mod tests {
         assert!(!has_token(&headers, &SEC_WEBSOCKET_PROTOCOL, "chat"));
         headers.insert(CONNECTION, HeaderValue::from_static("upgrades,,x"));
         assert!(!has_token(&headers, &CONNECTION, "upgrade"));
-        assert_eq!(
-            list_elements(&headers, &CONNECTION).collect::<Vec<_>>(),
-            ["upgrades", "x"]
-        );
+        assert_eq!(list_elements(&headers, &CONNECTION).collect::<Vec<_>>(), ["upgrades", "x"]);
     }
 
     #[test]
@@ -452,9 +427,63 @@ mod tests {
         headers.insert(CONTENT_LENGTH, HeaderValue::from_static("999"));
         headers.insert(CONNECTION, HeaderValue::from_static("keep-alive"));
         let out = write_response(StatusCode::UNAUTHORIZED, &headers, b"no");
-        assert_eq!(
-            out,
-            b"HTTP/1.1 401 Unauthorized\r\nconnection: keep-alive\r\nContent-Length: 2\r\n\r\nno"
-        );
+        assert_eq!(out, b"HTTP/1.1 401 Unauthorized\r\nconnection: keep-alive\r\nContent-Length: 2\r\n\r\nno");
+    }
+}
+
+/// What a driver needs from either side of the opening handshake, so that one drive loop serves
+/// both: write what `poll_transmit` gives, feed what it reads, honour the deadline.
+pub trait Handshake {
+    /// What the handshake produces: the connection (client) or the request to decide on (server).
+    type Output;
+
+    /// Feeds bytes read from the peer; `Some` once the handshake is complete.
+    fn handle_input(&mut self, data: &[u8]) -> Result<Option<Self::Output>, HandshakeError>;
+
+    /// Appends bytes to send (the client's request; nothing for a server).
+    fn poll_transmit(&mut self, buf: &mut Vec<u8>);
+
+    /// The handshake deadline.
+    fn poll_timeout(&self) -> Option<Instant>;
+
+    /// Fails with [`HandshakeError::Timeout`] once `now` is past the deadline.
+    fn handle_timeout(&mut self, now: Instant) -> Result<(), HandshakeError>;
+}
+
+impl Handshake for ClientHandshake {
+    type Output = (crate::Connection, http::Response<()>);
+
+    fn handle_input(&mut self, data: &[u8]) -> Result<Option<Self::Output>, HandshakeError> {
+        ClientHandshake::handle_input(self, data)
+    }
+
+    fn poll_transmit(&mut self, buf: &mut Vec<u8>) {
+        ClientHandshake::poll_transmit(self, buf)
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        ClientHandshake::poll_timeout(self)
+    }
+
+    fn handle_timeout(&mut self, now: Instant) -> Result<(), HandshakeError> {
+        ClientHandshake::handle_timeout(self, now)
+    }
+}
+
+impl Handshake for ServerHandshake {
+    type Output = IncomingRequest;
+
+    fn handle_input(&mut self, data: &[u8]) -> Result<Option<Self::Output>, HandshakeError> {
+        ServerHandshake::handle_input(self, data)
+    }
+
+    fn poll_transmit(&mut self, _buf: &mut Vec<u8>) {}
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        ServerHandshake::poll_timeout(self)
+    }
+
+    fn handle_timeout(&mut self, now: Instant) -> Result<(), HandshakeError> {
+        ServerHandshake::handle_timeout(self, now)
     }
 }

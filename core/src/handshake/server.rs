@@ -1,15 +1,14 @@
 //! The server side: read the upgrade request, then accept or reject it.
 
 use super::{
-    accept_key, has_token, header_map, list_elements, parse_error, push_header, push_headers,
-    single_value, write_response, HandshakeError, HeadError, HeadReader, VERSION,
+    accept_key, has_token, header_map, list_elements, parse_error, push_header, push_headers, single_value,
+    write_response, HandshakeError, HeadError, HeadReader, VERSION,
 };
 use crate::{Config, Connection, Role};
 use base64::Engine as _;
 use http::header::{
-    CONNECTION, CONTENT_LENGTH, COOKIE, HOST, ORIGIN, SEC_WEBSOCKET_ACCEPT,
-    SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION,
-    TRANSFER_ENCODING, UPGRADE,
+    CONNECTION, CONTENT_LENGTH, COOKIE, HOST, ORIGIN, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS,
+    SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION, TRANSFER_ENCODING, UPGRADE,
 };
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri, Version};
 use std::time::Instant;
@@ -67,9 +66,7 @@ impl ServerHandshake {
                 self.reader = Some(reader);
                 Ok(None)
             }
-            Ok(Some(end)) => {
-                IncomingRequest::parse(reader.head(), &data[end..], self.config.clone()).map(Some)
-            }
+            Ok(Some(end)) => IncomingRequest::parse(reader.head(), &data[end..], self.config.clone()).map(Some),
             Err(err) => Err(rejection(err)),
         }
     }
@@ -110,10 +107,7 @@ fn bad_request(reason: &'static str) -> HandshakeError {
 }
 
 fn version_not_supported() -> HandshakeError {
-    HandshakeError::rejected(
-        StatusCode::HTTP_VERSION_NOT_SUPPORTED,
-        "WebSocket needs HTTP/1.1",
-    )
+    HandshakeError::rejected(StatusCode::HTTP_VERSION_NOT_SUPPORTED, "WebSocket needs HTTP/1.1")
 }
 
 /// A valid upgrade request, waiting for the application to [`accept`](Self::accept) or
@@ -137,12 +131,7 @@ impl IncomingRequest {
     fn parse(head: &[u8], leftover: &[u8], config: Config) -> Result<Self, HandshakeError> {
         let request = parse_request(head, config.max_headers)?;
         let accept_value = validate(request.headers())?;
-        Ok(Self {
-            request,
-            accept_value,
-            leftover: leftover.to_vec(),
-            config,
-        })
+        Ok(Self { request, accept_value, leftover: leftover.to_vec(), config })
     }
 
     /// The request: method (GET), URI (as sent: path and query, or absolute form), version
@@ -192,10 +181,7 @@ impl IncomingRequest {
     /// The raw values of the `Sec-WebSocket-Extensions` headers, in order (each may hold several
     /// comma-separated offers with parameters). Values that are not visible ASCII are skipped.
     pub fn extension_offers(&self) -> impl Iterator<Item = &str> {
-        self.headers()
-            .get_all(SEC_WEBSOCKET_EXTENSIONS)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
+        self.headers().get_all(SEC_WEBSOCKET_EXTENSIONS).iter().filter_map(|value| value.to_str().ok())
     }
 
     /// Bytes that arrived after the request head: the start of the WebSocket stream.
@@ -234,34 +220,18 @@ impl IncomingRequest {
             // RFC 6455 section 4.2.2: the chosen subprotocol "MUST be derived from the values
             // received from the client in the |Sec-WebSocket-Protocol| header field".
             if !self.protocols().any(|offered| offered == protocol) {
-                return Err(HandshakeError::InvalidAccept(
-                    "subprotocol not offered by the client",
-                ));
+                return Err(HandshakeError::InvalidAccept("subprotocol not offered by the client"));
             }
         }
-        if RESERVED
-            .iter()
-            .any(|name| accept.headers.contains_key(name))
-        {
-            return Err(HandshakeError::InvalidAccept(
-                "header is set by the handshake itself",
-            ));
+        if RESERVED.iter().any(|name| accept.headers.contains_key(name)) {
+            return Err(HandshakeError::InvalidAccept("header is set by the handshake itself"));
         }
-        Ok(response_head(
-            &self.accept_value,
-            accept.protocol.as_deref(),
-            &accept.headers,
-        ))
+        Ok(response_head(&self.accept_value, accept.protocol.as_deref(), &accept.headers))
     }
 }
 
 /// Headers of the 101 response that [`Accept::headers`] may not set.
-const RESERVED: [HeaderName; 4] = [
-    UPGRADE,
-    CONNECTION,
-    SEC_WEBSOCKET_ACCEPT,
-    SEC_WEBSOCKET_PROTOCOL,
-];
+const RESERVED: [HeaderName; 4] = [UPGRADE, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_PROTOCOL];
 
 /// The 101 response (RFC 6455 section 4.2.2, step 5).
 fn response_head(accept_value: &str, protocol: Option<&str>, headers: &HeaderMap) -> Vec<u8> {
@@ -293,22 +263,13 @@ fn parse_request(head: &[u8], max_headers: usize) -> Result<Request<()>, Handsha
         return Err(version_not_supported());
     }
     if parsed.method != Some("GET") {
-        return Err(HandshakeError::rejected(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method must be GET",
-        ));
+        return Err(HandshakeError::rejected(StatusCode::METHOD_NOT_ALLOWED, "method must be GET"));
     }
-    let uri: Uri = parsed
-        .path
-        .unwrap_or_default()
-        .parse()
-        .map_err(|_| bad_request("invalid request target"))?;
+    let uri: Uri = parsed.path.unwrap_or_default().parse().map_err(|_| bad_request("invalid request target"))?;
     // RFC 6455 section 4.1: the Request-URI "MUST match the /resource name/ [...] (a relative
     // URI) or be an absolute http/https URI"; both have a path starting with `/`.
     if !uri.path().starts_with('/') {
-        return Err(bad_request(
-            "request target must be a path or an absolute URI",
-        ));
+        return Err(bad_request("request target must be a path or an absolute URI"));
     }
     let headers = header_map(parsed.headers).map_err(rejection)?;
     let mut request = Request::new(());
@@ -344,10 +305,7 @@ fn validate(headers: &HeaderMap) -> Result<String, HandshakeError> {
     let key = validate_key(headers)?;
     // "A |Sec-WebSocket-Version| header field, with a value of 13."
     if single_value(headers, &SEC_WEBSOCKET_VERSION) != Some(VERSION) {
-        return Err(HandshakeError::rejected(
-            StatusCode::UPGRADE_REQUIRED,
-            "Sec-WebSocket-Version must be 13",
-        ));
+        return Err(HandshakeError::rejected(StatusCode::UPGRADE_REQUIRED, "Sec-WebSocket-Version must be 13"));
     }
     Ok(accept_key(key.as_bytes()))
 }
@@ -453,10 +411,7 @@ mod tests {
         assert_eq!(incoming.path(), "/chat");
         assert_eq!(incoming.query(), Some("room=1"));
         assert_eq!(incoming.origin(), Some("http://example.com"));
-        assert_eq!(
-            incoming.protocols().collect::<Vec<_>>(),
-            ["chat", "superchat"]
-        );
+        assert_eq!(incoming.protocols().collect::<Vec<_>>(), ["chat", "superchat"]);
         assert_eq!(incoming.request().method(), Method::GET);
         assert_eq!(incoming.request().version(), Version::HTTP_11);
         assert_eq!(incoming.headers()[HOST], "server.example.com");
@@ -495,17 +450,11 @@ mod tests {
     fn spent_after_result() {
         let mut handshake = server();
         assert!(handshake.handle_input(REQUEST).unwrap().is_some());
-        assert_eq!(
-            handshake.handle_input(b"x").unwrap_err(),
-            HandshakeError::Finished
-        );
+        assert_eq!(handshake.handle_input(b"x").unwrap_err(), HandshakeError::Finished);
         assert_eq!(handshake.poll_timeout(), None);
         let mut handshake = server();
         assert!(handshake.handle_input(b"POST / HTTP/1.1\r\n\r\n").is_err());
-        assert_eq!(
-            handshake.handle_input(REQUEST).unwrap_err(),
-            HandshakeError::Finished
-        );
+        assert_eq!(handshake.handle_input(REQUEST).unwrap_err(), HandshakeError::Finished);
     }
 
     #[test]
@@ -522,54 +471,31 @@ mod tests {
         assert_eq!(incoming.origin(), None);
         let cookies: Vec<_> = incoming.cookies().collect();
         assert_eq!(cookies, [("a", "1"), ("b", "2"), ("c", "x=y")]);
-        assert_eq!(
-            incoming.protocols().collect::<Vec<_>>(),
-            ["one", "two", "three"]
-        );
+        assert_eq!(incoming.protocols().collect::<Vec<_>>(), ["one", "two", "three"]);
         let offers: Vec<_> = incoming.extension_offers().collect();
-        assert_eq!(
-            offers,
-            ["permessage-deflate; client_max_window_bits, x-foo", "x-bar"]
-        );
+        assert_eq!(offers, ["permessage-deflate; client_max_window_bits, x-foo", "x-bar"]);
     }
 
     #[test]
     fn token_lists_in_request() {
         let request = replace("Connection", "connection: keep-alive, UPGRADE");
-        let request = String::from_utf8(request)
-            .unwrap()
-            .replace("Upgrade: websocket", "Upgrade: h2c,WebSocket");
+        let request = String::from_utf8(request).unwrap().replace("Upgrade: websocket", "Upgrade: h2c,WebSocket");
         assert!(parse(request.as_bytes()).unwrap().is_some());
-        assert_eq!(
-            status(&replace("Connection", "Connection: keep-alive")),
-            400
-        );
+        assert_eq!(status(&replace("Connection", "Connection: keep-alive")), 400);
         assert_eq!(status(&replace("Connection", "Connection: upgraded")), 400);
     }
 
     #[test]
     fn rejection_statuses() {
-        let post = String::from_utf8(REQUEST.to_vec())
-            .unwrap()
-            .replacen("GET", "POST", 1);
+        let post = String::from_utf8(REQUEST.to_vec()).unwrap().replacen("GET", "POST", 1);
         assert_eq!(status(post.as_bytes()), 405);
-        let old = String::from_utf8(REQUEST.to_vec())
-            .unwrap()
-            .replace("HTTP/1.1", "HTTP/1.0");
+        let old = String::from_utf8(REQUEST.to_vec()).unwrap().replace("HTTP/1.1", "HTTP/1.0");
         assert_eq!(status(old.as_bytes()), 505);
-        let new = String::from_utf8(REQUEST.to_vec())
-            .unwrap()
-            .replace("HTTP/1.1", "HTTP/2.0");
+        let new = String::from_utf8(REQUEST.to_vec()).unwrap().replace("HTTP/1.1", "HTTP/2.0");
         assert_eq!(status(new.as_bytes()), 505);
         assert_eq!(status(&replace("Sec-WebSocket-Key", "")), 400);
-        assert_eq!(
-            status(&replace("Sec-WebSocket-Key", "Sec-WebSocket-Key: c2hvcnQ=")),
-            400
-        );
-        assert_eq!(
-            status(&replace("Sec-WebSocket-Key", "Sec-WebSocket-Key: !!")),
-            400
-        );
+        assert_eq!(status(&replace("Sec-WebSocket-Key", "Sec-WebSocket-Key: c2hvcnQ=")), 400);
+        assert_eq!(status(&replace("Sec-WebSocket-Key", "Sec-WebSocket-Key: !!")), 400);
         let two_keys = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
                         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==";
         assert_eq!(status(&replace("Sec-WebSocket-Key", two_keys)), 400);
@@ -579,32 +505,19 @@ mod tests {
         assert_eq!(status(&replace("Host", "")), 400);
         assert_eq!(status(&replace("Host", "Host: a\r\nHost: b")), 400);
         assert_eq!(status(&replace("Origin", "Content-Length: 3")), 400);
-        assert_eq!(
-            status(&replace("Origin", "Transfer-Encoding: chunked")),
-            400
-        );
+        assert_eq!(status(&replace("Origin", "Transfer-Encoding: chunked")), 400);
         assert_eq!(status(b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n"), 400);
         assert_eq!(status(b"\x01\x02\r\n\r\n"), 400);
-        assert!(parse(&replace("Origin", "Content-Length: 0"))
-            .unwrap()
-            .is_some());
-        let star = String::from_utf8(REQUEST.to_vec())
-            .unwrap()
-            .replace("/chat?room=1", "*");
+        assert!(parse(&replace("Origin", "Content-Length: 0")).unwrap().is_some());
+        let star = String::from_utf8(REQUEST.to_vec()).unwrap().replace("/chat?room=1", "*");
         assert_eq!(status(star.as_bytes()), 400);
-        let authority_form = String::from_utf8(REQUEST.to_vec())
-            .unwrap()
-            .replace("/chat?room=1", "h:80");
+        let authority_form = String::from_utf8(REQUEST.to_vec()).unwrap().replace("/chat?room=1", "h:80");
         assert_eq!(status(authority_form.as_bytes()), 400);
     }
 
     #[test]
     fn unsupported_version_gets_426_with_version_header() {
-        let err = parse(&replace(
-            "Sec-WebSocket-Version",
-            "Sec-WebSocket-Version: 12",
-        ))
-        .unwrap_err();
+        let err = parse(&replace("Sec-WebSocket-Version", "Sec-WebSocket-Version: 12")).unwrap_err();
         assert_eq!(err.http_status(), Some(StatusCode::UPGRADE_REQUIRED));
         let response = String::from_utf8(err.response_bytes().unwrap()).unwrap();
         assert!(response.starts_with("HTTP/1.1 426 Upgrade Required\r\n"));
@@ -615,10 +528,7 @@ mod tests {
     #[test]
     fn huge_header_line_rejected_without_buffering_it() {
         let mut handshake = server();
-        assert!(handshake
-            .handle_input(b"GET / HTTP/1.1\r\nX: ")
-            .unwrap()
-            .is_none());
+        assert!(handshake.handle_input(b"GET / HTTP/1.1\r\nX: ").unwrap().is_none());
         let chunk = vec![b'a'; 64 << 10];
         let mut fed = 0usize;
         let err = loop {
@@ -629,10 +539,7 @@ mod tests {
                 Err(err) => break err,
             }
         };
-        assert_eq!(
-            err.http_status(),
-            Some(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
-        );
+        assert_eq!(err.http_status(), Some(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE));
         assert_eq!(fed, 0, "rejected at the first chunk over the limit");
         // Byte-sized chunks are refused as soon as the limit is passed, too.
         let mut handshake = server();
@@ -649,10 +556,7 @@ mod tests {
     #[test]
     fn trickled_large_head_costs_linear_time() {
         // Re-scanning the buffer on every byte would cost ~2 * 10^9 comparisons here.
-        let config = Config {
-            max_handshake_size: 64 << 10,
-            ..Config::default()
-        };
+        let config = Config { max_handshake_size: 64 << 10, ..Config::default() };
         let padding = "a".repeat(60 << 10);
         let request = replace("Origin", &format!("X-Padding: {padding}"));
         let mut handshake = ServerHandshake::new(config, Instant::now());
@@ -673,10 +577,7 @@ mod tests {
         request.extend_from_slice(b"\r\n");
         // 8 headers of the sample plus 121 extras.
         assert_eq!(status(&request), 431);
-        let config = Config {
-            max_headers: 129,
-            ..Config::default()
-        };
+        let config = Config { max_headers: 129, ..Config::default() };
         let mut handshake = ServerHandshake::new(config, Instant::now());
         assert!(handshake.handle_input(&request).unwrap().is_some());
     }
@@ -688,29 +589,17 @@ mod tests {
         let deadline = start + Config::default().handshake_timeout;
         assert_eq!(handshake.poll_timeout(), Some(deadline));
         assert!(handshake.handle_input(&REQUEST[..10]).unwrap().is_none());
-        assert_eq!(
-            handshake.handle_timeout(deadline - std::time::Duration::from_millis(1)),
-            Ok(())
-        );
-        assert_eq!(
-            handshake.handle_timeout(deadline),
-            Err(HandshakeError::Timeout)
-        );
+        assert_eq!(handshake.handle_timeout(deadline - std::time::Duration::from_millis(1)), Ok(()));
+        assert_eq!(handshake.handle_timeout(deadline), Err(HandshakeError::Timeout));
         assert_eq!(handshake.poll_timeout(), None);
         assert_eq!(handshake.handle_timeout(deadline), Ok(()));
-        assert_eq!(
-            handshake.handle_input(&REQUEST[10..]).unwrap_err(),
-            HandshakeError::Finished
-        );
+        assert_eq!(handshake.handle_input(&REQUEST[10..]).unwrap_err(), HandshakeError::Finished);
     }
 
     #[test]
     fn response_head_format() {
         let mut headers = HeaderMap::new();
-        headers.insert(
-            SEC_WEBSOCKET_EXTENSIONS,
-            HeaderValue::from_static("permessage-deflate"),
-        );
+        headers.insert(SEC_WEBSOCKET_EXTENSIONS, HeaderValue::from_static("permessage-deflate"));
         let head = response_head("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", Some("chat"), &headers);
         assert_eq!(
             std::str::from_utf8(&head).unwrap(),
@@ -724,21 +613,12 @@ mod tests {
     #[test]
     fn accept_checks_protocol_and_headers() {
         let incoming = || parse(REQUEST).unwrap().unwrap();
-        let head = incoming()
-            .response_head(&Accept::new().protocol("superchat"))
-            .unwrap();
-        assert!(head
-            .windows(30)
-            .any(|w| w == b"Sec-WebSocket-Protocol: superc"));
-        let err = incoming()
-            .accept(Accept::new().protocol("Chat"))
-            .unwrap_err();
+        let head = incoming().response_head(&Accept::new().protocol("superchat")).unwrap();
+        assert!(head.windows(30).any(|w| w == b"Sec-WebSocket-Protocol: superc"));
+        let err = incoming().accept(Accept::new().protocol("Chat")).unwrap_err();
         assert!(matches!(err, HandshakeError::InvalidAccept(_)));
         let accept = Accept::new().header(SEC_WEBSOCKET_ACCEPT, HeaderValue::from_static("x"));
-        assert!(matches!(
-            incoming().accept(accept),
-            Err(HandshakeError::InvalidAccept(_))
-        ));
+        assert!(matches!(incoming().accept(accept), Err(HandshakeError::InvalidAccept(_))));
         assert!(incoming().accept(Accept::new().protocol("chat")).is_ok());
     }
 
@@ -746,10 +626,7 @@ mod tests {
     fn reject_builds_response() {
         let incoming = parse(REQUEST).unwrap().unwrap();
         let mut headers = HeaderMap::new();
-        headers.insert(
-            http::header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic"),
-        );
+        headers.insert(http::header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
         let out = incoming.reject(StatusCode::UNAUTHORIZED, headers, b"who?");
         assert_eq!(
             out,

@@ -1,0 +1,432 @@
+//! Blocking WebSockets over `std::io` streams: one thread per connection, no runtime.
+//!
+//! [`connect`] opens a client connection, [`accept`] and [`accept_with`] answer one on a server.
+//! Both give a [`WebSocket`], which drives the core with the loop described in
+//! `ARCHITECTURE.md`: read into a scratch buffer, feed the core, write what it emits, shut down
+//! when told, and honour the core's close deadline with the socket's read timeout.
+//!
+//! ```no_run
+//! use laputa::blocking;
+//! use std::net::TcpListener;
+//!
+//! let listener = TcpListener::bind("127.0.0.1:9001")?;
+//! for stream in listener.incoming() {
+//!     std::thread::spawn(move || -> Result<(), laputa::Error> {
+//!         let mut ws = blocking::accept(stream?)?;
+//!         loop {
+//!             let message = ws.read()?;
+//!             ws.send(message)?; // echo
+//!         }
+//!     });
+//! }
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+use crate::Error;
+use laputa_core::handshake::{
+    Accept, ClientHandshake, ClientRequest, Handshake, HandshakeError, IncomingRequest, ServerHandshake,
+};
+use laputa_core::{CloseCode, Closed, Config, Connection, Event, Message, MessageKind};
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::time::{Duration, Instant};
+
+/// Size of the scratch buffer each read goes into.
+const READ_CHUNK: usize = 32 * 1024;
+
+/// What a [`WebSocket`] needs from its stream beyond `Read + Write`: half-closing and read
+/// timeouts, which carry the core's close and handshake deadlines. The defaults do nothing, for
+/// streams without them (then only the peer ends a close handshake).
+pub trait Stream: Read + Write {
+    /// Shuts down the write side (TCP FIN), as the core asks after the close handshake.
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        self.flush()
+    }
+
+    /// The read timeout the application set, restored after a deadline is applied.
+    fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(None)
+    }
+
+    /// Sets the read timeout.
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        let _ = timeout;
+        Ok(())
+    }
+}
+
+impl Stream for TcpStream {
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        match self.shutdown(Shutdown::Write) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            other => other,
+        }
+    }
+
+    fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        TcpStream::read_timeout(self)
+    }
+
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_read_timeout(self, timeout)
+    }
+}
+
+#[cfg(unix)]
+impl Stream for std::os::unix::net::UnixStream {
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        self.shutdown(Shutdown::Write)
+    }
+
+    fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        std::os::unix::net::UnixStream::read_timeout(self)
+    }
+
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        std::os::unix::net::UnixStream::set_read_timeout(self, timeout)
+    }
+}
+
+/// Opens a client connection to a `ws://` URL with the default [`Config`].
+pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, http::Response<()>), Error> {
+    connect_with(ClientRequest::new(url)?, Config::default())
+}
+
+/// Opens a client connection for a prepared request (subprotocols, Origin, extra headers).
+pub fn connect_with(
+    request: ClientRequest,
+    config: Config,
+) -> Result<(WebSocket<TcpStream>, http::Response<()>), Error> {
+    if request.is_secure() {
+        return Err(
+            HandshakeError::InvalidUrl("wss:// needs TLS, which the blocking adapter lacks so far".into()).into()
+        );
+    }
+    let stream = TcpStream::connect((request.host(), request.port()))?;
+    stream.set_nodelay(true)?;
+    client(stream, request, config)
+}
+
+/// Runs the client handshake over a stream the caller connected (a Unix socket, a proxy tunnel).
+pub fn client<S: Stream>(
+    stream: S,
+    request: ClientRequest,
+    config: Config,
+) -> Result<(WebSocket<S>, http::Response<()>), Error> {
+    let mut handshake = ClientHandshake::new(request, config, Instant::now())?;
+    let mut io = Io::new(stream);
+    let (connection, response) = io.drive_handshake(&mut handshake)?;
+    Ok((WebSocket::from_parts(io, connection), response))
+}
+
+/// Answers the opening handshake on a server with the default [`Config`], accepting any request.
+pub fn accept<S: Stream>(stream: S) -> Result<WebSocket<S>, Error> {
+    accept_with(stream, Config::default(), |_| Ok(Accept::default()))
+}
+
+/// Answers the opening handshake, letting `decide` look at the request (path, query, Origin,
+/// cookies, subprotocols) and accept it (choosing a subprotocol, adding headers) or reject it
+/// with an HTTP response.
+///
+/// ```no_run
+/// use laputa::{blocking, Accept, Config};
+///
+/// # fn run(stream: std::net::TcpStream) -> Result<(), laputa::Error> {
+/// let ws = blocking::accept_with(stream, Config::default(), |request| {
+///     if request.path() != "/Laputa" {
+///         let not_found = http::Response::builder().status(404).body(b"no such service".to_vec()).unwrap();
+///         return Err(not_found);
+///     }
+///     Ok(Accept::default())
+/// })?;
+/// # Ok(()) }
+/// ```
+pub fn accept_with<S, F>(stream: S, config: Config, decide: F) -> Result<WebSocket<S>, Error>
+where
+    S: Stream,
+    F: FnOnce(&IncomingRequest) -> Result<Accept, http::Response<Vec<u8>>>,
+{
+    let mut handshake = ServerHandshake::new(config, Instant::now());
+    let mut io = Io::new(stream);
+    let request = match io.drive_handshake(&mut handshake) {
+        Ok(request) => request,
+        Err(error) => {
+            if let Some(response) = error.handshake_error().and_then(HandshakeError::response_bytes) {
+                io.outbuf = response;
+                let _ = io.flush();
+                let _ = io.stream.shutdown_write();
+            }
+            return Err(error);
+        }
+    };
+    match decide(&request) {
+        Ok(accept) => {
+            let connection = request.accept(accept)?;
+            let mut ws = WebSocket::from_parts(io, connection);
+            ws.flush()?;
+            Ok(ws)
+        }
+        Err(response) => {
+            let status = response.status();
+            io.outbuf = request.reject(status, response.headers().clone(), response.body());
+            io.flush()?;
+            io.stream.shutdown_write()?;
+            Err(HandshakeError::Rejected { status, reason: "rejected by the application" }.into())
+        }
+    }
+}
+
+/// A WebSocket connection over a blocking stream.
+///
+/// `read` waits for the next message; `send`, `ping` and `close` write before returning. Pings
+/// are answered inside `read`. Read and write timeouts set on the stream are honoured: a call
+/// that times out returns an [`Error::Io`] for which [`Error::is_timeout`] is true, and the
+/// connection stays usable with nothing lost.
+#[derive(Debug)]
+pub struct WebSocket<S> {
+    io: Io<S>,
+    connection: Connection,
+    closed: Option<Closed>,
+}
+
+impl<S: Stream> WebSocket<S> {
+    /// Wraps a stream whose upgrade another HTTP stack already performed.
+    pub fn from_upgraded(stream: S, connection: Connection) -> Self {
+        Self::from_parts(Io::new(stream), connection)
+    }
+
+    fn from_parts(io: Io<S>, connection: Connection) -> Self {
+        Self { io, connection, closed: None }
+    }
+
+    /// The underlying stream.
+    pub fn get_ref(&self) -> &S {
+        &self.io.stream
+    }
+
+    /// The underlying stream, to set timeouts or options; do not read or write it directly.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.io.stream
+    }
+
+    /// The protocol state machine, for what this type does not expose.
+    pub fn connection(&self) -> &Connection {
+        &self.connection
+    }
+
+    /// Sends a whole message.
+    pub fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        self.connection.send(message.into())?;
+        self.flush()
+    }
+
+    /// Sends one fragment of a message (websocket-sharp's `Send(Stream)`: stream a large message
+    /// without holding it whole); `is_final` ends the message.
+    pub fn send_fragment(&mut self, kind: MessageKind, data: &[u8], is_final: bool) -> Result<(), Error> {
+        self.connection.send_fragment(kind, data, is_final)?;
+        self.flush()
+    }
+
+    /// Sends a whole message read from `reader`, in fragments of `chunk` bytes.
+    pub fn send_from(&mut self, kind: MessageKind, mut reader: impl Read, chunk: usize) -> Result<(), Error> {
+        let mut buf = vec![0; chunk.max(1)];
+        let mut filled = read_full(&mut reader, &mut buf)?;
+        loop {
+            let mut next = vec![0; buf.len()];
+            let next_filled = if filled == buf.len() { read_full(&mut reader, &mut next)? } else { 0 };
+            self.send_fragment(kind, &buf[..filled], next_filled == 0)?;
+            if next_filled == 0 {
+                return Ok(());
+            }
+            (buf, filled) = (next, next_filled);
+        }
+    }
+
+    /// Sends a ping (at most 125 bytes); the pong arrives as an event in [`read_event`](Self::read_event).
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.connection.ping(payload)?;
+        self.flush()
+    }
+
+    /// Waits for the next message. When the connection ends, returns [`Error::Closed`] once the
+    /// TCP teardown is done.
+    pub fn read(&mut self) -> Result<Message, Error> {
+        loop {
+            if let Event::Message(message) = self.read_event()? {
+                return Ok(message);
+            }
+        }
+    }
+
+    /// Waits for the next event of any kind: messages, pings (with `Config::emit_pings`), pongs,
+    /// and the close handshake.
+    pub fn read_event(&mut self) -> Result<Event, Error> {
+        loop {
+            if let Some(event) = self.connection.poll_event() {
+                if let Event::Closed(closed) = &event {
+                    self.closed = Some(closed.clone());
+                }
+                return Ok(event);
+            }
+            self.flush()?;
+            if self.connection.is_finished() {
+                return Err(Error::Closed(self.closed.clone().unwrap_or_else(abnormal)));
+            }
+            self.read_input()?;
+        }
+    }
+
+    /// Runs the close handshake: sends a close frame (see `Connection::close` for valid codes),
+    /// discards messages that still arrive, and returns once the peer answered and the TCP
+    /// connection is torn down, or the close timeout passed.
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        self.send_close(code, reason)?;
+        loop {
+            match self.read_event() {
+                Ok(_) => {}
+                Err(Error::Closed(_)) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Starts the close handshake without waiting: keep calling [`read`](Self::read) to receive
+    /// what the peer sent before its close frame, until it returns [`Error::Closed`].
+    pub fn send_close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        self.connection.close(code, reason)?;
+        self.flush()
+    }
+
+    /// Writes everything the core has queued, then shuts down the write side if it asks.
+    fn flush(&mut self) -> Result<(), Error> {
+        self.connection.poll_transmit(Instant::now(), &mut self.io.outbuf);
+        self.io.flush()?;
+        if self.connection.poll_shutdown() {
+            self.io.stream.shutdown_write()?;
+        }
+        Ok(())
+    }
+
+    /// One read from the stream into the core, bounded by the core's deadline if it has one.
+    fn read_input(&mut self) -> Result<(), Error> {
+        let deadline = self.connection.poll_timeout();
+        match self.io.read(deadline) {
+            Ok(Input::Data(n)) => self.connection.handle_input(&self.io.scratch[..n]),
+            Ok(Input::Eof) => self.connection.handle_eof(),
+            Ok(Input::Deadline) => self.connection.handle_timeout(Instant::now()),
+            Err(e) if is_timeout(&e) => return Err(e.into()),
+            Err(e) => {
+                // A reset or other failure ends the connection as abnormal closure.
+                self.connection.handle_eof();
+                self.closed.get_or_insert_with(abnormal);
+                return Err(e.into());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn abnormal() -> Closed {
+    Closed { code: CloseCode::ABNORMAL, reason: String::new(), clean: false, error: None }
+}
+
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+}
+
+fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// The socket side of the drive loop: a scratch buffer for reads and the unwritten output.
+#[derive(Debug)]
+struct Io<S> {
+    stream: S,
+    scratch: Box<[u8]>,
+    /// Bytes taken from the core and not yet written; `written` of them already went out.
+    outbuf: Vec<u8>,
+    written: usize,
+}
+
+enum Input {
+    Data(usize),
+    Eof,
+    Deadline,
+}
+
+impl<S: Stream> Io<S> {
+    fn new(stream: S) -> Self {
+        Self { stream, scratch: vec![0; READ_CHUNK].into_boxed_slice(), outbuf: Vec::new(), written: 0 }
+    }
+
+    /// Writes the pending output. On a write timeout the unwritten rest stays for the next call.
+    fn flush(&mut self) -> io::Result<()> {
+        while self.written < self.outbuf.len() {
+            match self.stream.write(&self.outbuf[self.written..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.outbuf.clear();
+        self.written = 0;
+        self.stream.flush()
+    }
+
+    /// Reads once. With a deadline, the read waits at most until then (the application's own
+    /// read timeout is restored afterwards) and reports `Deadline` when it passes.
+    fn read(&mut self, deadline: Option<Instant>) -> io::Result<Input> {
+        let Some(deadline) = deadline else { return self.read_once() };
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Ok(Input::Deadline);
+        }
+        let user_timeout = self.stream.read_timeout()?;
+        self.stream.set_read_timeout(Some(remaining))?;
+        let result = self.read_once();
+        self.stream.set_read_timeout(user_timeout)?;
+        match result {
+            Err(e) if is_timeout(&e) => Ok(Input::Deadline),
+            other => other,
+        }
+    }
+
+    fn read_once(&mut self) -> io::Result<Input> {
+        loop {
+            match self.stream.read(&mut self.scratch) {
+                Ok(0) => return Ok(Input::Eof),
+                Ok(n) => return Ok(Input::Data(n)),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Drives either side of the opening handshake until it completes, fails, or its deadline
+    /// passes.
+    fn drive_handshake<H: Handshake>(&mut self, handshake: &mut H) -> Result<H::Output, Error> {
+        loop {
+            handshake.poll_transmit(&mut self.outbuf);
+            self.flush()?;
+            match self.read(handshake.poll_timeout())? {
+                Input::Data(n) => {
+                    if let Some(done) = handshake.handle_input(&self.scratch[..n])? {
+                        return Ok(done);
+                    }
+                }
+                Input::Eof => return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into()),
+                Input::Deadline => handshake.handle_timeout(Instant::now())?,
+            }
+        }
+    }
+}

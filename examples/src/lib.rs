@@ -1,0 +1,69 @@
+//! Shared bits of the example programs: flag parsing and the limits the conformance runs need.
+
+use laputa::Config;
+
+/// Command-line flags: `--name value` pairs, `--switch` flags and positional arguments.
+#[derive(Debug, Default)]
+pub struct Args {
+    options: Vec<(String, Option<String>)>,
+    positional: Vec<String>,
+}
+
+impl Args {
+    /// Parses `std::env::args()`; `switches` names the flags that take no value.
+    pub fn parse(switches: &[&str]) -> Self {
+        Self::from_iter(std::env::args().skip(1), switches)
+    }
+
+    /// Parses the given arguments.
+    pub fn from_iter(args: impl IntoIterator<Item = String>, switches: &[&str]) -> Self {
+        let mut parsed = Self::default();
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            match arg.strip_prefix("--") {
+                Some(name) if switches.contains(&name) => parsed.options.push((name.to_owned(), None)),
+                Some(name) => parsed.options.push((name.to_owned(), args.next())),
+                None => parsed.positional.push(arg),
+            }
+        }
+        parsed
+    }
+
+    /// The value of `--name`, if given.
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.options.iter().rev().find(|(n, _)| n == name).and_then(|(_, v)| v.as_deref())
+    }
+
+    /// Whether the switch `--name` was given.
+    pub fn switch(&self, name: &str) -> bool {
+        self.options.iter().any(|(n, _)| n == name)
+    }
+
+    /// The positional arguments.
+    pub fn positional(&self) -> &[String] {
+        &self.positional
+    }
+
+    /// Fails on a `--runtime` this build does not have.
+    pub fn runtime(&self) -> Result<&str, String> {
+        match self.value("runtime").unwrap_or("blocking") {
+            "blocking" => Ok("blocking"),
+            other => Err(format!("unknown runtime {other:?}; available: blocking")),
+        }
+    }
+}
+
+/// Limits raised to 64 MiB, as the Autobahn TestSuite's large cases need.
+pub fn conformance_config() -> Config {
+    let mut config = Config::default();
+    config.max_frame_size = 64 << 20;
+    config.max_message_size = 64 << 20;
+    config.max_fragments = 1 << 20;
+    config
+}
+
+/// Prints `message` on stderr and exits with status 1.
+pub fn fail(message: impl std::fmt::Display) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(1)
+}
