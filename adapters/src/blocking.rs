@@ -24,7 +24,7 @@
 
 use crate::Error;
 use laputa_core::handshake::{
-    Accept, ClientHandshake, ClientRequest, Handshake, HandshakeError, IncomingRequest, ServerHandshake,
+    Accept, ClientHandshake, ClientRequest, Handshake, HandshakeError, IncomingRequest, Reject, ServerHandshake,
 };
 use laputa_core::{CloseCode, Closed, Config, Connection, Event, Message, MessageKind};
 use std::io::{self, Read, Write};
@@ -129,13 +129,12 @@ pub fn accept<S: Stream>(stream: S) -> Result<WebSocket<S>, Error> {
 /// with an HTTP response.
 ///
 /// ```no_run
-/// use laputa::{blocking, Accept, Config};
+/// use laputa::{blocking, Accept, Config, Reject};
 ///
 /// # fn run(stream: std::net::TcpStream) -> Result<(), laputa::Error> {
 /// let ws = blocking::accept_with(stream, Config::default(), |request| {
 ///     if request.path() != "/Laputa" {
-///         let not_found = http::Response::builder().status(404).body(b"no such service".to_vec()).unwrap();
-///         return Err(not_found);
+///         return Err(Reject::new(http::StatusCode::NOT_FOUND).body("no such service"));
 ///     }
 ///     Ok(Accept::default())
 /// })?;
@@ -144,7 +143,7 @@ pub fn accept<S: Stream>(stream: S) -> Result<WebSocket<S>, Error> {
 pub fn accept_with<S, F>(stream: S, config: Config, decide: F) -> Result<WebSocket<S>, Error>
 where
     S: Stream,
-    F: FnOnce(&IncomingRequest) -> Result<Accept, http::Response<Vec<u8>>>,
+    F: FnOnce(&IncomingRequest) -> Result<Accept, Reject>,
 {
     let mut handshake = ServerHandshake::new(config, Instant::now());
     let mut io = Io::new(stream);
@@ -166,9 +165,9 @@ where
             ws.flush()?;
             Ok(ws)
         }
-        Err(response) => {
-            let status = response.status();
-            io.outbuf = request.reject(status, response.headers().clone(), response.body());
+        Err(reject) => {
+            let status = reject.status();
+            io.outbuf = request.reject(reject);
             io.flush()?;
             io.stream.shutdown_write()?;
             Err(HandshakeError::Rejected { status, reason: "rejected by the application" }.into())

@@ -16,7 +16,7 @@ mod client;
 mod server;
 
 pub use client::{ClientHandshake, ClientRequest};
-pub use server::{Accept, IncomingRequest, ServerHandshake};
+pub use server::{Accept, IncomingRequest, Reject, ServerHandshake};
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -330,6 +330,63 @@ fn write_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Vec<u
     out
 }
 
+/// What a driver needs from either side of the opening handshake, so that one drive loop serves
+/// both: write what `poll_transmit` gives, feed what it reads, honour the deadline.
+pub trait Handshake {
+    /// What the handshake produces: the connection (client) or the request to decide on (server).
+    type Output;
+
+    /// Feeds bytes read from the peer; `Some` once the handshake is complete.
+    fn handle_input(&mut self, data: &[u8]) -> Result<Option<Self::Output>, HandshakeError>;
+
+    /// Appends bytes to send (the client's request; nothing for a server).
+    fn poll_transmit(&mut self, buf: &mut Vec<u8>);
+
+    /// The handshake deadline.
+    fn poll_timeout(&self) -> Option<Instant>;
+
+    /// Fails with [`HandshakeError::Timeout`] once `now` is past the deadline.
+    fn handle_timeout(&mut self, now: Instant) -> Result<(), HandshakeError>;
+}
+
+impl Handshake for ClientHandshake {
+    type Output = (crate::Connection, http::Response<()>);
+
+    fn handle_input(&mut self, data: &[u8]) -> Result<Option<Self::Output>, HandshakeError> {
+        ClientHandshake::handle_input(self, data)
+    }
+
+    fn poll_transmit(&mut self, buf: &mut Vec<u8>) {
+        ClientHandshake::poll_transmit(self, buf)
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        ClientHandshake::poll_timeout(self)
+    }
+
+    fn handle_timeout(&mut self, now: Instant) -> Result<(), HandshakeError> {
+        ClientHandshake::handle_timeout(self, now)
+    }
+}
+
+impl Handshake for ServerHandshake {
+    type Output = IncomingRequest;
+
+    fn handle_input(&mut self, data: &[u8]) -> Result<Option<Self::Output>, HandshakeError> {
+        ServerHandshake::handle_input(self, data)
+    }
+
+    fn poll_transmit(&mut self, _buf: &mut Vec<u8>) {}
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        ServerHandshake::poll_timeout(self)
+    }
+
+    fn handle_timeout(&mut self, now: Instant) -> Result<(), HandshakeError> {
+        ServerHandshake::handle_timeout(self, now)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,62 +485,5 @@ mod tests {
         headers.insert(CONNECTION, HeaderValue::from_static("keep-alive"));
         let out = write_response(StatusCode::UNAUTHORIZED, &headers, b"no");
         assert_eq!(out, b"HTTP/1.1 401 Unauthorized\r\nconnection: keep-alive\r\nContent-Length: 2\r\n\r\nno");
-    }
-}
-
-/// What a driver needs from either side of the opening handshake, so that one drive loop serves
-/// both: write what `poll_transmit` gives, feed what it reads, honour the deadline.
-pub trait Handshake {
-    /// What the handshake produces: the connection (client) or the request to decide on (server).
-    type Output;
-
-    /// Feeds bytes read from the peer; `Some` once the handshake is complete.
-    fn handle_input(&mut self, data: &[u8]) -> Result<Option<Self::Output>, HandshakeError>;
-
-    /// Appends bytes to send (the client's request; nothing for a server).
-    fn poll_transmit(&mut self, buf: &mut Vec<u8>);
-
-    /// The handshake deadline.
-    fn poll_timeout(&self) -> Option<Instant>;
-
-    /// Fails with [`HandshakeError::Timeout`] once `now` is past the deadline.
-    fn handle_timeout(&mut self, now: Instant) -> Result<(), HandshakeError>;
-}
-
-impl Handshake for ClientHandshake {
-    type Output = (crate::Connection, http::Response<()>);
-
-    fn handle_input(&mut self, data: &[u8]) -> Result<Option<Self::Output>, HandshakeError> {
-        ClientHandshake::handle_input(self, data)
-    }
-
-    fn poll_transmit(&mut self, buf: &mut Vec<u8>) {
-        ClientHandshake::poll_transmit(self, buf)
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        ClientHandshake::poll_timeout(self)
-    }
-
-    fn handle_timeout(&mut self, now: Instant) -> Result<(), HandshakeError> {
-        ClientHandshake::handle_timeout(self, now)
-    }
-}
-
-impl Handshake for ServerHandshake {
-    type Output = IncomingRequest;
-
-    fn handle_input(&mut self, data: &[u8]) -> Result<Option<Self::Output>, HandshakeError> {
-        ServerHandshake::handle_input(self, data)
-    }
-
-    fn poll_transmit(&mut self, _buf: &mut Vec<u8>) {}
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        ServerHandshake::poll_timeout(self)
-    }
-
-    fn handle_timeout(&mut self, now: Instant) -> Result<(), HandshakeError> {
-        ServerHandshake::handle_timeout(self, now)
     }
 }

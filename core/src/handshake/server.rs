@@ -210,8 +210,8 @@ impl IncomingRequest {
     /// response has `headers`, `Content-Length` for `body` (any `Content-Length` or
     /// `Transfer-Encoding` in `headers` is replaced) and `Connection: close` unless `headers`
     /// has a `Connection` header. `status` should be an error or redirect status.
-    pub fn reject(self, status: StatusCode, headers: HeaderMap, body: &[u8]) -> Vec<u8> {
-        write_response(status, &headers, body)
+    pub fn reject(self, reject: Reject) -> Vec<u8> {
+        write_response(reject.0.status(), reject.0.headers(), reject.0.body())
     }
 
     /// The 101 response for `accept`, after checking it against the request.
@@ -318,6 +318,52 @@ fn validate_key(headers: &HeaderMap) -> Result<&str, HandshakeError> {
     match base64::engine::general_purpose::STANDARD.decode(key) {
         Ok(decoded) if decoded.len() == 16 => Ok(key),
         _ => Err(bad_request("Sec-WebSocket-Key is not 16 bytes in base64")),
+    }
+}
+
+/// An application's refusal of an upgrade request: the HTTP response sent instead of the 101.
+///
+/// ```
+/// use laputa_core::handshake::Reject;
+/// use laputa_core::http::{header::WWW_AUTHENTICATE, HeaderValue, StatusCode};
+///
+/// let reject = Reject::new(StatusCode::UNAUTHORIZED)
+///     .header(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"laputa\""))
+///     .body("who are you?");
+/// assert_eq!(reject.status(), StatusCode::UNAUTHORIZED);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Reject(Box<http::Response<Vec<u8>>>);
+
+impl Reject {
+    /// A response with `status` (an error or redirect status) and no body.
+    pub fn new(status: StatusCode) -> Self {
+        let mut response = http::Response::new(Vec::new());
+        *response.status_mut() = status;
+        Self(Box::new(response))
+    }
+
+    /// Adds a header (`WWW-Authenticate`, `Location`, `Set-Cookie`...).
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.0.headers_mut().append(name, value);
+        self
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        *self.0.body_mut() = body.into();
+        self
+    }
+
+    /// The status sent.
+    pub fn status(&self) -> StatusCode {
+        self.0.status()
+    }
+}
+
+impl From<http::Response<Vec<u8>>> for Reject {
+    fn from(response: http::Response<Vec<u8>>) -> Self {
+        Self(Box::new(response))
     }
 }
 
@@ -627,7 +673,11 @@ mod tests {
         let incoming = parse(REQUEST).unwrap().unwrap();
         let mut headers = HeaderMap::new();
         headers.insert(http::header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
-        let out = incoming.reject(StatusCode::UNAUTHORIZED, headers, b"who?");
+        let mut reject = Reject::new(StatusCode::UNAUTHORIZED).body("who?");
+        for (name, value) in &headers {
+            reject = reject.header(name.clone(), value.clone());
+        }
+        let out = incoming.reject(reject);
         assert_eq!(
             out,
             b"HTTP/1.1 401 Unauthorized\r\nwww-authenticate: Basic\r\nConnection: close\r\n\
