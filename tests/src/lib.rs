@@ -133,10 +133,11 @@ pub fn venv_bin(name: &str) -> PathBuf {
     path
 }
 
-/// A command running the script `tests/python/NAME` with the venv's Python, unbuffered.
+/// A command running the script `tests/python/NAME` with the venv's Python, unbuffered and
+/// writing no `__pycache__` into the source tree.
 pub fn python_script(name: &str) -> Command {
     let mut cmd = Command::new(venv_bin("python"));
-    cmd.arg("-u").arg(workspace_root().join("tests").join("python").join(name));
+    cmd.env("PYTHONDONTWRITEBYTECODE", "1").arg("-u").arg(workspace_root().join("tests").join("python").join(name));
     cmd
 }
 
