@@ -390,12 +390,14 @@ impl<S: Stream> Io<S> {
         if remaining.is_zero() {
             return Ok(Input::Deadline);
         }
+        // The application's own read timeout still applies when it is the shorter one.
         let user_timeout = self.stream.read_timeout()?;
-        self.stream.set_read_timeout(Some(remaining))?;
+        let ours = user_timeout.is_none_or(|user| remaining <= user);
+        self.stream.set_read_timeout(Some(if ours { remaining } else { user_timeout.unwrap_or(remaining) }))?;
         let result = self.read_once();
         self.stream.set_read_timeout(user_timeout)?;
         match result {
-            Err(e) if is_timeout(&e) => Ok(Input::Deadline),
+            Err(e) if is_timeout(&e) && ours => Ok(Input::Deadline),
             other => other,
         }
     }

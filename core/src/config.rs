@@ -39,6 +39,26 @@ pub struct Config {
     /// Also hand received pings to the application as [`Event::Ping`](crate::Event::Ping)
     /// (websocket-sharp's `EmitOnPing`). Pings are always answered with a pong by the core.
     pub emit_pings: bool,
+    /// Ping the peer after a quiet interval and fail the connection (close code 1011) when
+    /// nothing arrives within the timeout after the ping (default off).
+    pub keepalive: Option<Keepalive>,
+}
+
+/// Keepalive settings: after `interval` without any input the core sends a ping; if nothing
+/// arrives within `timeout` after it, the peer is considered gone.
+///
+/// ```
+/// use laputa_core::{Config, Keepalive};
+/// use std::time::Duration;
+/// let mut config = Config::default();
+/// config.keepalive = Some(Keepalive { interval: Duration::from_secs(20), timeout: Duration::from_secs(10) });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    /// Quiet time before a ping is sent.
+    pub interval: Duration,
+    /// Time the peer has to answer (with anything) once the ping is sent.
+    pub timeout: Duration,
 }
 
 impl Default for Config {
@@ -52,6 +72,7 @@ impl Default for Config {
             close_timeout: Duration::from_secs(5),
             handshake_timeout: Duration::from_secs(10),
             emit_pings: false,
+            keepalive: None,
         }
     }
 }

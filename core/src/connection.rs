@@ -4,6 +4,7 @@
 use crate::close::{CloseCode, CloseFrame, MAX_REASON_LEN};
 use crate::error::{Error, ProtocolError};
 use crate::frame::{FrameHeader, OpCode};
+use crate::keepalive::{self, KeepaliveTimer};
 use crate::mask::apply_mask;
 use crate::message::{Closed, Event, Message, MessageKind, Utf8Bytes};
 use crate::utf8::Utf8Validator;
@@ -92,6 +93,7 @@ pub struct Connection {
     /// Our close frame is queued but not yet taken by `poll_transmit`.
     close_queued: bool,
     close_deadline: Option<Instant>,
+    keepalive: KeepaliveTimer,
     /// The peer's FIN arrived; it takes effect once the input before it is read.
     eof: bool,
     shutdown: Shutdown,
@@ -133,6 +135,7 @@ impl Connection {
 
     /// Like [`new`](Self::new), with the source of masking keys given (seeded in tests).
     pub fn with_rng(role: Role, config: Config, rng: Rng) -> Self {
+        let keepalive = KeepaliveTimer::new(config.keepalive);
         Self {
             role,
             config,
@@ -148,6 +151,7 @@ impl Connection {
             close: State::Open,
             close_queued: false,
             close_deadline: None,
+            keepalive,
             eof: false,
             shutdown: Shutdown::NotYet,
             finished: false,
@@ -200,6 +204,7 @@ impl Connection {
             return; // After the close handshake, a failure or EOF, input is discarded.
         }
         self.inbuf.extend_from_slice(data);
+        self.keepalive.on_input();
     }
 
     /// The peer closed its side of the TCP connection (read returned 0). Takes effect once the
@@ -208,8 +213,14 @@ impl Connection {
         self.eof = true;
     }
 
-    /// Advances time: once the close deadline passes, the connection is finished.
+    /// Advances time: sends a keepalive ping or fails a silent peer when those are due, and
+    /// finishes the connection once the close deadline passes.
     pub fn handle_timeout(&mut self, now: Instant) {
+        match self.keepalive.on_timeout(now) {
+            keepalive::Action::Ping => self.queue_frame(true, OpCode::Ping, b""),
+            keepalive::Action::PeerGone => self.fail(ProtocolError::KeepaliveTimeout),
+            keepalive::Action::None => {}
+        }
         if self.close_deadline.is_some_and(|deadline| now >= deadline) {
             self.close_deadline = None;
             if self.close != State::Closed {
@@ -254,6 +265,7 @@ impl Connection {
             self.close_queued = false;
             self.close_deadline = Some(now + self.config.close_timeout);
         }
+        self.keepalive.on_transmit(now);
         buf.len() - start
     }
 
@@ -271,7 +283,8 @@ impl Connection {
 
     /// When the driver must call [`handle_timeout`](Self::handle_timeout) next, if at all.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.close_deadline.filter(|_| !self.finished)
+        let deadlines = [self.close_deadline, self.keepalive.poll_timeout()];
+        deadlines.into_iter().flatten().min().filter(|_| !self.finished)
     }
 
     // ---- commands ----
@@ -563,6 +576,7 @@ impl Connection {
     }
 
     fn queue_close(&mut self, frame: Option<&CloseFrame>) {
+        self.keepalive.stop();
         let payload = frame.map(CloseFrame::encode).unwrap_or_default();
         self.queue_frame(true, OpCode::Close, &payload);
         self.close_queued = true;

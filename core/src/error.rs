@@ -54,6 +54,8 @@ pub enum ProtocolError {
     Decompression(String),
     /// The peer closed the TCP connection without a close handshake.
     UnexpectedEof,
+    /// Nothing arrived within the keepalive timeout after our ping: the peer is gone.
+    KeepaliveTimeout,
 }
 
 impl ProtocolError {
@@ -65,6 +67,7 @@ impl ProtocolError {
                 CloseCode::MESSAGE_TOO_BIG
             }
             Self::UnexpectedEof => CloseCode::ABNORMAL,
+            Self::KeepaliveTimeout => CloseCode::INTERNAL_ERROR,
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }
@@ -90,6 +93,7 @@ impl fmt::Display for ProtocolError {
             Self::TooManyFragments { limit } => write!(f, "message split into more than {limit} frames"),
             Self::Decompression(why) => write!(f, "could not inflate message: {why}"),
             Self::UnexpectedEof => f.write_str("connection closed without a close frame"),
+            Self::KeepaliveTimeout => f.write_str("keepalive ping timed out"),
         }
     }
 }

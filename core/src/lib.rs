@@ -7,13 +7,14 @@ mod connection;
 mod error;
 pub mod frame;
 pub mod handshake;
+mod keepalive;
 pub mod mask;
 mod message;
 mod rng;
 mod utf8;
 
 pub use close::{CloseCode, CloseFrame, MAX_REASON_LEN};
-pub use config::Config;
+pub use config::{Config, Keepalive};
 pub use connection::{Connection, Role, State};
 pub use error::{Error, ProtocolError};
 /// The `http` crate, whose types ([`http::StatusCode`], [`http::HeaderMap`], ...) appear in the

@@ -527,3 +527,50 @@ fn frames_before_eof_are_read_before_it() {
     assert!(matches!(&evs[2], Event::Closed(c) if c.clean && c.code == CloseCode::NORMAL));
     assert!(s.is_finished());
 }
+
+#[test]
+fn keepalive_pings_a_quiet_peer_and_fails_a_silent_one() {
+    let mut config = Config::default();
+    config.keepalive = Some(crate::Keepalive { interval: Duration::from_secs(10), timeout: Duration::from_secs(5) });
+    let mut s = Connection::with_rng(Role::Server, config, Rng::seeded(1));
+    let t0 = Instant::now();
+    let mut out = Vec::new();
+    s.poll_transmit(t0, &mut out);
+    assert_eq!(s.poll_timeout(), Some(t0 + Duration::from_secs(10)));
+    // Input resets the quiet interval.
+    s.handle_input(&frame(true, false, 0xA, b"", true));
+    assert_eq!(events(&mut s), [Event::Pong(Bytes::new())]);
+    s.poll_transmit(t0 + Duration::from_secs(3), &mut out);
+    assert_eq!(s.poll_timeout(), Some(t0 + Duration::from_secs(13)));
+    s.handle_timeout(t0 + Duration::from_secs(13));
+    s.poll_transmit(t0 + Duration::from_secs(13), &mut out);
+    assert_eq!(out, [0x89, 0x00], "a ping after the quiet interval");
+    assert_eq!(s.poll_timeout(), Some(t0 + Duration::from_secs(18)));
+    s.handle_timeout(t0 + Duration::from_secs(18));
+    let evs = events(&mut s);
+    assert!(
+        matches!(&evs[..], [Event::Closed(c)] if c.code == CloseCode::INTERNAL_ERROR && c.error == Some(ProtocolError::KeepaliveTimeout))
+    );
+    out.clear();
+    s.poll_transmit(t0 + Duration::from_secs(18), &mut out);
+    assert_eq!(&out[..4], [0x88, out[1], 0x03, 0xf3]);
+}
+
+#[test]
+fn keepalive_answered_in_time_keeps_the_connection() {
+    let mut config = Config::default();
+    config.keepalive = Some(crate::Keepalive { interval: Duration::from_secs(10), timeout: Duration::from_secs(5) });
+    let mut s = Connection::with_rng(Role::Server, config, Rng::seeded(1));
+    let t0 = Instant::now();
+    let mut out = Vec::new();
+    s.poll_transmit(t0, &mut out);
+    s.handle_timeout(t0 + Duration::from_secs(10));
+    s.poll_transmit(t0 + Duration::from_secs(10), &mut out);
+    s.handle_input(&frame(true, false, 0xA, b"", true));
+    assert_eq!(events(&mut s), [Event::Pong(Bytes::new())]);
+    s.poll_transmit(t0 + Duration::from_secs(12), &mut out);
+    s.handle_timeout(t0 + Duration::from_secs(15));
+    assert_eq!(events(&mut s), []);
+    assert_eq!(s.state(), State::Open);
+    assert_eq!(s.poll_timeout(), Some(t0 + Duration::from_secs(22)));
+}
