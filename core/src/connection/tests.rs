@@ -530,8 +530,8 @@ fn frames_before_eof_are_read_before_it() {
 
 #[test]
 fn keepalive_pings_a_quiet_peer_and_fails_a_silent_one() {
-    let mut config = Config::default();
-    config.keepalive = Some(crate::Keepalive { interval: Duration::from_secs(10), timeout: Duration::from_secs(5) });
+    let keepalive = crate::Keepalive { interval: Duration::from_secs(10), timeout: Duration::from_secs(5) };
+    let config = Config { keepalive: Some(keepalive), ..Config::default() };
     let mut s = Connection::with_rng(Role::Server, config, Rng::seeded(1));
     let t0 = Instant::now();
     let mut out = Vec::new();
@@ -558,8 +558,8 @@ fn keepalive_pings_a_quiet_peer_and_fails_a_silent_one() {
 
 #[test]
 fn keepalive_answered_in_time_keeps_the_connection() {
-    let mut config = Config::default();
-    config.keepalive = Some(crate::Keepalive { interval: Duration::from_secs(10), timeout: Duration::from_secs(5) });
+    let keepalive = crate::Keepalive { interval: Duration::from_secs(10), timeout: Duration::from_secs(5) };
+    let config = Config { keepalive: Some(keepalive), ..Config::default() };
     let mut s = Connection::with_rng(Role::Server, config, Rng::seeded(1));
     let t0 = Instant::now();
     let mut out = Vec::new();
