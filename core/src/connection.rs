@@ -271,8 +271,8 @@ impl Connection {
 
     /// Returns true once, when the driver should shut down the TCP write side: after the close
     /// handshake on a server (RFC 6455 section 7.1.1: "the server MUST close the underlying TCP
-    /// connection" first), or after failing the connection, and only when every byte from
-    /// `poll_transmit` has been taken.
+    /// connection" first), after failing the connection, or on a client once the server's FIN
+    /// arrived; and only when every byte from `poll_transmit` has been taken.
     pub fn poll_shutdown(&mut self) -> bool {
         if self.shutdown == Shutdown::Due && self.pending_transmit() == 0 {
             self.shutdown = Shutdown::Done;
@@ -547,6 +547,10 @@ impl Connection {
             self.discard_input();
             self.pending_pongs.clear();
             self.finish_close(CloseCode::ABNORMAL, String::new(), false, Some(ProtocolError::UnexpectedEof));
+        }
+        // The peer's FIN ends the TCP connection too: answer it with ours.
+        if self.shutdown == Shutdown::NotYet {
+            self.shutdown = Shutdown::Due;
         }
         self.finished = true;
     }

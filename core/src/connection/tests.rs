@@ -574,3 +574,17 @@ fn keepalive_answered_in_time_keeps_the_connection() {
     assert_eq!(s.state(), State::Open);
     assert_eq!(s.poll_timeout(), Some(t0 + Duration::from_secs(22)));
 }
+
+#[test]
+fn client_answers_the_server_fin_with_its_own() {
+    let mut c = client();
+    c.handle_input(&[0x88, 0x02, 0x03, 0xe8]);
+    assert_eq!(events(&mut c).len(), 2);
+    transmit(&mut c);
+    assert!(!c.poll_shutdown());
+    c.handle_eof();
+    assert_eq!(events(&mut c), []);
+    assert!(c.is_finished());
+    assert!(c.poll_shutdown());
+    assert!(!c.poll_shutdown(), "only once");
+}

@@ -1,0 +1,108 @@
+//! The blocking adapter over real loopback sockets: timeouts honoured with nothing lost,
+//! application rejections, and the close handshake from either side.
+
+use laputa::{blocking, Accept, CloseCode, Config, Error, Message, Reject};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::thread;
+use std::time::Duration;
+
+/// A server on a free port that runs `serve` for its first connection.
+fn server<T: Send + 'static>(serve: impl FnOnce(TcpStream) -> T + Send + 'static) -> (String, thread::JoinHandle<T>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}/chat?name=nobita", listener.local_addr().unwrap());
+    let handle = thread::spawn(move || serve(listener.accept().unwrap().0));
+    (url, handle)
+}
+
+#[test]
+fn read_timeout_returns_and_the_connection_stays_usable() {
+    let (url, handle) = server(|stream| {
+        let mut ws = blocking::accept(stream).unwrap();
+        let first = ws.read().unwrap();
+        thread::sleep(Duration::from_millis(150));
+        ws.send(first).unwrap();
+        ws.read()
+    });
+    let (mut ws, _) = blocking::connect(&url).unwrap();
+    ws.get_mut().set_read_timeout(Some(Duration::from_millis(30))).unwrap();
+    ws.send(Message::from("slow echo")).unwrap();
+    let error = ws.read().unwrap_err();
+    assert!(error.is_timeout(), "{error}");
+    let echoed = loop {
+        match ws.read() {
+            Ok(message) => break message,
+            Err(e) if e.is_timeout() => continue,
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert_eq!(echoed.as_text(), Some("slow echo"));
+    ws.get_mut().set_read_timeout(None).unwrap();
+    ws.close(CloseCode::NORMAL, "done").unwrap();
+    match handle.join().unwrap() {
+        Err(Error::Closed(closed)) => {
+            assert!(closed.clean);
+            assert_eq!((closed.code, closed.reason.as_str()), (CloseCode::NORMAL, "done"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn application_sees_the_request_and_can_reject_it() {
+    let (url, handle) = server(|stream| {
+        blocking::accept_with(stream, Config::default(), |request| {
+            assert_eq!((request.path(), request.query()), ("/chat", Some("name=nobita")));
+            Err(Reject::new(http::StatusCode::FORBIDDEN).body("not you"))
+        })
+        .map(|_| ())
+    });
+    let error = blocking::connect(&url).unwrap_err();
+    let status = error.handshake_error().and_then(|e| e.http_status());
+    assert_eq!(status, Some(http::StatusCode::FORBIDDEN), "{error}");
+    assert!(handle.join().unwrap().is_err());
+}
+
+#[test]
+fn server_initiated_close_completes_for_both() {
+    let (url, handle) = server(|stream| {
+        let mut ws = blocking::accept_with(stream, Config::default(), |_| Ok(Accept::new().protocol("chat"))).unwrap();
+        ws.send(Message::from(vec![1, 2, 3])).unwrap();
+        ws.close(CloseCode::GOING_AWAY, "bye")
+    });
+    let request = laputa::ClientRequest::new(&url).unwrap().protocol("chat");
+    let (mut ws, response) = blocking::connect_with(request, Config::default()).unwrap();
+    assert_eq!(response.headers()["sec-websocket-protocol"], "chat");
+    assert_eq!(ws.read().unwrap(), Message::from(vec![1, 2, 3]));
+    match ws.read() {
+        Err(Error::Closed(closed)) => assert!(closed.clean && closed.code == CloseCode::GOING_AWAY),
+        other => panic!("{other:?}"),
+    }
+    handle.join().unwrap().unwrap();
+}
+
+#[test]
+fn streamed_message_arrives_whole() {
+    let (url, handle) = server(|stream| blocking::accept(stream).unwrap().read().unwrap());
+    let (mut ws, _) = blocking::connect(&url).unwrap();
+    let data: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
+    ws.send_from(laputa::MessageKind::Binary, &data[..], 4096).unwrap();
+    assert_eq!(handle.join().unwrap().payload(), &data[..]);
+}
+
+#[test]
+fn bytes_sent_right_after_the_request_are_not_lost() {
+    let (url, handle) = server(|stream| blocking::accept(stream).unwrap().read().unwrap());
+    let addr = url.trim_start_matches("ws://").split('/').next().unwrap().to_owned();
+    let mut raw = TcpStream::connect(addr).unwrap();
+    let mut request = b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        .to_vec();
+    // The RFC's masked "Hello", in the same write as the request.
+    request.extend_from_slice(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+    raw.write_all(&request).unwrap();
+    assert_eq!(handle.join().unwrap().as_text(), Some("Hello"));
+    let mut response = [0u8; 12];
+    raw.read_exact(&mut response).unwrap();
+    assert_eq!(&response, b"HTTP/1.1 101");
+}
