@@ -13,6 +13,9 @@ use bytes::{Buf, Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::time::Instant;
 
+/// Largest empty buffer kept for reuse; larger ones are released once drained.
+const KEEP_BUFFER: usize = 16 * 1024;
+
 /// Most answers to pings kept before newer ones replace the last (see `on_ping`).
 const MAX_PENDING_PONGS: usize = 16;
 
@@ -240,6 +243,9 @@ impl Connection {
             if let Err(error) = self.read_frames() {
                 self.fail(error);
             }
+            if self.inbuf.is_empty() && self.inbuf.capacity() > KEEP_BUFFER {
+                self.inbuf = BytesMut::new(); // Idle connections hold no large buffer.
+            }
         }
         if self.events.is_empty() && self.eof && !self.finished {
             self.on_eof();
@@ -252,12 +258,17 @@ impl Connection {
     /// timeout when our close frame leaves.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> usize {
         let start = buf.len();
-        buf.append(&mut self.raw);
+        if !self.raw.is_empty() {
+            buf.extend_from_slice(&std::mem::take(&mut self.raw));
+        }
         while let Some(payload) = self.pending_pongs.pop_front() {
             self.encode_frame(true, false, OpCode::Pong, &payload, buf);
         }
         if buf.is_empty() {
             std::mem::swap(buf, &mut self.out);
+            if self.out.capacity() > KEEP_BUFFER {
+                self.out = Vec::new(); // Idle connections hold no large buffer.
+            }
         } else {
             buf.append(&mut self.out);
         }

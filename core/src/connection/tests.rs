@@ -588,3 +588,11 @@ fn client_answers_the_server_fin_with_its_own() {
     assert!(c.poll_shutdown());
     assert!(!c.poll_shutdown(), "only once");
 }
+
+#[test]
+fn idle_connection_is_small() {
+    // Issue 5 targets a few KiB per idle connection; the state machine itself must stay small.
+    let size = std::mem::size_of::<Connection>();
+    println!("size_of::<Connection>() = {size}");
+    assert!(size <= 512, "{size}");
+}
