@@ -1,5 +1,6 @@
 //! Micro-benchmarks of the core's hot paths: masking, UTF-8 validation, frame decoding and
 //! encoding through a connection, and handshake parsing. `cargo bench -p laputa-core`.
+#![allow(missing_docs)] // criterion_group! generates undocumented items.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use laputa_core::handshake::ServerHandshake;
