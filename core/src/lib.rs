@@ -4,7 +4,9 @@
 mod close;
 mod config;
 mod connection;
+pub mod deflate;
 mod error;
+pub mod extensions;
 pub mod handshake;
 mod message;
 mod rng;
@@ -12,6 +14,7 @@ mod rng;
 pub use close::{CloseCode, CloseFrame, MAX_REASON_LEN};
 pub use config::Config;
 pub use connection::{Connection, Role};
+pub use deflate::{DeflateConfig, DeflateParams};
 pub use error::{Error, ProtocolError};
 pub use message::{Closed, Event, Message, MessageKind, Utf8Bytes};
 pub use rng::Rng;
