@@ -47,9 +47,61 @@
 mod codec;
 mod params;
 
-#[allow(unused_imports)] // until the connection uses them
 pub(crate) use codec::{Deflater, Inflater};
 pub use params::{
-    client_accept, client_offer, server_negotiate, DeflateConfig, DeflateParams, NegotiationError,
-    PERMESSAGE_DEFLATE,
+    client_accept, client_offer, server_negotiate, DeflateConfig, DeflateParams, NegotiationError, PERMESSAGE_DEFLATE,
 };
+
+/// The permessage-deflate state of one connection that negotiated it. The compressor and the
+/// decompressor are created on first use, so a connection that never sends (or never receives)
+/// a compressed message never holds their few hundred KiB.
+#[derive(Debug)]
+pub(crate) struct PerMessageDeflate {
+    role: crate::Role,
+    params: DeflateParams,
+    level: u32,
+    min_compress_size: usize,
+    deflater: Option<Deflater>,
+    inflater: Option<Inflater>,
+}
+
+impl PerMessageDeflate {
+    pub(crate) fn new(role: crate::Role, params: DeflateParams, config: Option<&DeflateConfig>) -> Self {
+        let defaults = DeflateConfig::default();
+        let config = config.unwrap_or(&defaults);
+        Self {
+            role,
+            params,
+            level: config.compression_level,
+            min_compress_size: config.min_compress_size,
+            deflater: None,
+            inflater: None,
+        }
+    }
+
+    /// Whether a whole message of `len` bytes is worth compressing.
+    pub(crate) fn worth_compressing(&self, len: usize) -> bool {
+        len >= self.min_compress_size
+    }
+
+    /// Appends the compressed payload of one frame (a whole message when `is_final` and it is
+    /// the first) to `out`.
+    pub(crate) fn compress(&mut self, data: &[u8], is_final: bool, out: &mut Vec<u8>) {
+        let (params, role, level) = (&self.params, self.role, self.level);
+        let deflater = self.deflater.get_or_insert_with(|| Deflater::new(params, role, level));
+        deflater.compress_fragment(data, is_final, out);
+    }
+
+    /// Inflates one frame of a compressed message onto `out`, bounded by `max_total`.
+    pub(crate) fn inflate(
+        &mut self,
+        data: &[u8],
+        is_final: bool,
+        out: &mut bytes::BytesMut,
+        max_total: usize,
+    ) -> Result<(), crate::ProtocolError> {
+        let (params, role) = (&self.params, self.role);
+        let inflater = self.inflater.get_or_insert_with(|| Inflater::new(params, role));
+        inflater.inflate(data, is_final, out, max_total)
+    }
+}

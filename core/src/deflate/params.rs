@@ -463,12 +463,11 @@ pub fn server_negotiate(offers: &[Extension], config: &DeflateConfig) -> Option<
                 (Some(asked), Some(ours)) => Some(asked.min(ours)),
                 (asked, ours) => asked.or(ours),
             };
-            let client_max_window_bits = offer.client_max_window_bits.and_then(|offered| {
-                match (offered, config.client_bits()) {
+            let client_max_window_bits =
+                offer.client_max_window_bits.and_then(|offered| match (offered, config.client_bits()) {
                     (Some(offered), Some(ours)) => Some(offered.min(ours)),
                     (offered, ours) => offered.or(ours),
-                }
-            });
+                });
             let answer = Request {
                 server_no_context_takeover: offer.server_no_context_takeover || config.server_no_context_takeover,
                 client_no_context_takeover: offer.client_no_context_takeover || config.client_no_context_takeover,
@@ -670,7 +669,8 @@ mod tests {
         );
         assert_eq!(p, params(true, true, 12, 15));
         // A client asking for 8 gets 8 (we compress with 9, whose matches stay within 250 bytes).
-        let (p, response) = negotiate("permessage-deflate; server_max_window_bits=8", &DeflateConfig::default()).unwrap();
+        let (p, response) =
+            negotiate("permessage-deflate; server_max_window_bits=8", &DeflateConfig::default()).unwrap();
         assert_eq!(response, "permessage-deflate; server_max_window_bits=8");
         assert_eq!(p.server_max_window_bits, 8);
         // Configured 8 (and nonsense) is clamped to what zlib compresses with.
@@ -775,11 +775,17 @@ mod tests {
             Err(NegotiationError::WindowTooLarge { param: SERVER_MAX_WINDOW_BITS.into(), offered: 10, answered: 11 })
         );
         assert_eq!(
-            accept("permessage-deflate; server_no_context_takeover; server_max_window_bits=9; client_max_window_bits=13", &strict),
+            accept(
+                "permessage-deflate; server_no_context_takeover; server_max_window_bits=9; client_max_window_bits=13",
+                &strict
+            ),
             Err(NegotiationError::WindowTooLarge { param: CLIENT_MAX_WINDOW_BITS.into(), offered: 12, answered: 13 })
         );
         assert_eq!(
-            accept("permessage-deflate; server_no_context_takeover; server_max_window_bits=9; client_max_window_bits=12", &strict),
+            accept(
+                "permessage-deflate; server_no_context_takeover; server_max_window_bits=9; client_max_window_bits=12",
+                &strict
+            ),
             Ok(params(true, false, 9, 12))
         );
 
