@@ -223,7 +223,10 @@ fn write_into(ext: &Extension, out: &mut String) {
 /// `tchar` of RFC 7230 section 3.2.6.
 fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric()
-        || matches!(b, b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
+        || matches!(
+            b,
+            b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'
+        )
 }
 
 fn is_token(bytes: &[u8]) -> bool {
@@ -325,10 +328,7 @@ mod tests {
         // RFC 7692 section 5.2, an offer list with a fallback.
         assert_eq!(
             parse_extensions("permessage-deflate; client_max_window_bits=10, permessage-deflate").unwrap(),
-            vec![
-                ext("permessage-deflate", &[("client_max_window_bits", Some("10"))]),
-                ext("permessage-deflate", &[]),
-            ]
+            vec![ext("permessage-deflate", &[("client_max_window_bits", Some("10"))]), ext("permessage-deflate", &[])]
         );
         assert_eq!(
             parse_extensions("mux; max-channels=4; flow-control, deflate-stream").unwrap(),
@@ -339,10 +339,7 @@ mod tests {
     #[test]
     fn whitespace_case_and_empty_elements() {
         let parsed = parse_extensions(" \tPerMessage-Deflate \t; \tServer_No_Context_Takeover ;x = 15 ,\t").unwrap();
-        assert_eq!(
-            parsed,
-            vec![ext("permessage-deflate", &[("server_no_context_takeover", None), ("x", Some("15"))])]
-        );
+        assert_eq!(parsed, vec![ext("permessage-deflate", &[("server_no_context_takeover", None), ("x", Some("15"))])]);
         assert_eq!(parse_extensions(",a, , ,b,,").unwrap(), vec![ext("a", &[]), ext("b", &[])]);
         // Values keep their case: their meaning belongs to the extension.
         assert_eq!(parse_extensions("a; k=VaLuE").unwrap(), vec![ext("a", &[("k", Some("VaLuE"))])]);
@@ -351,7 +348,10 @@ mod tests {
     #[test]
     fn quoted_strings() {
         assert_eq!(parse_extensions(r#"a; b="10""#).unwrap(), vec![ext("a", &[("b", Some("10"))])]);
-        assert_eq!(parse_extensions(r#"a; b = "x\yz" ; c"#).unwrap(), vec![ext("a", &[("b", Some("xyz")), ("c", None)])]);
+        assert_eq!(
+            parse_extensions(r#"a; b = "x\yz" ; c"#).unwrap(),
+            vec![ext("a", &[("b", Some("xyz")), ("c", None)])]
+        );
         // An escaped quote is no token character.
         assert_eq!(parse_extensions(r#"a; b="x\"""#), Err(ExtensionError::QuotedValueNotToken { position: 5 }));
         assert_eq!(parse_extensions(r#"a; b="x y""#), Err(ExtensionError::QuotedValueNotToken { position: 5 }));
@@ -386,10 +386,7 @@ mod tests {
         let parsed = parse_extensions("constructor; __proto__=1; toString, hasOwnProperty").unwrap();
         assert_eq!(
             parsed,
-            vec![
-                ext("constructor", &[("__proto__", Some("1")), ("tostring", None)]),
-                ext("hasownproperty", &[]),
-            ]
+            vec![ext("constructor", &[("__proto__", Some("1")), ("tostring", None)]), ext("hasownproperty", &[])]
         );
     }
 

@@ -50,6 +50,5 @@ mod params;
 #[allow(unused_imports)] // until the connection uses them
 pub(crate) use codec::{Deflater, Inflater};
 pub use params::{
-    client_accept, client_offer, server_negotiate, DeflateConfig, DeflateParams, NegotiationError,
-    PERMESSAGE_DEFLATE,
+    client_accept, client_offer, server_negotiate, DeflateConfig, DeflateParams, NegotiationError, PERMESSAGE_DEFLATE,
 };
