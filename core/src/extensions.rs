@@ -94,9 +94,10 @@ impl fmt::Display for ExtensionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Empty => f.write_str("no extension in the list"),
-            Self::Unexpected { position, found: Some(byte) } => {
-                write!(f, "unexpected byte {:?} at {position}", char::from(*byte))
+            Self::Unexpected { position, found: Some(byte) } if byte.is_ascii_graphic() => {
+                write!(f, "unexpected {:?} at {position}", char::from(*byte))
             }
+            Self::Unexpected { position, found: Some(byte) } => write!(f, "unexpected byte {byte:#04x} at {position}"),
             Self::Unexpected { position, found: None } => write!(f, "unexpected end at {position}"),
             Self::UnterminatedQuote { position } => write!(f, "quoted string opened at {position} is not closed"),
             Self::QuotedValueNotToken { position } => {
@@ -172,6 +173,8 @@ pub fn parse_extensions(value: &str) -> Result<Vec<Extension>, ExtensionError> {
 
 /// Writes one list element, the inverse of [`parse_extensions`] for a single extension: values
 /// that are tokens are written bare, any other value is quoted (with `"` and `\` escaped).
+/// Names are written as they are: they should be tokens, and values visible ASCII or spaces,
+/// for the result to be a valid header value.
 ///
 /// ```
 /// use laputa_core::extensions::{write_extension, Extension};
@@ -328,7 +331,7 @@ mod tests {
         // RFC 7692 section 5.2, an offer list with a fallback.
         assert_eq!(
             parse_extensions("permessage-deflate; client_max_window_bits=10, permessage-deflate").unwrap(),
-            vec![ext("permessage-deflate", &[("client_max_window_bits", Some("10"))]), ext("permessage-deflate", &[]),]
+            vec![ext("permessage-deflate", &[("client_max_window_bits", Some("10"))]), ext("permessage-deflate", &[])]
         );
         assert_eq!(
             parse_extensions("mux; max-channels=4; flow-control, deflate-stream").unwrap(),
@@ -386,7 +389,7 @@ mod tests {
         let parsed = parse_extensions("constructor; __proto__=1; toString, hasOwnProperty").unwrap();
         assert_eq!(
             parsed,
-            vec![ext("constructor", &[("__proto__", Some("1")), ("tostring", None)]), ext("hasownproperty", &[]),]
+            vec![ext("constructor", &[("__proto__", Some("1")), ("tostring", None)]), ext("hasownproperty", &[])]
         );
     }
 
@@ -440,6 +443,14 @@ mod tests {
         // Parsing then writing normalises the spelling.
         let parsed = parse_extensions("A ;B=\"1\";c").unwrap();
         assert_eq!(write_extensions(&parsed), "a; b=1; c");
+    }
+
+    #[test]
+    fn error_messages() {
+        assert_eq!(parse_extensions("a;").unwrap_err().to_string(), "unexpected end at 2");
+        assert_eq!(parse_extensions("a=").unwrap_err().to_string(), "unexpected '=' at 1");
+        assert_eq!(parse_extensions("a\u{e9}").unwrap_err().to_string(), "unexpected byte 0xc3 at 1");
+        assert_eq!(parse_extensions("").unwrap_err().to_string(), "no extension in the list");
     }
 
     #[test]

@@ -43,6 +43,11 @@
 //! 32 KiB window, so a smaller negotiated window saves memory only on the sending side, and
 //! no-context-takeover saves none: it resets the state rather than freeing it. Ten thousand
 //! connections with compression at 15 bits hold about 4 GiB.
+//!
+//! Small windows cost CPU instead: zlib-rs slides its window, and rescans its fixed-size hash
+//! table, every few hundred bytes. At level 1 on large JSON-like messages it compressed about
+//! 1.4 GB/s at 15 bits, 0.9 GB/s at 12 and 0.26 GB/s at 9 (release build, one core of the
+//! development machine), for nearly the same ratio.
 
 mod codec;
 mod params;

@@ -582,8 +582,7 @@ mod tests {
         assert_eq!(p, params(true, false, 10, 15));
 
         // "permessage-deflate; client_max_window_bits": the server may answer with a value.
-        let mut limiting = DeflateConfig::default();
-        limiting.client_max_window_bits = Some(10);
+        let limiting = DeflateConfig { client_max_window_bits: Some(10), ..DeflateConfig::default() };
         let (p, response) = negotiate("permessage-deflate; client_max_window_bits", &limiting).unwrap();
         assert_eq!(response, "permessage-deflate; client_max_window_bits=10");
         assert_eq!(p, params(false, false, 15, 10));
@@ -598,9 +597,11 @@ mod tests {
         assert_eq!(p, params(false, false, 15, 10));
 
         // Client side: each of those responses is accepted by the matching client config.
-        let mut client = DeflateConfig::default();
-        client.server_no_context_takeover = true;
-        client.server_max_window_bits = Some(10);
+        let client = DeflateConfig {
+            server_no_context_takeover: true,
+            server_max_window_bits: Some(10),
+            ..DeflateConfig::default()
+        };
         let offer = client_offer(&client);
         assert_eq!(
             offer,
@@ -641,11 +642,13 @@ mod tests {
 
     #[test]
     fn server_applies_its_config() {
-        let mut config = DeflateConfig::default();
-        config.server_no_context_takeover = true;
-        config.client_no_context_takeover = true;
-        config.server_max_window_bits = Some(12);
-        config.client_max_window_bits = Some(11);
+        let config = DeflateConfig {
+            server_no_context_takeover: true,
+            client_no_context_takeover: true,
+            server_max_window_bits: Some(12),
+            client_max_window_bits: Some(11),
+            ..DeflateConfig::default()
+        };
         // Our limits, unasked where the RFC lets the server add them.
         let (p, response) = negotiate("permessage-deflate; client_max_window_bits", &config).unwrap();
         assert_eq!(
@@ -674,9 +677,11 @@ mod tests {
         assert_eq!(response, "permessage-deflate; server_max_window_bits=8");
         assert_eq!(p.server_max_window_bits, 8);
         // Configured 8 (and nonsense) is clamped to what zlib compresses with.
-        let mut odd = DeflateConfig::default();
-        odd.server_max_window_bits = Some(8);
-        odd.client_max_window_bits = Some(200);
+        let odd = DeflateConfig {
+            server_max_window_bits: Some(8),
+            client_max_window_bits: Some(200),
+            ..DeflateConfig::default()
+        };
         let (p, _) = negotiate("permessage-deflate; client_max_window_bits", &odd).unwrap();
         assert_eq!(p, params(false, false, 9, 15));
     }
@@ -723,9 +728,11 @@ mod tests {
             Ok(params(false, false, 15, 12))
         );
         // Our own no-context-takeover choice holds even if the server does not echo it.
-        let mut own = DeflateConfig::default();
-        own.client_no_context_takeover = true;
-        own.client_max_window_bits = Some(11);
+        let own = DeflateConfig {
+            client_no_context_takeover: true,
+            client_max_window_bits: Some(11),
+            ..DeflateConfig::default()
+        };
         assert_eq!(accept("permessage-deflate", &own), Ok(params(false, true, 15, 11)));
         assert_eq!(accept("permessage-deflate; client_max_window_bits=10", &own), Ok(params(false, true, 15, 10)));
     }
@@ -757,11 +764,13 @@ mod tests {
         );
 
         // Requests without a fallback must be honoured.
-        let mut strict = DeflateConfig::default();
-        strict.server_no_context_takeover = true;
-        strict.server_max_window_bits = Some(10);
-        strict.client_max_window_bits = Some(12);
-        strict.fallback_offer = false;
+        let strict = DeflateConfig {
+            server_no_context_takeover: true,
+            server_max_window_bits: Some(10),
+            client_max_window_bits: Some(12),
+            fallback_offer: false,
+            ..DeflateConfig::default()
+        };
         assert_eq!(
             accept("permessage-deflate; server_max_window_bits=10", &strict),
             Err(NegotiationError::NotHonoured(SERVER_NO_CONTEXT_TAKEOVER.into()))
@@ -809,13 +818,14 @@ mod tests {
                 for sbits in [None, Some(8), Some(12)] {
                     for cbits in [None, Some(9), Some(15)] {
                         for fallback in [false, true] {
-                            let mut c = DeflateConfig::default();
-                            c.server_no_context_takeover = snct;
-                            c.client_no_context_takeover = cnct;
-                            c.server_max_window_bits = sbits;
-                            c.client_max_window_bits = cbits;
-                            c.fallback_offer = fallback;
-                            configs.push(c);
+                            configs.push(DeflateConfig {
+                                server_no_context_takeover: snct,
+                                client_no_context_takeover: cnct,
+                                server_max_window_bits: sbits,
+                                client_max_window_bits: cbits,
+                                fallback_offer: fallback,
+                                ..DeflateConfig::default()
+                            });
                         }
                     }
                 }
