@@ -115,5 +115,63 @@ fn handshake(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, masking, receive, send, utf8, handshake);
+/// permessage-deflate through a connection pair beside flate2's raw deflate and inflate of the
+/// same data, so that the cost of our framing around zlib is visible.
+fn deflate(c: &mut Criterion) {
+    use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
+    let params = {
+        let offers = laputa_core::extensions::parse_extensions("permessage-deflate").unwrap();
+        laputa_core::deflate::server_negotiate(&offers, &laputa_core::DeflateConfig::default()).unwrap().0
+    };
+    let mut group = c.benchmark_group("deflate");
+    for size in [64usize, 1024, 16 * 1024, 256 * 1024] {
+        let text: String = (0..size).map(|i| ["laputa ", "balus ", "{\"id\": 42} "][i % 3]).collect::<String>();
+        let payload = &text.as_bytes()[..size];
+        group.throughput(Throughput::Bytes(size as u64));
+        let mut sender = Connection::with_deflate(Role::Server, Config::default(), Rng::seeded(1), params);
+        let mut out = Vec::new();
+        group.bench_with_input(BenchmarkId::new("laputa_compress", size), &size, |b, _| {
+            b.iter(|| {
+                sender.send_message(laputa_core::MessageKind::Binary, payload).unwrap();
+                out.clear();
+                sender.poll_transmit(Instant::now(), &mut out);
+            })
+        });
+        let mut raw = Compress::new_with_window_bits(Compression::new(1), false, 15);
+        let mut raw_out = Vec::with_capacity(size + 64);
+        group.bench_with_input(BenchmarkId::new("flate2_compress", size), &size, |b, _| {
+            b.iter(|| {
+                raw_out.clear();
+                raw.compress_vec(payload, &mut raw_out, FlushCompress::Sync).unwrap();
+            })
+        });
+        // One compressed message, received again and again by a fresh receiver each time.
+        let mut fresh = Connection::with_deflate(Role::Client, Config::default(), Rng::seeded(1), params);
+        fresh.send_message(laputa_core::MessageKind::Binary, payload).unwrap();
+        let mut wire = Vec::new();
+        fresh.poll_transmit(Instant::now(), &mut wire);
+        group.bench_with_input(BenchmarkId::new("laputa_inflate", size), &size, |b, _| {
+            b.iter(|| {
+                let mut receiver = Connection::with_deflate(Role::Server, Config::default(), Rng::seeded(2), params);
+                receiver.handle_input(&wire);
+                black_box(receiver.poll_event());
+            })
+        });
+        let mut compressed = Vec::with_capacity(size + 64);
+        Compress::new_with_window_bits(Compression::new(1), false, 15)
+            .compress_vec(payload, &mut compressed, FlushCompress::Sync)
+            .unwrap();
+        let mut inflated = Vec::with_capacity(size + 64);
+        group.bench_with_input(BenchmarkId::new("flate2_inflate", size), &size, |b, _| {
+            b.iter(|| {
+                let mut raw = Decompress::new_with_window_bits(false, 15);
+                inflated.clear();
+                raw.decompress_vec(&compressed, &mut inflated, FlushDecompress::Sync).unwrap();
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, masking, receive, send, utf8, handshake, deflate);
 criterion_main!(benches);
