@@ -13,7 +13,13 @@ fn main() {
     let agent = args.value("agent").unwrap_or("laputa");
     args.runtime().unwrap_or_else(|e| fail(e));
     let deflate = args.switch("deflate");
-    let config = conformance_config(deflate);
+    let mut config = conformance_config(deflate);
+    if let Some(deflate) = config.deflate.as_mut() {
+        // Offer `client_no_context_takeover` as Autobahn's reference client does: its 13.2, 13.5
+        // and 13.6 servers only accept offers that carry it (RFC 7692 7.1.1.2: a hint that the
+        // client will not use context takeover, which the client then honours).
+        deflate.client_no_context_takeover = true;
+    }
     let count = case_count(server, &config).unwrap_or_else(|e| fail(format!("getCaseCount: {e}")));
     for case in 1..=count {
         if let Err(e) = run_case(&format!("{server}/runCase?case={case}&agent={agent}"), &config) {
