@@ -1,0 +1,27 @@
+//! Echo server on tokio-tungstenite 0.30, as its own `echo-server` example writes it (the read
+//! half forwarded into the write half), on the current-thread runtime every tokio server here
+//! uses. `echo-tungstenite [--addr HOST:PORT] [--count-allocs HOST:PORT]`.
+
+use futures_util::{future, StreamExt, TryStreamExt};
+use laputa_bench::{tokio_listener, tokio_runtime, CountingAlloc, ServerOptions, MAX_MESSAGE};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+fn main() {
+    let options = ServerOptions::from_env(&[]);
+    let config = WebSocketConfig::default().max_message_size(Some(MAX_MESSAGE)).max_frame_size(Some(MAX_MESSAGE));
+    tokio_runtime().block_on(async move {
+        let listener = tokio_listener(&options.addr);
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let _ = stream.set_nodelay(true);
+            tokio::spawn(tokio::task::unconstrained(async move {
+                let Ok(ws) = tokio_tungstenite::accept_async_with_config(stream, Some(config)).await else { return };
+                let (write, read) = ws.split();
+                let _ = read.try_filter(|m| future::ready(m.is_text() || m.is_binary())).forward(write).await;
+            }));
+        }
+    });
+}

@@ -1,0 +1,562 @@
+//! The load generator: library-neutral, on raw TCP (one mio/epoll loop on one thread), with its
+//! own minimal opening handshake and frames encoded and masked once before the run.
+//!
+//! ```text
+//! loadgen run --addr A --conns N --size BYTES [--window W] [--warmup S] [--duration S] [--text]
+//!             [--server-pid PID] [--alloc-stats HOST:PORT]
+//! loadgen idle --addr A --conns N [--concurrency C]       (prints `ready ...`, holds until stdin closes)
+//! loadgen handshake --addr A [--concurrency C] [--duration S] [--server-pid PID]
+//! ```
+//!
+//! `run`: each connection keeps `window` messages in flight (1 = closed loop: send one, wait for
+//! its echo); every echo received queues the next message. After `warmup` seconds it measures
+//! for `duration` seconds and prints one `result key=value ...` line: messages/s, payload MiB/s
+//! (one direction), p50/p99 round trip (from the moment a message is queued to the end of its
+//! echo), its own CPU use, and with `--server-pid` the server's CPU time per echoed message
+//! (utime + stime of `/proc/PID/stat` at the start and end of the window), with `--alloc-stats`
+//! the server's allocations per echoed message.
+//!
+//! `idle`: opens N connections (C handshakes in flight at a time), prints `ready
+//! handshakes_per_s=X`, and keeps them open and silent until its standard input closes.
+//!
+//! `handshake`: opens, upgrades and resets connections, C at a time, for `duration` seconds;
+//! prints handshakes/s and the server's CPU per handshake. Connections end with a reset
+//! (SO_LINGER 0) so that no TIME_WAIT state piles up on either side.
+
+use hdrhistogram::Histogram;
+use laputa_bench::{clock_ticks_per_second, cpu_ticks, fail, fetch_alloc_counts, Args};
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token};
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// The example key of RFC 6455 section 1.3 and its accept value: the handshake is fixed.
+const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+const ACCEPT: &[u8] = b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+/// One masking key for every frame: the frames are encoded once.
+const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+/// Largest response head accepted.
+const MAX_HEAD: usize = 8 * 1024;
+
+fn main() {
+    let args = Args::parse(&["text"]);
+    let mode = args.positional.first().map(String::as_str).unwrap_or("run");
+    let addr: SocketAddr = args.get("addr", "127.0.0.1:9001".parse().unwrap_or_else(|e| fail(e)));
+    match mode {
+        "run" => run(&args, addr),
+        "idle" => idle(&args, addr),
+        "handshake" => handshake(&args, addr),
+        other => fail(format!("unknown mode {other}: run, idle or handshake")),
+    }
+}
+
+/// Encodes one masked client frame (FIN set) carrying `payload`.
+fn encode_frame(payload: &[u8], text: bool) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(payload.len() + 14);
+    frame.push(0x80 | if text { 0x1 } else { 0x2 });
+    let len = payload.len();
+    if len < 126 {
+        frame.push(0x80 | len as u8);
+    } else if len <= 0xffff {
+        frame.push(0x80 | 126);
+        frame.extend_from_slice(&(len as u16).to_be_bytes());
+    } else {
+        frame.push(0x80 | 127);
+        frame.extend_from_slice(&(len as u64).to_be_bytes());
+    }
+    frame.extend_from_slice(&MASK);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ MASK[i % 4]));
+    frame
+}
+
+/// A payload of printable ASCII (valid UTF-8, so it also serves text messages).
+fn payload(size: usize) -> Vec<u8> {
+    (0..size).map(|i| b'a' + (i % 26) as u8).collect()
+}
+
+// --- Receiving echoes ----------------------------------------------------------------------
+
+/// Follows the server's frames without copying their payloads: only lengths matter.
+#[derive(Default)]
+struct Rx {
+    head: [u8; 14],
+    have: usize,
+    in_frame: bool,
+    remaining: u64,
+    fin: bool,
+    opcode: u8,
+    message_len: u64,
+}
+
+impl Rx {
+    /// Total length of the header whose first bytes are `head`, once known.
+    fn head_len(head: &[u8]) -> usize {
+        if head.len() < 2 {
+            return 2;
+        }
+        let mask = if head[1] & 0x80 != 0 { 4 } else { 0 };
+        let ext = match head[1] & 0x7f {
+            126 => 2,
+            127 => 8,
+            _ => 0,
+        };
+        2 + ext + mask
+    }
+
+    /// Consumes received bytes; calls `on_message(len)` for each complete data message.
+    fn feed(&mut self, data: &[u8], mut on_message: impl FnMut(u64)) -> Result<(), String> {
+        let mut i = 0;
+        while i < data.len() {
+            if self.in_frame {
+                let take = (self.remaining).min((data.len() - i) as u64);
+                i += take as usize;
+                self.remaining -= take;
+                if self.opcode < 8 {
+                    self.message_len += take;
+                }
+                if self.remaining == 0 {
+                    self.end_frame(&mut on_message)?;
+                }
+                continue;
+            }
+            self.head[self.have] = data[i];
+            self.have += 1;
+            i += 1;
+            let need = Self::head_len(&self.head[..self.have]);
+            if self.have < need {
+                continue;
+            }
+            let h = &self.head[..need];
+            self.fin = h[0] & 0x80 != 0;
+            self.opcode = h[0] & 0x0f;
+            self.remaining = match h[1] & 0x7f {
+                126 => u16::from_be_bytes([h[2], h[3]]) as u64,
+                127 => u64::from_be_bytes(h[2..10].try_into().map_err(|_| "bad header")?),
+                n => n as u64,
+            };
+            self.have = 0;
+            self.in_frame = true;
+            if self.remaining == 0 {
+                self.end_frame(&mut on_message)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn end_frame(&mut self, on_message: &mut impl FnMut(u64)) -> Result<(), String> {
+        self.in_frame = false;
+        match self.opcode {
+            0x8 => Err("the server sent a close frame".into()),
+            0x9 | 0xa => Ok(()),
+            _ if self.fin => {
+                on_message(self.message_len);
+                self.message_len = 0;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+// --- Connections -----------------------------------------------------------------------------
+
+enum Phase {
+    Connecting,
+    /// The request is being written (`sent` bytes out), then the response read into `head`.
+    Handshake {
+        sent: usize,
+        head: Vec<u8>,
+    },
+    Open,
+}
+
+struct Conn {
+    stream: TcpStream,
+    phase: Phase,
+    /// Frames queued and not yet fully written; `off` bytes of the first are out.
+    queued: usize,
+    off: usize,
+    /// When each message in flight was queued.
+    sent_at: VecDeque<Instant>,
+    rx: Rx,
+}
+
+/// What happened on a connection after an event.
+enum Progress {
+    Pending,
+    /// The handshake just completed.
+    Opened,
+}
+
+struct Client {
+    poll: Poll,
+    addr: SocketAddr,
+    request: Vec<u8>,
+    conns: Vec<Option<Conn>>,
+}
+
+impl Client {
+    fn new(addr: SocketAddr) -> Self {
+        let request = format!(
+            "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        .into_bytes();
+        Self { poll: Poll::new().unwrap_or_else(|e| fail(e)), addr, request, conns: Vec::new() }
+    }
+
+    /// Starts a connection in slot `slot` (growing the table as needed).
+    fn connect(&mut self, slot: usize) -> io::Result<()> {
+        let mut stream = TcpStream::connect(self.addr)?;
+        self.poll.registry().register(&mut stream, Token(slot), Interest::READABLE | Interest::WRITABLE)?;
+        if self.conns.len() <= slot {
+            self.conns.resize_with(slot + 1, || None);
+        }
+        self.conns[slot] = Some(Conn {
+            stream,
+            phase: Phase::Connecting,
+            queued: 0,
+            off: 0,
+            sent_at: VecDeque::new(),
+            rx: Rx::default(),
+        });
+        Ok(())
+    }
+
+    /// Advances the handshake of a connection after an event.
+    fn progress_handshake(&mut self, slot: usize) -> io::Result<Progress> {
+        let Some(conn) = self.conns[slot].as_mut() else { return Ok(Progress::Pending) };
+        loop {
+            match &mut conn.phase {
+                Phase::Connecting => {
+                    if let Some(e) = conn.stream.take_error()? {
+                        return Err(e);
+                    }
+                    match conn.stream.peer_addr() {
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::NotConnected => return Ok(Progress::Pending),
+                        Err(e) => return Err(e),
+                    }
+                    conn.stream.set_nodelay(true)?;
+                    conn.phase = Phase::Handshake { sent: 0, head: Vec::with_capacity(256) };
+                }
+                Phase::Handshake { sent, head } => {
+                    while *sent < self.request.len() {
+                        match conn.stream.write(&self.request[*sent..]) {
+                            Ok(n) => *sent += n,
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Progress::Pending),
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    let mut buf = [0u8; 1024];
+                    let n = match conn.stream.read(&mut buf) {
+                        Ok(0) => return Err(io::Error::other("the server closed during the handshake")),
+                        Ok(n) => n,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Progress::Pending),
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(e),
+                    };
+                    head.extend_from_slice(&buf[..n]);
+                    let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        if head.len() > MAX_HEAD {
+                            return Err(io::Error::other("response head too long"));
+                        }
+                        continue;
+                    };
+                    let response = &head[..end];
+                    if !response.starts_with(b"HTTP/1.1 101") || !response.windows(ACCEPT.len()).any(|w| w == ACCEPT) {
+                        return Err(io::Error::other(format!(
+                            "not upgraded: {}",
+                            String::from_utf8_lossy(response).lines().next().unwrap_or("")
+                        )));
+                    }
+                    let rest = head[end + 4..].to_vec();
+                    conn.phase = Phase::Open;
+                    conn.rx.feed(&rest, |_| {}).map_err(io::Error::other)?;
+                    return Ok(Progress::Opened);
+                }
+                Phase::Open => return Ok(Progress::Pending),
+            }
+        }
+    }
+
+    /// Drops a connection with a reset, leaving no TIME_WAIT behind.
+    fn reset(&mut self, slot: usize) {
+        if let Some(mut conn) = self.conns.get_mut(slot).and_then(Option::take) {
+            let _ = socket2::SockRef::from(&conn.stream).set_linger(Some(Duration::ZERO));
+            let _ = self.poll.registry().deregister(&mut conn.stream);
+        }
+    }
+
+    fn reset_all(&mut self) {
+        for slot in 0..self.conns.len() {
+            self.reset(slot);
+        }
+    }
+
+    /// Opens `n` connections, at most `concurrency` handshakes at a time; returns the time it took.
+    fn open(&mut self, n: usize, concurrency: usize) -> Duration {
+        let start = Instant::now();
+        let mut events = Events::with_capacity(1024);
+        let mut started = 0;
+        let mut opened = 0;
+        while started < n.min(concurrency) {
+            self.connect(started).unwrap_or_else(|e| fail(format!("connect: {e}")));
+            started += 1;
+        }
+        while opened < n {
+            if let Err(e) = self.poll.poll(&mut events, Some(Duration::from_secs(10))) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                fail(e);
+            }
+            if events.is_empty() {
+                fail(format!("no progress for 10 s with {opened} of {n} connections open"));
+            }
+            for event in &events {
+                let slot = event.token().0;
+                match self.progress_handshake(slot) {
+                    Ok(Progress::Opened) => {
+                        opened += 1;
+                        if started < n {
+                            self.connect(started).unwrap_or_else(|e| fail(format!("connect: {e}")));
+                            started += 1;
+                        }
+                    }
+                    Ok(Progress::Pending) => {}
+                    Err(e) => fail(format!("connection {slot}: {e}")),
+                }
+            }
+        }
+        start.elapsed()
+    }
+}
+
+// --- Modes -----------------------------------------------------------------------------------
+
+/// Counters of the measured window.
+#[derive(Default, Clone, Copy)]
+struct Totals {
+    messages: u64,
+    bytes: u64,
+}
+
+fn run(args: &Args, addr: SocketAddr) {
+    let conns: usize = args.get("conns", 1);
+    let size: usize = args.get("size", 20);
+    let window: usize = args.get("window", 1).max(1);
+    let warmup = Duration::from_secs_f64(args.get("warmup", 1.0));
+    let duration = Duration::from_secs_f64(args.get("duration", 3.0));
+    let server_pid: Option<u32> = args.value("server-pid").map(|p| p.parse().unwrap_or_else(|e| fail(e)));
+    let alloc_stats = args.value("alloc-stats");
+
+    let frame = encode_frame(&payload(size), args.switch("text"));
+    let flen = frame.len();
+    // Up to `window` copies of the frame back to back, so that one write sends several.
+    let copies = window.min(((256 << 10) / flen).max(1));
+    let rep: Vec<u8> = frame.repeat(copies);
+
+    let mut client = Client::new(addr);
+    client.open(conns, args.get("concurrency", 64));
+
+    let mut hist = Histogram::<u64>::new(3).unwrap_or_else(|e| fail(e));
+    let mut total = Totals::default();
+    let mut scratch = vec![0u8; 256 << 10];
+    let mut events = Events::with_capacity(1024);
+    let start = Instant::now();
+    for conn in client.conns.iter_mut().flatten() {
+        conn.queued = window;
+        conn.sent_at.extend(std::iter::repeat_n(start, window));
+        flush(conn, &rep, flen).unwrap_or_else(|e| fail(format!("write: {e}")));
+    }
+    let warm_end = start + warmup;
+    let end = warm_end + duration;
+    let mut measuring = false;
+    let mut at_start = (Totals::default(), 0u64, 0u64, (0u64, 0u64));
+    let ticks = |pid: Option<u32>| pid.map(|p| cpu_ticks(p).unwrap_or_else(|e| fail(e))).unwrap_or(0);
+    let allocs = || alloc_stats.map(|a| fetch_alloc_counts(a).unwrap_or_else(|e| fail(e))).unwrap_or((0, 0));
+    let me = std::process::id();
+    loop {
+        let now = Instant::now();
+        if !measuring && now >= warm_end {
+            measuring = true;
+            hist.reset();
+            at_start = (total, ticks(server_pid), ticks(Some(me)), allocs());
+        }
+        if now >= end {
+            break;
+        }
+        let timeout = if measuring { end - now } else { warm_end - now };
+        if let Err(e) = client.poll.poll(&mut events, Some(timeout)) {
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            fail(e);
+        }
+        for event in &events {
+            let slot = event.token().0;
+            let Some(conn) = client.conns[slot].as_mut() else { continue };
+            if event.is_readable() || event.is_read_closed() {
+                loop {
+                    let n = match conn.stream.read(&mut scratch) {
+                        Ok(0) => fail(format!("connection {slot}: the server closed the connection")),
+                        Ok(n) => n,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => fail(format!("connection {slot}: read: {e}")),
+                    };
+                    let now = Instant::now();
+                    let Conn { rx, sent_at, queued, .. } = conn;
+                    let mut bad_len = None;
+                    rx.feed(&scratch[..n], |len| {
+                        if len != size as u64 {
+                            bad_len = Some(len);
+                        }
+                        let queued_at = sent_at.pop_front().unwrap_or(now);
+                        if measuring {
+                            let _ = hist.record((now - queued_at).as_nanos() as u64);
+                        }
+                        total.messages += 1;
+                        total.bytes += len;
+                        *queued += 1;
+                        sent_at.push_back(now);
+                    })
+                    .unwrap_or_else(|e| fail(format!("connection {slot}: {e}")));
+                    if let Some(len) = bad_len {
+                        fail(format!("connection {slot}: echo of {len} bytes, sent {size}"));
+                    }
+                }
+            }
+            flush(conn, &rep, flen).unwrap_or_else(|e| fail(format!("connection {slot}: write: {e}")));
+        }
+    }
+    let elapsed = duration.as_secs_f64();
+    let (t0, server0, me0, alloc0) = at_start;
+    let (server1, me1, alloc1) = (ticks(server_pid), ticks(Some(me)), allocs());
+    client.reset_all();
+
+    let hz = clock_ticks_per_second() as f64;
+    let messages = total.messages - t0.messages;
+    let bytes = total.bytes - t0.bytes;
+    let per_msg = |x: f64| if messages > 0 { x / messages as f64 } else { f64::NAN };
+    let mut line = format!(
+        "result conns={conns} size={size} window={window} messages={messages} secs={elapsed:.3} \
+         msgs_per_s={:.1} mib_per_s={:.3} p50_us={:.1} p99_us={:.1} client_cpu_pct={:.1}",
+        messages as f64 / elapsed,
+        bytes as f64 / elapsed / (1 << 20) as f64,
+        hist.value_at_quantile(0.5) as f64 / 1e3,
+        hist.value_at_quantile(0.99) as f64 / 1e3,
+        (me1 - me0) as f64 / hz / elapsed * 100.0,
+    );
+    if server_pid.is_some() {
+        let cpu_s = (server1 - server0) as f64 / hz;
+        line += &format!(
+            " server_cpu_pct={:.1} server_cpu_us_per_msg={:.3}",
+            cpu_s / elapsed * 100.0,
+            per_msg(cpu_s * 1e6)
+        );
+    }
+    if alloc_stats.is_some() {
+        line += &format!(
+            " allocs_per_msg={:.4} alloc_bytes_per_msg={:.1}",
+            per_msg((alloc1.0 - alloc0.0) as f64),
+            per_msg((alloc1.1 - alloc0.1) as f64)
+        );
+    }
+    println!("{line}");
+}
+
+/// Writes queued frames until the socket would block.
+fn flush(conn: &mut Conn, rep: &[u8], flen: usize) -> io::Result<()> {
+    while conn.queued > 0 {
+        let pending = conn.queued * flen - conn.off;
+        let end = (conn.off + pending).min(rep.len());
+        match conn.stream.write(&rep[conn.off..end]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                let done = conn.off + n;
+                conn.queued -= done / flen;
+                conn.off = done % flen;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+fn idle(args: &Args, addr: SocketAddr) {
+    let conns: usize = args.get("conns", 10_000);
+    let mut client = Client::new(addr);
+    let took = client.open(conns, args.get("concurrency", 128));
+    println!(
+        "ready conns={conns} secs={:.3} handshakes_per_s={:.1}",
+        took.as_secs_f64(),
+        conns as f64 / took.as_secs_f64()
+    );
+    let _ = io::stdout().flush();
+    // Hold the connections, silent, until the runner closes our standard input.
+    let mut sink = Vec::new();
+    let _ = io::stdin().read_to_end(&mut sink);
+    client.reset_all();
+}
+
+fn handshake(args: &Args, addr: SocketAddr) {
+    let concurrency: usize = args.get("concurrency", 32);
+    let duration = Duration::from_secs_f64(args.get("duration", 3.0));
+    let server_pid: Option<u32> = args.value("server-pid").map(|p| p.parse().unwrap_or_else(|e| fail(e)));
+    let mut client = Client::new(addr);
+    let mut events = Events::with_capacity(1024);
+    let start = Instant::now();
+    let cpu0 = server_pid.map(|p| cpu_ticks(p).unwrap_or_else(|e| fail(e)));
+    for slot in 0..concurrency {
+        client.connect(slot).unwrap_or_else(|e| fail(format!("connect: {e}")));
+    }
+    let mut done = 0u64;
+    let mut errors = 0u64;
+    let end = start + duration;
+    loop {
+        let now = Instant::now();
+        if now >= end {
+            break;
+        }
+        if let Err(e) = client.poll.poll(&mut events, Some(end - now)) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                fail(e);
+            }
+        }
+        for event in &events {
+            let slot = event.token().0;
+            let outcome = client.progress_handshake(slot);
+            match outcome {
+                Ok(Progress::Pending) => continue,
+                Ok(Progress::Opened) => done += 1,
+                Err(_) => errors += 1,
+            }
+            client.reset(slot);
+            if let Err(e) = client.connect(slot) {
+                fail(format!("connect: {e}"));
+            }
+        }
+        if errors > 1000 && errors > done {
+            fail(format!("{errors} failed handshakes, {done} done"));
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let cpu1 = server_pid.map(|p| cpu_ticks(p).unwrap_or_else(|e| fail(e)));
+    client.reset_all();
+    let mut line = format!(
+        "result handshakes={done} errors={errors} secs={elapsed:.3} handshakes_per_s={:.1}",
+        done as f64 / elapsed
+    );
+    if let (Some(a), Some(b)) = (cpu0, cpu1) {
+        let cpu_s = (b - a) as f64 / clock_ticks_per_second() as f64;
+        line += &format!(" server_cpu_us_per_handshake={:.2}", cpu_s * 1e6 / done.max(1) as f64);
+    }
+    println!("{line}");
+}

@@ -1,0 +1,252 @@
+//! Shared pieces of the laputa benchmark (`BENCHMARKS.md` at the repository root explains the
+//! whole): command-line parsing, a counting global allocator that the echo servers install and
+//! switch on with `--count-allocs`, and readers of `/proc` for CPU time and resident memory.
+//!
+//! The binaries:
+//! - `loadgen`: the library-neutral load generator (raw TCP, its own handshake, pre-encoded
+//!   masked frames).
+//! - `echo-laputa`, `echo-laputa-core`, `echo-tungstenite`, `echo-fastwebsockets`,
+//!   `echo-tokio-websockets`: the echo servers.
+//! - `bench-run`: the runner that alternates servers and prints the tables.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Largest message (and frame) every server accepts: the same limit for all, above the largest
+/// payload of the matrix (1 MiB).
+pub const MAX_MESSAGE: usize = 16 << 20;
+
+/// `--key value` options and `--switch` flags, in any order.
+#[derive(Debug, Default)]
+pub struct Args {
+    values: HashMap<String, String>,
+    switches: Vec<String>,
+    /// Words that are neither options nor their values (a subcommand).
+    pub positional: Vec<String>,
+}
+
+impl Args {
+    /// Parses the process arguments; `switches` names the flags that take no value.
+    pub fn parse(switches: &[&str]) -> Self {
+        Self::parse_from(std::env::args().skip(1), switches)
+    }
+
+    /// Parses the given arguments.
+    pub fn parse_from(args: impl IntoIterator<Item = String>, switches: &[&str]) -> Self {
+        let mut out = Self::default();
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            match arg.strip_prefix("--") {
+                Some(name) if switches.contains(&name) => out.switches.push(name.to_owned()),
+                Some(name) => {
+                    let value = args.next().unwrap_or_else(|| fail(format!("--{name} needs a value")));
+                    out.values.insert(name.to_owned(), value);
+                }
+                None => out.positional.push(arg),
+            }
+        }
+        out
+    }
+
+    /// The value of `--name`, if given.
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+
+    /// The value of `--name` parsed, or `default`.
+    pub fn get<T: std::str::FromStr>(&self, name: &str, default: T) -> T {
+        match self.value(name) {
+            None => default,
+            Some(v) => v.parse().unwrap_or_else(|_| fail(format!("bad value for --{name}: {v}"))),
+        }
+    }
+
+    /// Whether `--name` was given.
+    pub fn switch(&self, name: &str) -> bool {
+        self.switches.iter().any(|s| s == name)
+    }
+}
+
+/// Prints the message and exits with status 2.
+pub fn fail(message: impl std::fmt::Display) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(2)
+}
+
+// --- Counting allocator --------------------------------------------------------------------
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+static ALLOC_BYTES: AtomicU64 = AtomicU64::new(0);
+
+/// The system allocator, counting allocations (and reallocations) while switched on. Off, it
+/// costs one relaxed load per allocation.
+#[derive(Debug)]
+pub struct CountingAlloc;
+
+// SAFETY: every call is forwarded unchanged to the system allocator; only counters are added.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count(layout.size());
+        // SAFETY: the caller's contract is passed through.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count(layout.size());
+        // SAFETY: the caller's contract is passed through.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract is passed through.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count(new_size);
+        // SAFETY: the caller's contract is passed through.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[inline]
+fn count(size: usize) {
+    if COUNTING.load(Ordering::Relaxed) {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        ALLOC_BYTES.fetch_add(size as u64, Ordering::Relaxed);
+    }
+}
+
+/// Allocations (including reallocations) and bytes requested since counting was switched on.
+pub fn alloc_counts() -> (u64, u64) {
+    (ALLOCS.load(Ordering::Relaxed), ALLOC_BYTES.load(Ordering::Relaxed))
+}
+
+/// Switches counting on and serves the counters on `addr`: each TCP connection gets one line
+/// `allocs=N bytes=M` and is closed. The serving thread itself allocates nothing per request.
+pub fn serve_alloc_counts(addr: &str) {
+    let listener = TcpListener::bind(addr).unwrap_or_else(|e| fail(format!("cannot listen on {addr}: {e}")));
+    COUNTING.store(true, Ordering::Relaxed);
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let (allocs, bytes) = alloc_counts();
+            let mut line = [0u8; 64];
+            let mut cursor = io::Cursor::new(&mut line[..]);
+            let _ = writeln!(cursor, "allocs={allocs} bytes={bytes}");
+            let n = cursor.position() as usize;
+            let _ = stream.write_all(&line[..n]);
+        }
+    });
+}
+
+/// Reads the counters a server publishes with [`serve_alloc_counts`].
+pub fn fetch_alloc_counts(addr: &str) -> io::Result<(u64, u64)> {
+    let mut stream = TcpStream::connect(addr)?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text)?;
+    let field = |name: &str| -> io::Result<u64> {
+        text.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=')?.parse().ok())
+            .ok_or_else(|| io::Error::other(format!("no {name} in {text:?}")))
+    };
+    Ok((field("allocs")?, field("bytes")?))
+}
+
+// --- /proc ---------------------------------------------------------------------------------
+
+/// Clock ticks per second of `/proc/<pid>/stat` times.
+pub fn clock_ticks_per_second() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if ticks > 0 {
+        ticks as u64
+    } else {
+        100
+    }
+}
+
+/// CPU time (user + system, all threads, in clock ticks) of a process, from `/proc/<pid>/stat`.
+pub fn cpu_ticks(pid: u32) -> io::Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).ok_or_else(|| io::Error::other("bad stat"))?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After ')': state is field 3, so utime (14) and stime (15) are at 11 and 12.
+    let num = |i: usize| -> io::Result<u64> {
+        fields.get(i).and_then(|f| f.parse().ok()).ok_or_else(|| io::Error::other("bad stat"))
+    };
+    Ok(num(11)? + num(12)?)
+}
+
+/// Resident memory of a process in KiB (`VmRSS` of `/proc/<pid>/status`).
+pub fn rss_kib(pid: u32) -> io::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .ok_or_else(|| io::Error::other("no VmRSS"))
+}
+
+/// Number of threads of a process.
+pub fn threads(pid: u32) -> io::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| io::Error::other("no Threads"))
+}
+
+// --- Servers -------------------------------------------------------------------------------
+
+/// The options every echo server takes: `--addr HOST:PORT` (default 127.0.0.1:9001) and
+/// `--count-allocs HOST:PORT` to count allocations and publish the counters there.
+#[derive(Debug)]
+pub struct ServerOptions {
+    /// Where to listen.
+    pub addr: String,
+    /// Parsed arguments, for server-specific options.
+    pub args: Args,
+}
+
+impl ServerOptions {
+    /// Parses the common options and starts the allocation counters if asked.
+    pub fn from_env(switches: &[&str]) -> Self {
+        let args = Args::parse(switches);
+        let addr = args.value("addr").unwrap_or("127.0.0.1:9001").to_owned();
+        if let Some(stats) = args.value("count-allocs") {
+            serve_alloc_counts(stats);
+        }
+        Self { addr, args }
+    }
+}
+
+/// A tokio runtime of the flavour every tokio server here uses: current-thread (the server is
+/// pinned to one core), with I/O and timers.
+pub fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap_or_else(|e| fail(e))
+}
+
+/// Binds a tokio listener with a deep backlog (1024), as every server here does, so that a burst
+/// of connections is not dropped by a short queue.
+pub fn tokio_listener(addr: &str) -> tokio::net::TcpListener {
+    let listener = std_listener(addr);
+    tokio::net::TcpListener::from_std(listener).unwrap_or_else(|e| fail(e))
+}
+
+/// Binds a non-blocking std listener with SO_REUSEADDR and a backlog of 1024.
+pub fn std_listener(addr: &str) -> TcpListener {
+    let addr: std::net::SocketAddr = addr.parse().unwrap_or_else(|e| fail(format!("bad address {addr}: {e}")));
+    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)
+        .unwrap_or_else(|e| fail(e));
+    socket.set_reuse_address(true).unwrap_or_else(|e| fail(e));
+    socket.bind(&addr.into()).unwrap_or_else(|e| fail(format!("cannot listen on {addr}: {e}")));
+    socket.listen(1024).unwrap_or_else(|e| fail(e));
+    socket.set_nonblocking(true).unwrap_or_else(|e| fail(e));
+    socket.into()
+}
