@@ -1,0 +1,510 @@
+//! The runner: starts each echo server pinned to one core and the load generator pinned to the
+//! other, alternates the servers within each cell (A B C A B C ...) so that the machine's drift
+//! hits all alike, and prints tables of medians and of ratios to the best peer.
+//!
+//! ```text
+//! bench-run echo      [--servers a,b,..] [--conns 1,10,100,500] [--sizes 20,1024,16384,65536,1048576]
+//!                     [--modes closed,pipelined] [--window 16] [--reps 3] [--warmup 1] [--duration 3]
+//!                     [--text] [--count-allocs] [--out FILE]
+//! bench-run memory    [--servers ..] [--idle 10000] [--reps 1] [--out FILE]
+//! bench-run handshake [--servers ..] [--concurrency 32] [--reps 3] [--duration 3] [--out FILE]
+//! bench-run table     --from FILE          (re-prints the tables of a raw results file)
+//! common: [--server-cpu 0] [--client-cpu 1] [--bin DIR] (default: this program's directory)
+//! ```
+//!
+//! Every measurement appends one raw line to `--out` (default `bench-results.txt`): the runner's
+//! keys (`kind`, `server`, `mode`) followed by the load generator's `result` line.
+
+use laputa_bench::{fail, rss_kib, threads, Args};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Servers in the default order; names starting with `laputa` are ours, the rest are peers.
+const SERVERS: &str = "laputa,laputa-core,tungstenite,fastwebsockets,tokio-websockets";
+
+fn main() {
+    let args = Args::parse(&["text", "count-allocs"]);
+    let runner = Runner::new(&args);
+    match args.positional.first().map(String::as_str).unwrap_or("echo") {
+        "echo" => runner.echo(&args),
+        "memory" => runner.memory(&args),
+        "handshake" => runner.handshake(&args),
+        "table" => {
+            let from = args.value("from").unwrap_or_else(|| fail("table needs --from FILE"));
+            let text = std::fs::read_to_string(from).unwrap_or_else(|e| fail(format!("{from}: {e}")));
+            print!("{}", tables(&text.lines().filter_map(Record::parse).collect::<Vec<_>>()));
+        }
+        other => fail(format!("unknown command {other}: echo, memory, handshake or table")),
+    }
+}
+
+struct Runner {
+    bin: PathBuf,
+    servers: Vec<String>,
+    server_cpu: String,
+    client_cpu: String,
+    out: String,
+    port: std::cell::Cell<u16>,
+}
+
+/// A running echo server.
+struct Server {
+    child: Child,
+    addr: String,
+    stats: Option<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Runner {
+    fn new(args: &Args) -> Self {
+        let bin = match args.value("bin") {
+            Some(dir) => PathBuf::from(dir),
+            None => std::env::current_exe()
+                .ok()
+                .and_then(|p| p.parent().map(PathBuf::from))
+                .unwrap_or_else(|| fail("cannot find the binaries' directory")),
+        };
+        let servers = args.value("servers").unwrap_or(SERVERS).split(',').map(str::to_owned).collect();
+        Self {
+            bin,
+            servers,
+            server_cpu: args.value("server-cpu").unwrap_or("0").to_owned(),
+            client_cpu: args.value("client-cpu").unwrap_or("1").to_owned(),
+            out: args.value("out").unwrap_or("bench-results.txt").to_owned(),
+            port: std::cell::Cell::new(9200),
+        }
+    }
+
+    fn next_port(&self) -> u16 {
+        let port = self.port.get();
+        self.port.set(if port >= 9600 { 9200 } else { port + 2 });
+        port
+    }
+
+    /// Starts `echo-<name>` on the server core and waits until it accepts connections.
+    fn start(&self, name: &str, count_allocs: bool) -> Server {
+        let port = self.next_port();
+        let addr = format!("127.0.0.1:{port}");
+        let stats = count_allocs.then(|| format!("127.0.0.1:{}", port + 1));
+        let mut command = Command::new("taskset");
+        command.arg("-c").arg(&self.server_cpu).arg(self.bin.join(format!("echo-{name}"))).arg("--addr").arg(&addr);
+        if let Some(stats) = &stats {
+            command.arg("--count-allocs").arg(stats);
+        }
+        let child = command.stdin(Stdio::null()).spawn().unwrap_or_else(|e| fail(format!("echo-{name}: {e}")));
+        let server = Server { child, addr, stats };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(&server.addr).is_err() {
+            if Instant::now() > deadline {
+                fail(format!("echo-{name} did not start listening on {}", server.addr));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Let the probe connection's thread or task end before anything is measured.
+        std::thread::sleep(Duration::from_millis(200));
+        server
+    }
+
+    fn loadgen(&self) -> Command {
+        let mut command = Command::new("taskset");
+        command.arg("-c").arg(&self.client_cpu).arg(self.bin.join("loadgen"));
+        command
+    }
+
+    fn record(&self, line: &str) {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.out)
+            .unwrap_or_else(|e| fail(format!("{}: {e}", self.out)));
+        writeln!(file, "{line}").unwrap_or_else(|e| fail(e));
+    }
+
+    /// Runs the load generator to completion and returns its `result` line.
+    fn run_loadgen(&self, mut command: Command) -> String {
+        let output = command.output().unwrap_or_else(|e| fail(format!("loadgen: {e}")));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        match stdout.lines().find(|l| l.starts_with("result ")) {
+            Some(line) => line["result ".len()..].to_owned(),
+            None => format!("error={:?}", String::from_utf8_lossy(&output.stderr).trim()),
+        }
+    }
+
+    fn echo(&self, args: &Args) {
+        let list = |name: &str, default: &str| -> Vec<usize> {
+            args.value(name)
+                .unwrap_or(default)
+                .split(',')
+                .map(|v| v.parse().unwrap_or_else(|_| fail(format!("bad --{name}: {v}"))))
+                .collect()
+        };
+        let conns = list("conns", "1,10,100,500");
+        let sizes = list("sizes", "20,1024,16384,65536,1048576");
+        let modes: Vec<String> =
+            args.value("modes").unwrap_or("closed,pipelined").split(',').map(str::to_owned).collect();
+        let window: usize = args.get("window", 16);
+        let reps: usize = args.get("reps", 3);
+        let warmup: f64 = args.get("warmup", 1.0);
+        let duration: f64 = args.get("duration", 3.0);
+        let count_allocs = args.switch("count-allocs");
+        let mut records = Vec::new();
+        let started = Instant::now();
+        for mode in &modes {
+            for &size in &sizes {
+                // A pipelined window keeps at most 1 MiB in flight per connection; where that
+                // leaves one message, pipelined is closed loop and is skipped.
+                let w = match mode.as_str() {
+                    "closed" => 1,
+                    "pipelined" => window.min(((1 << 20) / size).max(1)),
+                    other => fail(format!("unknown mode {other}")),
+                };
+                if mode == "pipelined" && w == 1 {
+                    continue;
+                }
+                for &n in &conns {
+                    for rep in 0..reps {
+                        for name in &self.servers {
+                            let server = self.start(name, count_allocs);
+                            let mut command = self.loadgen();
+                            command.args(["run", "--addr", &server.addr]);
+                            command.args(["--conns", &n.to_string(), "--size", &size.to_string()]);
+                            command.args(["--window", &w.to_string()]);
+                            command.args(["--warmup", &warmup.to_string(), "--duration", &duration.to_string()]);
+                            command.args(["--server-pid", &server.child.id().to_string()]);
+                            if let Some(stats) = &server.stats {
+                                command.args(["--alloc-stats", stats]);
+                            }
+                            if args.switch("text") {
+                                command.arg("--text");
+                            }
+                            let result = self.run_loadgen(command);
+                            drop(server);
+                            let line =
+                                format!("kind=echo server={name} mode={mode} rep={rep} {result} load1={}", load1());
+                            eprintln!("[{:>5.0}s] {line}", started.elapsed().as_secs_f64());
+                            self.record(&line);
+                            records.extend(Record::parse(&line));
+                        }
+                    }
+                }
+            }
+        }
+        print!("{}", tables(&records));
+    }
+
+    fn memory(&self, args: &Args) {
+        let idle: usize = args.get("idle", 10_000);
+        let reps: usize = args.get("reps", 1);
+        let mut records = Vec::new();
+        for rep in 0..reps {
+            for name in &self.servers {
+                let server = self.start(name, false);
+                let pid = server.child.id();
+                let before = rss_kib(pid).unwrap_or_else(|e| fail(e));
+                let mut command = self.loadgen();
+                command.args(["idle", "--addr", &server.addr, "--conns", &idle.to_string()]);
+                let mut client = command
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .spawn()
+                    .unwrap_or_else(|e| fail(format!("loadgen: {e}")));
+                let mut ready = String::new();
+                if let Some(stdout) = client.stdout.take() {
+                    let _ = BufReader::new(stdout).read_line(&mut ready);
+                }
+                let line = if let Some(rest) = ready.trim().strip_prefix("ready ") {
+                    // Let the server settle (tasks parked, buffers released) before reading.
+                    std::thread::sleep(Duration::from_secs(2));
+                    let after = rss_kib(pid).unwrap_or_else(|e| fail(e));
+                    let per_conn = (after.saturating_sub(before)) as f64 * 1024.0 / idle as f64;
+                    format!(
+                        "kind=memory server={name} rep={rep} {rest} rss_before_kib={before} rss_after_kib={after} \
+                         threads={} bytes_per_conn={per_conn:.0}",
+                        threads(pid).unwrap_or(0)
+                    )
+                } else {
+                    format!("kind=memory server={name} rep={rep} error=\"no ready line\"")
+                };
+                drop(client.stdin.take());
+                let _ = client.wait();
+                drop(server);
+                eprintln!("{line}");
+                self.record(&line);
+                records.extend(Record::parse(&line));
+            }
+        }
+        print!("{}", tables(&records));
+    }
+
+    fn handshake(&self, args: &Args) {
+        let reps: usize = args.get("reps", 3);
+        let concurrency: usize = args.get("concurrency", 32);
+        let duration: f64 = args.get("duration", 3.0);
+        let mut records = Vec::new();
+        for rep in 0..reps {
+            for name in &self.servers {
+                let server = self.start(name, false);
+                let mut command = self.loadgen();
+                command.args(["handshake", "--addr", &server.addr, "--concurrency", &concurrency.to_string()]);
+                command.args(["--duration", &duration.to_string(), "--server-pid", &server.child.id().to_string()]);
+                let result = self.run_loadgen(command);
+                drop(server);
+                let line = format!("kind=handshake server={name} rep={rep} {result}");
+                eprintln!("{line}");
+                self.record(&line);
+                records.extend(Record::parse(&line));
+            }
+        }
+        print!("{}", tables(&records));
+    }
+}
+
+// --- Results and tables ------------------------------------------------------------------------
+
+/// One raw result line: `key=value` pairs.
+struct Record(BTreeMap<String, String>);
+
+impl Record {
+    fn parse(line: &str) -> Option<Self> {
+        let map: BTreeMap<String, String> = line
+            .split_whitespace()
+            .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+            .collect();
+        map.contains_key("kind").then_some(Self(map))
+    }
+
+    fn get(&self, key: &str) -> &str {
+        self.0.get(key).map(String::as_str).unwrap_or("")
+    }
+
+    fn num(&self, key: &str) -> Option<f64> {
+        self.0.get(key)?.parse().ok().filter(|v: &f64| v.is_finite())
+    }
+}
+
+/// The one-minute load average, recorded beside each measurement: other work on the machine.
+fn load1() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn median(mut values: Vec<f64>) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    Some(if values.len() % 2 == 1 { values[mid] } else { (values[mid - 1] + values[mid]) / 2.0 })
+}
+
+fn is_peer(server: &str) -> bool {
+    !server.starts_with("laputa")
+}
+
+fn size_label(size: &str) -> String {
+    match size.parse::<u64>() {
+        Ok(n) if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        Ok(n) if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        Ok(n) => format!("{n} B"),
+        Err(_) => size.to_owned(),
+    }
+}
+
+/// Servers in order of first appearance.
+fn servers_of<'a>(records: impl Iterator<Item = &'a Record>) -> Vec<String> {
+    let mut servers: Vec<String> = Vec::new();
+    for r in records {
+        if !servers.iter().any(|s| s == r.get("server")) {
+            servers.push(r.get("server").to_owned());
+        }
+    }
+    servers
+}
+
+fn fmt_num(v: Option<f64>, digits: usize) -> String {
+    v.map(|v| format!("{v:.digits$}")).unwrap_or_else(|| "-".into())
+}
+
+fn fmt_rate(v: Option<f64>) -> String {
+    match v {
+        Some(v) if v >= 10_000.0 => format!("{:.0}k", v / 1000.0),
+        Some(v) if v >= 1_000.0 => format!("{:.1}k", v / 1000.0),
+        Some(v) => format!("{v:.0}"),
+        None => "-".into(),
+    }
+}
+
+/// The markdown tables for the records given.
+fn tables(records: &[Record]) -> String {
+    let mut out = String::new();
+    let echo: Vec<&Record> = records.iter().filter(|r| r.get("kind") == "echo").collect();
+    if !echo.is_empty() {
+        echo_tables(&echo, &mut out);
+    }
+    let memory: Vec<&Record> = records.iter().filter(|r| r.get("kind") == "memory").collect();
+    let handshake: Vec<&Record> = records.iter().filter(|r| r.get("kind") == "handshake").collect();
+    if !memory.is_empty() || !handshake.is_empty() {
+        let servers = servers_of(memory.iter().chain(&handshake).copied());
+        let med = |rs: &[&Record], server: &str, key: &str| {
+            median(rs.iter().filter(|r| r.get("server") == server).filter_map(|r| r.num(key)).collect())
+        };
+        let best_peer = |rs: &[&Record], key: &str, lowest: bool| {
+            let values = servers.iter().filter(|s| is_peer(s)).filter_map(|s| med(rs, s, key));
+            if lowest {
+                values.reduce(f64::min)
+            } else {
+                values.reduce(f64::max)
+            }
+        };
+        let ratio = |v: Option<f64>, best: Option<f64>| match (v, best) {
+            (Some(v), Some(b)) if b > 0.0 => format!("{:.2}x", v / b),
+            _ => "-".into(),
+        };
+        let mem_best = best_peer(&memory, "bytes_per_conn", true);
+        let hs_best = best_peer(&handshake, "handshakes_per_s", false);
+        let hs_cpu_best = best_peer(&handshake, "server_cpu_us_per_handshake", true);
+        let _ = writeln!(out, "\n### Idle memory and connection setup\n");
+        let _ = writeln!(
+            out,
+            "| server | bytes per idle connection | vs best peer | handshakes/s | vs best peer | server CPU µs per handshake | vs best peer |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
+        for s in &servers {
+            let m = med(&memory, s, "bytes_per_conn");
+            let h = med(&handshake, s, "handshakes_per_s");
+            let c = med(&handshake, s, "server_cpu_us_per_handshake");
+            let _ = writeln!(
+                out,
+                "| {s} | {} | {} | {} | {} | {} | {} |",
+                fmt_num(m, 0),
+                ratio(m, mem_best),
+                fmt_rate(h),
+                ratio(h, hs_best),
+                fmt_num(c, 1),
+                ratio(c, hs_cpu_best)
+            );
+        }
+    }
+    out
+}
+
+fn echo_tables(echo: &[&Record], out: &mut String) {
+    let servers = servers_of(echo.iter().copied());
+    let mut cells: Vec<(String, String, String, String)> = Vec::new();
+    for r in echo {
+        let key =
+            (r.get("mode").to_owned(), r.get("window").to_owned(), r.get("size").to_owned(), r.get("conns").to_owned());
+        if !cells.contains(&key) {
+            cells.push(key);
+        }
+    }
+    cells.sort_by_key(|(mode, window, size, conns)| {
+        (
+            mode.clone(),
+            window.parse::<u64>().unwrap_or(0),
+            size.parse::<u64>().unwrap_or(0),
+            conns.parse::<u64>().unwrap_or(0),
+        )
+    });
+    let ours: Vec<&String> = servers.iter().filter(|s| !is_peer(s)).collect();
+    let has_allocs = echo.iter().any(|r| r.num("allocs_per_msg").is_some());
+    let _ = writeln!(
+        out,
+        "\n### Echo: medians (messages/s; server CPU µs per echoed message)\n\n\
+         Ratios are ours over the best peer of the cell: messages/s (higher is better) and CPU per message (lower is better).\n"
+    );
+    let mut header = String::from("| mode | size | conns |");
+    let mut rule = String::from("|---|---:|---:|");
+    for s in &servers {
+        let _ = write!(header, " {s} msg/s | {s} µs |");
+        rule.push_str("---:|---:|");
+    }
+    for s in &ours {
+        let _ = write!(header, " {s} msg/s ratio | {s} CPU ratio |");
+        rule.push_str("---:|---:|");
+    }
+    if has_allocs {
+        for s in &servers {
+            let _ = write!(header, " {s} allocs/msg |");
+            rule.push_str("---:|");
+        }
+    }
+    let _ = writeln!(out, "{header}\n{rule}");
+    for (mode, window, size, conns) in &cells {
+        let med = |s: &str, key: &str| cell_median(echo, s, (mode, window, size, conns), key);
+        let mode_label = if mode == "pipelined" { format!("pipelined {window}") } else { mode.clone() };
+        let mut row = format!("| {mode_label} | {} | {conns} |", size_label(size));
+        for s in &servers {
+            let _ =
+                write!(row, " {} | {} |", fmt_rate(med(s, "msgs_per_s")), fmt_num(med(s, "server_cpu_us_per_msg"), 2));
+        }
+        let peers = servers.iter().filter(|s| is_peer(s));
+        let best_rate = peers.clone().filter_map(|s| med(s, "msgs_per_s")).reduce(f64::max);
+        let best_cpu = peers.filter_map(|s| med(s, "server_cpu_us_per_msg")).reduce(f64::min);
+        for s in &ours {
+            let rate = med(s, "msgs_per_s").zip(best_rate).map(|(v, b)| format!("{:.2}x", v / b));
+            let cpu = med(s, "server_cpu_us_per_msg").zip(best_cpu).map(|(v, b)| format!("{:.2}x", v / b));
+            let _ = write!(row, " {} | {} |", rate.unwrap_or("-".into()), cpu.unwrap_or("-".into()));
+        }
+        if has_allocs {
+            for s in &servers {
+                let _ = write!(row, " {} |", fmt_num(med(s, "allocs_per_msg"), 3));
+            }
+        }
+        let _ = writeln!(out, "{row}");
+    }
+    // Round-trip latency and the load generator's CPU, to show where the client is the limit.
+    let _ = writeln!(out, "\n### Echo: round trip p50 / p99 (µs) and load generator CPU %\n");
+    let mut header = String::from("| mode | size | conns |");
+    let mut rule = String::from("|---|---:|---:|");
+    for s in &servers {
+        let _ = write!(header, " {s} p50/p99 | {s} client CPU |");
+        rule.push_str("---:|---:|");
+    }
+    let _ = writeln!(out, "{header}\n{rule}");
+    for (mode, window, size, conns) in &cells {
+        let med = |s: &str, key: &str| cell_median(echo, s, (mode, window, size, conns), key);
+        let mode_label = if mode == "pipelined" { format!("pipelined {window}") } else { mode.clone() };
+        let mut row = format!("| {mode_label} | {} | {conns} |", size_label(size));
+        for s in &servers {
+            let _ = write!(
+                row,
+                " {}/{} | {}% |",
+                fmt_num(med(s, "p50_us"), 0),
+                fmt_num(med(s, "p99_us"), 0),
+                fmt_num(med(s, "client_cpu_pct"), 0)
+            );
+        }
+        let _ = writeln!(out, "{row}");
+    }
+}
+
+/// The median of `key` over the records of one server in one cell (mode, window, size, conns).
+fn cell_median(echo: &[&Record], server: &str, cell: (&str, &str, &str, &str), key: &str) -> Option<f64> {
+    let (mode, window, size, conns) = cell;
+    median(
+        echo.iter()
+            .filter(|r| {
+                r.get("server") == server
+                    && r.get("mode") == mode
+                    && r.get("window") == window
+                    && r.get("size") == size
+                    && r.get("conns") == conns
+            })
+            .filter_map(|r| r.num(key))
+            .collect(),
+    )
+}

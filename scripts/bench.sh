@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The performance benchmark of laputa against its peers (issue 5; BENCHMARKS.md explains every
+# figure). Builds `laputa-bench` in release mode, then runs, each server pinned to CPU 0 and the
+# load generator to CPU 1:
+#   1. the echo matrix (closed loop and pipelined, servers alternated within each cell),
+#   2. idle memory per connection (10,000 idle connections, client in its own process),
+#   3. connection setup (handshakes/s),
+#   4. allocations per echoed message (counting allocator, a separate short run),
+# and prints the tables. Raw results go to $OUT (default target/bench/results-<date>.txt);
+# `target/release/bench-run table --from FILE` prints the tables of a raw file again.
+#
+# Usage: scripts/bench.sh [quick|full]    (default: full; quick is a smoke run of a few minutes)
+# Environment: SERVERS, CONNS, SIZES, MODES, REPS, WARMUP, DURATION, IDLE, OUT override the matrix.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PROFILE=${1:-full}
+if [[ $PROFILE == quick ]]; then
+    : "${CONNS:=10,100}" "${SIZES:=20,16384}" "${REPS:=1}" "${WARMUP:=0.3}" "${DURATION:=1}" "${IDLE:=2000}"
+else
+    : "${CONNS:=1,10,100,500}" "${SIZES:=20,1024,16384,65536,1048576}" "${REPS:=3}" "${WARMUP:=0.5}"
+    : "${DURATION:=2}" "${IDLE:=10000}"
+fi
+: "${SERVERS:=laputa,laputa-core,tungstenite,fastwebsockets,tokio-websockets}" "${MODES:=closed,pipelined}"
+OUT=${OUT:-target/bench/results-$(date +%Y%m%d-%H%M%S).txt}
+mkdir -p "$(dirname "$OUT")"
+
+if [[ $(nproc) -lt 2 ]]; then
+    echo "needs 2 CPUs (server and load generator each pinned to one)" >&2
+    exit 1
+fi
+
+cargo build --release -p laputa-bench
+RUN=target/release/bench-run
+common=(--servers "$SERVERS" --out "$OUT" --server-cpu 0 --client-cpu 1)
+
+echo "== machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT.log"
+"$RUN" echo "${common[@]}" --conns "$CONNS" --sizes "$SIZES" --modes "$MODES" --reps "$REPS" \
+    --warmup "$WARMUP" --duration "$DURATION" 2>>"$OUT.log" >/dev/null
+"$RUN" memory "${common[@]}" --idle "$IDLE" 2>>"$OUT.log" >/dev/null
+"$RUN" handshake "${common[@]}" --reps "$REPS" --duration "$DURATION" 2>>"$OUT.log" >/dev/null
+# Allocations per echoed message: the same servers with the counting allocator switched on, a
+# short closed-loop and pipelined run (counting costs a little, so it is kept out of the timings).
+ALLOC_OUT="${OUT%.txt}-allocs.txt"
+"$RUN" echo --servers "$SERVERS" --out "$ALLOC_OUT" --count-allocs --conns 10 --sizes "20,1024,16384,65536,1048576" \
+    --reps 1 --warmup 0.3 --duration 1 2>>"$OUT.log" >/dev/null
+
+"$RUN" table --from "$OUT"
+echo
+echo "## Allocations per echoed message (counting allocator on, 10 connections; its timings are not the figures above)"
+"$RUN" table --from "$ALLOC_OUT"
+echo
+echo "raw results: $OUT and $ALLOC_OUT; log: $OUT.log"
