@@ -182,6 +182,18 @@ pub fn cpu_ticks(pid: u32) -> io::Result<u64> {
     Ok(num(11)? + num(12)?)
 }
 
+/// Read and write system calls made so far by a process (`syscr` and `syscw` of
+/// `/proc/<pid>/io`, all threads).
+pub fn syscalls(pid: u32) -> io::Result<(u64, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/io"))?;
+    let field = |name: &str| -> io::Result<u64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':')?.trim().parse().ok())
+            .ok_or_else(|| io::Error::other(format!("no {name} in /proc/{pid}/io")))
+    };
+    Ok((field("syscr")?, field("syscw")?))
+}
+
 /// Resident memory of a process in KiB (`VmRSS` of `/proc/<pid>/status`).
 pub fn rss_kib(pid: u32) -> io::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;

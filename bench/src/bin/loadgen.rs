@@ -24,7 +24,7 @@
 //! (SO_LINGER 0) so that no TIME_WAIT state piles up on either side.
 
 use hdrhistogram::Histogram;
-use laputa_bench::{clock_ticks_per_second, cpu_ticks, fail, fetch_alloc_counts, Args};
+use laputa_bench::{clock_ticks_per_second, cpu_ticks, fail, fetch_alloc_counts, syscalls, Args};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use std::collections::VecDeque;
@@ -376,16 +376,17 @@ fn run(args: &Args, addr: SocketAddr) {
     let warm_end = start + warmup;
     let end = warm_end + duration;
     let mut measuring = false;
-    let mut at_start = (Totals::default(), 0u64, 0u64, (0u64, 0u64));
+    let mut at_start = (Totals::default(), 0u64, 0u64, (0u64, 0u64), (0u64, 0u64));
     let ticks = |pid: Option<u32>| pid.map(|p| cpu_ticks(p).unwrap_or_else(|e| fail(e))).unwrap_or(0);
     let allocs = || alloc_stats.map(|a| fetch_alloc_counts(a).unwrap_or_else(|e| fail(e))).unwrap_or((0, 0));
     let me = std::process::id();
+    let server_syscalls = || server_pid.and_then(|p| syscalls(p).ok()).unwrap_or((0, 0));
     loop {
         let now = Instant::now();
         if !measuring && now >= warm_end {
             measuring = true;
             hist.reset();
-            at_start = (total, ticks(server_pid), ticks(Some(me)), allocs());
+            at_start = (total, ticks(server_pid), ticks(Some(me)), allocs(), server_syscalls());
         }
         if now >= end {
             break;
@@ -435,8 +436,8 @@ fn run(args: &Args, addr: SocketAddr) {
         }
     }
     let elapsed = duration.as_secs_f64();
-    let (t0, server0, me0, alloc0) = at_start;
-    let (server1, me1, alloc1) = (ticks(server_pid), ticks(Some(me)), allocs());
+    let (t0, server0, me0, alloc0, sys0) = at_start;
+    let (server1, me1, alloc1, sys1) = (ticks(server_pid), ticks(Some(me)), allocs(), server_syscalls());
     client.reset_all();
 
     let hz = clock_ticks_per_second() as f64;
@@ -455,9 +456,11 @@ fn run(args: &Args, addr: SocketAddr) {
     if server_pid.is_some() {
         let cpu_s = (server1 - server0) as f64 / hz;
         line += &format!(
-            " server_cpu_pct={:.1} server_cpu_us_per_msg={:.3}",
+            " server_cpu_pct={:.1} server_cpu_us_per_msg={:.3} server_reads_per_msg={:.3} server_writes_per_msg={:.3}",
             cpu_s / elapsed * 100.0,
-            per_msg(cpu_s * 1e6)
+            per_msg(cpu_s * 1e6),
+            per_msg((sys1.0 - sys0.0) as f64),
+            per_msg((sys1.1 - sys0.1) as f64),
         );
     }
     if alloc_stats.is_some() {
