@@ -467,15 +467,12 @@ fn echo_tables(echo: &[&Record], out: &mut String) {
         let _ = writeln!(out, "{row}");
     }
     // Round-trip latency and the load generator's CPU, to show where the client is the limit.
-    let _ = writeln!(
-        out,
-        "\n### Echo: round trip p50 / p99 (µs), server read / write system calls per message, load generator CPU %\n"
-    );
+    let _ = writeln!(out, "\n### Echo: round trip p50 / p99 (µs) and load generator CPU %\n");
     let mut header = String::from("| mode | size | conns |");
     let mut rule = String::from("|---|---:|---:|");
     for s in &servers {
-        let _ = write!(header, " {s} p50/p99 | {s} syscalls r/w | {s} client CPU |");
-        rule.push_str("---:|---:|---:|");
+        let _ = write!(header, " {s} p50/p99 | {s} client CPU |");
+        rule.push_str("---:|---:|");
     }
     let _ = writeln!(out, "{header}\n{rule}");
     for (mode, window, size, conns) in &cells {
@@ -485,11 +482,9 @@ fn echo_tables(echo: &[&Record], out: &mut String) {
         for s in &servers {
             let _ = write!(
                 row,
-                " {}/{} | {}/{} | {}% |",
+                " {}/{} | {}% |",
                 fmt_num(med(s, "p50_us"), 0),
                 fmt_num(med(s, "p99_us"), 0),
-                fmt_num(med(s, "server_reads_per_msg"), 2),
-                fmt_num(med(s, "server_writes_per_msg"), 2),
                 fmt_num(med(s, "client_cpu_pct"), 0)
             );
         }

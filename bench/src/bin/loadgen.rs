@@ -380,6 +380,8 @@ fn run(args: &Args, addr: SocketAddr) {
     let ticks = |pid: Option<u32>| pid.map(|p| cpu_ticks(p).unwrap_or_else(|e| fail(e))).unwrap_or(0);
     let allocs = || alloc_stats.map(|a| fetch_alloc_counts(a).unwrap_or_else(|e| fail(e))).unwrap_or((0, 0));
     let me = std::process::id();
+    // Only read/write/readv/writev count there, not recv/send (which std's TcpStream uses): a
+    // raw figure for servers that write with writev, not a comparison.
     let server_syscalls = || server_pid.and_then(|p| syscalls(p).ok()).unwrap_or((0, 0));
     loop {
         let now = Instant::now();
