@@ -429,6 +429,11 @@ impl Reject {
     pub fn status(&self) -> StatusCode {
         self.0.status()
     }
+
+    /// The response, for an HTTP stack that writes responses itself.
+    pub fn into_response(self) -> http::Response<Vec<u8>> {
+        *self.0
+    }
 }
 
 impl From<http::Response<Vec<u8>>> for Reject {
