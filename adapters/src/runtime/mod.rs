@@ -307,6 +307,11 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
         self.driver.high_water
     }
 
+    /// Bytes queued and not yet written to the socket (the WebSocket API's `bufferedAmount`).
+    pub fn buffered_amount(&self) -> usize {
+        self.driver.buffered()
+    }
+
     /// Waits for the next message (answering pings and honouring the deadlines meanwhile).
     /// When the connection ends, returns [`Error::Closed`] once the TCP teardown is done.
     /// Cancellation safe.
@@ -534,6 +539,11 @@ impl<S, R: RuntimeIo<S>> WriteHalf<S, R> {
     /// Sets how many bytes may wait to be written before sending waits (64 KiB by default).
     pub fn set_high_water_mark(&mut self, bytes: usize) {
         lock(&self.shared).high_water = bytes;
+    }
+
+    /// Bytes queued and not yet written to the socket.
+    pub fn buffered_amount(&self) -> usize {
+        lock(&self.shared).buffered()
     }
 }
 
