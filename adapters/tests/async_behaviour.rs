@@ -7,56 +7,13 @@
 use futures::{SinkExt, StreamExt};
 use laputa::runtime::{self, Runtime, TcpRuntime, WebSocket};
 use laputa::{Accept, ClientRequest, CloseCode, Config, Error, Event, Keepalive, Message, MessageKind, Reject};
-use std::future::{poll_fn, Future};
+use std::future::Future;
 use std::io::{Read, Write};
-use std::pin::pin;
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
-/// A runtime the tests can run: its `block_on`.
-trait Harness: TcpRuntime {
-    fn block_on<F: Future>(future: F) -> F::Output;
-}
+mod common;
 
-#[cfg(feature = "tokio")]
-impl Harness for laputa::tokio::Tokio {
-    fn block_on<F: Future>(future: F) -> F::Output {
-        let runtime = ::tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        runtime.block_on(future)
-    }
-}
-
-#[cfg(feature = "smol")]
-impl Harness for laputa::smol::Smol {
-    fn block_on<F: Future>(future: F) -> F::Output {
-        ::smol::block_on(future)
-    }
-}
-
-#[cfg(feature = "async-std")]
-impl Harness for laputa::async_std::AsyncStd {
-    fn block_on<F: Future>(future: F) -> F::Output {
-        ::async_std::task::block_on(future)
-    }
-}
-
-/// Every test gives up after this long instead of hanging.
-const TEST_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// `Some(output)`, or `None` if `future` takes longer than `limit`.
-async fn timeout<R: Runtime, F: Future>(limit: Duration, future: F) -> Option<F::Output> {
-    let mut future = pin!(future);
-    let mut sleep = Box::pin(R::sleep_until(Instant::now() + limit));
-    poll_fn(|cx| match future.as_mut().poll(cx) {
-        Poll::Ready(output) => Poll::Ready(Some(output)),
-        Poll::Pending => sleep.as_mut().poll(cx).map(|_| None),
-    })
-    .await
-}
-
-async fn sleep<R: Runtime>(duration: Duration) {
-    R::sleep_until(Instant::now() + duration).await;
-}
+use common::{sleep, timeout, Harness};
 
 type Ws<R> = WebSocket<<R as Runtime>::TcpStream, R>;
 
@@ -450,6 +407,9 @@ async fn backpressure<R: TcpRuntime>() {
     done.send(()).unwrap();
     peer.join().unwrap();
 }
+
+/// Every test gives up after this long instead of hanging.
+const TEST_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Instantiates each scenario as a `#[test]` on one runtime.
 macro_rules! on_runtime {
