@@ -83,12 +83,10 @@ impl Runtime for AsyncStd {
         listener.local_addr()
     }
 
-    fn accept(listener: &Self::TcpListener) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + Send {
-        async move {
-            let (stream, addr) = listener.accept().await?;
-            stream.set_nodelay(true)?;
-            Ok((stream, addr))
-        }
+    async fn accept(listener: &Self::TcpListener) -> io::Result<(TcpStream, SocketAddr)> {
+        let (stream, addr) = listener.accept().await?;
+        stream.set_nodelay(true)?;
+        Ok((stream, addr))
     }
 
     fn spawn<F>(future: F) -> Self::JoinHandle<F::Output>

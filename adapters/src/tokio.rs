@@ -97,12 +97,10 @@ impl Runtime for Tokio {
         listener.local_addr()
     }
 
-    fn accept(listener: &Self::TcpListener) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + Send {
-        async move {
-            let (stream, addr) = listener.accept().await?;
-            stream.set_nodelay(true)?;
-            Ok((stream, addr))
-        }
+    async fn accept(listener: &Self::TcpListener) -> io::Result<(TcpStream, SocketAddr)> {
+        let (stream, addr) = listener.accept().await?;
+        stream.set_nodelay(true)?;
+        Ok((stream, addr))
     }
 
     fn spawn<F>(future: F) -> JoinHandle<F::Output>
@@ -121,11 +119,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> RuntimeIo<S> for Tokio {
         Poll::Ready(Ok(buf.filled().len()))
     }
 
-    fn poll_write_vectored(
-        stream: &mut S,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write_vectored(stream: &mut S, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
         Pin::new(stream).poll_write_vectored(cx, bufs)
     }
 

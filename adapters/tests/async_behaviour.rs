@@ -376,16 +376,11 @@ async fn backpressure<R: TcpRuntime>() {
         let mut sent = 0usize;
         let mut max_buffered = 0;
         // Send until a send waits (the peer reads nothing), interrupting the waiting send.
-        loop {
-            match timeout::<R, _>(Duration::from_millis(300), ws.send(message.clone())).await {
-                Some(result) => {
-                    result.unwrap();
-                    sent += 1;
-                    max_buffered = max_buffered.max(ws.buffered_amount());
-                    assert!(sent < 2000, "sending never waited");
-                }
-                None => break,
-            }
+        while let Some(result) = timeout::<R, _>(Duration::from_millis(300), ws.send(message.clone())).await {
+            result.unwrap();
+            sent += 1;
+            max_buffered = max_buffered.max(ws.buffered_amount());
+            assert!(sent < 2000, "sending never waited");
         }
         // Still waiting a while later: nothing more went out.
         let still = timeout::<R, _>(Duration::from_millis(200), ws.send(message.clone())).await;

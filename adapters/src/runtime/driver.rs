@@ -95,7 +95,9 @@ pub(crate) struct Io<S, R> {
 
 impl<S, R> std::fmt::Debug for Io<S, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Io").field("buffered", &(self.front.len() - self.written + self.back.len())).finish_non_exhaustive()
+        f.debug_struct("Io")
+            .field("buffered", &(self.front.len() - self.written + self.back.len()))
+            .finish_non_exhaustive()
     }
 }
 

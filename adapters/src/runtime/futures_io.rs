@@ -30,18 +30,12 @@ macro_rules! impl_futures_io {
                 true
             }
 
-            fn poll_flush(
-                stream: &mut S,
-                cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
+            fn poll_flush(stream: &mut S, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
                 futures_io::AsyncWrite::poll_flush(std::pin::Pin::new(stream), cx)
             }
 
             /// `poll_close` of a futures-io TCP stream shuts down its write side.
-            fn poll_shutdown(
-                stream: &mut S,
-                cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
+            fn poll_shutdown(stream: &mut S, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
                 futures_io::AsyncWrite::poll_close(std::pin::Pin::new(stream), cx)
             }
         }

@@ -126,8 +126,7 @@ pub trait RuntimeIo<S>: Runtime {
     fn poll_read(stream: &mut S, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
 
     /// Writes from `bufs`, in order.
-    fn poll_write_vectored(stream: &mut S, cx: &mut Context<'_>, bufs: &[IoSlice<'_>])
-        -> Poll<io::Result<usize>>;
+    fn poll_write_vectored(stream: &mut S, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>>;
 
     /// Whether a vectored write is worth it on `stream` (when not, one buffer is written at a time).
     fn is_write_vectored(stream: &S) -> bool;

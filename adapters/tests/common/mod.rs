@@ -48,4 +48,3 @@ pub(crate) async fn timeout<R: Runtime, F: Future>(limit: Duration, future: F) -
 pub(crate) async fn sleep<R: Runtime>(duration: Duration) {
     R::sleep_until(Instant::now() + duration).await;
 }
-

@@ -43,8 +43,9 @@ fn main() {
     let args = Args::parse(&[]);
     let addr = args.value("addr").unwrap_or("127.0.0.1:9001").to_owned();
     laputa_examples::block_on_tokio(async move {
-        let listener =
-            tokio::net::TcpListener::bind(&addr).await.unwrap_or_else(|e| fail(format!("cannot listen on {addr}: {e}")));
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .unwrap_or_else(|e| fail(format!("cannot listen on {addr}: {e}")));
         println!("axum_echo listening on ws://{}", listener.local_addr().map_or(addr.clone(), |a| a.to_string()));
         let app = Router::new().fallback(websocket);
         axum::serve(listener, app).await.unwrap_or_else(|e| fail(e));

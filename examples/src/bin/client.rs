@@ -16,7 +16,9 @@ use std::time::Duration;
 fn main() {
     let args = Args::parse(&["deflate"]);
     let runtime = args.runtime().unwrap_or_else(|e| fail(e));
-    let Some(url) = args.positional().first() else { fail("usage: client URL [--runtime blocking|tokio|smol|async-std]") };
+    let Some(url) = args.positional().first() else {
+        fail("usage: client URL [--runtime blocking|tokio|smol|async-std]")
+    };
     match runtime {
         "blocking" => run_blocking(url),
         name => run_async!(name, run(url)),

@@ -82,7 +82,7 @@ enum Phase {
     /// Reading the upgrade request.
     Handshake(ServerHandshake),
     /// A WebSocket connection.
-    Open(Connection),
+    Open(Box<Connection>),
     /// Refused: the error response is being written, then the socket closes.
     Refusing,
     /// Over: drop the socket.
@@ -181,7 +181,7 @@ impl Peer {
             Phase::Handshake(handshake) => match handshake.handle_input(data) {
                 Ok(None) => {}
                 Ok(Some(request)) => match request.accept(Accept::default()) {
-                    Ok(connection) => self.phase = Phase::Open(connection),
+                    Ok(connection) => self.phase = Phase::Open(Box::new(connection)),
                     Err(_) => self.phase = Phase::Done,
                 },
                 Err(error) => match error.response_bytes() {
