@@ -4,7 +4,9 @@ use super::{
     accept_key, has_token, header_map, list_elements, parse_error, push_header, push_headers, single_value,
     write_response, HandshakeError, HeadError, HeadReader, VERSION,
 };
-use crate::{Config, Connection, Role};
+use crate::deflate::server_negotiate;
+use crate::extensions::{parse_extensions, write_extension, Extension};
+use crate::{Config, Connection, Rng, Role};
 use base64::Engine as _;
 use http::header::{
     CONNECTION, CONTENT_LENGTH, COOKIE, HOST, ORIGIN, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS,
@@ -175,7 +177,8 @@ impl IncomingRequest {
     /// (with the same headers and checks as [`accept`](Self::accept)) and the server
     /// [`Connection`] to run over the upgraded stream once it has.
     pub fn accept_response(self, accept: Accept) -> Result<(http::Response<()>, Connection), HandshakeError> {
-        self.check_accept(&accept)?;
+        let deflate = self.negotiate_deflate();
+        let extra = self.answer_headers(&accept, deflate.as_ref().map(|(_, answer)| answer))?;
         let mut response = http::Response::new(());
         *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
         let headers = response.headers_mut();
@@ -188,10 +191,13 @@ impl IncomingRequest {
                 HeaderValue::from_str(protocol).map_err(|_| HandshakeError::InvalidAccept("invalid subprotocol"))?;
             headers.insert(SEC_WEBSOCKET_PROTOCOL, value);
         }
-        for (name, value) in &accept.headers {
+        for (name, value) in &extra {
             headers.append(name, value.clone());
         }
-        let mut connection = Connection::new(Role::Server, self.config);
+        let mut connection = match deflate {
+            Some((params, _)) => Connection::with_deflate(Role::Server, self.config, Rng::os(), params),
+            None => Connection::new(Role::Server, self.config),
+        };
         if !self.leftover.is_empty() {
             connection.handle_input(&self.leftover);
         }
@@ -261,8 +267,12 @@ impl IncomingRequest {
     /// [`protocols`](Self::protocols) or `accept.headers` sets a header the handshake writes
     /// itself (`Upgrade`, `Connection`, `Sec-WebSocket-Accept`, `Sec-WebSocket-Protocol`).
     pub fn accept(self, accept: Accept) -> Result<Connection, HandshakeError> {
-        let head = self.response_head(&accept)?;
-        let mut connection = Connection::new(Role::Server, self.config);
+        let deflate = self.negotiate_deflate();
+        let head = self.response_head(&accept, deflate.as_ref().map(|(_, answer)| answer))?;
+        let mut connection = match deflate {
+            Some((params, _)) => Connection::with_deflate(Role::Server, self.config, Rng::os(), params),
+            None => Connection::new(Role::Server, self.config),
+        };
         connection.queue_raw(&head);
         if !self.leftover.is_empty() {
             connection.handle_input(&self.leftover);
@@ -278,14 +288,29 @@ impl IncomingRequest {
         write_response(reject.0.status(), reject.0.headers(), reject.0.body())
     }
 
-    /// The 101 response for `accept`, after checking it against the request.
-    pub(super) fn response_head(&self, accept: &Accept) -> Result<Vec<u8>, HandshakeError> {
-        self.check_accept(accept)?;
-        Ok(response_head(&self.accept_value, accept.protocol.as_deref(), &accept.headers))
+    /// permessage-deflate, when [`Config::deflate`] enables it and the client offered something
+    /// acceptable: the parameters and the answer for `Sec-WebSocket-Extensions`. Malformed
+    /// extension headers are ignored (the offer is then simply not taken).
+    fn negotiate_deflate(&self) -> Option<(crate::DeflateParams, Extension)> {
+        let config = self.config.deflate.as_ref()?;
+        let offers: Vec<Extension> =
+            self.extension_offers().filter_map(|value| parse_extensions(value).ok()).flatten().collect();
+        server_negotiate(&offers, config)
     }
 
-    /// Checks `accept` against the request.
-    fn check_accept(&self, accept: &Accept) -> Result<(), HandshakeError> {
+    /// The 101 response for `accept`, after checking it against the request.
+    pub(super) fn response_head(
+        &self,
+        accept: &Accept,
+        deflate: Option<&Extension>,
+    ) -> Result<Vec<u8>, HandshakeError> {
+        let headers = self.answer_headers(accept, deflate)?;
+        Ok(response_head(&self.accept_value, accept.protocol.as_deref(), &headers))
+    }
+
+    /// Checks `accept` against the request; the extra headers of the 101 response (the
+    /// application's, and the permessage-deflate answer).
+    fn answer_headers(&self, accept: &Accept, deflate: Option<&Extension>) -> Result<HeaderMap, HandshakeError> {
         if let Some(protocol) = &accept.protocol {
             // RFC 6455 section 4.2.2: the chosen subprotocol "MUST be derived from the values
             // received from the client in the |Sec-WebSocket-Protocol| header field".
@@ -296,7 +321,13 @@ impl IncomingRequest {
         if RESERVED.iter().any(|name| accept.headers.contains_key(name)) {
             return Err(HandshakeError::InvalidAccept("header is set by the handshake itself"));
         }
-        Ok(())
+        let mut headers = accept.headers.clone();
+        if let Some(answer) = deflate {
+            let value = HeaderValue::from_str(&write_extension(answer))
+                .map_err(|_| HandshakeError::InvalidAccept("unencodable extension answer"))?;
+            headers.append(SEC_WEBSOCKET_EXTENSIONS, value);
+        }
+        Ok(headers)
     }
 }
 
@@ -734,7 +765,7 @@ mod tests {
     #[test]
     fn accept_checks_protocol_and_headers() {
         let incoming = || parse(REQUEST).unwrap().unwrap();
-        let head = incoming().response_head(&Accept::new().protocol("superchat")).unwrap();
+        let head = incoming().response_head(&Accept::new().protocol("superchat"), None).unwrap();
         assert!(head.windows(30).any(|w| w == b"Sec-WebSocket-Protocol: superc"));
         let err = incoming().accept(Accept::new().protocol("Chat")).unwrap_err();
         assert!(matches!(err, HandshakeError::InvalidAccept(_)));
@@ -776,7 +807,7 @@ mod tests {
         let incoming = IncomingRequest::from_request(http_request().body(()).unwrap(), Config::default()).unwrap();
         assert_eq!((incoming.path(), incoming.query()), ("/chat", Some("room=1")));
         let accept = Accept::new().protocol("chat").header(http::header::SET_COOKIE, HeaderValue::from_static("a=1"));
-        let raw = String::from_utf8(incoming.response_head(&accept).unwrap()).unwrap();
+        let raw = String::from_utf8(incoming.response_head(&accept, None).unwrap()).unwrap();
         let (response, connection) = incoming.accept_response(accept).unwrap();
         assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
         assert_eq!(connection.pending_transmit(), 0, "the other stack writes the 101");

@@ -1,12 +1,12 @@
 //! A line-oriented WebSocket client.
 //!
-//! `client URL [--runtime blocking|tokio|smol|async-std]`: sends each line of stdin as a text message and prints each
+//! `client URL [--runtime blocking|tokio|smol|async-std] [--deflate]`: sends each line of stdin as a text message and prints each
 //! message received as a line on stdout. At the end of stdin it closes with 1000, waits for the
 //! close handshake and exits 0; on failure it prints the error on stderr and exits non-zero.
 
 use futures::{SinkExt, StreamExt};
 use laputa::runtime::{self, TcpRuntime};
-use laputa::{blocking, CloseCode, Message};
+use laputa::{blocking, ClientRequest, CloseCode, Config, DeflateConfig, Message};
 use laputa_examples::{fail, run_async, Args};
 use std::io::{BufRead, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,9 +19,12 @@ fn main() {
     let Some(url) = args.positional().first() else {
         fail("usage: client URL [--runtime blocking|tokio|smol|async-std]")
     };
+    let request = ClientRequest::new(url).unwrap_or_else(|e| fail(e));
+    let mut config = Config::default();
+    config.deflate = args.switch("deflate").then(DeflateConfig::default);
     match runtime {
-        "blocking" => run_blocking(url),
-        name => run_async!(name, run(url)),
+        "blocking" => run_blocking(request, config),
+        name => run_async!(name, run(request, config)),
     }
 }
 
@@ -35,8 +38,8 @@ fn print(message: &Message) {
     .unwrap_or_else(|e| fail(e));
 }
 
-fn run_blocking(url: &str) {
-    let (mut ws, _) = blocking::connect(url).unwrap_or_else(|e| fail(e));
+fn run_blocking(request: ClientRequest, config: Config) {
+    let (mut ws, _) = blocking::connect_with(request, config).unwrap_or_else(|e| fail(e));
     // Stdin is read on its own thread; the socket is polled with a short read timeout between lines.
     let (lines_tx, lines) = mpsc::channel();
     std::thread::spawn(move || {
@@ -73,8 +76,8 @@ fn run_blocking(url: &str) {
 
 /// The same on an async runtime: the halves of the connection in two tasks, stdin read on a
 /// thread of its own and handed over through a bounded channel.
-async fn run<R: TcpRuntime>(url: &str) {
-    let (ws, _) = runtime::connect::<R>(url).await.unwrap_or_else(|e| fail(e));
+async fn run<R: TcpRuntime>(request: ClientRequest, config: Config) {
+    let (ws, _) = runtime::connect_with::<R>(request, config).await.unwrap_or_else(|e| fail(e));
     let (mut reader, mut writer) = ws.split();
     let closing = Arc::new(AtomicBool::new(false));
     let printing = {

@@ -2,11 +2,12 @@
 //! driven directly, with no adapter code. It shows the drive loop of `ARCHITECTURE.md` in full,
 //! for applications that bring their own loop.
 //!
-//! `event_loop_echo [--addr HOST:PORT]` (default 127.0.0.1:9001). Limits are raised to 64 MiB so
-//! that the Autobahn TestSuite's large cases run.
+//! `event_loop_echo [--addr HOST:PORT] [--deflate]` (default 127.0.0.1:9001). `--deflate` accepts
+//! permessage-deflate offers. Limits are raised to 64 MiB so that the Autobahn TestSuite's large
+//! cases run.
 
 use laputa_core::handshake::{Accept, ServerHandshake};
-use laputa_core::{Connection, Event};
+use laputa_core::{Config, Connection, Event};
 use laputa_examples::{conformance_config, fail, Args};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
@@ -21,6 +22,7 @@ const HIGH_WATER: usize = 1 << 20;
 
 fn main() {
     let args = Args::parse(&["deflate"]);
+    let config = conformance_config(args.switch("deflate"));
     let addr = args.value("addr").unwrap_or("127.0.0.1:9001");
     let addr = addr.parse().unwrap_or_else(|e| fail(format!("bad address {addr}: {e}")));
     let mut listener = TcpListener::bind(addr).unwrap_or_else(|e| fail(format!("cannot listen on {addr}: {e}")));
@@ -50,7 +52,7 @@ fn main() {
                     let _ = stream.set_nodelay(true);
                     let interest = Interest::READABLE | Interest::WRITABLE;
                     if poll.registry().register(&mut stream, token, interest).is_ok() {
-                        peers.insert(token, Peer::new(stream));
+                        peers.insert(token, Peer::new(stream, &config));
                         ready.push(token);
                     }
                 }
@@ -98,8 +100,8 @@ struct Peer {
 }
 
 impl Peer {
-    fn new(stream: TcpStream) -> Self {
-        let handshake = ServerHandshake::new(conformance_config(), Instant::now());
+    fn new(stream: TcpStream, config: &Config) -> Self {
+        let handshake = ServerHandshake::new(config.clone(), Instant::now());
         Self { stream, phase: Phase::Handshake(handshake), out: Vec::new(), written: 0 }
     }
 
