@@ -98,3 +98,55 @@ fn server_blocking_deflate() {
 fn client_blocking_deflate() {
     client_conformance("blocking", true);
 }
+
+// The async adapters, through the same example programs (`--runtime`).
+
+#[test]
+fn server_tokio() {
+    server_conformance("tokio", false);
+}
+
+#[test]
+fn client_tokio() {
+    client_conformance("tokio", false);
+}
+
+#[test]
+fn server_smol() {
+    server_conformance("smol", false);
+}
+
+#[test]
+fn client_smol() {
+    client_conformance("smol", false);
+}
+
+#[test]
+fn server_async_std() {
+    server_conformance("async-std", false);
+}
+
+#[test]
+fn client_async_std() {
+    client_conformance("async-std", false);
+}
+
+#[test]
+fn server_tokio_deflate() {
+    server_conformance("tokio", true);
+}
+
+#[test]
+fn client_tokio_deflate() {
+    client_conformance("tokio", true);
+}
+
+#[test]
+fn server_smol_deflate() {
+    server_conformance("smol", true);
+}
+
+#[test]
+fn client_smol_deflate() {
+    client_conformance("smol", true);
+}
