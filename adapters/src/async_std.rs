@@ -35,6 +35,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 pub use async_std::net::TcpStream;
@@ -98,7 +99,50 @@ impl Runtime for AsyncStd {
     }
 }
 
-impl_futures_io!(AsyncStd);
+impl_futures_io!(AsyncStd, Stream::poll_shutdown_write, Stream);
+
+/// What the async-std adapter needs from a stream beyond the `futures-io` traits: shutting
+/// down its write side (TCP FIN), as the core asks after the close handshake. async-std's own
+/// `poll_close` only flushes, so its sockets implement this with `shutdown(Write)`; for other
+/// streams (a TLS stream, say) the default calls `poll_close`.
+///
+/// ```
+/// use laputa::async_std::Stream;
+/// # struct MyTlsStream;
+/// # impl futures_io::AsyncRead for MyTlsStream {
+/// #     fn poll_read(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>, _: &mut [u8])
+/// #         -> std::task::Poll<std::io::Result<usize>> { unimplemented!() }
+/// # }
+/// # impl futures_io::AsyncWrite for MyTlsStream {
+/// #     fn poll_write(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>, _: &[u8])
+/// #         -> std::task::Poll<std::io::Result<usize>> { unimplemented!() }
+/// #     fn poll_flush(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>)
+/// #         -> std::task::Poll<std::io::Result<()>> { unimplemented!() }
+/// #     fn poll_close(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>)
+/// #         -> std::task::Poll<std::io::Result<()>> { unimplemented!() }
+/// # }
+/// // A stream whose `poll_close` ends its write side.
+/// impl Stream for MyTlsStream {}
+/// ```
+pub trait Stream: AsyncRead + AsyncWrite + Unpin {
+    /// Shuts down the write side; by default `poll_close`.
+    fn poll_shutdown_write(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_close(cx)
+    }
+}
+
+impl Stream for TcpStream {
+    fn poll_shutdown_write(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.shutdown(std::net::Shutdown::Write))
+    }
+}
+
+#[cfg(unix)]
+impl Stream for async_std::os::unix::net::UnixStream {
+    fn poll_shutdown_write(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.shutdown(std::net::Shutdown::Write))
+    }
+}
 
 /// Opens a client connection to a `ws://` URL with the default [`Config`].
 ///
@@ -135,7 +179,7 @@ pub async fn connect_with(request: ClientRequest, config: Config) -> Result<(Web
 /// let (ws, _) = laputa::async_std::client(stream, request, Config::default()).await?;
 /// # Ok(()) }
 /// ```
-pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
+pub async fn client<S: Stream>(
     stream: S,
     request: ClientRequest,
     config: Config,
@@ -151,7 +195,7 @@ pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
 /// let message = ws.recv().await?;
 /// # Ok(()) }
 /// ```
-pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(stream: S) -> Result<WebSocket<S>, Error> {
+pub async fn accept<S: Stream>(stream: S) -> Result<WebSocket<S>, Error> {
     runtime::accept::<S, AsyncStd>(stream).await
 }
 
@@ -173,7 +217,7 @@ pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(stream: S) -> Result<WebS
 /// ```
 pub async fn accept_with<S, F>(stream: S, config: Config, decide: F) -> Result<WebSocket<S>, Error>
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: Stream,
     F: FnOnce(&IncomingRequest) -> Result<Accept, Reject>,
 {
     runtime::accept_with::<S, AsyncStd, F>(stream, config, decide).await

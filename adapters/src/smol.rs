@@ -123,7 +123,9 @@ impl Runtime for Smol {
     }
 }
 
-impl_futures_io!(Smol);
+// `poll_close` of smol's sockets shuts down the write side (and of a TLS stream, sends its
+// close_notify first).
+impl_futures_io!(Smol, futures_io::AsyncWrite::poll_close, AsyncRead + AsyncWrite + Unpin);
 
 /// Opens a client connection to a `ws://` URL with the default [`Config`].
 ///

@@ -1,12 +1,11 @@
 //! The `futures-io` traits (`AsyncRead`, `AsyncWrite`) and `async-io`'s timer, shared by the
 //! smol and async-std runtimes.
 
-/// Implements [`RuntimeIo`](super::RuntimeIo) for `$runtime` over every `futures-io` stream.
+/// Implements [`RuntimeIo`](super::RuntimeIo) for `$runtime` over the `futures-io` streams
+/// with the bounds given, shutting down their write side with `$shutdown`.
 macro_rules! impl_futures_io {
-    ($runtime:ty) => {
-        impl<S> $crate::runtime::RuntimeIo<S> for $runtime
-        where
-            S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
+    ($runtime:ty, $shutdown:path, $($bound:tt)+) => {
+        impl<S: $($bound)+> $crate::runtime::RuntimeIo<S> for $runtime
         {
             fn poll_read(
                 stream: &mut S,
@@ -34,9 +33,8 @@ macro_rules! impl_futures_io {
                 futures_io::AsyncWrite::poll_flush(std::pin::Pin::new(stream), cx)
             }
 
-            /// `poll_close` of a futures-io TCP stream shuts down its write side.
             fn poll_shutdown(stream: &mut S, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
-                futures_io::AsyncWrite::poll_close(std::pin::Pin::new(stream), cx)
+                $shutdown(std::pin::Pin::new(stream), cx)
             }
         }
     };
