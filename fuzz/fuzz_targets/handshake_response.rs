@@ -11,7 +11,9 @@
 #![no_main]
 
 use laputa_core::handshake::{accept_key, ClientHandshake, ClientRequest, HandshakeError};
+use laputa_core::frame::FrameHeader;
 use laputa_core::http::StatusCode;
+use laputa_core::mask::apply_mask;
 use laputa_core::{Config, Event, Rng};
 use libfuzzer_sys::fuzz_target;
 use std::time::Instant;
@@ -71,8 +73,10 @@ enum Outcome {
     /// An error; for a non-101 status, only the status and headers (the body kept depends on how
     /// much of it came with the head).
     Failed(String),
-    /// Upgraded: the response's subprotocol, and the connection's events and output.
-    Upgraded(Option<String>, Vec<Event>, Vec<u8>),
+    /// Upgraded: the response's subprotocol, the connection's events, and the frames it sent
+    /// (first byte and unmasked payload: masking keys are drawn when a frame is encoded, which
+    /// for pongs is when the output is taken, so the keys depend on the split).
+    Upgraded(Option<String>, Vec<Event>, Vec<(u8, Vec<u8>)>),
 }
 
 fn outcome(mode: u8, pieces: &[&[u8]]) -> Outcome {
@@ -126,5 +130,20 @@ fn outcome(mode: u8, pieces: &[&[u8]]) -> Outcome {
     events.extend(std::iter::from_fn(|| conn.poll_event()));
     conn.poll_transmit(Instant::now(), &mut out);
     assert_eq!(events.iter().filter(|e| matches!(e, Event::Closed(_))).count(), 1);
-    Outcome::Upgraded(protocol, events, out)
+    Outcome::Upgraded(protocol, events, unmasked_frames(&out))
+}
+
+/// The frames a client sent, each checked to be masked.
+fn unmasked_frames(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut frames = Vec::new();
+    while !bytes.is_empty() {
+        let (header, len) = FrameHeader::parse(bytes).expect("a valid header").expect("a whole frame");
+        let key = header.mask.expect("client frames are masked");
+        let end = len + header.len as usize;
+        let mut payload = bytes[len..end].to_vec();
+        apply_mask(&mut payload, key, 0);
+        frames.push((bytes[0], payload));
+        bytes = &bytes[end..];
+    }
+    frames
 }

@@ -20,7 +20,7 @@ use laputa_core::{CloseCode, Closed, Config, Connection, Error, Event, Message, 
 use std::time::{Duration, Instant};
 
 /// Stops big sends once this many payload bytes were sent in one run, to keep runs fast.
-const BYTE_BUDGET: usize = 1 << 20;
+const BYTE_BUDGET: usize = 256 << 10;
 
 /// Characters text payloads are made of: 1 to 4 bytes each, so fragments split them.
 const CHARS: [char; 10] =
@@ -191,18 +191,15 @@ impl Model {
     /// `len` bytes of text for side `s`, cutting a character at the end unless `whole`; with
     /// `whole` the cut character is completed (so the result may be a few bytes longer).
     fn text(&mut self, s: usize, len: usize, whole: bool) -> Vec<u8> {
-        let mut out = Vec::with_capacity(len + 4);
+        let mut out = std::mem::take(&mut self.sides[s].carry);
+        out.reserve(len + 4);
+        let mut buf = [0; 4];
         while out.len() < len {
-            if self.sides[s].carry.is_empty() {
-                let c = CHARS[(self.prng.next() % CHARS.len() as u64) as usize];
-                let mut buf = [0; 4];
-                let bytes = c.encode_utf8(&mut buf).as_bytes().to_vec();
-                self.sides[s].carry = bytes;
-            }
-            out.push(self.sides[s].carry.remove(0));
+            let c = CHARS[(self.prng.next() % CHARS.len() as u64) as usize];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
         }
-        if whole {
-            out.append(&mut self.sides[s].carry);
+        if !whole && out.len() > len {
+            self.sides[s].carry = out.split_off(len);
         }
         out
     }
