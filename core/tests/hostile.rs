@@ -307,7 +307,7 @@ fn endless_continuations(payload: &[u8]) -> (Vec<Event>, usize, Heap, Connection
 #[test]
 fn a_million_one_byte_continuations_hit_the_fragment_limit_with_bounded_heap() {
     let limit = Config::default().max_fragments;
-    let (evs, consumed, heap, mut conn) = endless_continuations(&[b'x']);
+    let (evs, consumed, heap, mut conn) = endless_continuations(b"x");
     assert_failed(&mut conn, &evs, ProtocolError::TooManyFragments { limit }, 1009);
     // Closed at the 4097th frame, read in the 4 KiB chunk that held it.
     assert!(consumed < (limit + 1) * 7 + 4096, "{consumed}");

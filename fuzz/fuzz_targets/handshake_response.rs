@@ -10,8 +10,8 @@
 //! a result; splitting the input changes nothing.
 #![no_main]
 
-use laputa_core::handshake::{accept_key, ClientHandshake, ClientRequest, HandshakeError};
 use laputa_core::frame::FrameHeader;
+use laputa_core::handshake::{accept_key, ClientHandshake, ClientRequest, HandshakeError};
 use laputa_core::http::StatusCode;
 use laputa_core::mask::apply_mask;
 use laputa_core::{Config, Event, Rng};

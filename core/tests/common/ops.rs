@@ -321,8 +321,9 @@ impl Model {
         let reason_len = usize::from(input.byte() % 126);
         let reason: String = std::iter::repeat_n('r', reason_len).collect();
         let side = &mut self.sides[s];
-        let no_status = code == CloseCode::NO_STATUS;
-        let expected = if !code.is_sendable() && !(no_status && reason.is_empty()) {
+        // `close` accepts a sendable code, or "no status" without a reason.
+        let no_status = code == CloseCode::NO_STATUS && reason.is_empty();
+        let expected = if !(code.is_sendable() || no_status) {
             Err(Error::InvalidCloseCode(code.0))
         } else if reason.len() > 123 {
             Err(Error::ControlPayloadTooLong)
