@@ -26,5 +26,6 @@ pub use error::Error;
 pub use laputa_core as core;
 pub use laputa_core::handshake::{self, Accept, ClientRequest, HandshakeError, IncomingRequest, Reject};
 pub use laputa_core::{
-    CloseCode, CloseFrame, Closed, Config, Event, Message, MessageKind, ProtocolError, Role, Utf8Bytes,
+    CloseCode, CloseFrame, Closed, Config, DeflateConfig, Event, Keepalive, Message, MessageKind, ProtocolError, Role,
+    Utf8Bytes,
 };

@@ -1,5 +1,6 @@
 //! Limits and behaviour switches shared by the handshake and the connection.
 
+use crate::deflate::DeflateConfig;
 use std::time::Duration;
 
 /// Settings of one endpoint. Every limit is on by default and sized so that a server on the open
@@ -42,6 +43,9 @@ pub struct Config {
     /// Ping the peer after a quiet interval and fail the connection (close code 1011) when
     /// nothing arrives within the timeout after the ping (default off).
     pub keepalive: Option<Keepalive>,
+    /// permessage-deflate (RFC 7692): a client offers it and a server accepts offers with these
+    /// settings (default off). See [`DeflateConfig`] for each parameter and the memory it costs.
+    pub deflate: Option<DeflateConfig>,
 }
 
 /// Keepalive settings: after `interval` without any input the core sends a ping; if nothing
@@ -73,6 +77,7 @@ impl Default for Config {
             handshake_timeout: Duration::from_secs(10),
             emit_pings: false,
             keepalive: None,
+            deflate: None,
         }
     }
 }

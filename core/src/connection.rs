@@ -2,6 +2,7 @@
 //! frames and the close handshake (RFC 6455 sections 5 and 7), as a sans-IO state machine.
 
 use crate::close::{CloseCode, CloseFrame, MAX_REASON_LEN};
+use crate::deflate::{DeflateParams, PerMessageDeflate};
 use crate::error::{Error, ProtocolError};
 use crate::frame::{FrameHeader, OpCode};
 use crate::keepalive::{self, KeepaliveTimer};
@@ -12,6 +13,9 @@ use crate::{Config, Rng};
 use bytes::{Buf, Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::time::Instant;
+
+/// Largest empty buffer kept for reuse; larger ones are released once drained.
+const KEEP_BUFFER: usize = 16 * 1024;
 
 /// Most answers to pings kept before newer ones replace the last (see `on_ping`).
 const MAX_PENDING_PONGS: usize = 16;
@@ -87,8 +91,13 @@ pub struct Connection {
     out: Vec<u8>,
     /// Answers to pings not yet transmitted, oldest first, at most [`MAX_PENDING_PONGS`].
     pending_pongs: VecDeque<Bytes>,
-    /// The kind of the fragmented message being sent, if one is unfinished.
-    outgoing: Option<MessageKind>,
+    /// The fragmented message being sent, if one is unfinished: its kind and whether it is
+    /// compressed.
+    outgoing: Option<(MessageKind, bool)>,
+    /// permessage-deflate, when negotiated.
+    deflate: Option<Box<PerMessageDeflate>>,
+    /// Compressed payloads on their way into `out`.
+    scratch: Vec<u8>,
     close: State,
     /// Our close frame is queued but not yet taken by `poll_transmit`.
     close_queued: bool,
@@ -110,6 +119,8 @@ struct PartialFrame {
 #[derive(Debug)]
 struct Incoming {
     kind: MessageKind,
+    /// RSV1 was set on the first frame: the payload is deflated.
+    compressed: bool,
     fragments: usize,
     /// Payload bytes received so far.
     size: usize,
@@ -148,6 +159,8 @@ impl Connection {
             out: Vec::new(),
             pending_pongs: VecDeque::new(),
             outgoing: None,
+            deflate: None,
+            scratch: Vec::new(),
             close: State::Open,
             close_queued: false,
             close_deadline: None,
@@ -156,6 +169,23 @@ impl Connection {
             shutdown: Shutdown::NotYet,
             finished: false,
         }
+    }
+
+    /// A connection whose handshake negotiated permessage-deflate with `params` (from the
+    /// [`handshake`](crate::handshake) types, or from another HTTP stack's negotiation with
+    /// [`deflate::server_negotiate`](crate::deflate::server_negotiate) /
+    /// [`deflate::client_accept`](crate::deflate::client_accept)). Compression level and
+    /// threshold come from [`Config::deflate`], or its defaults.
+    pub fn with_deflate(role: Role, config: Config, rng: Rng, params: DeflateParams) -> Self {
+        let deflate = PerMessageDeflate::new(role, params, config.deflate.as_ref());
+        let mut connection = Self::with_rng(role, config, rng);
+        connection.deflate = Some(Box::new(deflate));
+        connection
+    }
+
+    /// Whether permessage-deflate is on for this connection.
+    pub fn is_compressed(&self) -> bool {
+        self.deflate.is_some()
     }
 
     /// Queues bytes to go out before any frame (the handshake's 101 response).
@@ -240,6 +270,9 @@ impl Connection {
             if let Err(error) = self.read_frames() {
                 self.fail(error);
             }
+            if self.inbuf.is_empty() && self.inbuf.capacity() > KEEP_BUFFER {
+                self.inbuf = BytesMut::new(); // Idle connections hold no large buffer.
+            }
         }
         if self.events.is_empty() && self.eof && !self.finished {
             self.on_eof();
@@ -252,12 +285,17 @@ impl Connection {
     /// timeout when our close frame leaves.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> usize {
         let start = buf.len();
-        buf.append(&mut self.raw);
+        if !self.raw.is_empty() {
+            buf.extend_from_slice(&std::mem::take(&mut self.raw));
+        }
         while let Some(payload) = self.pending_pongs.pop_front() {
             self.encode_frame(true, false, OpCode::Pong, &payload, buf);
         }
         if buf.is_empty() {
             std::mem::swap(buf, &mut self.out);
+            if self.out.capacity() > KEEP_BUFFER {
+                self.out = Vec::new(); // Idle connections hold no large buffer.
+            }
         } else {
             buf.append(&mut self.out);
         }
@@ -301,7 +339,20 @@ impl Connection {
         if self.outgoing.is_some() {
             return Err(Error::FragmentMismatch);
         }
-        self.queue_frame(true, data_opcode(kind), payload);
+        let compress = self.deflate.as_ref().is_some_and(|d| d.worth_compressing(payload.len()));
+        self.queue_data(kind, true, true, compress, payload);
+        Ok(())
+    }
+
+    /// Sends a whole message without compressing it, even when permessage-deflate is on: for
+    /// secrets sent alongside data an attacker controls (RFC 7692 section 8; CRIME and BREACH
+    /// recover secrets from compressed sizes).
+    pub fn send_uncompressed(&mut self, message: Message) -> Result<(), Error> {
+        self.ensure_open()?;
+        if self.outgoing.is_some() {
+            return Err(Error::FragmentMismatch);
+        }
+        self.queue_data(message.kind(), true, true, false, message.payload());
         Ok(())
     }
 
@@ -310,13 +361,13 @@ impl Connection {
     /// `is_final` ends it. Control frames may be sent between fragments.
     pub fn send_fragment(&mut self, kind: MessageKind, data: &[u8], is_final: bool) -> Result<(), Error> {
         self.ensure_open()?;
-        let opcode = match self.outgoing {
-            None => data_opcode(kind),
-            Some(current) if current == kind => OpCode::Continuation,
+        let (first, compress) = match self.outgoing {
+            None => (true, self.deflate.is_some()),
+            Some((current, compress)) if current == kind => (false, compress),
             Some(_) => return Err(Error::FragmentMismatch),
         };
-        self.outgoing = if is_final { None } else { Some(kind) };
-        self.queue_frame(is_final, opcode, data);
+        self.outgoing = if is_final { None } else { Some((kind, compress)) };
+        self.queue_data(kind, first, is_final, compress, data);
         Ok(())
     }
 
@@ -375,7 +426,7 @@ impl Connection {
                     apply_mask(fresh, key, frame.unmasked);
                 }
                 if let Some(incoming) = self.incoming.as_mut().filter(|_| !frame.header.opcode.is_control()) {
-                    if incoming.kind == MessageKind::Text {
+                    if incoming.kind == MessageKind::Text && !incoming.compressed {
                         incoming.utf8.feed(fresh).map_err(|_| ProtocolError::InvalidUtf8)?;
                     }
                 }
@@ -398,7 +449,12 @@ impl Connection {
     /// payload is buffered; starts a new incoming message on a text or binary frame.
     fn check_header(&mut self, header: &FrameHeader) -> Result<(), ProtocolError> {
         // "MUST be 0 unless an extension is negotiated that defines meanings for non-zero values"
-        if header.rsv.iter().any(|&bit| bit) {
+        // permessage-deflate gives RSV1 a meaning on the first frame of a data message only.
+        let compressed_start = header.rsv[0]
+            && self.deflate.is_some()
+            && matches!(header.opcode, OpCode::Text | OpCode::Binary)
+            && self.incoming.is_none();
+        if header.rsv[1] || header.rsv[2] || (header.rsv[0] && !compressed_start) {
             return Err(ProtocolError::ReservedBits);
         }
         match (self.role, header.mask) {
@@ -421,6 +477,7 @@ impl Connection {
                 let kind = if header.opcode == OpCode::Text { MessageKind::Text } else { MessageKind::Binary };
                 self.incoming = Some(Incoming {
                     kind,
+                    compressed: compressed_start,
                     fragments: 0,
                     size: 0,
                     data: BytesMut::new(),
@@ -441,7 +498,8 @@ impl Connection {
             return Err(ProtocolError::TooManyFragments { limit: max_fragments });
         }
         incoming.size = incoming.size.saturating_add(len as usize);
-        if incoming.size > max_message {
+        // A compressed message is bounded after inflating, by the inflater.
+        if incoming.size > max_message && !incoming.compressed {
             return Err(ProtocolError::MessageTooLarge { limit: max_message });
         }
         Ok(())
@@ -464,17 +522,45 @@ impl Connection {
 
     fn on_data(&mut self, fin: bool, payload: Bytes) -> Result<(), ProtocolError> {
         let Some(incoming) = self.incoming.as_mut() else { return Err(ProtocolError::UnexpectedContinuation) };
+        if incoming.compressed {
+            return self.on_compressed_data(fin, &payload);
+        }
         if !fin {
             incoming.data.extend_from_slice(&payload);
             return Ok(());
         }
-        let mut incoming = self.incoming.take().ok_or(ProtocolError::UnexpectedContinuation)?;
         let whole = if incoming.fragments == 1 {
             payload // One frame: handed out without a copy.
         } else {
             incoming.data.extend_from_slice(&payload);
-            incoming.data.freeze()
+            incoming.data.split().freeze()
         };
+        self.finish_message(whole)
+    }
+
+    /// Inflates a frame of a compressed message (bounded by the message limit while inflating)
+    /// and validates the text it yields.
+    fn on_compressed_data(&mut self, fin: bool, payload: &[u8]) -> Result<(), ProtocolError> {
+        let max_message = self.config.max_message_size;
+        let (Some(incoming), Some(deflate)) = (self.incoming.as_mut(), self.deflate.as_mut()) else {
+            return Err(ProtocolError::ReservedBits);
+        };
+        let before = incoming.data.len();
+        deflate.inflate(payload, fin, &mut incoming.data, max_message)?;
+        if incoming.kind == MessageKind::Text {
+            incoming.utf8.feed(&incoming.data[before..]).map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        if !fin {
+            return Ok(());
+        }
+        let whole = incoming.data.split().freeze();
+        self.finish_message(whole)
+    }
+
+    /// Emits the message in progress, whose payload (already validated as far as it went) is
+    /// `whole`.
+    fn finish_message(&mut self, whole: Bytes) -> Result<(), ProtocolError> {
+        let mut incoming = self.incoming.take().ok_or(ProtocolError::UnexpectedContinuation)?;
         let message = match incoming.kind {
             MessageKind::Binary => Message::Binary(whole),
             MessageKind::Text => {
@@ -584,6 +670,24 @@ impl Connection {
         let payload = frame.map(CloseFrame::encode).unwrap_or_default();
         self.queue_frame(true, OpCode::Close, &payload);
         self.close_queued = true;
+    }
+
+    /// Queues one frame of a data message, compressing it when asked: RSV1 marks the first
+    /// frame of a compressed message only (RFC 7692 section 6.1).
+    fn queue_data(&mut self, kind: MessageKind, first: bool, fin: bool, compress: bool, payload: &[u8]) {
+        let opcode = if first { data_opcode(kind) } else { OpCode::Continuation };
+        let Some(deflate) = self.deflate.as_mut().filter(|_| compress) else {
+            return self.queue_frame(fin, opcode, payload);
+        };
+        let mut compressed = std::mem::take(&mut self.scratch);
+        compressed.clear();
+        deflate.compress(payload, fin, &mut compressed);
+        let mut out = std::mem::take(&mut self.out);
+        self.encode_frame(fin, first, opcode, &compressed, &mut out);
+        self.out = out;
+        if compressed.capacity() <= KEEP_BUFFER {
+            self.scratch = compressed;
+        }
     }
 
     fn queue_frame(&mut self, fin: bool, opcode: OpCode, payload: &[u8]) {

@@ -4,7 +4,9 @@
 mod close;
 mod config;
 mod connection;
+pub mod deflate;
 mod error;
+pub mod extensions;
 pub mod frame;
 pub mod handshake;
 mod keepalive;
@@ -16,6 +18,7 @@ mod utf8;
 pub use close::{CloseCode, CloseFrame, MAX_REASON_LEN};
 pub use config::{Config, Keepalive};
 pub use connection::{Connection, Role, State};
+pub use deflate::{DeflateConfig, DeflateParams};
 pub use error::{Error, ProtocolError};
 /// The `http` crate, whose types ([`http::StatusCode`], [`http::HeaderMap`], ...) appear in the
 /// handshake API.

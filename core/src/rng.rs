@@ -7,7 +7,8 @@
 #[derive(Clone)]
 pub struct Rng {
     inner: Source,
-    pool: [u8; POOL],
+    /// Allocated on first use: a server never masks, so never pays for it.
+    pool: Option<Box<[u8; POOL]>>,
     pos: usize,
 }
 
@@ -37,13 +38,13 @@ impl Default for Rng {
 impl Rng {
     /// Bytes from the operating system's CSPRNG.
     pub fn os() -> Self {
-        Self { inner: Source::Os, pool: [0; POOL], pos: POOL }
+        Self { inner: Source::Os, pool: None, pos: POOL }
     }
 
     /// A deterministic stream (splitmix64) for tests; never use it on a real connection, since
     /// masking keys must be unpredictable (RFC 6455 section 5.3).
     pub fn seeded(seed: u64) -> Self {
-        Self { inner: Source::Seeded(seed), pool: [0; POOL], pos: POOL }
+        Self { inner: Source::Seeded(seed), pool: None, pos: POOL }
     }
 
     /// Fills `out` with random bytes.
@@ -52,7 +53,7 @@ impl Rng {
             if self.pos == POOL {
                 self.refill();
             }
-            *byte = self.pool[self.pos];
+            *byte = self.pool.as_ref().map_or(0, |pool| pool[self.pos]);
             self.pos += 1;
         }
     }
@@ -65,14 +66,15 @@ impl Rng {
     }
 
     fn refill(&mut self) {
+        let pool = self.pool.get_or_insert_with(|| Box::new([0; POOL]));
         match &mut self.inner {
             Source::Os => {
                 // The OS CSPRNG failing is not a condition any caller can handle; it means the
                 // process cannot produce secure keys at all.
-                getrandom::fill(&mut self.pool).expect("the operating system's CSPRNG failed");
+                getrandom::fill(&mut pool[..]).expect("the operating system's CSPRNG failed");
             }
             Source::Seeded(state) => {
-                for chunk in self.pool.chunks_exact_mut(8) {
+                for chunk in pool.chunks_exact_mut(8) {
                     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
                     let mut z = *state;
                     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

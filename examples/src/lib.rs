@@ -1,6 +1,6 @@
 //! Shared bits of the example programs: flag parsing and the limits the conformance runs need.
 
-use laputa::Config;
+use laputa::{Config, DeflateConfig};
 
 /// Command-line flags: `--name value` pairs, `--switch` flags and positional arguments.
 #[derive(Debug, Default)]
@@ -53,9 +53,18 @@ impl Args {
     }
 }
 
-/// Limits raised to 64 MiB, as the Autobahn TestSuite's large cases need.
-pub fn conformance_config() -> Config {
+/// Limits raised to 64 MiB, as the Autobahn TestSuite's large cases need; permessage-deflate
+/// with its default settings when `deflate` is set (the `--deflate` flag).
+pub fn conformance_config(deflate: bool) -> Config {
     let mut config = Config::default();
+    config.deflate = deflate.then(|| {
+        let mut deflate = DeflateConfig::default();
+        // Compress every message, even tiny ones: kosoku's case 12.x.1/13.x.1 code hashes
+        // received messages and fails on an uncompressed binary one (its shim hands those over
+        // as `str`), although RFC 7692 lets a sender leave any message uncompressed.
+        deflate.min_compress_size = 0;
+        deflate
+    });
     config.max_frame_size = 64 << 20;
     config.max_message_size = 64 << 20;
     config.max_fragments = 1 << 20;

@@ -88,3 +88,13 @@ fn server_blocking() {
 fn client_blocking() {
     client_conformance("blocking", false);
 }
+
+#[test]
+fn server_blocking_deflate() {
+    server_conformance("blocking", true);
+}
+
+#[test]
+fn client_blocking_deflate() {
+    client_conformance("blocking", true);
+}

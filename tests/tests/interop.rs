@@ -39,9 +39,9 @@ fn python_client_vs_laputa_server(runtime: &str, deflate: Option<&[&str]>) {
     let addr = free_port();
     let mut server = Command::new(example_bin("echo_server"));
     server.arg("--addr").arg(addr.to_string()).args(["--runtime", runtime]);
-    if let Some(flags) = deflate {
-        // Assumed: echo_server takes the same deflate parameter flags as the Python scripts.
-        server.arg("--deflate").args(flags);
+    if deflate.is_some() {
+        // Our server accepts what the Python client offers; the flags shape that offer.
+        server.arg("--deflate");
     }
     let _server = ChildGuard::spawn(&mut server, &dir.join("echo_server.log"));
     wait_for_port(addr, START_TIMEOUT);
@@ -54,7 +54,6 @@ fn python_client_vs_laputa_server(runtime: &str, deflate: Option<&[&str]>) {
 
 /// Our blocking client against `tests/python/echo_server.py`.
 fn laputa_client_vs_python_server(deflate: Option<&[&str]>) {
-    assert!(deflate.is_none(), "the blocking client's deflate options are not wired yet");
     let dir = out_dir(&format!("interop-laputa-client-{}", config_name(deflate)));
     let addr = free_port();
     let _server = ChildGuard::spawn(
@@ -63,7 +62,11 @@ fn laputa_client_vs_python_server(deflate: Option<&[&str]>) {
     );
     wait_for_port(addr, START_TIMEOUT);
 
-    let (mut ws, response) = laputa::blocking::connect(&format!("ws://{addr}/"))
+    let request = laputa::ClientRequest::new(&format!("ws://{addr}/")).unwrap();
+    let mut config = laputa::Config::default();
+    config.max_message_size = 16 * MIB;
+    config.deflate = deflate.map(deflate_config);
+    let (mut ws, response) = laputa::blocking::connect_with(request, config)
         .unwrap_or_else(|e| panic!("connect to the Python echo server: {e:?}"));
     let extensions = response.headers().get("sec-websocket-extensions");
     assert_eq!(extensions.is_some(), deflate.is_some(), "negotiated extensions: {extensions:?}");
@@ -79,6 +82,23 @@ fn laputa_client_vs_python_server(deflate: Option<&[&str]>) {
         }
     }
     ws.close(CloseCode::NORMAL, "done").unwrap_or_else(|e| panic!("close: {e:?}"));
+}
+
+/// Our client's permessage-deflate settings asking for what the Python scripts' `flags` say.
+fn deflate_config(flags: &[&str]) -> laputa::DeflateConfig {
+    let mut config = laputa::DeflateConfig::default();
+    let mut flags = flags.iter();
+    while let Some(flag) = flags.next() {
+        let mut bits = || flags.next().and_then(|n| n.parse().ok());
+        match *flag {
+            "--server-no-context-takeover" => config.server_no_context_takeover = true,
+            "--client-no-context-takeover" => config.client_no_context_takeover = true,
+            "--server-max-window-bits" => config.server_max_window_bits = bits(),
+            "--client-max-window-bits" => config.client_max_window_bits = bits(),
+            other => panic!("unknown deflate flag {other}"),
+        }
+    }
+    config
 }
 
 /// A small pseudo-random generator (xorshift64*), so tests need no extra crate.
@@ -120,4 +140,39 @@ fn python_client_blocking_server() {
 #[test]
 fn blocking_client_python_server() {
     laputa_client_vs_python_server(None);
+}
+
+/// The permessage-deflate parameter combinations of both directions: each no-context-takeover
+/// flag, and window bits 9, 12 and 15 on each side.
+macro_rules! deflate_interop {
+    ($($name:ident: $flags:expr;)*) => {
+        mod deflate {
+            use super::*;
+            $(
+                mod $name {
+                    use super::*;
+                    #[test]
+                    fn python_client_blocking_server() {
+                        python_client_vs_laputa_server("blocking", Some($flags));
+                    }
+                    #[test]
+                    fn blocking_client_python_server() {
+                        laputa_client_vs_python_server(Some($flags));
+                    }
+                }
+            )*
+        }
+    };
+}
+
+deflate_interop! {
+    defaults: &[];
+    server_no_context_takeover: &["--server-no-context-takeover"];
+    client_no_context_takeover: &["--client-no-context-takeover"];
+    server_window_9: &["--server-max-window-bits", "9"];
+    server_window_12: &["--server-max-window-bits", "12"];
+    server_window_15: &["--server-max-window-bits", "15"];
+    client_window_9: &["--client-max-window-bits", "9"];
+    client_window_12: &["--client-max-window-bits", "12"];
+    client_window_15: &["--client-max-window-bits", "15"];
 }

@@ -588,3 +588,124 @@ fn client_answers_the_server_fin_with_its_own() {
     assert!(c.poll_shutdown());
     assert!(!c.poll_shutdown(), "only once");
 }
+
+#[test]
+fn idle_connection_is_small() {
+    // Issue 5 targets a few KiB per idle connection; the state machine itself must stay small.
+    let size = std::mem::size_of::<Connection>();
+    println!("size_of::<Connection>() = {size}");
+    assert!(size <= 640, "{size}");
+}
+
+// ---- permessage-deflate (RFC 7692) ----
+
+fn deflate_pair(params: crate::DeflateParams) -> (Connection, Connection) {
+    let client = Connection::with_deflate(Role::Client, Config::default(), Rng::seeded(4), params);
+    let server = Connection::with_deflate(Role::Server, Config::default(), Rng::seeded(5), params);
+    (client, server)
+}
+
+fn negotiated(offer: &str) -> crate::DeflateParams {
+    let offers = crate::extensions::parse_extensions(offer).unwrap();
+    crate::deflate::server_negotiate(&offers, &crate::DeflateConfig::default()).unwrap().0
+}
+
+#[test]
+fn rfc_7692_section_7_2_3_1_compressed_hello_is_received() {
+    let (mut client, _) = deflate_pair(negotiated("permessage-deflate"));
+    // A server's single-frame compressed "Hello".
+    client.handle_input(&[0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
+    assert_eq!(events(&mut client), [Event::Message(Message::from("Hello"))]);
+    // Section 7.2.3.3: "Hello" in a stored (uncompressed) deflate block, still with RSV1.
+    client.handle_input(&[0xc1, 0x0b, 0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00]);
+    assert_eq!(events(&mut client), [Event::Message(Message::from("Hello"))]);
+    // Section 7.2.3.1, fragmented: RSV1 on the first frame only.
+    client.handle_input(&[0x41, 0x03, 0xf2, 0x48, 0xcd, 0x80, 0x04, 0xc9, 0xc9, 0x07, 0x00]);
+    assert_eq!(events(&mut client), [Event::Message(Message::from("Hello"))]);
+}
+
+#[test]
+fn compressed_messages_round_trip_with_interleaved_control_frames() {
+    for offer in ["permessage-deflate", "permessage-deflate; server_no_context_takeover; client_no_context_takeover"] {
+        let (mut client, mut server) = deflate_pair(negotiated(offer));
+        let text = "Laputa ".repeat(1000);
+        client.send(Message::from(text.clone())).unwrap();
+        client.send_fragment(MessageKind::Binary, &[1; 5000], false).unwrap();
+        client.ping(b"mid").unwrap();
+        client.send_fragment(MessageKind::Binary, &[2; 5000], true).unwrap();
+        client.send(Message::from("tiny")).unwrap();
+        let wire = transmit(&mut client);
+        assert!(wire.len() < 2000, "compressed: {} bytes", wire.len());
+        assert_eq!(wire[0], 0xc1, "RSV1 on a compressed text frame");
+        server.handle_input(&wire);
+        let mut expected_binary = vec![1; 5000];
+        expected_binary.extend([2; 5000]);
+        assert_eq!(
+            events(&mut server),
+            [
+                Event::Message(Message::from(text.clone())),
+                Event::Message(Message::from(expected_binary)),
+                Event::Message(Message::from("tiny"))
+            ]
+        );
+        // And back, twice, so that context takeover (or its absence) is exercised.
+        for _ in 0..2 {
+            server.send(Message::from(text.clone())).unwrap();
+        }
+        client.handle_input(&transmit(&mut server));
+        assert_eq!(events(&mut client).len(), 3, "two messages and the pong");
+    }
+}
+
+#[test]
+fn small_and_secret_messages_go_uncompressed() {
+    let (mut client, mut server) = deflate_pair(negotiated("permessage-deflate"));
+    server.send(Message::from("short")).unwrap();
+    server.send_uncompressed(Message::from("secret ".repeat(20))).unwrap();
+    let wire = transmit(&mut server);
+    assert_eq!(wire[..2], [0x81, 0x05], "below the threshold: no RSV1");
+    assert_eq!(wire[7], 0x81, "send_uncompressed: no RSV1");
+    client.handle_input(&wire);
+    assert_eq!(events(&mut client).len(), 2);
+}
+
+#[test]
+fn rsv1_is_refused_where_permessage_deflate_gives_it_no_meaning() {
+    let (_, mut server) = deflate_pair(negotiated("permessage-deflate"));
+    let mut input = frame(false, true, 0x1, &[0xf2, 0x48], true);
+    input.extend(frame(true, true, 0x0, &[0xcd], true));
+    server.handle_input(&input);
+    assert!(matches!(&events(&mut server)[..], [Event::Closed(c)] if c.error == Some(ProtocolError::ReservedBits)));
+    let (_, mut server) = deflate_pair(negotiated("permessage-deflate"));
+    server.handle_input(&frame(true, true, 0x9, b"", true));
+    assert!(matches!(&events(&mut server)[..], [Event::Closed(c)] if c.error == Some(ProtocolError::ReservedBits)));
+}
+
+#[test]
+fn inflating_past_the_message_limit_fails_with_1009() {
+    let params = negotiated("permessage-deflate");
+    let mut sender = Connection::with_deflate(Role::Client, Config::default(), Rng::seeded(1), params);
+    let config = Config { max_message_size: 100_000, ..Config::default() };
+    let mut receiver = Connection::with_deflate(Role::Server, config, Rng::seeded(2), params);
+    sender.send(Message::from(vec![0u8; 100_000])).unwrap();
+    sender.send(Message::from(vec![0u8; 100_001])).unwrap();
+    let wire = transmit(&mut sender);
+    assert!(wire.len() < 10_000, "{}", wire.len());
+    receiver.handle_input(&wire);
+    let evs = events(&mut receiver);
+    assert!(matches!(&evs[0], Event::Message(m) if m.payload().len() == 100_000), "exactly the limit passes");
+    assert!(matches!(&evs[1], Event::Closed(c) if c.code == CloseCode::MESSAGE_TOO_BIG));
+}
+
+#[test]
+fn corrupt_compressed_data_fails_the_connection() {
+    let (_, mut server) = deflate_pair(negotiated("permessage-deflate"));
+    server.handle_input(&frame(true, true, 0x2, &[0xff, 0xff, 0xff, 0xff], true));
+    assert!(
+        matches!(&events(&mut server)[..], [Event::Closed(c)] if matches!(c.error, Some(ProtocolError::Decompression(_))))
+    );
+    let (_, mut server) = deflate_pair(negotiated("permessage-deflate"));
+    // Compressed text that inflates to invalid UTF-8 (a stored block holding 0xff).
+    server.handle_input(&frame(true, true, 0x1, &[0x00, 0x01, 0x00, 0xfe, 0xff, 0xff, 0x00], true));
+    assert!(matches!(&events(&mut server)[..], [Event::Closed(c)] if c.code == CloseCode::INVALID_PAYLOAD));
+}

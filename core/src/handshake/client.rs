@@ -314,6 +314,11 @@ impl ClientHandshake {
         mut rng: Rng,
         now: Instant,
     ) -> Result<Self, HandshakeError> {
+        // permessage-deflate is offered from the configuration, ahead of any raw offers.
+        let request = match &config.deflate {
+            Some(deflate) => request.extension_offer(crate::deflate::client_offer(deflate)),
+            None => request,
+        };
         if let Some(why) = request.error {
             return Err(HandshakeError::InvalidRequest(why));
         }
@@ -391,7 +396,10 @@ impl ClientHandshake {
             return Err(HandshakeError::InvalidResponse("101 response is not HTTP/1.1"));
         }
         self.validate(response.headers())?;
-        let mut connection = Connection::with_rng(Role::Client, pending.config, pending.rng);
+        let mut connection = match accepted_deflate(response.headers(), pending.config.deflate.as_ref())? {
+            Some(params) => Connection::with_deflate(Role::Client, pending.config, pending.rng, params),
+            None => Connection::with_rng(Role::Client, pending.config, pending.rng),
+        };
         if !rest.is_empty() {
             connection.handle_input(rest);
         }
@@ -451,6 +459,29 @@ impl ClientHandshake {
         }
         Ok(())
     }
+}
+
+/// The permessage-deflate parameters the server answered with, checked against what we asked
+/// (RFC 7692 section 5: a client MUST fail the connection on an answer it cannot accept).
+fn accepted_deflate(
+    headers: &HeaderMap,
+    config: Option<&crate::DeflateConfig>,
+) -> Result<Option<crate::DeflateParams>, HandshakeError> {
+    let mut accepted = None;
+    for value in headers.get_all(SEC_WEBSOCKET_EXTENSIONS) {
+        let value = value.to_str().map_err(|_| invalid("invalid Sec-WebSocket-Extensions"))?;
+        let extensions =
+            crate::extensions::parse_extensions(value).map_err(|_| invalid("invalid Sec-WebSocket-Extensions"))?;
+        for extension in extensions.iter().filter(|e| e.name == crate::deflate::PERMESSAGE_DEFLATE) {
+            let defaults = crate::DeflateConfig::default();
+            let params = crate::deflate::client_accept(extension, config.unwrap_or(&defaults))
+                .map_err(|_| invalid("unacceptable permessage-deflate parameters"))?;
+            if accepted.replace(params).is_some() {
+                return Err(invalid("permessage-deflate answered twice"));
+            }
+        }
+    }
+    Ok(accepted)
 }
 
 fn invalid(why: &'static str) -> HandshakeError {
@@ -627,7 +658,7 @@ mod tests {
 
         let accept =
             Accept::new().protocol("superchat").header(SEC_WEBSOCKET_EXTENSIONS, HeaderValue::from_static("x-foo"));
-        let mut head = incoming.response_head(&accept).unwrap();
+        let mut head = incoming.response_head(&accept, None).unwrap();
         head.extend_from_slice(b"\x81\x00");
         assert!(incoming.accept(accept).is_ok());
 

@@ -4,7 +4,9 @@ use super::{
     accept_key, has_token, header_map, list_elements, parse_error, push_header, push_headers, single_value,
     write_response, HandshakeError, HeadError, HeadReader, VERSION,
 };
-use crate::{Config, Connection, Role};
+use crate::deflate::server_negotiate;
+use crate::extensions::{parse_extensions, write_extension, Extension};
+use crate::{Config, Connection, Rng, Role};
 use base64::Engine as _;
 use http::header::{
     CONNECTION, CONTENT_LENGTH, COOKIE, HOST, ORIGIN, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS,
@@ -197,8 +199,12 @@ impl IncomingRequest {
     /// [`protocols`](Self::protocols) or `accept.headers` sets a header the handshake writes
     /// itself (`Upgrade`, `Connection`, `Sec-WebSocket-Accept`, `Sec-WebSocket-Protocol`).
     pub fn accept(self, accept: Accept) -> Result<Connection, HandshakeError> {
-        let head = self.response_head(&accept)?;
-        let mut connection = Connection::new(Role::Server, self.config);
+        let deflate = self.negotiate_deflate();
+        let head = self.response_head(&accept, deflate.as_ref().map(|(_, answer)| answer))?;
+        let mut connection = match deflate {
+            Some((params, _)) => Connection::with_deflate(Role::Server, self.config, Rng::os(), params),
+            None => Connection::new(Role::Server, self.config),
+        };
         connection.queue_raw(&head);
         if !self.leftover.is_empty() {
             connection.handle_input(&self.leftover);
@@ -214,8 +220,22 @@ impl IncomingRequest {
         write_response(reject.0.status(), reject.0.headers(), reject.0.body())
     }
 
+    /// permessage-deflate, when [`Config::deflate`] enables it and the client offered something
+    /// acceptable: the parameters and the answer for `Sec-WebSocket-Extensions`. Malformed
+    /// extension headers are ignored (the offer is then simply not taken).
+    fn negotiate_deflate(&self) -> Option<(crate::DeflateParams, Extension)> {
+        let config = self.config.deflate.as_ref()?;
+        let offers: Vec<Extension> =
+            self.extension_offers().filter_map(|value| parse_extensions(value).ok()).flatten().collect();
+        server_negotiate(&offers, config)
+    }
+
     /// The 101 response for `accept`, after checking it against the request.
-    pub(super) fn response_head(&self, accept: &Accept) -> Result<Vec<u8>, HandshakeError> {
+    pub(super) fn response_head(
+        &self,
+        accept: &Accept,
+        deflate: Option<&Extension>,
+    ) -> Result<Vec<u8>, HandshakeError> {
         if let Some(protocol) = &accept.protocol {
             // RFC 6455 section 4.2.2: the chosen subprotocol "MUST be derived from the values
             // received from the client in the |Sec-WebSocket-Protocol| header field".
@@ -226,7 +246,13 @@ impl IncomingRequest {
         if RESERVED.iter().any(|name| accept.headers.contains_key(name)) {
             return Err(HandshakeError::InvalidAccept("header is set by the handshake itself"));
         }
-        Ok(response_head(&self.accept_value, accept.protocol.as_deref(), &accept.headers))
+        let mut headers = accept.headers.clone();
+        if let Some(answer) = deflate {
+            let value = HeaderValue::from_str(&write_extension(answer))
+                .map_err(|_| HandshakeError::InvalidAccept("unencodable extension answer"))?;
+            headers.append(SEC_WEBSOCKET_EXTENSIONS, value);
+        }
+        Ok(response_head(&self.accept_value, accept.protocol.as_deref(), &headers))
     }
 }
 
@@ -659,7 +685,7 @@ mod tests {
     #[test]
     fn accept_checks_protocol_and_headers() {
         let incoming = || parse(REQUEST).unwrap().unwrap();
-        let head = incoming().response_head(&Accept::new().protocol("superchat")).unwrap();
+        let head = incoming().response_head(&Accept::new().protocol("superchat"), None).unwrap();
         assert!(head.windows(30).any(|w| w == b"Sec-WebSocket-Protocol: superc"));
         let err = incoming().accept(Accept::new().protocol("Chat")).unwrap_err();
         assert!(matches!(err, HandshakeError::InvalidAccept(_)));

@@ -1,10 +1,10 @@
 //! A line-oriented WebSocket client.
 //!
-//! `client URL [--runtime blocking]`: sends each line of stdin as a text message and prints each
+//! `client URL [--runtime blocking] [--deflate]`: sends each line of stdin as a text message and prints each
 //! message received as a line on stdout. At the end of stdin it closes with 1000, waits for the
 //! close handshake and exits 0; on failure it prints the error on stderr and exits non-zero.
 
-use laputa::{blocking, CloseCode, Message};
+use laputa::{blocking, ClientRequest, CloseCode, Config, DeflateConfig, Message};
 use laputa_examples::{fail, Args};
 use std::io::{BufRead, Write};
 use std::sync::mpsc;
@@ -14,7 +14,10 @@ fn main() {
     let args = Args::parse(&["deflate"]);
     args.runtime().unwrap_or_else(|e| fail(e));
     let Some(url) = args.positional().first() else { fail("usage: client URL [--runtime blocking]") };
-    let (mut ws, _) = blocking::connect(url).unwrap_or_else(|e| fail(e));
+    let request = ClientRequest::new(url).unwrap_or_else(|e| fail(e));
+    let mut config = Config::default();
+    config.deflate = args.switch("deflate").then(DeflateConfig::default);
+    let (mut ws, _) = blocking::connect_with(request, config).unwrap_or_else(|e| fail(e));
     // Stdin is read on its own thread; the socket is polled with a short read timeout between lines.
     let (lines_tx, lines) = mpsc::channel();
     std::thread::spawn(move || {
