@@ -2,7 +2,8 @@
 //! the request (if one results) accepted or rejected as the input says.
 //!
 //! Input: `mode`, two split bytes, then the bytes from the client. `mode` picks the limits (so
-//! that 431 is reachable in short inputs) and the application's decision.
+//! that 431 is reachable in short inputs), the application's decision (bits 3-4), and whether
+//! permessage-deflate is on (bit 5, so that the server parses extension offers).
 //!
 //! Checked: no panic; a rejection carries a status among 400/405/426/431/505 and a response
 //! starting with that status line; after a result the handshake is spent; an accepted request
@@ -43,6 +44,9 @@ fn outcome(mode: u8, pieces: &[&[u8]]) -> Outcome {
     let mut config = Config::default();
     config.max_handshake_size = [16 << 10, 1024, 256, 64][usize::from(mode & 3)];
     config.max_headers = [64, 8][usize::from((mode >> 2) & 1)];
+    if mode & 0x20 != 0 {
+        config.deflate = Some(laputa_core::DeflateConfig::default());
+    }
     let mut handshake = ServerHandshake::new(config, Instant::now());
     let mut pieces = pieces.iter();
     let request = loop {

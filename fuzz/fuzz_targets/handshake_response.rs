@@ -3,7 +3,7 @@
 //!
 //! Input: `mode`, two split bytes, then the response. Every `@A` in the response is replaced by
 //! the accept value the client expects, so that short inputs reach past that check (the seeds
-//! use it). `mode` picks the limits.
+//! use it). `mode` picks the limits, and bit 5 turns permessage-deflate on.
 //!
 //! Checked: no panic; errors are only the response errors; a 101 gives a connection that reads
 //! what follows without panicking and ends in exactly one `Closed`; the handshake is spent after
@@ -34,6 +34,9 @@ fn config(mode: u8) -> Config {
     let mut config = Config::default();
     config.max_handshake_size = [16 << 10, 1024, 256, 64][usize::from(mode & 3)];
     config.max_headers = [64, 8][usize::from((mode >> 2) & 1)];
+    if mode & 0x20 != 0 {
+        config.deflate = Some(laputa_core::DeflateConfig::default());
+    }
     config
 }
 

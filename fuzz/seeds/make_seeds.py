@@ -79,6 +79,7 @@ req = {
     "small_limit": (3, RFC),
     "many_headers": (4, RFC.replace(b"\r\n\r\n", b"\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(10)) + b"\r\n")),
 }
+req["deflate_offer"] = (0x20, req["extensions_cookies"][1])
 for name, (mode, data) in req.items():
     write("handshake_request", name, bytes([mode, 0x40, 0x80]) + data)
 
@@ -102,6 +103,7 @@ resp = {
 }
 for name, data in resp.items():
     write("handshake_response", name, bytes([0, 0x40, 0x80]) + data)
+write("handshake_response", "deflate_on", bytes([0x20, 0x40, 0x80]) + resp["ok_extension"])
 
 # ---- ops: header, then (kind << 1 | side) and arguments (see core/tests/common/ops.rs) ----
 ARGS = [2, 2, 1, 1, 2, 0, 1, 0, 0]
