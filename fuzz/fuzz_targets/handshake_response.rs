@@ -109,10 +109,10 @@ fn outcome(mode: u8, pieces: &[&[u8]]) -> Outcome {
     assert_eq!(handshake.handle_input(b"x").unwrap_err(), HandshakeError::Finished);
     assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
     // The chosen subprotocol, as the elements of the header's list (the client accepts empty
-    // list elements around it). Known bug, skipped here so that fuzzing goes on: a value that is
-    // not visible ASCII is ignored instead of failing the handshake (see the ignored test
-    // `a_response_with_a_non_ascii_subprotocol_fails_the_handshake` in core/tests/hostile.rs).
+    // list elements around it). Every value must be visible ASCII: an accepted response never
+    // names a subprotocol the client cannot read.
     let values = response.headers().get_all("sec-websocket-protocol");
+    assert!(values.iter().all(|v| v.to_str().is_ok()), "non-ASCII subprotocol accepted");
     let elements: Vec<String> = values
         .iter()
         .filter_map(|v| v.to_str().ok())
