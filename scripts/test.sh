@@ -48,5 +48,8 @@ step env RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --all-features
 # own `cargo build` (tests/src/lib.rs, example_bin) finds nothing left to do.
 step cargo build --release -p laputa-examples --all-features
 step cargo test --workspace --all-features --no-fail-fast
+# Every fuzz target: its seeds replayed, then a short bounded run (scripts/fuzz.sh says how to
+# run them longer).
+step ./scripts/fuzz.sh 15
 
 printf '\nAll checks passed in %ds.\n' $((SECONDS - START))

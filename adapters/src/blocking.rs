@@ -219,6 +219,13 @@ impl<S: Stream> WebSocket<S> {
         self.flush()
     }
 
+    /// Sends a whole message without compressing it even when permessage-deflate is on: for
+    /// secrets sent next to attacker-controlled data (RFC 7692 section 8).
+    pub fn send_uncompressed(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        self.connection.send_uncompressed(message.into())?;
+        self.flush()
+    }
+
     /// Sends one fragment of a message (websocket-sharp's `Send(Stream)`: stream a large message
     /// without holding it whole); `is_final` ends the message.
     pub fn send_fragment(&mut self, kind: MessageKind, data: &[u8], is_final: bool) -> Result<(), Error> {

@@ -529,22 +529,13 @@ impl Connection {
             incoming.data.extend_from_slice(&payload);
             return Ok(());
         }
-        let mut incoming = self.incoming.take().ok_or(ProtocolError::UnexpectedContinuation)?;
         let whole = if incoming.fragments == 1 {
             payload // One frame: handed out without a copy.
         } else {
             incoming.data.extend_from_slice(&payload);
-            incoming.data.freeze()
+            incoming.data.split().freeze()
         };
-        let message = match incoming.kind {
-            MessageKind::Binary => Message::Binary(whole),
-            MessageKind::Text => {
-                incoming.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
-                Message::Text(Utf8Bytes::from_validated(whole))
-            }
-        };
-        self.events.push_back(Event::Message(message));
-        Ok(())
+        self.finish_message(whole)
     }
 
     /// Inflates a frame of a compressed message (bounded by the message limit while inflating)
@@ -562,8 +553,14 @@ impl Connection {
         if !fin {
             return Ok(());
         }
-        let mut incoming = self.incoming.take().ok_or(ProtocolError::UnexpectedContinuation)?;
         let whole = incoming.data.split().freeze();
+        self.finish_message(whole)
+    }
+
+    /// Emits the message in progress, whose payload (already validated as far as it went) is
+    /// `whole`.
+    fn finish_message(&mut self, whole: Bytes) -> Result<(), ProtocolError> {
+        let mut incoming = self.incoming.take().ok_or(ProtocolError::UnexpectedContinuation)?;
         let message = match incoming.kind {
             MessageKind::Binary => Message::Binary(whole),
             MessageKind::Text => {

@@ -13,7 +13,13 @@ fn main() {
     let args = Args::parse(&["deflate"]);
     let server = args.value("server").unwrap_or("ws://127.0.0.1:9001").trim_end_matches('/');
     let agent = args.value("agent").unwrap_or("laputa");
-    let config = conformance_config(args.switch("deflate"));
+    let mut config = conformance_config(args.switch("deflate"));
+    if let Some(deflate) = config.deflate.as_mut() {
+        // Offer `client_no_context_takeover` as Autobahn's reference client does: its 13.2, 13.5
+        // and 13.6 servers only accept offers that carry it (RFC 7692 7.1.1.2: a hint that the
+        // client will not use context takeover, which the client then honours).
+        deflate.client_no_context_takeover = true;
+    }
     let count = match args.runtime().unwrap_or_else(|e| fail(e)) {
         "blocking" => run_blocking(server, agent, &config),
         name => run_async!(name, run(server, agent, &config)),
