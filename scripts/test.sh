@@ -42,6 +42,15 @@ apt_install_optional() {
 
 step setup_venv
 step cargo fmt --all -- --check
+# The adapters crate builds with each runtime feature alone, and with none but the core.
+check_features() {
+    local features
+    for features in "" blocking tokio smol async-std hyper; do
+        echo "    laputa with features [${features}]"
+        cargo check --quiet -p laputa --no-default-features ${features:+--features "$features"}
+    done
+}
+step check_features
 step cargo clippy --workspace --all-targets --all-features -- -D warnings
 step env RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --all-features
 # The integration tests run the release examples; build them here, in view, so the tests'

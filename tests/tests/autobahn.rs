@@ -40,21 +40,22 @@ fn run_dir(side: &str, runtime: &str, deflate: bool) -> PathBuf {
 
 /// kosoku (fuzzingclient) drives our `echo_server`.
 fn server_conformance(runtime: &str, deflate: bool) {
-    let dir = run_dir("server", runtime, deflate);
+    server_conformance_of("echo_server", example_args(runtime, deflate), &run_dir("server", runtime, deflate), deflate);
+}
+
+/// kosoku (fuzzingclient) drives the echo server `bin`, started with `args` after `--addr`.
+fn server_conformance_of(bin: &str, args: Vec<&str>, dir: &std::path::Path, deflate: bool) {
     let addr = free_port();
     let _server = ChildGuard::spawn(
-        Command::new(example_bin("echo_server"))
-            .arg("--addr")
-            .arg(addr.to_string())
-            .args(example_args(runtime, deflate)),
-        &dir.join("echo_server.log"),
+        Command::new(example_bin(bin)).arg("--addr").arg(addr.to_string()).args(args),
+        &dir.join(format!("{bin}.log")),
     );
     wait_for_port(addr, START_TIMEOUT);
     let cases = cases(deflate);
     // kosoku exits 1 when a case fails; the report says which, so only completion matters here.
-    ChildGuard::spawn(&mut kosoku_command(KosokuMode::FuzzingClient, addr, &cases, &dir), &dir.join("kosoku.log"))
+    ChildGuard::spawn(&mut kosoku_command(KosokuMode::FuzzingClient, addr, &cases, dir), &dir.join("kosoku.log"))
         .wait_timeout(RUN_TIMEOUT);
-    assert_autobahn_passed(&dir, &cases);
+    assert_autobahn_passed(dir, &cases);
 }
 
 /// Our `autobahn_client` runs every case that kosoku (fuzzingserver) serves.
@@ -149,4 +150,10 @@ fn server_smol_deflate() {
 #[test]
 fn client_smol_deflate() {
     client_conformance("smol", true);
+}
+
+/// The custom event loop of `event_loop_echo` (mio, laputa-core driven directly).
+#[test]
+fn server_event_loop() {
+    server_conformance_of("event_loop_echo", vec![], &out_dir("autobahn-server-event-loop"), false);
 }
