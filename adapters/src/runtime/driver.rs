@@ -1,6 +1,6 @@
 //! The drive loop of `ARCHITECTURE.md`, written once for every runtime: the socket side
-//! ([`Io`]: a scratch read buffer and the unwritten output) and the connection side ([`Driver`]:
-//! the core, its one timer and the close bookkeeping). Everything here is `poll`-based and holds
+//! ([`Io`]: reads through a per-thread scratch buffer, and the unwritten output) and the
+//! connection side ([`Driver`]: the core, its one timer and the close bookkeeping). Everything here is `poll`-based and holds
 //! no lock across a suspension, so the two halves of a split connection can share it behind a
 //! mutex.
 
@@ -18,6 +18,11 @@ use std::time::Instant;
 
 /// Size of the scratch buffer each read goes into.
 const READ_CHUNK: usize = 32 * 1024;
+
+thread_local! {
+    /// The read buffer of every connection polled on this thread (see `Io::poll_read`).
+    static SCRATCH: std::cell::RefCell<Box<[u8]>> = std::cell::RefCell::new(vec![0; READ_CHUNK].into_boxed_slice());
+}
 
 /// Output buffers that grew past this are released once written, so that one large message
 /// does not pin its size in memory for the life of the connection.
@@ -75,13 +80,12 @@ impl Wake for WriteWaiters {
     }
 }
 
-/// The socket side of the drive loop: the stream, a scratch buffer for reads, and the output
-/// not yet written. Output is kept in two buffers so that what the core emits can be taken
-/// without copying while earlier output is still partly written, and both go out in one
-/// vectored write where the stream supports it.
+/// The socket side of the drive loop: the stream and the output not yet written (reads go
+/// through the thread's scratch buffer). Output is kept in two buffers so that what the core
+/// emits can be taken without copying while earlier output is still partly written, and both
+/// go out in one vectored write where the stream supports it.
 pub(crate) struct Io<S, R> {
     pub(crate) stream: S,
-    pub(crate) scratch: Box<[u8]>,
     /// Output being written; `written` bytes of it are already out.
     front: Vec<u8>,
     written: usize,
@@ -106,7 +110,6 @@ impl<S, R: RuntimeIo<S>> Io<S, R> {
         let waiters = Arc::new(WriteWaiters::default());
         Self {
             stream,
-            scratch: vec![0; READ_CHUNK].into_boxed_slice(),
             front: Vec::new(),
             written: 0,
             back: Vec::new(),
@@ -187,14 +190,19 @@ impl<S, R: RuntimeIo<S>> Io<S, R> {
         }
     }
 
-    /// One read into the scratch buffer (retrying on `Interrupted`).
-    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        loop {
-            match R::poll_read(&mut self.stream, cx, &mut self.scratch) {
+    /// One read into the thread's scratch buffer (retrying on `Interrupted`), whose bytes go
+    /// straight to `consume`; `None` at EOF. The buffer is shared by every connection polled on
+    /// the thread, so an idle connection holds no read buffer at all.
+    fn poll_read<T>(&mut self, cx: &mut Context<'_>, consume: impl FnOnce(&[u8]) -> T) -> Poll<io::Result<Option<T>>> {
+        SCRATCH.with_borrow_mut(|scratch| loop {
+            match R::poll_read(&mut self.stream, cx, scratch) {
                 Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-                other => return other,
+                Poll::Ready(Ok(0)) => return Poll::Ready(Ok(None)),
+                Poll::Ready(Ok(n)) => return Poll::Ready(Ok(Some(consume(&scratch[..n])))),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
             }
-        }
+        })
     }
 
     /// Drives either side of the opening handshake until it completes, fails, or its deadline
@@ -212,11 +220,11 @@ impl<S, R: RuntimeIo<S>> Io<S, R> {
             if let Poll::Ready(Err(e)) = self.poll_write_out(cx, Slot::Reader) {
                 return Poll::Ready(Err(e.into()));
             }
-            match self.poll_read(cx) {
+            match self.poll_read(cx, |input| handshake.handle_input(input)) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::Error::from(io::ErrorKind::UnexpectedEof).into())),
-                Poll::Ready(Ok(n)) => {
-                    if let Some(done) = handshake.handle_input(&self.scratch[..n])? {
+                Poll::Ready(Ok(None)) => return Poll::Ready(Err(io::Error::from(io::ErrorKind::UnexpectedEof).into())),
+                Poll::Ready(Ok(Some(result))) => {
+                    if let Some(done) = result? {
                         return Poll::Ready(Ok(done));
                     }
                     handshake.poll_transmit(&mut self.back);
@@ -395,15 +403,13 @@ impl<S, R: RuntimeIo<S>> Driver<S, R> {
                 self.connection.handle_timeout(Instant::now().max(deadline));
                 continue;
             }
-            match self.io.poll_read(cx) {
-                Poll::Ready(Ok(0)) => {
+            let connection = &mut self.connection;
+            match self.io.poll_read(cx, |input| connection.handle_input(input)) {
+                Poll::Ready(Ok(None)) => {
                     self.connection.handle_eof();
                     continue;
                 }
-                Poll::Ready(Ok(n)) => {
-                    self.connection.handle_input(&self.io.scratch[..n]);
-                    continue;
-                }
+                Poll::Ready(Ok(Some(()))) => continue,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(self.break_io(e))),
                 Poll::Pending => {}
             }
