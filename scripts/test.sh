@@ -42,11 +42,23 @@ apt_install_optional() {
 
 step setup_venv
 step cargo fmt --all -- --check
+# The adapters crate builds with each runtime feature alone, and with none but the core.
+check_features() {
+    local features
+    for features in "" blocking tokio smol async-std hyper; do
+        echo "    laputa with features [${features}]"
+        cargo check --quiet -p laputa --no-default-features ${features:+--features "$features"}
+    done
+}
+step check_features
 step cargo clippy --workspace --all-targets --all-features -- -D warnings
 step env RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --all-features
 # The integration tests run the release examples; build them here, in view, so the tests'
 # own `cargo build` (tests/src/lib.rs, example_bin) finds nothing left to do.
 step cargo build --release -p laputa-examples --all-features
 step cargo test --workspace --all-features --no-fail-fast
+# Every fuzz target: its seeds replayed, then a short bounded run (scripts/fuzz.sh says how to
+# run them longer).
+step ./scripts/fuzz.sh 15
 
 printf '\nAll checks passed in %ds.\n' $((SECONDS - START))

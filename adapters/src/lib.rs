@@ -5,6 +5,12 @@
 //! [`core`]); this crate drives it over sockets:
 //!
 //! - [`blocking`] (feature `blocking`, on by default): `std::net` sockets and threads.
+//! - [`tokio`] (feature `tokio`), [`smol`] (feature `smol`) and [`async_std`] (feature
+//!   `async-std`, discontinued upstream: prefer smol): async, over one generic driver,
+//!   [`runtime`]. Each has the blocking adapter's functions, made `async`; the `WebSocket` is a
+//!   `Stream` and a `Sink` of messages and splits into halves for two tasks.
+//! - [`hyper`] (feature `hyper`): turns an upgrade that hyper 1.x or axum performed into a
+//!   tokio `WebSocket`, with the handshake checked and answered by the core.
 //!
 //! ```no_run
 //! use laputa::{blocking, CloseCode, Message};
@@ -18,9 +24,19 @@
 //! ```
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "async-std")]
+pub mod async_std;
 #[cfg(feature = "blocking")]
 pub mod blocking;
 mod error;
+#[cfg(feature = "hyper")]
+pub mod hyper;
+#[cfg(feature = "_async")]
+pub mod runtime;
+#[cfg(feature = "smol")]
+pub mod smol;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use error::Error;
 pub use laputa_core as core;

@@ -1,6 +1,7 @@
 //! Shared bits of the example programs: flag parsing and the limits the conformance runs need.
 
 use laputa::{Config, DeflateConfig};
+use std::future::Future;
 
 /// Command-line flags: `--name value` pairs, `--switch` flags and positional arguments.
 #[derive(Debug, Default)]
@@ -44,13 +45,56 @@ impl Args {
         &self.positional
     }
 
-    /// Fails on a `--runtime` this build does not have.
+    /// The `--runtime` to run on (`blocking` by default); fails on one this build does not have.
     pub fn runtime(&self) -> Result<&str, String> {
         match self.value("runtime").unwrap_or("blocking") {
-            "blocking" => Ok("blocking"),
-            other => Err(format!("unknown runtime {other:?}; available: blocking")),
+            name @ ("blocking" | "tokio" | "smol" | "async-std") => Ok(name),
+            other => Err(format!("unknown runtime {other:?}; available: {}", RUNTIMES.join(", "))),
         }
     }
+}
+
+/// The values `--runtime` takes.
+pub const RUNTIMES: [&str; 4] = ["blocking", "tokio", "smol", "async-std"];
+
+/// Runs a future to completion on a multi-threaded tokio runtime.
+pub fn block_on_tokio<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| fail(format!("cannot start tokio: {e}")))
+        .block_on(future)
+}
+
+/// Runs a future to completion on smol (tasks spawned meanwhile run on smol's global executor).
+pub fn block_on_smol<F: Future>(future: F) -> F::Output {
+    smol::block_on(future)
+}
+
+/// Runs a future to completion on async-std.
+pub fn block_on_async_std<F: Future>(future: F) -> F::Output {
+    async_std::task::block_on(future)
+}
+
+/// Runs `function::<R>(args...)`, a function generic over the [`laputa::runtime::Runtime`], to
+/// completion on the async runtime named `runtime` (`tokio`, `smol` or `async-std`).
+///
+/// ```no_run
+/// async fn hello<R: laputa::runtime::TcpRuntime>(name: &str) {
+///     println!("hello {name}");
+/// }
+/// laputa_examples::run_async!("smol", hello("Pazu"));
+/// ```
+#[macro_export]
+macro_rules! run_async {
+    ($runtime:expr, $function:ident($($arg:expr),* $(,)?)) => {
+        match $runtime {
+            "tokio" => $crate::block_on_tokio($function::<laputa::tokio::Tokio>($($arg),*)),
+            "smol" => $crate::block_on_smol($function::<laputa::smol::Smol>($($arg),*)),
+            "async-std" => $crate::block_on_async_std($function::<laputa::async_std::AsyncStd>($($arg),*)),
+            other => $crate::fail(format!("{other:?} is not an async runtime")),
+        }
+    };
 }
 
 /// Limits raised to 64 MiB, as the Autobahn TestSuite's large cases need; permessage-deflate

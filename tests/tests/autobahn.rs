@@ -40,21 +40,22 @@ fn run_dir(side: &str, runtime: &str, deflate: bool) -> PathBuf {
 
 /// kosoku (fuzzingclient) drives our `echo_server`.
 fn server_conformance(runtime: &str, deflate: bool) {
-    let dir = run_dir("server", runtime, deflate);
+    server_conformance_of("echo_server", example_args(runtime, deflate), &run_dir("server", runtime, deflate), deflate);
+}
+
+/// kosoku (fuzzingclient) drives the echo server `bin`, started with `args` after `--addr`.
+fn server_conformance_of(bin: &str, args: Vec<&str>, dir: &std::path::Path, deflate: bool) {
     let addr = free_port();
     let _server = ChildGuard::spawn(
-        Command::new(example_bin("echo_server"))
-            .arg("--addr")
-            .arg(addr.to_string())
-            .args(example_args(runtime, deflate)),
-        &dir.join("echo_server.log"),
+        Command::new(example_bin(bin)).arg("--addr").arg(addr.to_string()).args(args),
+        &dir.join(format!("{bin}.log")),
     );
     wait_for_port(addr, START_TIMEOUT);
     let cases = cases(deflate);
     // kosoku exits 1 when a case fails; the report says which, so only completion matters here.
-    ChildGuard::spawn(&mut kosoku_command(KosokuMode::FuzzingClient, addr, &cases, &dir), &dir.join("kosoku.log"))
+    ChildGuard::spawn(&mut kosoku_command(KosokuMode::FuzzingClient, addr, &cases, dir), &dir.join("kosoku.log"))
         .wait_timeout(RUN_TIMEOUT);
-    assert_autobahn_passed(&dir, &cases);
+    assert_autobahn_passed(dir, &cases);
 }
 
 /// Our `autobahn_client` runs every case that kosoku (fuzzingserver) serves.
@@ -97,4 +98,62 @@ fn server_blocking_deflate() {
 #[test]
 fn client_blocking_deflate() {
     client_conformance("blocking", true);
+}
+
+// The async adapters, through the same example programs (`--runtime`).
+
+#[test]
+fn server_tokio() {
+    server_conformance("tokio", false);
+}
+
+#[test]
+fn client_tokio() {
+    client_conformance("tokio", false);
+}
+
+#[test]
+fn server_smol() {
+    server_conformance("smol", false);
+}
+
+#[test]
+fn client_smol() {
+    client_conformance("smol", false);
+}
+
+#[test]
+fn server_async_std() {
+    server_conformance("async-std", false);
+}
+
+#[test]
+fn client_async_std() {
+    client_conformance("async-std", false);
+}
+
+#[test]
+fn server_tokio_deflate() {
+    server_conformance("tokio", true);
+}
+
+#[test]
+fn client_tokio_deflate() {
+    client_conformance("tokio", true);
+}
+
+#[test]
+fn server_smol_deflate() {
+    server_conformance("smol", true);
+}
+
+#[test]
+fn client_smol_deflate() {
+    client_conformance("smol", true);
+}
+
+/// The custom event loop of `event_loop_echo` (mio, laputa-core driven directly).
+#[test]
+fn server_event_loop() {
+    server_conformance_of("event_loop_echo", vec![], &out_dir("autobahn-server-event-loop"), false);
 }

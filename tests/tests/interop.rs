@@ -142,6 +142,16 @@ fn blocking_client_python_server() {
     laputa_client_vs_python_server(None);
 }
 
+#[test]
+fn python_client_tokio_server() {
+    python_client_vs_laputa_server("tokio", None);
+}
+
+#[test]
+fn python_client_smol_server() {
+    python_client_vs_laputa_server("smol", None);
+}
+
 /// The permessage-deflate parameter combinations of both directions: each no-context-takeover
 /// flag, and window bits 9, 12 and 15 on each side.
 macro_rules! deflate_interop {

@@ -1,37 +1,37 @@
-//! Echo server on laputa. Until the async adapters land it runs `laputa::blocking`, one thread
-//! per connection (a placeholder: threads cost memory and context switches that the async
-//! adapters will not). `echo-laputa [--addr HOST:PORT] [--count-allocs HOST:PORT]`.
+//! Echo server on `laputa::tokio`, on the current-thread runtime every tokio server here uses,
+//! written as the adapter's own example writes it (`recv`, then `send`).
+//! `echo-laputa [--addr HOST:PORT] [--count-allocs HOST:PORT] [--feed]`: with `--feed`, each echo
+//! is queued with `feed` instead of `send`.
 
-use laputa::{blocking, Accept, Config};
-use laputa_bench::{fail, std_listener, CountingAlloc, ServerOptions, MAX_MESSAGE};
+use laputa::{Accept, Config};
+use laputa_bench::{tokio_listener, tokio_runtime, CountingAlloc, ServerOptions, MAX_MESSAGE};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
 
-/// Stack of each connection thread: the echo loop needs little.
-const STACK: usize = 128 << 10;
-
 fn main() {
-    let options = ServerOptions::from_env(&[]);
+    let options = ServerOptions::from_env(&["feed"]);
+    let feed = options.args.switch("feed");
     let mut config = Config::default();
     config.max_message_size = MAX_MESSAGE;
     config.max_frame_size = MAX_MESSAGE;
-    let listener = std_listener(&options.addr);
-    listener.set_nonblocking(false).unwrap_or_else(|e| fail(e));
-    for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
-        let _ = stream.set_nodelay(true);
-        let config = config.clone();
-        let spawned = std::thread::Builder::new().stack_size(STACK).spawn(move || {
-            let Ok(mut ws) = blocking::accept_with(stream, config, |_| Ok(Accept::default())) else { return };
-            while let Ok(message) = ws.read() {
-                if ws.send(message).is_err() {
-                    break;
+    tokio_runtime().block_on(async move {
+        let listener = tokio_listener(&options.addr);
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let _ = stream.set_nodelay(true);
+            let config = config.clone();
+            tokio::spawn(tokio::task::unconstrained(async move {
+                let Ok(mut ws) = laputa::tokio::accept_with(stream, config, |_| Ok(Accept::default())).await else {
+                    return;
+                };
+                while let Ok(message) = ws.recv().await {
+                    let sent = if feed { ws.feed(message).await } else { ws.send(message).await };
+                    if sent.is_err() {
+                        break;
+                    }
                 }
-            }
-        });
-        if let Err(e) = spawned {
-            eprintln!("cannot spawn a connection thread: {e}");
+            }));
         }
-    }
+    });
 }

@@ -436,6 +436,10 @@ impl ClientHandshake {
     /// "If the response includes a |Sec-WebSocket-Protocol| header field and this header field
     /// indicates the use of a subprotocol that was not present in the client's handshake [...]"
     fn validate_protocol(&self, headers: &HeaderMap) -> Result<(), HandshakeError> {
+        // A value that is not visible ASCII names no subprotocol we offered (all are tokens).
+        if headers.get_all(SEC_WEBSOCKET_PROTOCOL).iter().any(|value| value.to_str().is_err()) {
+            return Err(invalid("server chose a subprotocol that was not offered"));
+        }
         let mut chosen = list_elements(headers, &SEC_WEBSOCKET_PROTOCOL);
         match (chosen.next(), chosen.next()) {
             (None, _) => Ok(()),

@@ -126,6 +126,22 @@ impl HandshakeError {
     /// assert!(bytes.starts_with(b"HTTP/1.1 426 Upgrade Required\r\n"));
     /// ```
     pub fn response_bytes(&self) -> Option<Vec<u8>> {
+        let response = self.response()?;
+        Some(write_response(response.status(), response.headers(), response.body()))
+    }
+
+    /// For [`HandshakeError::Rejected`], the error response as an [`http::Response`], for an
+    /// HTTP stack that writes responses itself (its framing headers are left to that stack).
+    /// `None` for every other variant.
+    ///
+    /// ```
+    /// use laputa_core::handshake::HandshakeError;
+    /// use laputa_core::http::StatusCode;
+    /// let err = HandshakeError::Rejected { status: StatusCode::METHOD_NOT_ALLOWED, reason: "method" };
+    /// let response = err.response().unwrap();
+    /// assert_eq!(response.headers()["allow"], "GET");
+    /// ```
+    pub fn response(&self) -> Option<http::Response<Vec<u8>>> {
         let Self::Rejected { status, reason } = self else {
             return None;
         };
@@ -138,7 +154,10 @@ impl HandshakeError {
             // |Sec-WebSocket-Version| header field containing all versions it supports".
             headers.insert(http::header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static(VERSION));
         }
-        Some(write_response(*status, &headers, format!("{reason}\n").as_bytes()))
+        let mut response = http::Response::new(format!("{reason}\n").into_bytes());
+        *response.status_mut() = *status;
+        *response.headers_mut() = headers;
+        Some(response)
     }
 
     /// A server-side rejection.

@@ -136,6 +136,74 @@ impl IncomingRequest {
         Ok(Self { request, accept_value, leftover: leftover.to_vec(), config })
     }
 
+    /// Validates an upgrade request that another HTTP stack (hyper, axum) already parsed, with
+    /// the same rules as [`ServerHandshake`]: GET, HTTP/1.1, a path or absolute target, and the
+    /// WebSocket headers of RFC 6455 section 4.2.1. Accept it with
+    /// [`accept_response`](Self::accept_response), since the other stack writes the 101 itself.
+    ///
+    /// ```
+    /// use laputa_core::handshake::{Accept, IncomingRequest};
+    /// use laputa_core::Config;
+    ///
+    /// let request = laputa_core::http::Request::get("/chat")
+    ///     .header("Host", "example.com")
+    ///     .header("Upgrade", "websocket")
+    ///     .header("Connection", "Upgrade")
+    ///     .header("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+    ///     .header("Sec-WebSocket-Version", "13")
+    ///     .body(())
+    ///     .unwrap();
+    /// let incoming = IncomingRequest::from_request(request, Config::default())?;
+    /// let (response, _connection) = incoming.accept_response(Accept::new())?;
+    /// assert_eq!(response.status(), 101);
+    /// assert_eq!(response.headers()["sec-websocket-accept"], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
+    pub fn from_request(request: Request<()>, config: Config) -> Result<Self, HandshakeError> {
+        if request.version() != Version::HTTP_11 {
+            return Err(version_not_supported());
+        }
+        if request.method() != Method::GET {
+            return Err(HandshakeError::rejected(StatusCode::METHOD_NOT_ALLOWED, "method must be GET"));
+        }
+        if !request.uri().path().starts_with('/') {
+            return Err(bad_request("request target must be a path or an absolute URI"));
+        }
+        let accept_value = validate(request.headers())?;
+        Ok(Self { request, accept_value, leftover: Vec::new(), config })
+    }
+
+    /// Accepts the upgrade for another HTTP stack: returns the 101 response for it to send
+    /// (with the same headers and checks as [`accept`](Self::accept)) and the server
+    /// [`Connection`] to run over the upgraded stream once it has.
+    pub fn accept_response(self, accept: Accept) -> Result<(http::Response<()>, Connection), HandshakeError> {
+        let deflate = self.negotiate_deflate();
+        let extra = self.answer_headers(&accept, deflate.as_ref().map(|(_, answer)| answer))?;
+        let mut response = http::Response::new(());
+        *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        let headers = response.headers_mut();
+        headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+        let accept_value = HeaderValue::from_str(&self.accept_value).map_err(|_| bad_request("invalid key"))?;
+        headers.insert(SEC_WEBSOCKET_ACCEPT, accept_value);
+        if let Some(protocol) = &accept.protocol {
+            let value =
+                HeaderValue::from_str(protocol).map_err(|_| HandshakeError::InvalidAccept("invalid subprotocol"))?;
+            headers.insert(SEC_WEBSOCKET_PROTOCOL, value);
+        }
+        for (name, value) in &extra {
+            headers.append(name, value.clone());
+        }
+        let mut connection = match deflate {
+            Some((params, _)) => Connection::with_deflate(Role::Server, self.config, Rng::os(), params),
+            None => Connection::new(Role::Server, self.config),
+        };
+        if !self.leftover.is_empty() {
+            connection.handle_input(&self.leftover);
+        }
+        Ok((response, connection))
+    }
+
     /// The request: method (GET), URI (as sent: path and query, or absolute form), version
     /// (HTTP/1.1) and headers.
     pub fn request(&self) -> &Request<()> {
@@ -236,6 +304,13 @@ impl IncomingRequest {
         accept: &Accept,
         deflate: Option<&Extension>,
     ) -> Result<Vec<u8>, HandshakeError> {
+        let headers = self.answer_headers(accept, deflate)?;
+        Ok(response_head(&self.accept_value, accept.protocol.as_deref(), &headers))
+    }
+
+    /// Checks `accept` against the request; the extra headers of the 101 response (the
+    /// application's, and the permessage-deflate answer).
+    fn answer_headers(&self, accept: &Accept, deflate: Option<&Extension>) -> Result<HeaderMap, HandshakeError> {
         if let Some(protocol) = &accept.protocol {
             // RFC 6455 section 4.2.2: the chosen subprotocol "MUST be derived from the values
             // received from the client in the |Sec-WebSocket-Protocol| header field".
@@ -252,7 +327,7 @@ impl IncomingRequest {
                 .map_err(|_| HandshakeError::InvalidAccept("unencodable extension answer"))?;
             headers.append(SEC_WEBSOCKET_EXTENSIONS, value);
         }
-        Ok(response_head(&self.accept_value, accept.protocol.as_deref(), &headers))
+        Ok(headers)
     }
 }
 
@@ -384,6 +459,11 @@ impl Reject {
     /// The status sent.
     pub fn status(&self) -> StatusCode {
         self.0.status()
+    }
+
+    /// The response, for an HTTP stack that writes responses itself.
+    pub fn into_response(self) -> http::Response<Vec<u8>> {
+        *self.0
     }
 }
 
@@ -709,5 +789,63 @@ mod tests {
             b"HTTP/1.1 401 Unauthorized\r\nwww-authenticate: Basic\r\nConnection: close\r\n\
               Content-Length: 4\r\n\r\nwho?"
         );
+    }
+
+    /// An `http::Request` as hyper would hand it over: the RFC sample request.
+    fn http_request() -> http::request::Builder {
+        Request::get("/chat?room=1")
+            .header(HOST, "server.example.com")
+            .header(UPGRADE, "websocket")
+            .header(CONNECTION, "Upgrade")
+            .header(SEC_WEBSOCKET_KEY, "dGhlIHNhbXBsZSBub25jZQ==")
+            .header(SEC_WEBSOCKET_PROTOCOL, "chat, superchat")
+            .header(SEC_WEBSOCKET_VERSION, "13")
+    }
+
+    #[test]
+    fn parsed_request_accepted_with_same_headers_as_raw() {
+        let incoming = IncomingRequest::from_request(http_request().body(()).unwrap(), Config::default()).unwrap();
+        assert_eq!((incoming.path(), incoming.query()), ("/chat", Some("room=1")));
+        let accept = Accept::new().protocol("chat").header(http::header::SET_COOKIE, HeaderValue::from_static("a=1"));
+        let raw = String::from_utf8(incoming.response_head(&accept, None).unwrap()).unwrap();
+        let (response, connection) = incoming.accept_response(accept).unwrap();
+        assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+        assert_eq!(connection.pending_transmit(), 0, "the other stack writes the 101");
+        assert_eq!(connection.role(), Role::Server);
+        for (name, value) in response.headers() {
+            let line = format!("{}: {}\r\n", name, value.to_str().unwrap()).to_ascii_lowercase();
+            assert!(raw.to_ascii_lowercase().contains(&line), "{line:?} missing from {raw:?}");
+        }
+        assert_eq!(response.headers().len(), raw.lines().count() - 2);
+    }
+
+    #[test]
+    fn parsed_request_rejections() {
+        let status = |request: Request<()>| match IncomingRequest::from_request(request, Config::default()) {
+            Err(err) => err.http_status().unwrap(),
+            Ok(ok) => panic!("accepted: {ok:?}"),
+        };
+        assert_eq!(status(http_request().method(Method::POST).body(()).unwrap()), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(
+            status(http_request().version(Version::HTTP_10).body(()).unwrap()),
+            StatusCode::HTTP_VERSION_NOT_SUPPORTED
+        );
+        assert_eq!(
+            status(http_request().version(Version::HTTP_2).body(()).unwrap()),
+            StatusCode::HTTP_VERSION_NOT_SUPPORTED
+        );
+        assert_eq!(status(http_request().uri("*").body(()).unwrap()), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            status(http_request().header(SEC_WEBSOCKET_VERSION, "8").body(()).unwrap()),
+            StatusCode::UPGRADE_REQUIRED
+        );
+        let mut no_key = http_request().body(()).unwrap();
+        no_key.headers_mut().remove(SEC_WEBSOCKET_KEY);
+        assert_eq!(status(no_key), StatusCode::BAD_REQUEST);
+        let incoming = IncomingRequest::from_request(http_request().body(()).unwrap(), Config::default()).unwrap();
+        assert!(matches!(
+            incoming.accept_response(Accept::new().protocol("other")),
+            Err(HandshakeError::InvalidAccept(_))
+        ));
     }
 }

@@ -1,22 +1,44 @@
 //! A line-oriented WebSocket client.
 //!
-//! `client URL [--runtime blocking] [--deflate]`: sends each line of stdin as a text message and prints each
+//! `client URL [--runtime blocking|tokio|smol|async-std] [--deflate]`: sends each line of stdin as a text message and prints each
 //! message received as a line on stdout. At the end of stdin it closes with 1000, waits for the
 //! close handshake and exits 0; on failure it prints the error on stderr and exits non-zero.
 
+use futures::{SinkExt, StreamExt};
+use laputa::runtime::{self, TcpRuntime};
 use laputa::{blocking, ClientRequest, CloseCode, Config, DeflateConfig, Message};
-use laputa_examples::{fail, Args};
+use laputa_examples::{fail, run_async, Args};
 use std::io::{BufRead, Write};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 fn main() {
     let args = Args::parse(&["deflate"]);
-    args.runtime().unwrap_or_else(|e| fail(e));
-    let Some(url) = args.positional().first() else { fail("usage: client URL [--runtime blocking]") };
+    let runtime = args.runtime().unwrap_or_else(|e| fail(e));
+    let Some(url) = args.positional().first() else {
+        fail("usage: client URL [--runtime blocking|tokio|smol|async-std]")
+    };
     let request = ClientRequest::new(url).unwrap_or_else(|e| fail(e));
     let mut config = Config::default();
     config.deflate = args.switch("deflate").then(DeflateConfig::default);
+    match runtime {
+        "blocking" => run_blocking(request, config),
+        name => run_async!(name, run(request, config)),
+    }
+}
+
+/// Prints a received message as a line.
+fn print(message: &Message) {
+    let mut stdout = std::io::stdout().lock();
+    match message {
+        Message::Text(text) => writeln!(stdout, "{text}"),
+        Message::Binary(bytes) => writeln!(stdout, "<{} bytes of binary>", bytes.len()),
+    }
+    .unwrap_or_else(|e| fail(e));
+}
+
+fn run_blocking(request: ClientRequest, config: Config) {
     let (mut ws, _) = blocking::connect_with(request, config).unwrap_or_else(|e| fail(e));
     // Stdin is read on its own thread; the socket is polled with a short read timeout between lines.
     let (lines_tx, lines) = mpsc::channel();
@@ -29,7 +51,6 @@ fn main() {
         }
     });
     ws.get_mut().set_read_timeout(Some(Duration::from_millis(20))).unwrap_or_else(|e| fail(e));
-    let mut stdout = std::io::stdout();
     let mut closing = false;
     loop {
         while !closing {
@@ -45,13 +66,46 @@ fn main() {
             }
         }
         match ws.read() {
-            Ok(Message::Text(text)) => writeln!(stdout, "{text}").unwrap_or_else(|e| fail(e)),
-            Ok(Message::Binary(bytes)) => {
-                writeln!(stdout, "<{} bytes of binary>", bytes.len()).unwrap_or_else(|e| fail(e))
-            }
+            Ok(message) => print(&message),
             Err(e) if e.is_timeout() => {}
             Err(laputa::Error::Closed(closed)) if closing && closed.clean => return,
             Err(e) => fail(e),
         }
     }
+}
+
+/// The same on an async runtime: the halves of the connection in two tasks, stdin read on a
+/// thread of its own and handed over through a bounded channel.
+async fn run<R: TcpRuntime>(request: ClientRequest, config: Config) {
+    let (ws, _) = runtime::connect_with::<R>(request, config).await.unwrap_or_else(|e| fail(e));
+    let (mut reader, mut writer) = ws.split();
+    let closing = Arc::new(AtomicBool::new(false));
+    let printing = {
+        let closing = closing.clone();
+        R::spawn(async move {
+            loop {
+                match reader.recv().await {
+                    Ok(message) => print(&message),
+                    Err(laputa::Error::Closed(closed)) if closing.load(Ordering::SeqCst) && closed.clean => return,
+                    Err(e) => fail(e),
+                }
+            }
+        })
+    };
+    let (mut lines_tx, mut lines) = futures::channel::mpsc::channel::<String>(16);
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if futures::executor::block_on(lines_tx.send(line)).is_err() {
+                break;
+            }
+        }
+    });
+    while let Some(line) = lines.next().await {
+        writer.send(Message::from(line)).await.unwrap_or_else(|e| fail(e));
+    }
+    // End of input: close, and keep printing what the server sent before its close.
+    closing.store(true, Ordering::SeqCst);
+    writer.close(CloseCode::NORMAL, "").await.unwrap_or_else(|e| fail(e));
+    printing.await;
 }

@@ -1,36 +1,64 @@
 //! Echoes every text and binary message on every path.
 //!
-//! `echo_server [--addr HOST:PORT] [--runtime blocking] [--deflate]` (default address 127.0.0.1:9001).
-//! `--deflate` accepts permessage-deflate offers. Limits are raised to 64 MiB so that the Autobahn TestSuite's large cases run.
+//! `echo_server [--addr HOST:PORT] [--runtime blocking|tokio|smol|async-std] [--deflate]`
+//! (default address 127.0.0.1:9001). `--deflate` accepts permessage-deflate offers. Limits are
+//! raised to 64 MiB so that the Autobahn TestSuite's large cases run.
 
-use laputa::{blocking, Accept};
-use laputa_examples::{conformance_config, fail, Args};
+use laputa::runtime::{self, TcpRuntime};
+use laputa::{blocking, Accept, Config};
+use laputa_examples::{conformance_config, fail, run_async, Args};
 use std::net::{TcpListener, TcpStream};
 
 fn main() {
     let args = Args::parse(&["deflate"]);
     let addr = args.value("addr").unwrap_or("127.0.0.1:9001");
-    args.runtime().unwrap_or_else(|e| fail(e));
-    let deflate = args.switch("deflate");
+    let config = conformance_config(args.switch("deflate"));
+    match args.runtime().unwrap_or_else(|e| fail(e)) {
+        "blocking" => serve_blocking(addr, config),
+        name => run_async!(name, serve_async(addr, config)),
+    }
+}
+
+fn serve_blocking(addr: &str, config: Config) {
     let listener = TcpListener::bind(addr).unwrap_or_else(|e| fail(format!("cannot listen on {addr}: {e}")));
     println!("echo_server listening on ws://{}", listener.local_addr().map_or(addr.to_owned(), |a| a.to_string()));
     for stream in listener.incoming() {
         match stream {
             Ok(stream) => {
-                std::thread::spawn(move || serve(stream, deflate));
+                let config = config.clone();
+                std::thread::spawn(move || echo_blocking(stream, config));
             }
             Err(e) => eprintln!("accept failed: {e}"),
         }
     }
 }
 
-fn serve(stream: TcpStream, deflate: bool) {
+fn echo_blocking(stream: TcpStream, config: Config) {
     let _ = stream.set_nodelay(true);
-    let Ok(mut ws) = blocking::accept_with(stream, conformance_config(deflate), |_| Ok(Accept::default())) else {
-        return;
-    };
+    let Ok(mut ws) = blocking::accept_with(stream, config, |_| Ok(Accept::default())) else { return };
     while let Ok(message) = ws.read() {
         if ws.send(message).is_err() {
+            break;
+        }
+    }
+}
+
+async fn serve_async<R: TcpRuntime>(addr: &str, config: Config) {
+    let listener = R::bind(addr).await.unwrap_or_else(|e| fail(format!("cannot listen on {addr}: {e}")));
+    println!("echo_server listening on ws://{}", R::local_addr(&listener).map_or(addr.to_owned(), |a| a.to_string()));
+    loop {
+        match R::accept(&listener).await {
+            Ok((stream, _)) => drop(R::spawn(echo_async::<R>(stream, config.clone()))),
+            Err(e) => eprintln!("accept failed: {e}"),
+        }
+    }
+}
+
+async fn echo_async<R: TcpRuntime>(stream: R::TcpStream, config: Config) {
+    let accepted = runtime::accept_with::<_, R, _>(stream, config, |_| Ok(Accept::default())).await;
+    let Ok(mut ws) = accepted else { return };
+    while let Ok(message) = ws.recv().await {
+        if ws.send(message).await.is_err() {
             break;
         }
     }

@@ -1,0 +1,495 @@
+//! The drive loop of `ARCHITECTURE.md`, written once for every runtime: the socket side
+//! ([`Io`]: reads through a per-thread scratch buffer, and the unwritten output) and the
+//! connection side ([`Driver`]: the core, its one timer and the close bookkeeping). Everything here is `poll`-based and holds
+//! no lock across a suspension, so the two halves of a split connection can share it behind a
+//! mutex.
+
+use super::{Runtime, RuntimeIo};
+use crate::Error;
+use laputa_core::handshake::Handshake;
+use laputa_core::{CloseCode, Closed, Connection, Event, State};
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Instant;
+
+/// Size of the scratch buffer each read goes into.
+const READ_CHUNK: usize = 32 * 1024;
+
+thread_local! {
+    /// The read buffer of every connection polled on this thread (see `Io::poll_read`).
+    static SCRATCH: std::cell::RefCell<Box<[u8]>> = std::cell::RefCell::new(vec![0; READ_CHUNK].into_boxed_slice());
+}
+
+/// Output buffers that grew past this are released once written, so that one large message
+/// does not pin its size in memory for the life of the connection.
+const KEEP_CAPACITY: usize = 1 << 20;
+
+/// Default of [`Driver::high_water`]: sending waits while more than this is buffered.
+pub(crate) const DEFAULT_HIGH_WATER: usize = 64 * 1024;
+
+/// Who is polling: the receiving side or the sending side. Each has its own waker slot for
+/// write readiness, since both may wait for the socket to accept bytes (the receiving side to
+/// send pongs and the close echo, the sending side its messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Slot {
+    Reader = 0,
+    Writer = 1,
+}
+
+/// Fans one write-readiness wakeup of the stream (which keeps a single waker) out to both
+/// sides.
+#[derive(Debug, Default)]
+struct WriteWaiters {
+    slots: Mutex<[Option<Waker>; 2]>,
+}
+
+impl WriteWaiters {
+    fn register(&self, slot: Slot, waker: &Waker) {
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = &mut slots[slot as usize];
+        if !entry.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            *entry = Some(waker.clone());
+        }
+    }
+
+    /// Wakes the other side, if it waits: bytes it waited to get out may have left.
+    fn wake_other(&self, slot: Slot) {
+        let other = match slot {
+            Slot::Reader => Slot::Writer,
+            Slot::Writer => Slot::Reader,
+        };
+        let waker = self.slots.lock().unwrap_or_else(PoisonError::into_inner)[other as usize].take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl Wake for WriteWaiters {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let wakers = std::mem::take(&mut *self.slots.lock().unwrap_or_else(PoisonError::into_inner));
+        wakers.into_iter().flatten().for_each(Waker::wake);
+    }
+}
+
+/// The socket side of the drive loop: the stream and the output not yet written (reads go
+/// through the thread's scratch buffer). Output is kept in two buffers so that what the core
+/// emits can be taken without copying while earlier output is still partly written, and both
+/// go out in one vectored write where the stream supports it.
+pub(crate) struct Io<S, R> {
+    pub(crate) stream: S,
+    /// Output being written; `written` bytes of it are already out.
+    front: Vec<u8>,
+    written: usize,
+    /// Output taken from the core after `front`.
+    pub(crate) back: Vec<u8>,
+    waiters: Arc<WriteWaiters>,
+    /// Wakes both sides; given to the stream when writing.
+    write_waker: Waker,
+    runtime: PhantomData<fn() -> R>,
+}
+
+impl<S, R> std::fmt::Debug for Io<S, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Io")
+            .field("buffered", &(self.front.len() - self.written + self.back.len()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, R: RuntimeIo<S>> Io<S, R> {
+    pub(crate) fn new(stream: S) -> Self {
+        let waiters = Arc::new(WriteWaiters::default());
+        Self {
+            stream,
+            front: Vec::new(),
+            written: 0,
+            back: Vec::new(),
+            write_waker: Waker::from(waiters.clone()),
+            waiters,
+            runtime: PhantomData,
+        }
+    }
+
+    /// Output bytes not yet written.
+    pub(crate) fn buffered(&self) -> usize {
+        self.front.len() - self.written + self.back.len()
+    }
+
+    /// Drops all unwritten output (the connection is broken).
+    fn discard_output(&mut self) {
+        (self.front, self.back, self.written) = (Vec::new(), Vec::new(), 0);
+    }
+
+    /// Writes and flushes the buffered output. `Ready(Ok)` once all of it is out; `Pending`
+    /// (with `slot`'s waker registered) when the stream takes no more for now.
+    pub(crate) fn poll_write_out(&mut self, cx: &mut Context<'_>, slot: Slot) -> Poll<io::Result<()>> {
+        self.waiters.register(slot, cx.waker());
+        let write_waker = self.write_waker.clone();
+        let mut write_cx = Context::from_waker(&write_waker);
+        let mut progressed = false;
+        let result = loop {
+            if self.written == self.front.len() {
+                self.front.clear();
+                self.written = 0;
+                if self.front.capacity() > KEEP_CAPACITY {
+                    self.front = Vec::new();
+                }
+                if self.back.is_empty() {
+                    break R::poll_flush(&mut self.stream, &mut write_cx);
+                }
+                std::mem::swap(&mut self.front, &mut self.back);
+            }
+            let pending = &self.front[self.written..];
+            let vectored = !self.back.is_empty() && R::is_write_vectored(&self.stream);
+            let bufs = [IoSlice::new(pending), IoSlice::new(if vectored { &self.back } else { &[] })];
+            match R::poll_write_vectored(&mut self.stream, &mut write_cx, &bufs[..1 + vectored as usize]) {
+                Poll::Pending => break Poll::Pending,
+                Poll::Ready(Ok(0)) => break Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => {
+                    progressed = true;
+                    self.advance(n);
+                }
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Poll::Ready(Err(e)) => break Poll::Ready(Err(e)),
+            }
+        };
+        if progressed {
+            self.waiters.wake_other(slot);
+        }
+        result
+    }
+
+    /// Marks `n` bytes as written, across `front` into `back`.
+    fn advance(&mut self, n: usize) {
+        let in_front = self.front.len() - self.written;
+        if n <= in_front {
+            self.written += n;
+        } else {
+            self.front.clear();
+            std::mem::swap(&mut self.front, &mut self.back);
+            self.written = n - in_front;
+        }
+    }
+
+    /// Shuts down the write side (TCP FIN); a peer already gone is not an error.
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>, slot: Slot) -> Poll<io::Result<()>> {
+        self.waiters.register(slot, cx.waker());
+        let mut write_cx = Context::from_waker(&self.write_waker);
+        match R::poll_shutdown(&mut self.stream, &mut write_cx) {
+            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::NotConnected => Poll::Ready(Ok(())),
+            other => other,
+        }
+    }
+
+    /// One read into the thread's scratch buffer (retrying on `Interrupted`), whose bytes go
+    /// straight to `consume`; `None` at EOF. The buffer is shared by every connection polled on
+    /// the thread, so an idle connection holds no read buffer at all.
+    fn poll_read<T>(&mut self, cx: &mut Context<'_>, consume: impl FnOnce(&[u8]) -> T) -> Poll<io::Result<Option<T>>> {
+        SCRATCH.with_borrow_mut(|scratch| loop {
+            match R::poll_read(&mut self.stream, cx, scratch) {
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Poll::Ready(Ok(0)) => return Poll::Ready(Ok(None)),
+                Poll::Ready(Ok(n)) => return Poll::Ready(Ok(Some(consume(&scratch[..n])))),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        })
+    }
+
+    /// Drives either side of the opening handshake until it completes, fails, or its deadline
+    /// passes.
+    pub(crate) async fn handshake<H: Handshake>(&mut self, handshake: &mut H) -> Result<H::Output, Error> {
+        let mut timer = Timer::<R>::default();
+        handshake.poll_transmit(&mut self.back);
+        std::future::poll_fn(|cx| loop {
+            if let Some(deadline) = handshake.poll_timeout() {
+                let now = Instant::now();
+                if now >= deadline || timer.poll(cx, deadline).is_ready() {
+                    handshake.handle_timeout(now.max(deadline))?;
+                }
+            }
+            if let Poll::Ready(Err(e)) = self.poll_write_out(cx, Slot::Reader) {
+                return Poll::Ready(Err(e.into()));
+            }
+            match self.poll_read(cx, |input| handshake.handle_input(input)) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(None)) => return Poll::Ready(Err(io::Error::from(io::ErrorKind::UnexpectedEof).into())),
+                Poll::Ready(Ok(Some(result))) => {
+                    if let Some(done) = result? {
+                        return Poll::Ready(Ok(done));
+                    }
+                    handshake.poll_transmit(&mut self.back);
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+            }
+        })
+        .await
+    }
+
+    /// Writes `bytes` (an HTTP error response) and shuts down the write side, giving up at
+    /// `deadline`. Best effort: the connection is being refused anyway.
+    pub(crate) async fn write_and_shut(&mut self, bytes: Vec<u8>, deadline: Instant) {
+        self.back = bytes;
+        let mut timer = Timer::<R>::default();
+        std::future::poll_fn(|cx| {
+            if timer.poll(cx, deadline).is_ready() {
+                return Poll::Ready(());
+            }
+            match self.poll_write_out(cx, Slot::Reader) {
+                Poll::Ready(Ok(())) => self.poll_shutdown(cx, Slot::Reader).map(drop),
+                Poll::Ready(Err(_)) => Poll::Ready(()),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await
+    }
+}
+
+/// The one timer of a connection, armed lazily (some runtimes create timers only inside their
+/// context) and reset when the core's deadline moves.
+pub(crate) struct Timer<R: Runtime> {
+    sleep: Option<Pin<Box<R::Sleep>>>,
+    armed: Option<Instant>,
+}
+
+impl<R: Runtime> Default for Timer<R> {
+    fn default() -> Self {
+        Self { sleep: None, armed: None }
+    }
+}
+
+impl<R: Runtime> Timer<R> {
+    /// Polls a sleep until `deadline`, re-arming it if the deadline changed.
+    fn poll(&mut self, cx: &mut Context<'_>, deadline: Instant) -> Poll<()> {
+        if self.armed != Some(deadline) {
+            match &mut self.sleep {
+                Some(sleep) => R::reset_sleep(sleep.as_mut(), deadline),
+                None => self.sleep = Some(Box::pin(R::sleep_until(deadline))),
+            }
+            self.armed = Some(deadline);
+        }
+        match &mut self.sleep {
+            Some(sleep) => sleep.as_mut().poll(cx).map(drop),
+            None => Poll::Pending,
+        }
+    }
+}
+
+/// Where the TCP write side stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shutdown {
+    NotYet,
+    /// The core asked for it; it happens once the buffered output is written.
+    Due,
+    Done,
+}
+
+/// A connection being driven: the core plus its socket, timer and bookkeeping.
+pub(crate) struct Driver<S, R: Runtime> {
+    pub(crate) io: Io<S, R>,
+    pub(crate) connection: Connection,
+    timer: Timer<R>,
+    shutdown: Shutdown,
+    /// How the connection ended, once the core said so.
+    pub(crate) closed: Option<Closed>,
+    /// The socket failed: no more I/O is attempted.
+    broken: bool,
+    /// The message stream has ended (for `Stream`).
+    pub(crate) stream_ended: bool,
+    /// The task waiting to receive, woken when the sending side moves the core's deadline or
+    /// breaks the connection.
+    reader: Option<Waker>,
+    /// Sending waits while more than this many bytes are buffered.
+    pub(crate) high_water: usize,
+}
+
+impl<S, R: Runtime> std::fmt::Debug for Driver<S, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver")
+            .field("connection", &self.connection)
+            .field("buffered", &(self.io.front.len() - self.io.written + self.io.back.len()))
+            .field("closed", &self.closed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, R: RuntimeIo<S>> Driver<S, R> {
+    pub(crate) fn new(io: Io<S, R>, connection: Connection) -> Self {
+        Self {
+            io,
+            connection,
+            timer: Timer::default(),
+            shutdown: Shutdown::NotYet,
+            closed: None,
+            broken: false,
+            stream_ended: false,
+            reader: None,
+            high_water: DEFAULT_HIGH_WATER,
+        }
+    }
+
+    /// Bytes waiting to go out, in the core and in our buffers.
+    pub(crate) fn buffered(&self) -> usize {
+        self.io.buffered() + self.connection.pending_transmit()
+    }
+
+    /// The socket failed: the connection ends as abnormal closure and no more I/O happens.
+    fn break_io(&mut self, error: io::Error) -> Error {
+        self.broken = true;
+        self.io.discard_output();
+        self.connection.handle_eof();
+        if let Some(reader) = self.reader.take() {
+            reader.wake();
+        }
+        error.into()
+    }
+
+    /// Steps 3 and 4 of the drive loop: take what the core emits, write it all, and shut down
+    /// the write side when the core asks and everything is out.
+    pub(crate) fn poll_output(&mut self, cx: &mut Context<'_>, slot: Slot) -> Poll<Result<(), Error>> {
+        if self.broken {
+            return Poll::Ready(Ok(()));
+        }
+        self.connection.poll_transmit(Instant::now(), &mut self.io.back);
+        if self.connection.poll_shutdown() {
+            self.shutdown = Shutdown::Due;
+        }
+        if let Err(e) = std::task::ready!(self.io.poll_write_out(cx, slot)) {
+            return Poll::Ready(Err(self.break_io(e)));
+        }
+        if self.shutdown == Shutdown::Due {
+            if let Err(e) = std::task::ready!(self.io.poll_shutdown(cx, slot)) {
+                return Poll::Ready(Err(self.break_io(e)));
+            }
+            self.shutdown = Shutdown::Done;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// The receiving side of the drive loop: the next event, reading, writing and honouring the
+    /// core's deadline as needed. After [`Event::Closed`], returns [`Error::Closed`] once the
+    /// connection is finished.
+    pub(crate) fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Result<Event, Error>> {
+        loop {
+            // Step 2: events first; frames are parsed as events are polled.
+            if let Some(event) = self.connection.poll_event() {
+                if let Event::Closed(closed) = &event {
+                    self.closed = Some(closed.clone());
+                }
+                return Poll::Ready(Ok(event));
+            }
+            // Steps 3 and 4. Output that cannot be written yet does not stop reading: the core
+            // bounds what reading adds to it (pongs are coalesced, one close frame).
+            if let Poll::Ready(Err(e)) = self.poll_output(cx, Slot::Reader) {
+                return Poll::Ready(Err(e));
+            }
+            // Step 5. Output still stuck at this point is given up: the peer is gone or the
+            // close deadline passed.
+            if self.connection.is_finished() {
+                return Poll::Ready(Err(Error::Closed(self.closed.clone().unwrap_or_else(abnormal))));
+            }
+            // Step 1: the deadline, then the socket.
+            let deadline = self.connection.poll_timeout();
+            if let Some(deadline) = deadline.filter(|&d| Instant::now() >= d) {
+                self.connection.handle_timeout(Instant::now().max(deadline));
+                continue;
+            }
+            let connection = &mut self.connection;
+            match self.io.poll_read(cx, |input| connection.handle_input(input)) {
+                Poll::Ready(Ok(None)) => {
+                    self.connection.handle_eof();
+                    continue;
+                }
+                Poll::Ready(Ok(Some(()))) => continue,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(self.break_io(e))),
+                Poll::Pending => {}
+            }
+            if let Some(deadline) = deadline {
+                if self.timer.poll(cx, deadline).is_ready() {
+                    self.connection.handle_timeout(Instant::now().max(deadline));
+                    continue;
+                }
+            }
+            if !self.reader.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                self.reader = Some(cx.waker().clone());
+            }
+            return Poll::Pending;
+        }
+    }
+
+    /// After a command from the sending side: wakes the receiving side if the core's deadline
+    /// moved (a close frame left, starting the close timeout), so that it re-arms its timer.
+    pub(crate) fn after_command(&mut self) {
+        if self.connection.poll_timeout() != self.timer.armed {
+            if let Some(reader) = self.reader.take() {
+                reader.wake();
+            }
+        }
+    }
+
+    /// Waits until the buffered output is at most the high-water mark, writing meanwhile.
+    pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if self.broken || self.connection.is_finished() {
+            return Poll::Ready(Err(Error::Closed(self.closed.clone().unwrap_or_else(abnormal))));
+        }
+        let result = match self.poll_output(cx, Slot::Writer) {
+            Poll::Pending if self.buffered() <= self.high_water => Poll::Ready(Ok(())),
+            other => other,
+        };
+        self.after_command();
+        result
+    }
+
+    /// Writes everything buffered (and shuts down when due).
+    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let result = self.poll_output(cx, Slot::Writer);
+        self.after_command();
+        result
+    }
+
+    /// Starts the close handshake with 1000 unless it already started, and flushes.
+    pub(crate) fn poll_close_sink(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if self.connection.state() == State::Open {
+            self.connection.close(CloseCode::NORMAL, "")?;
+        }
+        self.poll_flush(cx)
+    }
+
+    /// The next message for `Stream`: `None` after a clean close, the error once otherwise.
+    pub(crate) fn poll_next_message(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<laputa_core::Message, Error>>> {
+        if self.stream_ended {
+            return Poll::Ready(None);
+        }
+        loop {
+            match std::task::ready!(self.poll_event(cx)) {
+                Ok(Event::Message(message)) => return Poll::Ready(Some(Ok(message))),
+                Ok(_) => {}
+                Err(Error::Closed(closed)) if closed.clean => {
+                    self.stream_ended = true;
+                    return Poll::Ready(None);
+                }
+                Err(e) => {
+                    self.stream_ended = true;
+                    return Poll::Ready(Some(Err(e)));
+                }
+            }
+        }
+    }
+}
+
+/// How a connection that ended without a `Closed` event (a broken socket) is reported.
+pub(crate) fn abnormal() -> Closed {
+    Closed { code: CloseCode::ABNORMAL, reason: String::new(), clean: false, error: None }
+}

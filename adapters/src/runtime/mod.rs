@@ -1,0 +1,656 @@
+//! The async driver, written once and shared by every runtime, and the [`Runtime`] trait that
+//! each runtime module implements.
+//!
+//! Use it through a runtime module: [`laputa::tokio`](crate::tokio),
+//! [`laputa::smol`](crate::smol) or [`laputa::async_std`](crate::async_std). Each one names
+//! the types of this module for its runtime (`laputa::tokio::WebSocket<S>` is
+//! [`WebSocket<S, Tokio>`](WebSocket)) and offers `connect`, `connect_with`, `client`,
+//! `accept` and `accept_with` with the blocking adapter's signatures, made `async`.
+//!
+//! [`WebSocket`] follows the drive loop of `ARCHITECTURE.md`: a receive call reads into a
+//! scratch buffer, feeds the core, hands out its events, writes what the core emits (pongs,
+//! the close echo) and keeps one timer armed at the core's deadline (close timeout, keepalive);
+//! a send call queues a frame in the core and writes. Nothing runs in the background: the
+//! core's timers and automatic answers advance while a receive call is pending, so keep one
+//! pending (or a [`ReadHalf`]'s) for the life of the connection.
+//!
+//! # Cancellation safety
+//!
+//! Every future of this module may be dropped before it completes without corrupting the
+//! connection: state lives in the connection, never in the future.
+//! - [`WebSocket::recv`] and [`recv_event`](WebSocket::recv_event) (and `Stream::poll_next`)
+//!   are cancellation safe: a dropped call loses no message.
+//! - [`send`](WebSocket::send), [`feed`](WebSocket::feed),
+//!   [`send_fragment`](WebSocket::send_fragment) and [`ping`](WebSocket::ping): dropped while
+//!   waiting below the high-water mark, nothing was queued; dropped while flushing, the frame
+//!   is queued whole and goes out with the next call that writes. A frame is never sent in part.
+//! - [`close`](WebSocket::close): the close frame, once queued, goes out with the next call
+//!   that writes; calling `close` again resumes the handshake.
+//!
+//! # Backpressure
+//!
+//! Sending waits while more than the high-water mark
+//! ([`set_high_water_mark`](WebSocket::set_high_water_mark), 64 KiB by default) is waiting to
+//! be written, so a peer that does not read makes the sender wait instead of growing a queue.
+//! At most one message beyond the mark is buffered. Received data is read only as the
+//! application asks for events, so a slow receiver slows the peer down through TCP.
+
+mod driver;
+#[cfg(feature = "_futures_io")]
+pub(crate) mod futures_io;
+
+use crate::Error;
+use driver::{Driver, Io};
+use futures_core::Stream;
+use futures_sink::Sink;
+use laputa_core::handshake::{
+    Accept, ClientHandshake, ClientRequest, HandshakeError, IncomingRequest, Reject, ServerHandshake,
+};
+use laputa_core::{CloseCode, Closed, Config, Connection, Event, Message, MessageKind};
+use std::future::{poll_fn, Future};
+use std::io::{self, IoSlice};
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+/// What the driver needs from an async runtime: a timer, a task spawner and TCP. Implemented by
+/// [`Tokio`](crate::tokio::Tokio), [`Smol`](crate::smol::Smol) and
+/// [`AsyncStd`](crate::async_std::AsyncStd); how the runtime drives a given stream type is
+/// [`RuntimeIo`].
+///
+/// Code generic over the runtime (as the examples are) takes `R: TcpRuntime`:
+///
+/// ```no_run
+/// # #[cfg(feature = "tokio")] {
+/// use laputa::runtime::{self, TcpRuntime};
+///
+/// async fn serve<R: TcpRuntime>(addr: &str) -> std::io::Result<()> {
+///     let listener = R::bind(addr).await?;
+///     loop {
+///         let (stream, _) = R::accept(&listener).await?;
+///         R::spawn(async move {
+///             let Ok(mut ws) = runtime::accept::<_, R>(stream).await else { return };
+///             while let Ok(message) = ws.recv().await {
+///                 if ws.send(message).await.is_err() {
+///                     break;
+///                 }
+///             }
+///         });
+///     }
+/// }
+/// # let _ = serve::<laputa::tokio::Tokio>; }
+/// ```
+pub trait Runtime: Sized + Send + Sync + 'static {
+    /// The runtime's TCP stream.
+    type TcpStream: Unpin + Send + 'static;
+    /// The runtime's TCP listener.
+    type TcpListener: Send + Sync + 'static;
+    /// A sleep until an instant.
+    type Sleep: Future + Send + 'static;
+    /// A spawned task; awaiting it gives the task's output (a panic in the task resumes in the
+    /// awaiting one). Dropping it detaches the task, which runs on.
+    type JoinHandle<T: Send + 'static>: Future<Output = T> + Send + 'static;
+
+    /// A sleep that ends at `deadline`. Called from within the runtime.
+    fn sleep_until(deadline: Instant) -> Self::Sleep;
+
+    /// Moves a sleep's deadline.
+    fn reset_sleep(sleep: Pin<&mut Self::Sleep>, deadline: Instant);
+
+    /// Connects to `host` (a name or address) and `port`, with `TCP_NODELAY` set.
+    fn connect(host: &str, port: u16) -> impl Future<Output = io::Result<Self::TcpStream>> + Send;
+
+    /// Listens on `addr` (such as `127.0.0.1:9001`).
+    fn bind(addr: &str) -> impl Future<Output = io::Result<Self::TcpListener>> + Send;
+
+    /// The address a listener is bound to.
+    fn local_addr(listener: &Self::TcpListener) -> io::Result<SocketAddr>;
+
+    /// Accepts a connection, with `TCP_NODELAY` set.
+    fn accept(listener: &Self::TcpListener) -> impl Future<Output = io::Result<(Self::TcpStream, SocketAddr)>> + Send;
+
+    /// Runs `future` as a task of the runtime.
+    fn spawn<F>(future: F) -> Self::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static;
+}
+
+/// How runtime `Self` reads and writes a stream `S` (through tokio's `AsyncRead`/`AsyncWrite`,
+/// or the `futures-io` traits for smol and async-std). The runtimes implement it for every
+/// `Unpin` stream with those traits; pin a stream that is not `Unpin` in a `Box`.
+pub trait RuntimeIo<S>: Runtime {
+    /// Reads into `buf`; `Ok(0)` is the end of the stream.
+    fn poll_read(stream: &mut S, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+
+    /// Writes from `bufs`, in order.
+    fn poll_write_vectored(stream: &mut S, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>>;
+
+    /// Whether a vectored write is worth it on `stream` (when not, one buffer is written at a time).
+    fn is_write_vectored(stream: &S) -> bool;
+
+    /// Flushes buffered writes.
+    fn poll_flush(stream: &mut S, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+
+    /// Shuts down the write side (TCP FIN).
+    fn poll_shutdown(stream: &mut S, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+}
+
+/// A [`Runtime`] that can drive its own TCP stream: what `connect` and servers need.
+pub trait TcpRuntime: Runtime + RuntimeIo<<Self as Runtime>::TcpStream> {}
+
+impl<R> TcpRuntime for R where R: Runtime + RuntimeIo<<R as Runtime>::TcpStream> {}
+
+/// Opens a client connection to a `ws://` URL with the default [`Config`].
+pub async fn connect<R: TcpRuntime>(url: &str) -> Result<(WebSocket<R::TcpStream, R>, http::Response<()>), Error> {
+    connect_with::<R>(ClientRequest::new(url)?, Config::default()).await
+}
+
+/// Opens a client connection for a prepared request (subprotocols, Origin, extra headers).
+/// [`Config::handshake_timeout`] bounds the TCP connect and the handshake together.
+pub async fn connect_with<R: TcpRuntime>(
+    request: ClientRequest,
+    config: Config,
+) -> Result<(WebSocket<R::TcpStream, R>, http::Response<()>), Error> {
+    if request.is_secure() {
+        return Err(HandshakeError::InvalidUrl("wss:// needs TLS, which laputa lacks so far".into()).into());
+    }
+    let handshake = ClientHandshake::new(request.clone(), config, Instant::now())?;
+    let deadline = laputa_core::handshake::Handshake::poll_timeout(&handshake);
+    let connecting = R::connect(request.host(), request.port());
+    let stream = match deadline {
+        None => connecting.await?,
+        Some(deadline) => {
+            let mut connecting = std::pin::pin!(connecting);
+            let mut sleep = Box::pin(R::sleep_until(deadline));
+            poll_fn(|cx| match connecting.as_mut().poll(cx) {
+                Poll::Ready(result) => Poll::Ready(result.map_err(Error::from)),
+                Poll::Pending => sleep.as_mut().poll(cx).map(|_| Err(HandshakeError::Timeout.into())),
+            })
+            .await?
+        }
+    };
+    drive_client(Io::new(stream), handshake).await
+}
+
+/// Runs the client handshake over a stream the caller connected (a Unix socket, a TLS stream,
+/// a proxy tunnel).
+pub async fn client<S, R: RuntimeIo<S>>(
+    stream: S,
+    request: ClientRequest,
+    config: Config,
+) -> Result<(WebSocket<S, R>, http::Response<()>), Error> {
+    let handshake = ClientHandshake::new(request, config, Instant::now())?;
+    drive_client(Io::new(stream), handshake).await
+}
+
+async fn drive_client<S, R: RuntimeIo<S>>(
+    mut io: Io<S, R>,
+    mut handshake: ClientHandshake,
+) -> Result<(WebSocket<S, R>, http::Response<()>), Error> {
+    let (connection, response) = io.handshake(&mut handshake).await?;
+    Ok((WebSocket::from_driver(Driver::new(io, connection)), response))
+}
+
+/// Answers the opening handshake on a server with the default [`Config`], accepting any request.
+pub async fn accept<S, R: RuntimeIo<S>>(stream: S) -> Result<WebSocket<S, R>, Error> {
+    accept_with::<S, R, _>(stream, Config::default(), |_| Ok(Accept::default())).await
+}
+
+/// Answers the opening handshake, letting `decide` look at the request (path, query, Origin,
+/// cookies, subprotocols) and accept it (choosing a subprotocol, adding headers) or reject it
+/// with an HTTP response. A request that is not a valid upgrade gets the matching HTTP error.
+pub async fn accept_with<S, R, F>(stream: S, config: Config, decide: F) -> Result<WebSocket<S, R>, Error>
+where
+    R: RuntimeIo<S>,
+    F: FnOnce(&IncomingRequest) -> Result<Accept, Reject>,
+{
+    let close_timeout = config.close_timeout;
+    let mut handshake = ServerHandshake::new(config, Instant::now());
+    let mut io = Io::<S, R>::new(stream);
+    let request = match io.handshake(&mut handshake).await {
+        Ok(request) => request,
+        Err(error) => {
+            if let Some(response) = error.handshake_error().and_then(HandshakeError::response_bytes) {
+                io.write_and_shut(response, Instant::now() + close_timeout).await;
+            }
+            return Err(error);
+        }
+    };
+    match decide(&request) {
+        Ok(accept) => {
+            let connection = request.accept(accept)?;
+            let mut ws = WebSocket::from_driver(Driver::new(io, connection));
+            ws.flush().await?;
+            Ok(ws)
+        }
+        Err(reject) => {
+            let status = reject.status();
+            io.write_and_shut(request.reject(reject), Instant::now() + close_timeout).await;
+            Err(HandshakeError::Rejected { status, reason: "rejected by the application" }.into())
+        }
+    }
+}
+
+/// A WebSocket connection over an async stream `S`, driven on runtime `R`.
+///
+/// It is a [`Stream`] of received messages (ending after a clean close; an unclean end is
+/// yielded once as an error) and a [`Sink`] of messages (whose `poll_close` starts the close
+/// handshake with 1000); the inherent methods do the same as `async fn`s. [`split`](Self::split)
+/// gives halves for two tasks. See the [module docs](self) for cancellation safety and
+/// backpressure.
+///
+/// ```no_run
+/// # #[cfg(feature = "tokio")]
+/// # async fn run() -> Result<(), laputa::Error> {
+/// use laputa::{CloseCode, Message};
+///
+/// let (mut ws, _response) = laputa::tokio::connect("ws://127.0.0.1:9001/").await?;
+/// ws.send(Message::from("BALUS")).await?;
+/// let reply = ws.recv().await?;
+/// println!("{reply:?}");
+/// ws.close(CloseCode::NORMAL, "").await?;
+/// # Ok(()) }
+/// ```
+pub struct WebSocket<S, R: Runtime> {
+    driver: Driver<S, R>,
+}
+
+impl<S, R: Runtime> std::fmt::Debug for WebSocket<S, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocket").field("driver", &self.driver).finish()
+    }
+}
+
+impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
+    /// Wraps a stream whose upgrade another HTTP stack already performed (see
+    /// [`IncomingRequest::from_request`](laputa_core::handshake::IncomingRequest::from_request)),
+    /// or any stream with a [`Connection`] made by hand.
+    pub fn from_upgraded(stream: S, connection: Connection) -> Self {
+        Self::from_driver(Driver::new(Io::new(stream), connection))
+    }
+
+    fn from_driver(driver: Driver<S, R>) -> Self {
+        Self { driver }
+    }
+
+    /// The underlying stream.
+    pub fn get_ref(&self) -> &S {
+        &self.driver.io.stream
+    }
+
+    /// The underlying stream, to set options; do not read or write it directly.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.driver.io.stream
+    }
+
+    /// The protocol state machine, for what this type does not expose.
+    pub fn connection(&self) -> &Connection {
+        &self.driver.connection
+    }
+
+    /// How the connection ended, once it has.
+    pub fn closed(&self) -> Option<&Closed> {
+        self.driver.closed.as_ref()
+    }
+
+    /// Sets how many bytes may wait to be written before sending waits (64 KiB by default).
+    pub fn set_high_water_mark(&mut self, bytes: usize) {
+        self.driver.high_water = bytes;
+    }
+
+    /// The high-water mark of [`set_high_water_mark`](Self::set_high_water_mark).
+    pub fn high_water_mark(&self) -> usize {
+        self.driver.high_water
+    }
+
+    /// Bytes queued and not yet written to the socket (the WebSocket API's `bufferedAmount`).
+    pub fn buffered_amount(&self) -> usize {
+        self.driver.buffered()
+    }
+
+    /// Waits for the next message (answering pings and honouring the deadlines meanwhile).
+    /// When the connection ends, returns [`Error::Closed`] once the TCP teardown is done.
+    /// Cancellation safe.
+    pub async fn recv(&mut self) -> Result<Message, Error> {
+        recv(self).await
+    }
+
+    /// Waits for the next event of any kind: messages, pings (with `Config::emit_pings`),
+    /// pongs, and the close handshake. Cancellation safe.
+    pub async fn recv_event(&mut self) -> Result<Event, Error> {
+        poll_fn(|cx| self.driver.poll_event(cx)).await
+    }
+
+    /// The blocking adapter's name for [`recv`](Self::recv).
+    pub async fn read(&mut self) -> Result<Message, Error> {
+        recv(self).await
+    }
+
+    /// The blocking adapter's name for [`recv_event`](Self::recv_event).
+    pub async fn read_event(&mut self) -> Result<Event, Error> {
+        self.recv_event().await
+    }
+
+    /// Sends a whole message: waits below the high-water mark, queues it, and writes it out.
+    pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        send(self, message.into()).await
+    }
+
+    /// Queues a message once below the high-water mark, writing what the socket takes now
+    /// without waiting for the rest (call [`flush`](Self::flush), or any call that writes).
+    pub async fn feed(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        feed(self, message.into()).await
+    }
+
+    /// Sends one fragment of a message (stream a large message without holding it whole);
+    /// `is_final` ends the message.
+    pub async fn send_fragment(&mut self, kind: MessageKind, data: &[u8], is_final: bool) -> Result<(), Error> {
+        send_fragment(self, kind, data, is_final).await
+    }
+
+    /// Sends a ping (at most 125 bytes); the pong arrives as an event in
+    /// [`recv_event`](Self::recv_event).
+    pub async fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        ping(self, payload).await
+    }
+
+    /// Writes everything queued.
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        poll_fn(|cx| self.driver.poll_flush(cx)).await
+    }
+
+    /// Runs the close handshake: sends a close frame (see `Connection::close` for valid codes),
+    /// discards messages that still arrive, and returns once the peer answered and the TCP
+    /// connection is torn down, or the close timeout passed.
+    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        self.send_close(code, reason).await?;
+        loop {
+            match self.recv_event().await {
+                Ok(_) => {}
+                Err(Error::Closed(_)) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Starts the close handshake without waiting: keep calling [`recv`](Self::recv) to receive
+    /// what the peer sent before its close frame, until it returns [`Error::Closed`].
+    pub async fn send_close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        send_close(self, code, reason).await
+    }
+
+    /// Splits the connection into a receiving and a sending half, usable from two tasks at
+    /// once. The receiving half drives the timers and answers pings, so keep it polled.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run(ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// let (mut reader, mut writer) = ws.split();
+    /// tokio::spawn(async move {
+    ///     while let Ok(message) = reader.recv().await {
+    ///         println!("{message:?}");
+    ///     }
+    /// });
+    /// writer.send(laputa::Message::from("hello")).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn split(self) -> (ReadHalf<S, R>, WriteHalf<S, R>) {
+        let shared = Arc::new(Mutex::new(self.driver));
+        (ReadHalf { shared: shared.clone() }, WriteHalf { shared })
+    }
+}
+
+impl<S: Unpin, R: RuntimeIo<S>> Stream for WebSocket<S, R> {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().driver.poll_next_message(cx)
+    }
+}
+
+impl<S: Unpin, R: RuntimeIo<S>> Sink<Message> for WebSocket<S, R> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().driver.poll_ready(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
+        Ok(self.get_mut().driver.connection.send(message)?)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().driver.poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().driver.poll_close_sink(cx)
+    }
+}
+
+/// The receiving half of a split [`WebSocket`]: messages and events. It also writes what
+/// receiving makes the core send (pongs, the close echo) and drives the connection's timer.
+pub struct ReadHalf<S, R: Runtime> {
+    shared: Arc<Mutex<Driver<S, R>>>,
+}
+
+/// The sending half of a split [`WebSocket`].
+pub struct WriteHalf<S, R: Runtime> {
+    shared: Arc<Mutex<Driver<S, R>>>,
+}
+
+fn lock<S, R: Runtime>(shared: &Mutex<Driver<S, R>>) -> MutexGuard<'_, Driver<S, R>> {
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl<S, R: Runtime> std::fmt::Debug for ReadHalf<S, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadHalf").finish_non_exhaustive()
+    }
+}
+
+impl<S, R: Runtime> std::fmt::Debug for WriteHalf<S, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteHalf").finish_non_exhaustive()
+    }
+}
+
+impl<S, R: RuntimeIo<S>> ReadHalf<S, R> {
+    /// Waits for the next message; see [`WebSocket::recv`]. Cancellation safe.
+    pub async fn recv(&mut self) -> Result<Message, Error> {
+        recv(&mut Locked(&self.shared)).await
+    }
+
+    /// Waits for the next event; see [`WebSocket::recv_event`]. Cancellation safe.
+    pub async fn recv_event(&mut self) -> Result<Event, Error> {
+        poll_fn(|cx| lock(&self.shared).poll_event(cx)).await
+    }
+
+    /// How the connection ended, once it has.
+    pub fn closed(&self) -> Option<Closed> {
+        lock(&self.shared).closed.clone()
+    }
+
+    /// Whether `other` is the sending half of the same connection.
+    pub fn is_pair_of(&self, other: &WriteHalf<S, R>) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    /// Puts the halves back together; gives them back if they are not a pair.
+    pub fn reunite(self, other: WriteHalf<S, R>) -> Result<WebSocket<S, R>, (Self, WriteHalf<S, R>)> {
+        if !self.is_pair_of(&other) {
+            return Err((self, other));
+        }
+        drop(other);
+        match Arc::try_unwrap(self.shared) {
+            Ok(mutex) => Ok(WebSocket::from_driver(mutex.into_inner().unwrap_or_else(PoisonError::into_inner))),
+            Err(_) => unreachable!("a pair holds the only two references"),
+        }
+    }
+}
+
+impl<S, R: RuntimeIo<S>> Stream for ReadHalf<S, R> {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        lock(&self.shared).poll_next_message(cx)
+    }
+}
+
+/// The halves' access to the shared driver: locked for the span of each poll.
+struct Locked<'a, S, R: Runtime>(&'a Mutex<Driver<S, R>>);
+
+impl<S, R: RuntimeIo<S>> WriteHalf<S, R> {
+    /// Sends a whole message; see [`WebSocket::send`].
+    pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        send(&mut Locked(&self.shared), message.into()).await
+    }
+
+    /// Queues a message without waiting for it to be written; see [`WebSocket::feed`].
+    pub async fn feed(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        feed(&mut Locked(&self.shared), message.into()).await
+    }
+
+    /// Sends one fragment of a message; see [`WebSocket::send_fragment`].
+    pub async fn send_fragment(&mut self, kind: MessageKind, data: &[u8], is_final: bool) -> Result<(), Error> {
+        send_fragment(&mut Locked(&self.shared), kind, data, is_final).await
+    }
+
+    /// Sends a ping; the pong arrives on the [`ReadHalf`].
+    pub async fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        ping(&mut Locked(&self.shared), payload).await
+    }
+
+    /// Writes everything queued.
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        poll_fn(|cx| lock(&self.shared).poll_flush(cx)).await
+    }
+
+    /// Sends a close frame and writes it; the [`ReadHalf`] receives what the peer sent before
+    /// its answer, then [`Error::Closed`] once the close handshake is over.
+    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        send_close(&mut Locked(&self.shared), code, reason).await
+    }
+
+    /// Sets how many bytes may wait to be written before sending waits (64 KiB by default).
+    pub fn set_high_water_mark(&mut self, bytes: usize) {
+        lock(&self.shared).high_water = bytes;
+    }
+
+    /// Bytes queued and not yet written to the socket.
+    pub fn buffered_amount(&self) -> usize {
+        lock(&self.shared).buffered()
+    }
+}
+
+impl<S, R: RuntimeIo<S>> Sink<Message> for WriteHalf<S, R> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        lock(&self.shared).poll_ready(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
+        Ok(lock(&self.shared).connection.send(message)?)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        lock(&self.shared).poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        lock(&self.shared).poll_close_sink(cx)
+    }
+}
+
+// ---- the commands, written once for a whole connection and for the halves ----
+
+/// Runs `f` on the driver: directly, or under the halves' lock for the span of one call.
+trait Command<S, R: Runtime> {
+    fn with<T>(&mut self, f: impl FnOnce(&mut Driver<S, R>) -> T) -> T;
+}
+
+impl<S, R: Runtime> Command<S, R> for WebSocket<S, R> {
+    fn with<T>(&mut self, f: impl FnOnce(&mut Driver<S, R>) -> T) -> T {
+        f(&mut self.driver)
+    }
+}
+
+impl<S, R: Runtime> Command<S, R> for Locked<'_, S, R> {
+    fn with<T>(&mut self, f: impl FnOnce(&mut Driver<S, R>) -> T) -> T {
+        f(&mut lock(self.0))
+    }
+}
+
+async fn recv<S, R: RuntimeIo<S>>(access: &mut impl Command<S, R>) -> Result<Message, Error> {
+    poll_fn(|cx| {
+        access.with(|driver| loop {
+            match std::task::ready!(driver.poll_event(cx)) {
+                Ok(Event::Message(message)) => return Poll::Ready(Ok(message)),
+                Ok(_) => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        })
+    })
+    .await
+}
+
+async fn ready<S, R: RuntimeIo<S>>(access: &mut impl Command<S, R>) -> Result<(), Error> {
+    poll_fn(|cx| access.with(|driver| driver.poll_ready(cx))).await
+}
+
+async fn flush<S, R: RuntimeIo<S>>(access: &mut impl Command<S, R>) -> Result<(), Error> {
+    poll_fn(|cx| access.with(|driver| driver.poll_flush(cx))).await
+}
+
+/// Queues a frame once below the high-water mark and writes what the socket takes now.
+async fn queue<S, R: RuntimeIo<S>>(
+    access: &mut impl Command<S, R>,
+    command: impl FnOnce(&mut Connection) -> Result<(), laputa_core::Error>,
+) -> Result<(), Error> {
+    ready(access).await?;
+    access.with(|driver| command(&mut driver.connection))?;
+    poll_fn(|cx| {
+        access.with(|driver| match driver.poll_flush(cx) {
+            Poll::Pending => Poll::Ready(Ok(())),
+            other => other,
+        })
+    })
+    .await
+}
+
+async fn send<S, R: RuntimeIo<S>>(access: &mut impl Command<S, R>, message: Message) -> Result<(), Error> {
+    queue(access, |connection| connection.send(message)).await?;
+    flush(access).await
+}
+
+async fn feed<S, R: RuntimeIo<S>>(access: &mut impl Command<S, R>, message: Message) -> Result<(), Error> {
+    queue(access, |connection| connection.send(message)).await
+}
+
+async fn send_fragment<S, R: RuntimeIo<S>>(
+    access: &mut impl Command<S, R>,
+    kind: MessageKind,
+    data: &[u8],
+    is_final: bool,
+) -> Result<(), Error> {
+    queue(access, |connection| connection.send_fragment(kind, data, is_final)).await?;
+    flush(access).await
+}
+
+async fn ping<S, R: RuntimeIo<S>>(access: &mut impl Command<S, R>, payload: &[u8]) -> Result<(), Error> {
+    access.with(|driver| driver.connection.ping(payload))?;
+    flush(access).await
+}
+
+async fn send_close<S, R: RuntimeIo<S>>(
+    access: &mut impl Command<S, R>,
+    code: CloseCode,
+    reason: &str,
+) -> Result<(), Error> {
+    access.with(|driver| driver.connection.close(code, reason))?;
+    flush(access).await
+}

@@ -1,0 +1,455 @@
+//! The async adapters' behaviour, one test body per scenario, run on every runtime
+//! (`tokio::`, `smol::`, `async_std::` test modules at the end): text, binary, fragments,
+//! ping/pong, close from either side, limits, timeouts, split halves used concurrently,
+//! cancellation, and backpressure against a peer that does not read.
+#![cfg(any(feature = "tokio", feature = "smol", feature = "async-std"))]
+
+use futures::{SinkExt, StreamExt};
+use laputa::runtime::{self, Runtime, TcpRuntime, WebSocket};
+use laputa::{Accept, ClientRequest, CloseCode, Config, Error, Event, Keepalive, Message, MessageKind, Reject};
+use std::future::Future;
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+mod common;
+
+use common::{sleep, timeout, Harness};
+
+type Ws<R> = WebSocket<<R as Runtime>::TcpStream, R>;
+
+/// A server on a free loopback port that runs `serve` on its first connection; the URL to
+/// connect to and the server's task.
+async fn serve_one<R, F, Fut>(serve: F) -> (String, R::JoinHandle<Fut::Output>)
+where
+    R: TcpRuntime,
+    F: FnOnce(R::TcpStream) -> Fut + Send + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    let listener = R::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/chat?name=sheeta", R::local_addr(&listener).unwrap());
+    let task = R::spawn(async move {
+        let (stream, _) = R::accept(&listener).await.unwrap();
+        serve(stream).await
+    });
+    (url, task)
+}
+
+/// An echo server for one connection, with `config`; ends with how its connection ended.
+async fn echo_server<R: TcpRuntime>(config: Config) -> (String, R::JoinHandle<Error>) {
+    serve_one::<R, _, _>(move |stream| async move {
+        let mut ws = runtime::accept_with::<_, R, _>(stream, config, |_| Ok(Accept::new())).await.unwrap();
+        loop {
+            match ws.recv().await {
+                Ok(message) => {
+                    if let Err(e) = ws.send(message).await {
+                        return e;
+                    }
+                }
+                Err(e) => return e,
+            }
+        }
+    })
+    .await
+}
+
+fn closed(error: Error) -> laputa::Closed {
+    match error {
+        Error::Closed(closed) => closed,
+        other => panic!("expected Closed, got {other:?}"),
+    }
+}
+
+/// A blocking raw-TCP client in a thread: completes the opening handshake, then runs `then`
+/// on the socket (to be a peer that misbehaves).
+fn raw_peer(url: &str, then: impl FnOnce(std::net::TcpStream) + Send + 'static) -> std::thread::JoinHandle<()> {
+    let addr = url.trim_start_matches("ws://").split('/').next().unwrap().to_owned();
+    std::thread::spawn(move || {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream
+            .write_all(
+                b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                  Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            )
+            .unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8];
+        while !head.ends_with(b"\r\n\r\n") {
+            stream.read_exact(&mut byte).unwrap();
+            head.push(byte[0]);
+        }
+        assert!(head.starts_with(b"HTTP/1.1 101"));
+        then(stream);
+    })
+}
+
+// ---- the scenarios ----
+
+async fn text_and_binary<R: TcpRuntime>() {
+    let (url, server) = echo_server::<R>(Config::default()).await;
+    let (mut ws, response) = runtime::connect::<R>(&url).await.unwrap();
+    assert_eq!(response.status(), 101);
+    ws.send("Balse").await.unwrap();
+    assert_eq!(ws.recv().await.unwrap(), Message::from("Balse"));
+    let binary: Vec<u8> = (0..200_000u32).map(|i| (i * 7) as u8).collect();
+    ws.send(binary.clone()).await.unwrap();
+    assert_eq!(ws.recv().await.unwrap(), Message::from(binary));
+    ws.send("").await.unwrap();
+    assert_eq!(ws.recv().await.unwrap(), Message::from(""));
+    // The same through Sink and Stream.
+    ws.send_all(&mut futures::stream::iter(["a", "b", "c"].map(|t| Ok(Message::from(t))))).await.unwrap();
+    let echoed: Vec<Message> = (&mut ws).take(3).map(Result::unwrap).collect().await;
+    assert_eq!(echoed, ["a", "b", "c"].map(Message::from));
+    ws.close(CloseCode::NORMAL, "").await.unwrap();
+    assert!(closed(server.await).clean);
+}
+
+async fn fragments<R: TcpRuntime>() {
+    let (url, server) = serve_one::<R, _, _>(|stream| async move {
+        let mut ws = runtime::accept::<_, R>(stream).await.unwrap();
+        let whole = ws.recv().await.unwrap();
+        ws.send_fragment(MessageKind::Text, "Lapu".as_bytes(), false).await.unwrap();
+        ws.ping(b"between").await.unwrap();
+        ws.send_fragment(MessageKind::Text, "ta".as_bytes(), true).await.unwrap();
+        let _ = ws.recv().await;
+        whole
+    })
+    .await;
+    let (mut ws, _) = runtime::connect::<R>(&url).await.unwrap();
+    for (i, chunk) in [&b"one "[..], b"two ", b"three"].iter().enumerate() {
+        ws.send_fragment(MessageKind::Binary, chunk, i == 2).await.unwrap();
+    }
+    assert_eq!(ws.recv().await.unwrap(), Message::from("Laputa"));
+    ws.close(CloseCode::NORMAL, "").await.unwrap();
+    assert_eq!(server.await, Message::from(b"one two three".to_vec()));
+}
+
+async fn ping_pong<R: TcpRuntime>() {
+    let mut config = Config::default();
+    config.emit_pings = true;
+    let (url, server) = serve_one::<R, _, _>(move |stream| async move {
+        let mut ws = runtime::accept_with::<_, R, _>(stream, config, |_| Ok(Accept::new())).await.unwrap();
+        let mut events = Vec::new();
+        loop {
+            match ws.recv_event().await {
+                Ok(event) => events.push(event),
+                Err(_) => return events,
+            }
+        }
+    })
+    .await;
+    let (mut ws, _) = runtime::connect::<R>(&url).await.unwrap();
+    ws.ping(b"Pazu").await.unwrap();
+    match ws.recv_event().await.unwrap() {
+        Event::Pong(payload) => assert_eq!(&payload[..], b"Pazu"),
+        other => panic!("{other:?}"),
+    }
+    ws.close(CloseCode::NORMAL, "").await.unwrap();
+    let events = server.await;
+    assert!(matches!(&events[0], Event::Ping(p) if &p[..] == b"Pazu"), "{events:?}");
+}
+
+async fn close_from_client<R: TcpRuntime>() {
+    let (url, server) = echo_server::<R>(Config::default()).await;
+    let (mut ws, _) = runtime::connect::<R>(&url).await.unwrap();
+    let start = Instant::now();
+    ws.close(CloseCode::NORMAL, "bye").await.unwrap();
+    // Both ends shut down TCP at once: nobody waits for the close timeout (5 s).
+    assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+    let mine = ws.closed().unwrap();
+    assert!(mine.clean && mine.code == CloseCode::NORMAL, "{mine:?}");
+    let theirs = closed(server.await);
+    assert!(theirs.clean);
+    assert_eq!((theirs.code, theirs.reason.as_str()), (CloseCode::NORMAL, "bye"));
+    // Once closed, sending fails and receiving reports the close again.
+    assert!(ws.send("late").await.is_err());
+    assert!(ws.recv().await.unwrap_err().is_closed());
+}
+
+async fn close_from_server<R: TcpRuntime>() {
+    let (url, server) = serve_one::<R, _, _>(|stream| async move {
+        let mut ws = runtime::accept_with::<_, R, _>(stream, Config::default(), |request| {
+            assert_eq!((request.path(), request.query()), ("/chat", Some("name=sheeta")));
+            Ok(Accept::new().protocol("chat"))
+        })
+        .await
+        .unwrap();
+        ws.send(vec![1, 2, 3]).await.unwrap();
+        ws.close(CloseCode::GOING_AWAY, "the castle falls").await
+    })
+    .await;
+    let request = ClientRequest::new(&url).unwrap().protocol("chat");
+    let (mut ws, response) = runtime::connect_with::<R>(request, Config::default()).await.unwrap();
+    assert_eq!(response.headers()["sec-websocket-protocol"], "chat");
+    assert_eq!(ws.next().await.unwrap().unwrap(), Message::from(vec![1, 2, 3]));
+    // A clean close ends the stream.
+    assert!(ws.next().await.is_none());
+    let closed = ws.closed().unwrap();
+    assert!(closed.clean && closed.code == CloseCode::GOING_AWAY && closed.reason == "the castle falls");
+    server.await.unwrap();
+}
+
+async fn rejection<R: TcpRuntime>() {
+    let (url, server) = serve_one::<R, _, _>(|stream| async move {
+        runtime::accept_with::<_, R, _>(stream, Config::default(), |_| {
+            Err(Reject::new(http::StatusCode::FORBIDDEN).body("not you"))
+        })
+        .await
+        .map(drop)
+    })
+    .await;
+    let error = runtime::connect::<R>(&url).await.unwrap_err();
+    assert_eq!(error.handshake_error().and_then(|e| e.http_status()), Some(http::StatusCode::FORBIDDEN));
+    assert!(server.await.is_err());
+}
+
+async fn limits<R: TcpRuntime>() {
+    let mut config = Config::default();
+    config.max_message_size = 1000;
+    let (url, server) = echo_server::<R>(config).await;
+    let (mut ws, _) = runtime::connect::<R>(&url).await.unwrap();
+    ws.send(vec![0u8; 1000]).await.unwrap();
+    assert_eq!(ws.recv().await.unwrap().payload().len(), 1000);
+    ws.send(vec![0u8; 1001]).await.unwrap();
+    let mine = closed(ws.recv().await.unwrap_err());
+    assert_eq!(mine.code, CloseCode::MESSAGE_TOO_BIG);
+    let theirs = closed(server.await);
+    assert_eq!(theirs.code, CloseCode::MESSAGE_TOO_BIG);
+    assert!(matches!(theirs.error, Some(laputa::ProtocolError::MessageTooLarge { .. })), "{theirs:?}");
+}
+
+async fn handshake_timeout<R: TcpRuntime>() {
+    // A server whose client says nothing.
+    let mut config = Config::default();
+    config.handshake_timeout = Duration::from_millis(200);
+    let (url, server) = serve_one::<R, _, _>(move |stream| async move {
+        let start = Instant::now();
+        let result = runtime::accept_with::<_, R, _>(stream, config, |_| Ok(Accept::new())).await;
+        (result.map(drop), start.elapsed())
+    })
+    .await;
+    let addr = url.trim_start_matches("ws://").split('/').next().unwrap().to_owned();
+    let silent = std::net::TcpStream::connect(&addr).unwrap();
+    let (result, elapsed) = server.await;
+    let error = result.unwrap_err();
+    assert!(matches!(error.handshake_error(), Some(laputa::HandshakeError::Timeout)), "{error}");
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    drop(silent);
+
+    // A client whose server accepts TCP and says nothing.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let mut config = Config::default();
+    config.handshake_timeout = Duration::from_millis(200);
+    let start = Instant::now();
+    let error = runtime::connect_with::<R>(ClientRequest::new(&url).unwrap(), config).await.unwrap_err();
+    assert!(matches!(error.handshake_error(), Some(laputa::HandshakeError::Timeout)), "{error}");
+    assert!(start.elapsed() < Duration::from_secs(3));
+}
+
+async fn close_timeout<R: TcpRuntime>() {
+    let mut config = Config::default();
+    config.close_timeout = Duration::from_millis(200);
+    let (url, server) = serve_one::<R, _, _>(move |stream| async move {
+        let mut ws = runtime::accept_with::<_, R, _>(stream, config, |_| Ok(Accept::new())).await.unwrap();
+        let start = Instant::now();
+        ws.close(CloseCode::NORMAL, "").await.unwrap();
+        (ws.closed().cloned(), start.elapsed())
+    })
+    .await;
+    // The peer reads nothing and never answers the close frame.
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let peer = raw_peer(&url, move |_stream| {
+        let _ = wait.recv_timeout(Duration::from_secs(10));
+    });
+    let (closed, elapsed) = server.await;
+    let closed = closed.unwrap();
+    assert!(!closed.clean && closed.code == CloseCode::ABNORMAL, "{closed:?}");
+    assert!(elapsed >= Duration::from_millis(150) && elapsed < Duration::from_secs(3), "{elapsed:?}");
+    done.send(()).unwrap();
+    peer.join().unwrap();
+}
+
+async fn keepalive<R: TcpRuntime>() {
+    let mut config = Config::default();
+    config.keepalive = Some(Keepalive { interval: Duration::from_millis(50), timeout: Duration::from_millis(100) });
+    config.close_timeout = Duration::from_millis(100);
+    // A live peer (a laputa client receiving) keeps answering; the connection outlives many
+    // intervals.
+    let live_config = config.clone();
+    let (url, server) = serve_one::<R, _, _>(move |stream| async move {
+        let config = live_config;
+        let mut ws = runtime::accept_with::<_, R, _>(stream, config, |_| Ok(Accept::new())).await.unwrap();
+        let quiet = timeout::<R, _>(Duration::from_millis(500), ws.recv()).await;
+        assert!(quiet.is_none(), "{quiet:?}");
+        ws.send("still here").await.unwrap();
+        ws.recv().await.unwrap_err()
+    })
+    .await;
+    let (mut ws, _) = runtime::connect::<R>(&url).await.unwrap();
+    assert_eq!(ws.recv().await.unwrap(), Message::from("still here"));
+    ws.close(CloseCode::NORMAL, "").await.unwrap();
+    assert!(closed(server.await).clean);
+
+    // A silent peer is found out.
+    let (url, server) = serve_one::<R, _, _>(move |stream| async move {
+        let mut ws = runtime::accept_with::<_, R, _>(stream, config, |_| Ok(Accept::new())).await.unwrap();
+        let start = Instant::now();
+        (ws.recv().await.unwrap_err(), start.elapsed())
+    })
+    .await;
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let peer = raw_peer(&url, move |_stream| {
+        let _ = wait.recv_timeout(Duration::from_secs(10));
+    });
+    let (error, elapsed) = server.await;
+    let closed = closed(error);
+    assert_eq!(closed.error, Some(laputa::ProtocolError::KeepaliveTimeout), "{closed:?}");
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    done.send(()).unwrap();
+    peer.join().unwrap();
+}
+
+async fn split_halves_concurrently<R: TcpRuntime>() {
+    const COUNT: usize = 2000;
+    let (url, server) = echo_server::<R>(Config::default()).await;
+    let (ws, _) = runtime::connect::<R>(&url).await.unwrap();
+    let (mut reader, mut writer) = ws.split();
+    let receiving = R::spawn(async move {
+        let mut received = Vec::new();
+        while received.len() < COUNT {
+            received.push(reader.recv().await.unwrap());
+        }
+        // The close handshake that the writer starts completes on the reader.
+        let end = reader.recv().await.unwrap_err();
+        (received, end, reader)
+    });
+    let sending = R::spawn(async move {
+        for i in 0..COUNT {
+            writer.send(format!("message {i}")).await.unwrap();
+        }
+        writer
+    });
+    let mut writer = sending.await;
+    // The echoes of everything sent arrive before the server's answer to this close frame.
+    writer.close(CloseCode::NORMAL, "done").await.unwrap();
+    let (received, end, reader) = receiving.await;
+    for (i, message) in received.iter().enumerate() {
+        assert_eq!(message.as_text(), Some(format!("message {i}").as_str()));
+    }
+    assert!(closed(end).clean);
+    let ws: Ws<R> = reader.reunite(writer).unwrap();
+    assert!(ws.closed().unwrap().clean);
+    assert!(closed(server.await).clean);
+}
+
+async fn recv_is_cancellation_safe<R: TcpRuntime>() {
+    let (url, server) = serve_one::<R, _, _>(|stream| async move {
+        let mut ws = runtime::accept::<_, R>(stream).await.unwrap();
+        sleep::<R>(Duration::from_millis(150)).await;
+        for i in 0..100 {
+            ws.send(format!("{i}")).await.unwrap();
+        }
+        ws.recv().await.unwrap_err()
+    })
+    .await;
+    let (mut ws, _) = runtime::connect::<R>(&url).await.unwrap();
+    // Receives interrupted again and again lose nothing.
+    let mut received = Vec::new();
+    let mut timeouts = 0;
+    while received.len() < 100 {
+        match timeout::<R, _>(Duration::from_millis(1), ws.recv()).await {
+            Some(message) => received.push(message.unwrap()),
+            None => timeouts += 1,
+        }
+    }
+    assert!(timeouts > 0);
+    assert_eq!(received, (0..100).map(|i| Message::from(format!("{i}"))).collect::<Vec<_>>());
+    ws.close(CloseCode::NORMAL, "").await.unwrap();
+    assert!(closed(server.await).clean);
+}
+
+async fn backpressure<R: TcpRuntime>() {
+    const CHUNK: usize = 64 * 1024;
+    const HIGH_WATER: usize = 256 * 1024;
+    let (url, server) = serve_one::<R, _, _>(|stream| async move {
+        let mut ws = runtime::accept::<_, R>(stream).await.unwrap();
+        ws.set_high_water_mark(HIGH_WATER);
+        let message = Message::from(vec![7u8; CHUNK]);
+        let mut sent = 0usize;
+        let mut max_buffered = 0;
+        // Send until a send waits (the peer reads nothing), interrupting the waiting send.
+        while let Some(result) = timeout::<R, _>(Duration::from_millis(300), ws.send(message.clone())).await {
+            result.unwrap();
+            sent += 1;
+            max_buffered = max_buffered.max(ws.buffered_amount());
+            assert!(sent < 2000, "sending never waited");
+        }
+        // Still waiting a while later: nothing more went out.
+        let still = timeout::<R, _>(Duration::from_millis(200), ws.send(message.clone())).await;
+        assert!(still.is_none());
+        (sent, max_buffered, ws.buffered_amount())
+    })
+    .await;
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let peer = raw_peer(&url, move |stream| {
+        let _ = wait.recv_timeout(Duration::from_secs(15));
+        drop(stream);
+    });
+    let (sent, max_buffered, buffered) = server.await;
+    // The sender waited with bounded memory: what the kernel took plus at most one message
+    // over the high-water mark.
+    assert!(max_buffered <= HIGH_WATER + CHUNK + 16, "{max_buffered}");
+    assert!(buffered <= HIGH_WATER + 2 * (CHUNK + 16), "{buffered}");
+    assert!(sent * CHUNK < 64 << 20, "{sent} messages sent to a peer that reads nothing");
+    done.send(()).unwrap();
+    peer.join().unwrap();
+}
+
+/// Every test gives up after this long instead of hanging.
+const TEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Instantiates each scenario as a `#[test]` on one runtime.
+macro_rules! on_runtime {
+    ($feature:literal, $module:ident, $runtime:ty; $($scenario:ident),* $(,)?) => {
+        #[cfg(feature = $feature)]
+        mod $module {
+            use super::*;
+            $(
+                #[test]
+                fn $scenario() {
+                    <$runtime as Harness>::block_on(async {
+                        timeout::<$runtime, _>(TEST_TIMEOUT, super::$scenario::<$runtime>())
+                            .await
+                            .expect("the test timed out")
+                    });
+                }
+            )*
+        }
+    };
+}
+
+/// The scenarios, on every runtime.
+macro_rules! on_every_runtime {
+    ($($scenario:ident),* $(,)?) => {
+        on_runtime!("tokio", tokio, laputa::tokio::Tokio; $($scenario),*);
+        on_runtime!("smol", smol, laputa::smol::Smol; $($scenario),*);
+        on_runtime!("async-std", async_std, laputa::async_std::AsyncStd; $($scenario),*);
+    };
+}
+
+on_every_runtime!(
+    text_and_binary,
+    fragments,
+    ping_pong,
+    close_from_client,
+    close_from_server,
+    rejection,
+    limits,
+    handshake_timeout,
+    close_timeout,
+    keepalive,
+    split_halves_concurrently,
+    recv_is_cancellation_safe,
+    backpressure,
+);

@@ -1,0 +1,68 @@
+//! The axum example answers a WebSocket upgrade (through laputa's hyper integration), echoes,
+//! closes cleanly, and refuses what is not a valid upgrade with the core's HTTP error.
+
+use laputa::{blocking, ClientRequest, CloseCode, Config, Message};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The example, killed when dropped.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start() -> (Server, String) {
+    let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let child = Command::new(env!("CARGO_BIN_EXE_axum_echo"))
+        .args(["--addr", &addr])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("cannot start axum_echo");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(&addr).is_err() {
+        assert!(Instant::now() < deadline, "axum_echo does not listen on {addr}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (Server(child), addr)
+}
+
+#[test]
+fn upgrade_echo_and_close() {
+    let (_server, addr) = start();
+    let request = ClientRequest::new(&format!("ws://{addr}/chat")).unwrap().protocol("echo");
+    let (mut ws, response) = blocking::connect_with(request, Config::default()).unwrap();
+    assert_eq!(response.status(), 101);
+    assert_eq!(response.headers()["sec-websocket-protocol"], "echo");
+    ws.send(Message::from("Balse")).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::from("Balse"));
+    let big: Vec<u8> = (0..1_000_000u32).map(|i| i as u8).collect();
+    ws.send(Message::from(big.clone())).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::from(big));
+    ws.close(CloseCode::NORMAL, "").unwrap();
+}
+
+#[test]
+fn refusals() {
+    let (_server, addr) = start();
+    let error = blocking::connect(&format!("ws://{addr}/forbidden")).unwrap_err();
+    assert_eq!(error.handshake_error().and_then(|e| e.http_status()), Some(http::StatusCode::FORBIDDEN));
+    // A wrong version gets 426 with the version the server speaks.
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    stream
+        .write_all(
+            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n",
+        )
+        .unwrap();
+    let mut head = [0u8; 512];
+    let n = stream.read(&mut head).unwrap();
+    let head = String::from_utf8_lossy(&head[..n]).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 426"), "{head}");
+    assert!(head.contains("sec-websocket-version: 13"), "{head}");
+}
