@@ -6,6 +6,7 @@
 #   2. idle memory per connection (10,000 idle connections, client in its own process),
 #   3. connection setup (handshakes/s),
 #   4. allocations per echoed message (counting allocator, a separate short run),
+#   5. masking and UTF-8 validation throughput of the core (core-speed),
 # and prints the tables. Raw results go to $OUT (default target/bench/results-<date>.txt);
 # `target/release/bench-run table --from FILE` prints the tables of a raw file again.
 #
@@ -46,6 +47,9 @@ ALLOC_OUT="${OUT%.txt}-allocs.txt"
     --reps 1 --warmup 0.3 --duration 1 2>>"$OUT.log" >/dev/null
 
 "$RUN" table --from "$OUT"
+echo
+echo "## Core throughput (one core)"
+taskset -c 1 target/release/core-speed --secs 1
 echo
 echo "## Allocations per echoed message (counting allocator on, 10 connections; its timings are not the figures above)"
 "$RUN" table --from "$ALLOC_OUT"

@@ -5,8 +5,9 @@
 //! The binaries:
 //! - `loadgen`: the library-neutral load generator (raw TCP, its own handshake, pre-encoded
 //!   masked frames).
-//! - `echo-laputa`, `echo-laputa-core`, `echo-tungstenite`, `echo-fastwebsockets`,
-//!   `echo-tokio-websockets`: the echo servers.
+//! - `echo-laputa` (laputa::tokio), `echo-laputa-blocking`, `echo-laputa-core`, `echo-tungstenite`,
+//!   `echo-fastwebsockets`, `echo-tokio-websockets`: the echo servers.
+//! - `core-speed`: masking and UTF-8 validation throughput of the core.
 //! - `bench-run`: the runner that alternates servers and prints the tables.
 
 use std::alloc::{GlobalAlloc, Layout, System};
