@@ -104,6 +104,27 @@ async fn text_and_binary<R: TcpRuntime>() {
     assert!(closed(server.await).clean);
 }
 
+/// `feed` queues without writing (corking); the next call that writes sends all of it, and
+/// `recv` writes what is queued before it waits.
+async fn feed_corks_until_a_call_writes<R: TcpRuntime>() {
+    let (url, server) = echo_server::<R>(Config::default()).await;
+    let (mut ws, _) = runtime::connect::<R>(&url).await.unwrap();
+    for text in ["one", "two", "three"] {
+        ws.feed(text).await.unwrap();
+    }
+    assert_eq!(ws.buffered_amount(), 3 * 6 + 3 + 3 + 5, "three masked frames queued, none written");
+    assert_eq!(ws.recv().await.unwrap(), Message::from("one"));
+    assert_eq!(ws.buffered_amount(), 0);
+    ws.feed("four").await.unwrap();
+    ws.flush().await.unwrap();
+    assert_eq!(ws.buffered_amount(), 0);
+    for text in ["two", "three", "four"] {
+        assert_eq!(ws.recv().await.unwrap(), Message::from(text));
+    }
+    ws.close(CloseCode::NORMAL, "").await.unwrap();
+    assert!(closed(server.await).clean);
+}
+
 async fn fragments<R: TcpRuntime>() {
     let (url, server) = serve_one::<R, _, _>(|stream| async move {
         let mut ws = runtime::accept::<_, R>(stream).await.unwrap();
@@ -440,6 +461,7 @@ macro_rules! on_every_runtime {
 
 on_every_runtime!(
     text_and_binary,
+    feed_corks_until_a_call_writes,
     fragments,
     ping_pong,
     close_from_client,

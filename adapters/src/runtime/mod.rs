@@ -339,8 +339,10 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
         send(self, message.into()).await
     }
 
-    /// Queues a message once below the high-water mark, writing what the socket takes now
-    /// without waiting for the rest (call [`flush`](Self::flush), or any call that writes).
+    /// Queues a message once below the high-water mark, without writing it: it goes out with
+    /// everything else queued at the next call that writes ([`recv`](Self::recv) before it
+    /// waits, [`flush`](Self::flush), [`send`](Self::send)). An echo loop of `recv` and `feed`
+    /// thus answers all messages of one read with one write.
     pub async fn feed(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         feed(self, message.into()).await
     }
@@ -627,8 +629,11 @@ async fn send<S, R: RuntimeIo<S>>(access: &mut impl Command<S, R>, message: Mess
     flush(access).await
 }
 
+/// Queues without writing: everything fed while handling one read goes out in one write when the
+/// next call writes (`recv` before it waits, `flush`, `send`), as uWebSockets' corking does.
 async fn feed<S, R: RuntimeIo<S>>(access: &mut impl Command<S, R>, message: Message) -> Result<(), Error> {
-    queue(access, |connection| connection.send(message)).await
+    ready(access).await?;
+    Ok(access.with(|driver| driver.connection.send(message))?)
 }
 
 async fn send_fragment<S, R: RuntimeIo<S>>(
