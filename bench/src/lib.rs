@@ -5,8 +5,10 @@
 //! The binaries:
 //! - `loadgen`: the library-neutral load generator (raw TCP, its own handshake, pre-encoded
 //!   masked frames).
-//! - `echo-laputa` (laputa::tokio), `echo-laputa-blocking`, `echo-laputa-core`, `echo-tungstenite`,
-//!   `echo-fastwebsockets`, `echo-tokio-websockets`: the echo servers.
+//! - `echo-laputa` (laputa::tokio), `echo-laputa-smol`, `echo-laputa-async-std`,
+//!   `echo-laputa-blocking`, `echo-laputa-core`, `echo-tungstenite`, `echo-fastwebsockets`,
+//!   `echo-tokio-websockets`, `echo-yawc`: the echo servers. Those that support permessage-deflate
+//!   (every laputa one and yawc) enable it with `--deflate`.
 //! - `core-speed`: masking and UTF-8 validation throughput of the core.
 //! - `bench-run`: the runner that alternates servers and prints the tables.
 
@@ -217,25 +219,53 @@ pub fn threads(pid: u32) -> io::Result<u64> {
 
 // --- Servers -------------------------------------------------------------------------------
 
-/// The options every echo server takes: `--addr HOST:PORT` (default 127.0.0.1:9001) and
-/// `--count-allocs HOST:PORT` to count allocations and publish the counters there.
+/// The options every echo server takes: `--addr HOST:PORT` (default 127.0.0.1:9001),
+/// `--count-allocs HOST:PORT` to count allocations and publish the counters there, and
+/// `--deflate` to accept permessage-deflate (servers without it refuse to start with it).
 #[derive(Debug)]
 pub struct ServerOptions {
     /// Where to listen.
     pub addr: String,
+    /// Accept permessage-deflate offers (`--deflate`).
+    pub deflate: bool,
     /// Parsed arguments, for server-specific options.
     pub args: Args,
 }
 
 impl ServerOptions {
-    /// Parses the common options and starts the allocation counters if asked.
+    /// Parses the common options and starts the allocation counters if asked; `switches` names
+    /// the server's own flags (`--deflate` is always one).
     pub fn from_env(switches: &[&str]) -> Self {
-        let args = Args::parse(switches);
+        let mut all = vec!["deflate"];
+        all.extend_from_slice(switches);
+        let args = Args::parse(&all);
         let addr = args.value("addr").unwrap_or("127.0.0.1:9001").to_owned();
+        let deflate = args.switch("deflate");
         if let Some(stats) = args.value("count-allocs") {
             serve_alloc_counts(stats);
         }
-        Self { addr, args }
+        Self { addr, deflate, args }
+    }
+
+    /// For servers whose library has no permessage-deflate: exits with an error if `--deflate`
+    /// was given, so that a deflate run never silently measures an uncompressed server.
+    pub fn refuse_deflate(&self, server: &str) {
+        if self.deflate {
+            fail(format!("{server} has no permessage-deflate; leave it out of deflate runs"));
+        }
+    }
+
+    /// The configuration of every laputa server: [`MAX_MESSAGE`] for messages and frames, and
+    /// with `--deflate` permessage-deflate with laputa's defaults (compression level 1, context
+    /// takeover, 15-bit windows, messages under 64 bytes sent uncompressed).
+    pub fn laputa_config(&self) -> laputa::Config {
+        let mut config = laputa::Config::default();
+        config.max_message_size = MAX_MESSAGE;
+        config.max_frame_size = MAX_MESSAGE;
+        if self.deflate {
+            config.deflate = Some(laputa::DeflateConfig::default());
+        }
+        config
     }
 }
 

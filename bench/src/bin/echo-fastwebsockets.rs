@@ -37,6 +37,7 @@ async fn upgrade(mut request: Request<Incoming>) -> Result<Response<Empty<Bytes>
 
 fn main() {
     let options = ServerOptions::from_env(&[]);
+    options.refuse_deflate("fastwebsockets 0.10");
     tokio_runtime().block_on(async move {
         let listener = tokio_listener(&options.addr);
         loop {

@@ -1,9 +1,9 @@
 //! Echo server on `laputa::blocking`, one thread per connection (threads cost memory and
 //! context switches that the async adapters do not; `echo-laputa` is the tokio one).
-//! `echo-laputa-blocking [--addr HOST:PORT] [--count-allocs HOST:PORT]`.
+//! `echo-laputa-blocking [--addr HOST:PORT] [--count-allocs HOST:PORT] [--deflate]`.
 
-use laputa::{blocking, Accept, Config};
-use laputa_bench::{fail, std_listener, CountingAlloc, ServerOptions, MAX_MESSAGE};
+use laputa::{blocking, Accept};
+use laputa_bench::{fail, std_listener, CountingAlloc, ServerOptions};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -13,9 +13,7 @@ const STACK: usize = 128 << 10;
 
 fn main() {
     let options = ServerOptions::from_env(&[]);
-    let mut config = Config::default();
-    config.max_message_size = MAX_MESSAGE;
-    config.max_frame_size = MAX_MESSAGE;
+    let config = options.laputa_config();
     let listener = std_listener(&options.addr);
     listener.set_nonblocking(false).unwrap_or_else(|e| fail(e));
     for stream in listener.incoming() {

@@ -1,11 +1,12 @@
 //! Echo server on `laputa-core` driven directly by one mio loop on one thread: the core with no
 //! adapter, to tell the core's cost from an adapter's. Every message of one read is answered
 //! before the one write of that read (the "corking" of uWebSockets), as the drive loop of
-//! `ARCHITECTURE.md` does naturally. `echo-laputa-core [--addr HOST:PORT] [--count-allocs HOST:PORT]`.
+//! `ARCHITECTURE.md` does naturally.
+//! `echo-laputa-core [--addr HOST:PORT] [--count-allocs HOST:PORT] [--deflate]`.
 
-use laputa_bench::{fail, std_listener, CountingAlloc, ServerOptions, MAX_MESSAGE};
+use laputa_bench::{fail, std_listener, CountingAlloc, ServerOptions};
 use laputa_core::handshake::{Accept, ServerHandshake};
-use laputa_core::{Config, Connection, Event};
+use laputa_core::{Connection, Event};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use std::io::{self, Read, Write};
@@ -21,9 +22,7 @@ const HIGH_WATER: usize = 4 << 20;
 
 fn main() {
     let options = ServerOptions::from_env(&[]);
-    let mut config = Config::default();
-    config.max_message_size = MAX_MESSAGE;
-    config.max_frame_size = MAX_MESSAGE;
+    let config = options.laputa_config();
     let mut listener = TcpListener::from_std(std_listener(&options.addr));
     let mut poll = Poll::new().unwrap_or_else(|e| fail(e));
     poll.registry().register(&mut listener, LISTENER, Interest::READABLE).unwrap_or_else(|e| fail(e));

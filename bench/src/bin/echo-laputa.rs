@@ -1,10 +1,12 @@
 //! Echo server on `laputa::tokio`, on the current-thread runtime every tokio server here uses,
 //! written as the adapter's own example writes it (`recv`, then `send`).
-//! `echo-laputa [--addr HOST:PORT] [--count-allocs HOST:PORT] [--feed]`: with `--feed`, each echo
-//! is queued with `feed` instead of `send`.
+//! `echo-laputa [--addr HOST:PORT] [--count-allocs HOST:PORT] [--feed] [--deflate]`: with
+//! `--feed`, each echo is queued with `feed` instead of `send`; with `--deflate`, permessage-deflate
+//! is accepted. `echo-laputa-smol` and `echo-laputa-async-std` are the same server on the other
+//! runtimes.
 
-use laputa::{Accept, Config};
-use laputa_bench::{tokio_listener, tokio_runtime, CountingAlloc, ServerOptions, MAX_MESSAGE};
+use laputa::Accept;
+use laputa_bench::{tokio_listener, tokio_runtime, CountingAlloc, ServerOptions};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -12,9 +14,7 @@ static ALLOC: CountingAlloc = CountingAlloc;
 fn main() {
     let options = ServerOptions::from_env(&["feed"]);
     let feed = options.args.switch("feed");
-    let mut config = Config::default();
-    config.max_message_size = MAX_MESSAGE;
-    config.max_frame_size = MAX_MESSAGE;
+    let config = options.laputa_config();
     tokio_runtime().block_on(async move {
         let listener = tokio_listener(&options.addr);
         loop {

@@ -11,6 +11,7 @@ static ALLOC: CountingAlloc = CountingAlloc;
 
 fn main() {
     let options = ServerOptions::from_env(&[]);
+    options.refuse_deflate("tokio-websockets 0.13");
     tokio_runtime().block_on(async move {
         let listener = tokio_listener(&options.addr);
         loop {

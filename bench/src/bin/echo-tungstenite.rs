@@ -11,6 +11,7 @@ static ALLOC: CountingAlloc = CountingAlloc;
 
 fn main() {
     let options = ServerOptions::from_env(&[]);
+    options.refuse_deflate("tokio-tungstenite 0.30");
     let config = WebSocketConfig::default().max_message_size(Some(MAX_MESSAGE)).max_frame_size(Some(MAX_MESSAGE));
     tokio_runtime().block_on(async move {
         let listener = tokio_listener(&options.addr);

@@ -3,9 +3,9 @@
 //!
 //! ```text
 //! loadgen run --addr A --conns N --size BYTES [--window W] [--warmup S] [--duration S] [--text]
-//!             [--server-pid PID] [--alloc-stats HOST:PORT]
-//! loadgen idle --addr A --conns N [--concurrency C]       (prints `ready ...`, holds until stdin closes)
-//! loadgen handshake --addr A [--concurrency C] [--duration S] [--server-pid PID]
+//!             [--deflate] [--server-pid PID] [--alloc-stats HOST:PORT]
+//! loadgen idle --addr A --conns N [--concurrency C] [--deflate]   (prints `ready ...`, holds until stdin closes)
+//! loadgen handshake --addr A [--concurrency C] [--duration S] [--deflate] [--server-pid PID]
 //! ```
 //!
 //! `run`: each connection keeps `window` messages in flight (1 = closed loop: send one, wait for
@@ -16,6 +16,16 @@
 //! (utime + stime of `/proc/PID/stat` at the start and end of the window), with `--alloc-stats`
 //! the server's allocations per echoed message.
 //!
+//! `--deflate` (every mode): offers `permessage-deflate; client_no_context_takeover` and fails
+//! unless the server accepts it. In `run`, each message is then a JSON-like text of `--size`
+//! bytes, compressed once before the run (raw deflate, a fresh compressor per message as
+//! `client_no_context_takeover` says, so one encoding serves every send) and sent as one masked
+//! frame with RSV1 set. Echoes are inflated with one decompressor per connection that keeps its
+//! window from message to message (the server may compress with context takeover; it is reset
+//! after each message only when the server answered `server_no_context_takeover`), and their
+//! decompressed length is checked. The result line then also gives the compressed size of the
+//! messages sent and the mean compressed size of the echoes on the wire.
+//!
 //! `idle`: opens N connections (C handshakes in flight at a time), prints `ready
 //! handshakes_per_s=X`, and keeps them open and silent until its standard input closes.
 //!
@@ -23,6 +33,7 @@
 //! prints handshakes/s and the server's CPU per handshake. Connections end with a reset
 //! (SO_LINGER 0) so that no TIME_WAIT state piles up on either side.
 
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use hdrhistogram::Histogram;
 use laputa_bench::{clock_ticks_per_second, cpu_ticks, fail, fetch_alloc_counts, syscalls, Args};
 use mio::net::TcpStream;
@@ -39,9 +50,16 @@ const ACCEPT: &[u8] = b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
 const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 /// Largest response head accepted.
 const MAX_HEAD: usize = 8 * 1024;
+/// The permessage-deflate offer of `--deflate`.
+const DEFLATE_OFFER: &str = "permessage-deflate; client_no_context_takeover";
+/// What a permessage-deflate sender strips from the end of each message and the receiver
+/// appends back (RFC 7692 section 7.2.1).
+const DEFLATE_TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+/// Largest LZ77 window of raw deflate, as a base-2 logarithm.
+const MAX_WINDOW_BITS: u8 = 15;
 
 fn main() {
-    let args = Args::parse(&["text"]);
+    let args = Args::parse(&["text", "deflate"]);
     let mode = args.positional.first().map(String::as_str).unwrap_or("run");
     let addr: SocketAddr = args.get("addr", "127.0.0.1:9001".parse().unwrap_or_else(|e| fail(e)));
     match mode {
@@ -52,10 +70,11 @@ fn main() {
     }
 }
 
-/// Encodes one masked client frame (FIN set) carrying `payload`.
-fn encode_frame(payload: &[u8], text: bool) -> Vec<u8> {
+/// Encodes one masked client frame (FIN set) carrying `payload`; `compressed` sets RSV1, the
+/// permessage-deflate bit.
+fn encode_frame(payload: &[u8], text: bool, compressed: bool) -> Vec<u8> {
     let mut frame = Vec::with_capacity(payload.len() + 14);
-    frame.push(0x80 | if text { 0x1 } else { 0x2 });
+    frame.push(0x80 | if compressed { 0x40 } else { 0 } | if text { 0x1 } else { 0x2 });
     let len = payload.len();
     if len < 126 {
         frame.push(0x80 | len as u8);
@@ -76,9 +95,69 @@ fn payload(size: usize) -> Vec<u8> {
     (0..size).map(|i| b'a' + (i % 26) as u8).collect()
 }
 
+/// A compressible text payload of exactly `size` bytes, like a JSON feed of trades: the same
+/// keys in every record, pseudo-random values (from `seed`, so every run sends the same bytes).
+fn json_payload(size: usize, seed: u64) -> Vec<u8> {
+    const SYMBOLS: [&str; 6] = ["BTC-USD", "ETH-USD", "SOL-USD", "EUR-USD", "AAPL", "MSFT"];
+    let mut out = Vec::with_capacity(size + 256);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15 ^ seed.wrapping_mul(0x2545_f491_4f6c_dd1d);
+    let mut next = move || {
+        // xorshift64
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    out.push(b'[');
+    let mut id = 1_000_000 + seed * 10_000;
+    while out.len() < size {
+        let (a, b, c, d) = (next(), next(), next(), next());
+        let record = format!(
+            "{{\"id\":{id},\"type\":\"trade\",\"symbol\":\"{}\",\"price\":{}.{:02},\"qty\":{},\"side\":\"{}\",\
+             \"ts\":{},\"flags\":[\"regular\",\"{}\"]}},",
+            SYMBOLS[(a % SYMBOLS.len() as u64) as usize],
+            10 + b % 50_000,
+            c % 100,
+            1 + d % 500,
+            if a & 1 == 0 { "buy" } else { "sell" },
+            1_764_000_000_000 + id * 37 + b % 1000,
+            if c & 1 == 0 { "maker" } else { "taker" },
+        );
+        out.extend_from_slice(record.as_bytes());
+        id += 1;
+    }
+    out.truncate(size);
+    out
+}
+
+/// Compresses one whole message as permessage-deflate does (raw deflate with a fresh compressor,
+/// synced, the trailing `00 00 ff ff` removed), with a window of at most `window_bits`.
+fn deflate_message(payload: &[u8], window_bits: u8) -> Vec<u8> {
+    let mut compress = Compress::new_with_window_bits(Compression::default(), false, window_bits);
+    let mut out = Vec::with_capacity(payload.len() / 2 + 64);
+    loop {
+        let consumed = compress.total_in() as usize;
+        if out.capacity() - out.len() < 64 {
+            out.reserve(out.capacity().max(1024));
+        }
+        let status = compress
+            .compress_vec(&payload[consumed..], &mut out, FlushCompress::Sync)
+            .unwrap_or_else(|e| fail(format!("deflate: {e}")));
+        // Done once all input is in and the flush had room to finish.
+        if status == Status::Ok && compress.total_in() as usize == payload.len() && out.len() < out.capacity() {
+            break;
+        }
+    }
+    match out.strip_suffix(&DEFLATE_TAIL) {
+        Some(body) => body.to_vec(),
+        None => fail("deflate: the synced stream does not end in 00 00 ff ff"),
+    }
+}
+
 // --- Receiving echoes ----------------------------------------------------------------------
 
-/// Follows the server's frames without copying their payloads: only lengths matter.
+/// Follows the server's frames without copying their payloads: only lengths matter (and, for a
+/// compressed message, its inflated length).
 #[derive(Default)]
 struct Rx {
     head: [u8; 14],
@@ -87,7 +166,65 @@ struct Rx {
     remaining: u64,
     fin: bool,
     opcode: u8,
+    /// Payload bytes of the current message as received.
     message_len: u64,
+    /// The current message has RSV1 set: it is compressed.
+    compressed: bool,
+    /// permessage-deflate was negotiated; `Some(reset)`, where `reset` means the server
+    /// answered `server_no_context_takeover`.
+    deflate: Option<bool>,
+    /// Created at the first compressed message.
+    inflater: Option<Inflater>,
+}
+
+/// One connection's decompressor for the server's messages.
+struct Inflater {
+    decompress: Decompress,
+    /// Reset after each message (the server said `server_no_context_takeover`).
+    reset_each: bool,
+    /// Bytes inflated so far of the current message.
+    produced: u64,
+}
+
+impl Inflater {
+    fn new(reset_each: bool) -> Self {
+        Self { decompress: Decompress::new_with_window_bits(false, MAX_WINDOW_BITS), reset_each, produced: 0 }
+    }
+
+    /// Inflates `data`, counting the output (written to `out` and dropped).
+    fn input(&mut self, mut data: &[u8], flush: FlushDecompress, out: &mut [u8]) -> Result<(), String> {
+        loop {
+            let (in0, out0) = (self.decompress.total_in(), self.decompress.total_out());
+            let status = self.decompress.decompress(data, out, flush).map_err(|e| format!("inflate: {e}"))?;
+            let consumed = (self.decompress.total_in() - in0) as usize;
+            let produced = self.decompress.total_out() - out0;
+            self.produced += produced;
+            data = &data[consumed..];
+            if status == Status::StreamEnd {
+                // The server ended its deflate stream (BFINAL); what follows starts a new one.
+                self.decompress.reset(false);
+                if data.is_empty() {
+                    return Ok(());
+                }
+                continue;
+            }
+            if data.is_empty() && (produced as usize) < out.len() {
+                return Ok(());
+            }
+            if consumed == 0 && produced == 0 {
+                return if data.is_empty() { Ok(()) } else { Err("inflate made no progress".into()) };
+            }
+        }
+    }
+
+    /// Ends a message: returns its inflated length.
+    fn finish(&mut self, out: &mut [u8]) -> Result<u64, String> {
+        self.input(&DEFLATE_TAIL, FlushDecompress::Sync, out)?;
+        if self.reset_each {
+            self.decompress.reset(false);
+        }
+        Ok(std::mem::take(&mut self.produced))
+    }
 }
 
 impl Rx {
@@ -105,19 +242,27 @@ impl Rx {
         2 + ext + mask
     }
 
-    /// Consumes received bytes; calls `on_message(len)` for each complete data message.
-    fn feed(&mut self, data: &[u8], mut on_message: impl FnMut(u64)) -> Result<(), String> {
+    /// Consumes received bytes; calls `on_message(len, wire_len)` for each complete data message
+    /// (`len` inflated if the message was compressed, `wire_len` as received). `out` is scratch
+    /// space for inflating.
+    fn feed(&mut self, data: &[u8], out: &mut [u8], mut on_message: impl FnMut(u64, u64)) -> Result<(), String> {
         let mut i = 0;
         while i < data.len() {
             if self.in_frame {
                 let take = (self.remaining).min((data.len() - i) as u64);
+                let chunk = &data[i..i + take as usize];
                 i += take as usize;
                 self.remaining -= take;
                 if self.opcode < 8 {
                     self.message_len += take;
+                    if self.compressed {
+                        if let Some(inflater) = self.inflater.as_mut() {
+                            inflater.input(chunk, FlushDecompress::None, out)?;
+                        }
+                    }
                 }
                 if self.remaining == 0 {
-                    self.end_frame(&mut on_message)?;
+                    self.end_frame(out, &mut on_message)?;
                 }
                 continue;
             }
@@ -136,23 +281,38 @@ impl Rx {
                 127 => u64::from_be_bytes(h[2..10].try_into().map_err(|_| "bad header")?),
                 n => n as u64,
             };
+            let rsv1 = h[0] & 0x40 != 0;
+            if h[0] & 0x30 != 0 || (rsv1 && (self.deflate.is_none() || self.opcode == 0 || self.opcode >= 8)) {
+                return Err(format!("unexpected RSV bits in frame header {:#04x}", h[0]));
+            }
+            if self.opcode == 0x1 || self.opcode == 0x2 {
+                self.compressed = rsv1;
+                if rsv1 && self.inflater.is_none() {
+                    self.inflater = self.deflate.map(Inflater::new);
+                }
+            }
             self.have = 0;
             self.in_frame = true;
             if self.remaining == 0 {
-                self.end_frame(&mut on_message)?;
+                self.end_frame(out, &mut on_message)?;
             }
         }
         Ok(())
     }
 
-    fn end_frame(&mut self, on_message: &mut impl FnMut(u64)) -> Result<(), String> {
+    fn end_frame(&mut self, out: &mut [u8], on_message: &mut impl FnMut(u64, u64)) -> Result<(), String> {
         self.in_frame = false;
         match self.opcode {
             0x8 => Err("the server sent a close frame".into()),
             0x9 | 0xa => Ok(()),
             _ if self.fin => {
-                on_message(self.message_len);
-                self.message_len = 0;
+                let wire = std::mem::take(&mut self.message_len);
+                let len = match (self.compressed, self.inflater.as_mut()) {
+                    (true, Some(inflater)) => inflater.finish(out)?,
+                    _ => wire,
+                };
+                self.compressed = false;
+                on_message(len, wire);
                 Ok(())
             }
             _ => Ok(()),
@@ -178,6 +338,8 @@ struct Conn {
     /// Frames queued and not yet fully written; `off` bytes of the first are out.
     queued: usize,
     off: usize,
+    /// Index in [`Frames`]' cycle of the first frame queued.
+    next: usize,
     /// When each message in flight was queued.
     sent_at: VecDeque<Instant>,
     rx: Rx,
@@ -195,16 +357,29 @@ struct Client {
     addr: SocketAddr,
     request: Vec<u8>,
     conns: Vec<Option<Conn>>,
+    /// permessage-deflate is offered and required.
+    deflate: bool,
+    /// The smallest `client_max_window_bits` any server response asked for (15 if none did):
+    /// the window our pre-compressed messages may use.
+    client_window_bits: u8,
 }
 
 impl Client {
-    fn new(addr: SocketAddr) -> Self {
+    fn new(addr: SocketAddr, deflate: bool) -> Self {
+        let extensions = if deflate { format!("Sec-WebSocket-Extensions: {DEFLATE_OFFER}\r\n") } else { String::new() };
         let request = format!(
             "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+             Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n{extensions}\r\n"
         )
         .into_bytes();
-        Self { poll: Poll::new().unwrap_or_else(|e| fail(e)), addr, request, conns: Vec::new() }
+        Self {
+            poll: Poll::new().unwrap_or_else(|e| fail(e)),
+            addr,
+            request,
+            conns: Vec::new(),
+            deflate,
+            client_window_bits: MAX_WINDOW_BITS,
+        }
     }
 
     /// Starts a connection in slot `slot` (growing the table as needed).
@@ -219,6 +394,7 @@ impl Client {
             phase: Phase::Connecting,
             queued: 0,
             off: 0,
+            next: 0,
             sent_at: VecDeque::new(),
             rx: Rx::default(),
         });
@@ -273,9 +449,17 @@ impl Client {
                             String::from_utf8_lossy(response).lines().next().unwrap_or("")
                         )));
                     }
+                    if self.deflate {
+                        let Some(params) = accepted_deflate(response) else {
+                            return Err(io::Error::other("the server did not accept permessage-deflate"));
+                        };
+                        conn.rx.deflate = Some(params.server_no_context_takeover);
+                        self.client_window_bits = self.client_window_bits.min(params.client_max_window_bits);
+                    }
                     let rest = head[end + 4..].to_vec();
                     conn.phase = Phase::Open;
-                    conn.rx.feed(&rest, |_| {}).map_err(io::Error::other)?;
+                    let mut out = vec![0u8; 16 << 10];
+                    conn.rx.feed(&rest, &mut out, |_, _| {}).map_err(io::Error::other)?;
                     return Ok(Progress::Opened);
                 }
                 Phase::Open => return Ok(Progress::Pending),
@@ -336,6 +520,40 @@ impl Client {
     }
 }
 
+/// The permessage-deflate parameters of a server's answer that matter to this client.
+struct DeflateAnswer {
+    server_no_context_takeover: bool,
+    client_max_window_bits: u8,
+}
+
+/// The permessage-deflate parameters the response head accepted, if it accepted it.
+fn accepted_deflate(head: &[u8]) -> Option<DeflateAnswer> {
+    let head = String::from_utf8_lossy(head);
+    let value = head.lines().skip(1).find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.trim().eq_ignore_ascii_case("sec-websocket-extensions").then(|| value.trim().to_ascii_lowercase())
+    })?;
+    // One extension was offered, so at most one comes back.
+    let mut params = value.split(';').map(str::trim);
+    if params.next()? != "permessage-deflate" {
+        return None;
+    }
+    let mut answer = DeflateAnswer { server_no_context_takeover: false, client_max_window_bits: MAX_WINDOW_BITS };
+    for param in params {
+        let (name, value) = param.split_once('=').map(|(n, v)| (n.trim(), Some(v.trim()))).unwrap_or((param, None));
+        match name {
+            "server_no_context_takeover" => answer.server_no_context_takeover = true,
+            "client_max_window_bits" => {
+                let bits: u8 = value?.trim_matches('"').parse().ok()?;
+                // zlib cannot compress raw deflate with 8 bits; 9 is what every peer does there.
+                answer.client_max_window_bits = bits.clamp(9, MAX_WINDOW_BITS);
+            }
+            _ => {}
+        }
+    }
+    Some(answer)
+}
+
 // --- Modes -----------------------------------------------------------------------------------
 
 /// Counters of the measured window.
@@ -343,6 +561,8 @@ impl Client {
 struct Totals {
     messages: u64,
     bytes: u64,
+    /// Payload bytes of the echoes as received (compressed where they were).
+    wire_bytes: u64,
 }
 
 fn run(args: &Args, addr: SocketAddr) {
@@ -353,25 +573,37 @@ fn run(args: &Args, addr: SocketAddr) {
     let duration = Duration::from_secs_f64(args.get("duration", 3.0));
     let server_pid: Option<u32> = args.value("server-pid").map(|p| p.parse().unwrap_or_else(|e| fail(e)));
     let alloc_stats = args.value("alloc-stats");
+    let deflate = args.switch("deflate");
 
-    let frame = encode_frame(&payload(size), args.switch("text"));
-    let flen = frame.len();
-    // Up to `window` copies of the frame back to back, so that one write sends several.
-    let copies = window.min(((256 << 10) / flen).max(1));
-    let rep: Vec<u8> = frame.repeat(copies);
-
-    let mut client = Client::new(addr);
+    let mut client = Client::new(addr, deflate);
     client.open(conns, args.get("concurrency", 64));
+
+    // Encoded once the handshakes are done: a server may have limited our deflate window.
+    let (frames, sent_wire) = if deflate {
+        // Distinct messages, at least 128 KiB of them (four windows), so that a server compressing
+        // with context takeover does not find each whole message again in its window. One per
+        // seed, each compressed on its own.
+        let count = ((128 << 10) / size.max(1)).clamp(1, 128);
+        let compressed: Vec<Vec<u8>> = (0..count as u64)
+            .map(|seed| deflate_message(&json_payload(size, seed), client.client_window_bits))
+            .collect();
+        let sent_wire = compressed.iter().map(Vec::len).sum::<usize>() as f64 / count as f64;
+        (compressed.iter().map(|c| encode_frame(c, true, true)).collect::<Vec<_>>(), sent_wire)
+    } else {
+        (vec![encode_frame(&payload(size), args.switch("text"), false)], size as f64)
+    };
+    let frames = Frames::new(&frames, window);
 
     let mut hist = Histogram::<u64>::new(3).unwrap_or_else(|e| fail(e));
     let mut total = Totals::default();
     let mut scratch = vec![0u8; 256 << 10];
+    let mut inflated = vec![0u8; 64 << 10];
     let mut events = Events::with_capacity(1024);
     let start = Instant::now();
     for conn in client.conns.iter_mut().flatten() {
         conn.queued = window;
         conn.sent_at.extend(std::iter::repeat_n(start, window));
-        flush(conn, &rep, flen).unwrap_or_else(|e| fail(format!("write: {e}")));
+        frames.flush(conn).unwrap_or_else(|e| fail(format!("write: {e}")));
     }
     let warm_end = start + warmup;
     let end = warm_end + duration;
@@ -415,7 +647,7 @@ fn run(args: &Args, addr: SocketAddr) {
                     let now = Instant::now();
                     let Conn { rx, sent_at, queued, .. } = conn;
                     let mut bad_len = None;
-                    rx.feed(&scratch[..n], |len| {
+                    rx.feed(&scratch[..n], &mut inflated, |len, wire| {
                         if len != size as u64 {
                             bad_len = Some(len);
                         }
@@ -425,6 +657,7 @@ fn run(args: &Args, addr: SocketAddr) {
                         }
                         total.messages += 1;
                         total.bytes += len;
+                        total.wire_bytes += wire;
                         *queued += 1;
                         sent_at.push_back(now);
                     })
@@ -434,7 +667,7 @@ fn run(args: &Args, addr: SocketAddr) {
                     }
                 }
             }
-            flush(conn, &rep, flen).unwrap_or_else(|e| fail(format!("connection {slot}: write: {e}")));
+            frames.flush(conn).unwrap_or_else(|e| fail(format!("connection {slot}: write: {e}")));
         }
     }
     let elapsed = duration.as_secs_f64();
@@ -455,6 +688,12 @@ fn run(args: &Args, addr: SocketAddr) {
         hist.value_at_quantile(0.99) as f64 / 1e3,
         (me1 - me0) as f64 / hz / elapsed * 100.0,
     );
+    if deflate {
+        line += &format!(
+            " deflate=1 sent_wire_bytes_per_msg={sent_wire:.1} echo_wire_bytes_per_msg={:.1}",
+            per_msg((total.wire_bytes - t0.wire_bytes) as f64)
+        );
+    }
     if server_pid.is_some() {
         let cpu_s = (server1 - server0) as f64 / hz;
         line += &format!(
@@ -475,29 +714,65 @@ fn run(args: &Args, addr: SocketAddr) {
     println!("{line}");
 }
 
-/// Writes queued frames until the socket would block.
-fn flush(conn: &mut Conn, rep: &[u8], flen: usize) -> io::Result<()> {
-    while conn.queued > 0 {
-        let pending = conn.queued * flen - conn.off;
-        let end = (conn.off + pending).min(rep.len());
-        match conn.stream.write(&rep[conn.off..end]) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => {
-                let done = conn.off + n;
-                conn.queued -= done / flen;
-                conn.off = done % flen;
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+/// The encoded frames a connection sends, in a cycle: one frame, or with `--deflate` several
+/// distinct messages. The cycle is laid out repeatedly in one buffer, so that any run of up to
+/// `batch` frames from any point of the cycle is one contiguous slice, written with one call.
+struct Frames {
+    buf: Vec<u8>,
+    /// Start of each frame in `buf`, and the end of the last.
+    starts: Vec<usize>,
+    /// Frames in one cycle.
+    cycle: usize,
+    /// Most frames written at once.
+    batch: usize,
+}
+
+impl Frames {
+    /// Lays out `frames`; `window` is the most frames a connection has queued.
+    fn new(frames: &[Vec<u8>], window: usize) -> Self {
+        let cycle = frames.len();
+        let longest = frames.iter().map(Vec::len).max().unwrap_or(1);
+        // Up to `window` frames back to back (within 256 KiB), so that one write sends several.
+        let batch = window.min(((256 << 10) / longest).max(1));
+        let laps = 1 + batch.div_ceil(cycle);
+        let mut buf = Vec::new();
+        let mut starts = Vec::with_capacity(laps * cycle + 1);
+        for frame in std::iter::repeat_n(frames, laps).flatten() {
+            starts.push(buf.len());
+            buf.extend_from_slice(frame);
         }
+        starts.push(buf.len());
+        Self { buf, starts, cycle, batch }
     }
-    Ok(())
+
+    /// Writes a connection's queued frames until the socket would block.
+    fn flush(&self, conn: &mut Conn) -> io::Result<()> {
+        while conn.queued > 0 {
+            let from = self.starts[conn.next] + conn.off;
+            let to = self.starts[conn.next + conn.queued.min(self.batch)];
+            match conn.stream.write(&self.buf[from..to]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    let at = from + n;
+                    while conn.queued > 0 && self.starts[conn.next + 1] <= at {
+                        conn.next += 1;
+                        conn.queued -= 1;
+                    }
+                    conn.off = at - self.starts[conn.next];
+                    conn.next %= self.cycle;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
 }
 
 fn idle(args: &Args, addr: SocketAddr) {
     let conns: usize = args.get("conns", 10_000);
-    let mut client = Client::new(addr);
+    let mut client = Client::new(addr, args.switch("deflate"));
     let took = client.open(conns, args.get("concurrency", 128));
     println!(
         "ready conns={conns} secs={:.3} handshakes_per_s={:.1}",
@@ -515,7 +790,7 @@ fn handshake(args: &Args, addr: SocketAddr) {
     let concurrency: usize = args.get("concurrency", 32);
     let duration = Duration::from_secs_f64(args.get("duration", 3.0));
     let server_pid: Option<u32> = args.value("server-pid").map(|p| p.parse().unwrap_or_else(|e| fail(e)));
-    let mut client = Client::new(addr);
+    let mut client = Client::new(addr, args.switch("deflate"));
     let mut events = Events::with_capacity(1024);
     let start = Instant::now();
     let cpu0 = server_pid.map(|p| cpu_ticks(p).unwrap_or_else(|e| fail(e)));
