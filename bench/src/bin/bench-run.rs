@@ -10,7 +10,12 @@
 //! bench-run handshake [--servers ..] [--concurrency 32] [--reps 3] [--duration 3] [--out FILE]
 //! bench-run table     --from FILE          (re-prints the tables of a raw results file)
 //! common: [--server-cpu 0] [--client-cpu 1] [--bin DIR] (default: this program's directory)
+//!         [--deflate]
 //! ```
+//!
+//! `--deflate` runs every server with permessage-deflate (`echo-NAME --deflate`) and the load
+//! generator with `--deflate` (compressed JSON-like text messages); the default servers are then
+//! those that support it. Its results are tabled apart from the uncompressed ones.
 //!
 //! Every measurement appends one raw line to `--out` (default `bench-results.txt`): the runner's
 //! keys (`kind`, `server`, `mode`) followed by the load generator's `result` line.
@@ -25,10 +30,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Servers in the default order; names starting with `laputa` are ours, the rest are peers.
-const SERVERS: &str = "laputa,laputa-core,tungstenite,fastwebsockets,tokio-websockets";
+const SERVERS: &str = "laputa,laputa-smol,laputa-async-std,laputa-core,tungstenite,fastwebsockets,tokio-websockets";
+/// The default servers of `--deflate`: those that support permessage-deflate.
+const DEFLATE_SERVERS: &str = "laputa,laputa-smol,laputa-async-std,laputa-core,yawc";
 
 fn main() {
-    let args = Args::parse(&["text", "count-allocs"]);
+    let args = Args::parse(&["text", "count-allocs", "deflate"]);
     let runner = Runner::new(&args);
     match args.positional.first().map(String::as_str).unwrap_or("echo") {
         "echo" => runner.echo(&args),
@@ -49,6 +56,8 @@ struct Runner {
     server_cpu: String,
     client_cpu: String,
     out: String,
+    /// Servers and load generator with permessage-deflate.
+    deflate: bool,
     port: std::cell::Cell<u16>,
 }
 
@@ -75,13 +84,16 @@ impl Runner {
                 .and_then(|p| p.parent().map(PathBuf::from))
                 .unwrap_or_else(|| fail("cannot find the binaries' directory")),
         };
-        let servers = args.value("servers").unwrap_or(SERVERS).split(',').map(str::to_owned).collect();
+        let deflate = args.switch("deflate");
+        let default_servers = if deflate { DEFLATE_SERVERS } else { SERVERS };
+        let servers = args.value("servers").unwrap_or(default_servers).split(',').map(str::to_owned).collect();
         Self {
             bin,
             servers,
             server_cpu: args.value("server-cpu").unwrap_or("0").to_owned(),
             client_cpu: args.value("client-cpu").unwrap_or("1").to_owned(),
             out: args.value("out").unwrap_or("bench-results.txt").to_owned(),
+            deflate,
             port: std::cell::Cell::new(9200),
         }
     }
@@ -102,6 +114,9 @@ impl Runner {
         if let Some(stats) = &stats {
             command.arg("--count-allocs").arg(stats);
         }
+        if self.deflate {
+            command.arg("--deflate");
+        }
         let child = command.stdin(Stdio::null()).spawn().unwrap_or_else(|e| fail(format!("echo-{name}: {e}")));
         let server = Server { child, addr, stats };
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -119,7 +134,20 @@ impl Runner {
     fn loadgen(&self) -> Command {
         let mut command = Command::new("taskset");
         command.arg("-c").arg(&self.client_cpu).arg(self.bin.join("loadgen"));
+        if self.deflate {
+            command.arg("--deflate");
+        }
         command
+    }
+
+    /// ` deflate=1` for the raw lines of a deflate run (the load generator's `run` result says
+    /// so itself).
+    fn deflate_key(&self) -> &'static str {
+        if self.deflate {
+            " deflate=1"
+        } else {
+            ""
+        }
     }
 
     fn record(&self, line: &str) {
@@ -230,11 +258,12 @@ impl Runner {
                     let per_conn = (after.saturating_sub(before)) as f64 * 1024.0 / idle as f64;
                     format!(
                         "kind=memory server={name} rep={rep} {rest} rss_before_kib={before} rss_after_kib={after} \
-                         threads={} bytes_per_conn={per_conn:.0}",
-                        threads(pid).unwrap_or(0)
+                         threads={} bytes_per_conn={per_conn:.0}{}",
+                        threads(pid).unwrap_or(0),
+                        self.deflate_key()
                     )
                 } else {
-                    format!("kind=memory server={name} rep={rep} error=\"no ready line\"")
+                    format!("kind=memory server={name} rep={rep} error=\"no ready line\"{}", self.deflate_key())
                 };
                 drop(client.stdin.take());
                 let _ = client.wait();
@@ -260,7 +289,7 @@ impl Runner {
                 command.args(["--duration", &duration.to_string(), "--server-pid", &server.child.id().to_string()]);
                 let result = self.run_loadgen(command);
                 drop(server);
-                let line = format!("kind=handshake server={name} rep={rep} {result}");
+                let line = format!("kind=handshake server={name} rep={rep} {result}{}", self.deflate_key());
                 eprintln!("{line}");
                 self.record(&line);
                 records.extend(Record::parse(&line));
@@ -290,6 +319,20 @@ impl Record {
 
     fn num(&self, key: &str) -> Option<f64> {
         self.0.get(key)?.parse().ok().filter(|v: &f64| v.is_finite())
+    }
+
+    fn deflate(&self) -> bool {
+        self.get("deflate") == "1"
+    }
+
+    /// The server's name in the idle-memory and handshake table: with ` deflate` for a deflate
+    /// run, so that both runs of one server keep their own rows.
+    fn server_label(&self) -> String {
+        if self.deflate() {
+            format!("{} deflate", self.get("server"))
+        } else {
+            self.get("server").to_owned()
+        }
     }
 }
 
@@ -323,12 +366,13 @@ fn size_label(size: &str) -> String {
     }
 }
 
-/// Servers in order of first appearance.
-fn servers_of<'a>(records: impl Iterator<Item = &'a Record>) -> Vec<String> {
+/// Servers, named by `label`, in order of first appearance.
+fn servers_of<'a>(records: impl Iterator<Item = &'a Record>, label: impl Fn(&Record) -> String) -> Vec<String> {
     let mut servers: Vec<String> = Vec::new();
     for r in records {
-        if !servers.iter().any(|s| s == r.get("server")) {
-            servers.push(r.get("server").to_owned());
+        let label = label(r);
+        if !servers.contains(&label) {
+            servers.push(label);
         }
     }
     servers
@@ -350,19 +394,26 @@ fn fmt_rate(v: Option<f64>) -> String {
 /// The markdown tables for the records given.
 fn tables(records: &[Record]) -> String {
     let mut out = String::new();
-    let echo: Vec<&Record> = records.iter().filter(|r| r.get("kind") == "echo").collect();
+    let echo: Vec<&Record> = records.iter().filter(|r| r.get("kind") == "echo" && !r.deflate()).collect();
     if !echo.is_empty() {
-        echo_tables(&echo, &mut out);
+        echo_tables(&echo, "", &mut out);
+    }
+    let echo: Vec<&Record> = records.iter().filter(|r| r.get("kind") == "echo" && r.deflate()).collect();
+    if !echo.is_empty() {
+        echo_tables(&echo, " with permessage-deflate", &mut out);
     }
     let memory: Vec<&Record> = records.iter().filter(|r| r.get("kind") == "memory").collect();
     let handshake: Vec<&Record> = records.iter().filter(|r| r.get("kind") == "handshake").collect();
     if !memory.is_empty() || !handshake.is_empty() {
-        let servers = servers_of(memory.iter().chain(&handshake).copied());
+        let servers = servers_of(memory.iter().chain(&handshake).copied(), Record::server_label);
         let med = |rs: &[&Record], server: &str, key: &str| {
-            median(rs.iter().filter(|r| r.get("server") == server).filter_map(|r| r.num(key)).collect())
+            median(rs.iter().filter(|r| r.server_label() == server).filter_map(|r| r.num(key)).collect())
         };
-        let best_peer = |rs: &[&Record], key: &str, lowest: bool| {
-            let values = servers.iter().filter(|s| is_peer(s)).filter_map(|s| med(rs, s, key));
+        // The best peer of the same kind of run: a deflate row against deflate peers only.
+        let is_deflate = |label: &str| label.ends_with(" deflate");
+        let best_peer = |rs: &[&Record], key: &str, lowest: bool, deflate: bool| {
+            let values =
+                servers.iter().filter(|s| is_peer(s) && is_deflate(s) == deflate).filter_map(|s| med(rs, s, key));
             if lowest {
                 values.reduce(f64::min)
             } else {
@@ -373,9 +424,6 @@ fn tables(records: &[Record]) -> String {
             (Some(v), Some(b)) if b > 0.0 => format!("{:.2}x", v / b),
             _ => "-".into(),
         };
-        let mem_best = best_peer(&memory, "bytes_per_conn", true);
-        let hs_best = best_peer(&handshake, "handshakes_per_s", false);
-        let hs_cpu_best = best_peer(&handshake, "server_cpu_us_per_handshake", true);
         let _ = writeln!(out, "\n### Idle memory and connection setup\n");
         let _ = writeln!(
             out,
@@ -383,6 +431,10 @@ fn tables(records: &[Record]) -> String {
         );
         let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
         for s in &servers {
+            let deflate = is_deflate(s);
+            let mem_best = best_peer(&memory, "bytes_per_conn", true, deflate);
+            let hs_best = best_peer(&handshake, "handshakes_per_s", false, deflate);
+            let hs_cpu_best = best_peer(&handshake, "server_cpu_us_per_handshake", true, deflate);
             let m = med(&memory, s, "bytes_per_conn");
             let h = med(&handshake, s, "handshakes_per_s");
             let c = med(&handshake, s, "server_cpu_us_per_handshake");
@@ -401,8 +453,9 @@ fn tables(records: &[Record]) -> String {
     out
 }
 
-fn echo_tables(echo: &[&Record], out: &mut String) {
-    let servers = servers_of(echo.iter().copied());
+/// The echo tables of `echo` (all of one kind: with or without deflate, which `title` says).
+fn echo_tables(echo: &[&Record], title: &str, out: &mut String) {
+    let servers = servers_of(echo.iter().copied(), |r| r.get("server").to_owned());
     let mut cells: Vec<(String, String, String, String)> = Vec::new();
     for r in echo {
         let key =
@@ -421,9 +474,10 @@ fn echo_tables(echo: &[&Record], out: &mut String) {
     });
     let ours: Vec<&String> = servers.iter().filter(|s| !is_peer(s)).collect();
     let has_allocs = echo.iter().any(|r| r.num("allocs_per_msg").is_some());
+    let has_wire = echo.iter().any(|r| r.num("echo_wire_bytes_per_msg").is_some());
     let _ = writeln!(
         out,
-        "\n### Echo: medians (messages/s; server CPU µs per echoed message)\n\n\
+        "\n### Echo{title}: medians (messages/s; server CPU µs per echoed message)\n\n\
          Ratios are ours over the best peer of the cell: messages/s (higher is better) and CPU per message (lower is better).\n"
     );
     let mut header = String::from("| mode | size | conns |");
@@ -467,18 +521,49 @@ fn echo_tables(echo: &[&Record], out: &mut String) {
         let _ = writeln!(out, "{row}");
     }
     // Round-trip latency and the load generator's CPU, to show where the client is the limit.
-    let _ = writeln!(out, "\n### Echo: round trip p50 / p99 (µs) and load generator CPU %\n");
+    if has_wire {
+        let _ = writeln!(
+            out,
+            "\n### Echo{title}: round trip p50 / p99 (µs), load generator CPU %, bytes on the wire per message\n\n\
+             sent B: mean compressed payload of the load generator's messages; echo B: mean payload of \
+             each server's (compressed) echoes as received.\n"
+        );
+    } else {
+        let _ = writeln!(out, "\n### Echo{title}: round trip p50 / p99 (µs) and load generator CPU %\n");
+    }
     let mut header = String::from("| mode | size | conns |");
     let mut rule = String::from("|---|---:|---:|");
+    if has_wire {
+        header.push_str(" sent B |");
+        rule.push_str("---:|");
+    }
     for s in &servers {
         let _ = write!(header, " {s} p50/p99 | {s} client CPU |");
         rule.push_str("---:|---:|");
+        if has_wire {
+            let _ = write!(header, " {s} echo B |");
+            rule.push_str("---:|");
+        }
     }
     let _ = writeln!(out, "{header}\n{rule}");
     for (mode, window, size, conns) in &cells {
         let med = |s: &str, key: &str| cell_median(echo, s, (mode, window, size, conns), key);
         let mode_label = if mode == "pipelined" { format!("pipelined {window}") } else { mode.clone() };
         let mut row = format!("| {mode_label} | {} | {conns} |", size_label(size));
+        if has_wire {
+            let sent = median(
+                echo.iter()
+                    .filter(|r| {
+                        r.get("mode") == mode.as_str()
+                            && r.get("window") == window.as_str()
+                            && r.get("size") == size.as_str()
+                            && r.get("conns") == conns.as_str()
+                    })
+                    .filter_map(|r| r.num("sent_wire_bytes_per_msg"))
+                    .collect(),
+            );
+            let _ = write!(row, " {} |", fmt_num(sent, 0));
+        }
         for s in &servers {
             let _ = write!(
                 row,
@@ -487,6 +572,9 @@ fn echo_tables(echo: &[&Record], out: &mut String) {
                 fmt_num(med(s, "p99_us"), 0),
                 fmt_num(med(s, "client_cpu_pct"), 0)
             );
+            if has_wire {
+                let _ = write!(row, " {} |", fmt_num(med(s, "echo_wire_bytes_per_msg"), 0));
+            }
         }
         let _ = writeln!(out, "{row}");
     }
