@@ -12,18 +12,31 @@
 #
 # Usage: scripts/bench.sh [quick|full]    (default: full; quick is a smoke run of a few minutes)
 # Environment: SERVERS, CONNS, SIZES, MODES, REPS, WARMUP, DURATION, IDLE, OUT override the matrix.
+# DEFLATE=1 runs the permessage-deflate column instead: the servers that support it (every laputa
+# one and yawc) and the load generator with --deflate (compressed JSON-like text messages), sizes
+# 1 KiB to 64 KiB by default; steps 1 to 4 as above, no core-speed. Its results go to their own file.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PROFILE=${1:-full}
+DEFLATE=${DEFLATE:-}
+if [[ -n $DEFLATE ]]; then
+    # 20 B is left out: under the 64-byte threshold of both servers, echoes go uncompressed.
+    if [[ $PROFILE == quick ]]; then : "${SIZES:=1024,16384}"; else : "${SIZES:=1024,16384,65536}"; fi
+    : "${SERVERS:=laputa,laputa-smol,laputa-async-std,laputa-core,yawc}"
+    ALLOC_SIZES=$SIZES
+else
+    ALLOC_SIZES=20,1024,16384,65536,1048576
+fi
 if [[ $PROFILE == quick ]]; then
     : "${CONNS:=10,100}" "${SIZES:=20,16384}" "${REPS:=1}" "${WARMUP:=0.3}" "${DURATION:=1}" "${IDLE:=2000}"
 else
     : "${CONNS:=1,10,100,500}" "${SIZES:=20,1024,16384,65536,1048576}" "${REPS:=3}" "${WARMUP:=0.5}"
     : "${DURATION:=2}" "${IDLE:=10000}"
 fi
-: "${SERVERS:=laputa,laputa-core,tungstenite,fastwebsockets,tokio-websockets}" "${MODES:=closed,pipelined}"
-OUT=${OUT:-target/bench/results-$(date +%Y%m%d-%H%M%S).txt}
+: "${SERVERS:=laputa,laputa-smol,laputa-async-std,laputa-core,tungstenite,fastwebsockets,tokio-websockets}"
+: "${MODES:=closed,pipelined}"
+OUT=${OUT:-target/bench/results-$(date +%Y%m%d-%H%M%S)${DEFLATE:+-deflate}.txt}
 mkdir -p "$(dirname "$OUT")"
 
 if [[ $(nproc) -lt 2 ]]; then
@@ -34,23 +47,29 @@ fi
 cargo build --release -p laputa-bench
 RUN=target/release/bench-run
 common=(--servers "$SERVERS" --out "$OUT" --server-cpu 0 --client-cpu 1)
+deflate=()
+if [[ -n $DEFLATE ]]; then
+    deflate=(--deflate)
+fi
 
 echo "== machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT.log"
-"$RUN" echo "${common[@]}" --conns "$CONNS" --sizes "$SIZES" --modes "$MODES" --reps "$REPS" \
+"$RUN" echo "${common[@]}" "${deflate[@]}" --conns "$CONNS" --sizes "$SIZES" --modes "$MODES" --reps "$REPS" \
     --warmup "$WARMUP" --duration "$DURATION" 2>>"$OUT.log" >/dev/null
-"$RUN" memory "${common[@]}" --idle "$IDLE" 2>>"$OUT.log" >/dev/null
-"$RUN" handshake "${common[@]}" --reps "$REPS" --duration "$DURATION" 2>>"$OUT.log" >/dev/null
+"$RUN" memory "${common[@]}" "${deflate[@]}" --idle "$IDLE" 2>>"$OUT.log" >/dev/null
+"$RUN" handshake "${common[@]}" "${deflate[@]}" --reps "$REPS" --duration "$DURATION" 2>>"$OUT.log" >/dev/null
 # Allocations per echoed message: the same servers with the counting allocator switched on, a
 # short closed-loop and pipelined run (counting costs a little, so it is kept out of the timings).
 ALLOC_OUT="${OUT%.txt}-allocs.txt"
-"$RUN" echo --servers "$SERVERS" --out "$ALLOC_OUT" --count-allocs --conns 10 --sizes "20,1024,16384,65536,1048576" \
+"$RUN" echo --servers "$SERVERS" "${deflate[@]}" --out "$ALLOC_OUT" --count-allocs --conns 10 --sizes "$ALLOC_SIZES" \
     --reps 1 --warmup 0.3 --duration 1 2>>"$OUT.log" >/dev/null
 
 "$RUN" table --from "$OUT"
 echo
-echo "## Core throughput (one core)"
-taskset -c 1 target/release/core-speed --secs 1
-echo
+if [[ -z $DEFLATE ]]; then
+    echo "## Core throughput (one core)"
+    taskset -c 1 target/release/core-speed --secs 1
+    echo
+fi
 echo "## Allocations per echoed message (counting allocator on, 10 connections; its timings are not the figures above)"
 "$RUN" table --from "$ALLOC_OUT"
 echo
