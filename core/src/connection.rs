@@ -8,6 +8,7 @@ use crate::frame::{FrameHeader, OpCode};
 use crate::keepalive::{self, KeepaliveTimer};
 use crate::mask::apply_mask;
 use crate::message::{Closed, Event, Message, MessageKind, Utf8Bytes};
+use crate::transmit::{TransmitQueue, SHARE_MIN};
 use crate::utf8::Utf8Validator;
 use crate::{Config, Rng};
 use bytes::{Buf, Bytes, BytesMut};
@@ -19,6 +20,9 @@ const KEEP_BUFFER: usize = 16 * 1024;
 
 /// Most answers to pings kept before newer ones replace the last (see `on_ping`).
 const MAX_PENDING_PONGS: usize = 16;
+
+/// Answers to pings move into the transmit queue only while it holds less than this.
+const PONG_ROOM: usize = 64 * 1024;
 
 /// Which end of the connection this endpoint is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -85,10 +89,8 @@ pub struct Connection {
     /// The data message being received.
     incoming: Option<Incoming>,
     events: VecDeque<Event>,
-    /// Bytes that go out before any frame (the handshake's 101 response).
-    raw: Vec<u8>,
-    /// Encoded frames waiting for `poll_transmit`.
-    out: Vec<u8>,
+    /// Bytes for the peer not yet written: the handshake's 101 response, then frames.
+    transmit: TransmitQueue,
     /// Answers to pings not yet transmitted, oldest first, at most [`MAX_PENDING_PONGS`].
     pending_pongs: VecDeque<Bytes>,
     /// The fragmented message being sent, if one is unfinished: its kind and whether it is
@@ -155,8 +157,7 @@ impl Connection {
             frame: None,
             incoming: None,
             events: VecDeque::new(),
-            raw: Vec::new(),
-            out: Vec::new(),
+            transmit: TransmitQueue::default(),
             pending_pongs: VecDeque::new(),
             outgoing: None,
             deflate: None,
@@ -190,7 +191,7 @@ impl Connection {
 
     /// Queues bytes to go out before any frame (the handshake's 101 response).
     pub(crate) fn queue_raw(&mut self, bytes: &[u8]) {
-        self.raw.extend_from_slice(bytes);
+        self.transmit.push_slice(bytes);
     }
 
     // ---- getters ----
@@ -213,7 +214,17 @@ impl Connection {
     /// Bytes queued for sending and not yet taken by [`poll_transmit`](Self::poll_transmit);
     /// drivers apply backpressure on it.
     pub fn pending_transmit(&self) -> usize {
-        self.raw.len() + self.out.len() + self.pending_pongs.iter().map(|p| p.len() + 2).sum::<usize>()
+        self.transmit.remaining() + self.pending_pongs.iter().map(|p| p.len() + 2).sum::<usize>()
+    }
+
+    /// Whether [`poll_transmit`](Self::poll_transmit) has anything to do: bytes to hand over,
+    /// or a clock reading to take (the keepalive interval restarts after input). Lets a driver
+    /// skip reading the clock on a connection with nothing to send.
+    pub fn wants_transmit(&self) -> bool {
+        self.transmit.has_remaining()
+            || !self.pending_pongs.is_empty()
+            || self.close_queued
+            || self.keepalive.wants_clock()
     }
 
     /// True once nothing more will happen on this connection: the driver flushes what
@@ -280,30 +291,39 @@ impl Connection {
         self.events.pop_front()
     }
 
-    /// Appends every byte waiting to be sent to `buf` and returns how many were appended. When
-    /// `buf` is empty the core hands over its own buffer without copying. `now` starts the close
-    /// timeout when our close frame leaves.
-    pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> usize {
-        let start = buf.len();
-        if !self.raw.is_empty() {
-            buf.extend_from_slice(&std::mem::take(&mut self.raw));
-        }
-        while let Some(payload) = self.pending_pongs.pop_front() {
-            self.encode_frame(true, false, OpCode::Pong, &payload, buf);
-        }
-        if buf.is_empty() {
-            std::mem::swap(buf, &mut self.out);
-            if self.out.capacity() > KEEP_BUFFER {
-                self.out = Vec::new(); // Idle connections hold no large buffer.
-            }
-        } else {
-            buf.append(&mut self.out);
+    /// The bytes waiting to be sent, for the driver to write: see [`TransmitQueue`]. What the
+    /// driver advances past is gone; the rest stays for the next call and counts in
+    /// [`pending_transmit`](Self::pending_transmit). `now` starts the close timeout when our close
+    /// frame is handed over, and anchors the keepalive interval.
+    pub fn transmit(&mut self, now: Instant) -> &mut TransmitQueue {
+        // Answers to pings join the queue only while it is short, so that a peer that pings
+        // without reading cannot grow it: the rest wait, coalesced, in `pending_pongs`.
+        if self.transmit.remaining() < PONG_ROOM {
+            self.queue_pongs();
         }
         if self.close_queued {
             self.close_queued = false;
             self.close_deadline = Some(now + self.config.close_timeout);
         }
         self.keepalive.on_transmit(now);
+        &mut self.transmit
+    }
+
+    /// Moves every byte [`transmit`](Self::transmit) holds to the end of `buf` and returns how
+    /// many: for drivers that want one contiguous buffer (this copies; writing from the queue
+    /// does not).
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> usize {
+        let start = buf.len();
+        // Taking all of the queue makes room for the answers to pings still waiting.
+        while self.transmit(now).has_remaining() {
+            let queue = &mut self.transmit;
+            buf.reserve(queue.remaining());
+            while queue.has_remaining() {
+                let step = queue.chunk().len();
+                buf.extend_from_slice(queue.chunk());
+                queue.advance(step);
+            }
+        }
         buf.len() - start
     }
 
@@ -329,30 +349,30 @@ impl Connection {
 
     /// Sends a whole message in one frame.
     pub fn send(&mut self, message: Message) -> Result<(), Error> {
-        self.send_message(message.kind(), message.payload())
+        self.send_data(message.kind(), message.payload(), Some(message.payload_bytes()), true)
     }
 
     /// Sends a whole message from borrowed bytes (text must be UTF-8: it is the caller's `&str`
     /// or validated bytes).
     pub fn send_message(&mut self, kind: MessageKind, payload: &[u8]) -> Result<(), Error> {
-        self.ensure_open()?;
-        if self.outgoing.is_some() {
-            return Err(Error::FragmentMismatch);
-        }
-        let compress = self.deflate.as_ref().is_some_and(|d| d.worth_compressing(payload.len()));
-        self.queue_data(kind, true, true, compress, payload);
-        Ok(())
+        self.send_data(kind, payload, None, true)
     }
 
     /// Sends a whole message without compressing it, even when permessage-deflate is on: for
     /// secrets sent alongside data an attacker controls (RFC 7692 section 8; CRIME and BREACH
     /// recover secrets from compressed sizes).
     pub fn send_uncompressed(&mut self, message: Message) -> Result<(), Error> {
+        self.send_data(message.kind(), message.payload(), Some(message.payload_bytes()), false)
+    }
+
+    /// Queues a whole message as one frame, compressed when allowed and worth it.
+    fn send_data(&mut self, kind: MessageKind, payload: &[u8], shared: Option<&Bytes>, may_compress: bool) -> Result<(), Error> {
         self.ensure_open()?;
         if self.outgoing.is_some() {
             return Err(Error::FragmentMismatch);
         }
-        self.queue_data(message.kind(), true, true, false, message.payload());
+        let compress = may_compress && self.deflate.as_ref().is_some_and(|d| d.worth_compressing(payload.len()));
+        self.queue_data(kind, true, true, compress, payload, shared);
         Ok(())
     }
 
@@ -367,7 +387,7 @@ impl Connection {
             Some(_) => return Err(Error::FragmentMismatch),
         };
         self.outgoing = if is_final { None } else { Some((kind, compress)) };
-        self.queue_data(kind, first, is_final, compress, data);
+        self.queue_data(kind, first, is_final, compress, data, None);
         Ok(())
     }
 
@@ -665,42 +685,61 @@ impl Connection {
         Ok(())
     }
 
+    /// Moves the answers to pings into the transmit queue.
+    fn queue_pongs(&mut self) {
+        while let Some(payload) = self.pending_pongs.pop_front() {
+            self.encode_frame(true, false, OpCode::Pong, &payload, None);
+        }
+    }
+
     fn queue_close(&mut self, frame: Option<&CloseFrame>) {
         self.keepalive.stop();
+        self.queue_pongs(); // Nothing may follow the close frame.
         let payload = frame.map(CloseFrame::encode).unwrap_or_default();
         self.queue_frame(true, OpCode::Close, &payload);
         self.close_queued = true;
     }
 
     /// Queues one frame of a data message, compressing it when asked: RSV1 marks the first
-    /// frame of a compressed message only (RFC 7692 section 6.1).
-    fn queue_data(&mut self, kind: MessageKind, first: bool, fin: bool, compress: bool, payload: &[u8]) {
+    /// frame of a compressed message only (RFC 7692 section 6.1). `shared` is `payload` as
+    /// [`Bytes`] when the caller has it, so that a large one can be queued without a copy.
+    fn queue_data(
+        &mut self,
+        kind: MessageKind,
+        first: bool,
+        fin: bool,
+        compress: bool,
+        payload: &[u8],
+        shared: Option<&Bytes>,
+    ) {
         let opcode = if first { data_opcode(kind) } else { OpCode::Continuation };
         let Some(deflate) = self.deflate.as_mut().filter(|_| compress) else {
-            return self.queue_frame(fin, opcode, payload);
+            return self.encode_frame(fin, false, opcode, payload, shared);
         };
         let mut compressed = std::mem::take(&mut self.scratch);
         compressed.clear();
         deflate.compress(payload, fin, &mut compressed);
-        let mut out = std::mem::take(&mut self.out);
-        self.encode_frame(fin, first, opcode, &compressed, &mut out);
-        self.out = out;
+        self.encode_frame(fin, first, opcode, &compressed, None);
         if compressed.capacity() <= KEEP_BUFFER {
             self.scratch = compressed;
         }
     }
 
     fn queue_frame(&mut self, fin: bool, opcode: OpCode, payload: &[u8]) {
-        let mut out = std::mem::take(&mut self.out);
-        self.encode_frame(fin, false, opcode, payload, &mut out);
-        self.out = out;
+        self.encode_frame(fin, false, opcode, payload, None);
     }
 
-    /// Appends one frame to `out`, masked with a fresh key when we are the client
-    /// ("a client MUST mask all frames that it sends to the server").
-    fn encode_frame(&mut self, fin: bool, rsv1: bool, opcode: OpCode, payload: &[u8], out: &mut Vec<u8>) {
+    /// Queues one frame, masked with a fresh key when we are the client ("a client MUST mask all
+    /// frames that it sends to the server"). An unmasked payload given as `shared` bytes is
+    /// queued as they are, beside its header.
+    fn encode_frame(&mut self, fin: bool, rsv1: bool, opcode: OpCode, payload: &[u8], shared: Option<&Bytes>) {
         let mask = (self.role == Role::Client).then(|| self.rng.mask_key());
         let header = FrameHeader { fin, rsv: [rsv1, false, false], opcode, mask, len: payload.len() as u64 };
+        if let (None, Some(shared)) = (mask, shared.filter(|shared| shared.len() >= SHARE_MIN)) {
+            header.encode(self.transmit.tail_mut());
+            return self.transmit.push_bytes(shared);
+        }
+        let out = self.transmit.tail_mut();
         out.reserve(crate::frame::MAX_HEADER_LEN + payload.len());
         header.encode(out);
         let start = out.len();

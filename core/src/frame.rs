@@ -131,7 +131,7 @@ impl FrameHeader {
     }
 
     /// Appends the encoded header to `out`, using the shortest length form.
-    pub fn encode(&self, out: &mut Vec<u8>) {
+    pub fn encode(&self, out: &mut impl bytes::BufMut) {
         let mut b0 = self.opcode.bits();
         for (bit, set) in [0x80, 0x40, 0x20, 0x10].into_iter().zip([self.fin, self.rsv[0], self.rsv[1], self.rsv[2]]) {
             if set {
@@ -140,18 +140,18 @@ impl FrameHeader {
         }
         let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };
         match self.len {
-            len @ 0..=125 => out.extend_from_slice(&[b0, mask_bit | len as u8]),
+            len @ 0..=125 => out.put_slice(&[b0, mask_bit | len as u8]),
             len @ 126..=0xFFFF => {
-                out.extend_from_slice(&[b0, mask_bit | 126]);
-                out.extend_from_slice(&(len as u16).to_be_bytes());
+                out.put_slice(&[b0, mask_bit | 126]);
+                out.put_slice(&(len as u16).to_be_bytes());
             }
             len => {
-                out.extend_from_slice(&[b0, mask_bit | 127]);
-                out.extend_from_slice(&len.to_be_bytes());
+                out.put_slice(&[b0, mask_bit | 127]);
+                out.put_slice(&len.to_be_bytes());
             }
         }
         if let Some(mask) = self.mask {
-            out.extend_from_slice(&mask);
+            out.put_slice(&mask);
         }
     }
 }

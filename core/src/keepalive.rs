@@ -44,6 +44,11 @@ impl KeepaliveTimer {
         }
     }
 
+    /// Whether `on_transmit` would re-anchor the interval.
+    pub(crate) fn wants_clock(&self) -> bool {
+        self.heard && self.settings.is_some()
+    }
+
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         self.deadline
     }

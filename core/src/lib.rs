@@ -13,6 +13,7 @@ mod keepalive;
 pub mod mask;
 mod message;
 mod rng;
+mod transmit;
 mod utf8;
 
 pub use close::{CloseCode, CloseFrame, MAX_REASON_LEN};
@@ -25,3 +26,6 @@ pub use error::{Error, ProtocolError};
 pub use http;
 pub use message::{Closed, Event, Message, MessageKind, Utf8Bytes};
 pub use rng::Rng;
+pub use transmit::TransmitQueue;
+/// The `bytes` crate: payloads are [`bytes::Bytes`] and [`TransmitQueue`] is a [`bytes::Buf`].
+pub use bytes;

@@ -128,6 +128,15 @@ impl Message {
         }
     }
 
+    /// The payload as the [`Bytes`] it is kept in, whatever the kind: cloning it shares the
+    /// memory.
+    pub fn payload_bytes(&self) -> &Bytes {
+        match self {
+            Self::Text(t) => t.as_bytes(),
+            Self::Binary(b) => b,
+        }
+    }
+
     /// The text, if this is a text message.
     pub fn as_text(&self) -> Option<&str> {
         match self {

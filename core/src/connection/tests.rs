@@ -377,7 +377,7 @@ fn handshake_response_goes_out_before_any_frame() {
     s.send(Message::from("x")).unwrap();
     let out = transmit(&mut s);
     assert!(out.starts_with(b"HTTP/1.1 101"));
-    assert_eq!(&out[36..], [0x8a, 0x01, b'p', 0x81, 0x01, b'x']);
+    assert_eq!(&out[36..], [0x81, 0x01, b'x', 0x8a, 0x01, b'p']);
 }
 
 // ---- section 5: protocol errors fail the connection with the right code ----

@@ -1,0 +1,225 @@
+//! Bytes waiting to be written to the peer, as a queue of chunks. Small frames are gathered in
+//! one buffer, so that everything queued while handling one read goes out in one write; a large
+//! payload sent without a mask joins the queue as the [`Bytes`] it came in, beside its frame
+//! header, so that it goes out in a vectored write instead of being copied behind the header.
+
+use bytes::{Buf, Bytes, BytesMut};
+use std::collections::VecDeque;
+use std::io::IoSlice;
+
+/// Payloads at least this long are queued as their own chunk rather than copied: below it a
+/// copy costs less than the extra chunk.
+pub(crate) const SHARE_MIN: usize = 4 * 1024;
+
+/// A gathering buffer that grew past this is released once written, so that one large burst
+/// does not pin its size for the life of the connection.
+const KEEP_CAPACITY: usize = 64 * 1024;
+
+/// The bytes a [`Connection`](crate::Connection) has queued for the peer, handed to the driver by
+/// [`Connection::transmit`](crate::Connection::transmit). It is a [`Buf`]: write
+/// [`chunks_vectored`](Buf::chunks_vectored) (or [`chunk`](Buf::chunk)) to the socket and
+/// [`advance`](Buf::advance) past what the socket took; the rest stays queued for the next call.
+///
+/// ```
+/// use laputa_core::bytes::Buf;
+/// use laputa_core::{Config, Connection, Message, Role};
+/// use std::io::{IoSlice, Write};
+/// use std::time::Instant;
+///
+/// let mut server = Connection::new(Role::Server, Config::default());
+/// server.send(Message::from("Hello")).unwrap();
+/// let mut socket = Vec::new(); // stands in for a socket
+/// let queue = server.transmit(Instant::now());
+/// while queue.has_remaining() {
+///     let mut slices = [IoSlice::new(&[]); 16];
+///     let count = queue.chunks_vectored(&mut slices);
+///     let written = socket.write_vectored(&slices[..count]).unwrap();
+///     queue.advance(written);
+/// }
+/// assert_eq!(socket, [0x81, 0x05, b'H', b'e', b'l', b'l', b'o']);
+/// ```
+#[derive(Debug, Default)]
+pub struct TransmitQueue {
+    /// Chunks queued before `tail`, oldest first.
+    sealed: VecDeque<Bytes>,
+    /// Frames gathered after the last sealed chunk.
+    tail: BytesMut,
+    /// Bytes in `sealed`.
+    sealed_len: usize,
+}
+
+impl TransmitQueue {
+    /// Appends bytes by copying them into the gathering buffer.
+    pub(crate) fn push_slice(&mut self, bytes: &[u8]) {
+        self.tail.extend_from_slice(bytes);
+    }
+
+    /// Appends a payload without copying it when it is large enough to be worth its own chunk.
+    pub(crate) fn push_bytes(&mut self, bytes: &Bytes) {
+        if bytes.len() < SHARE_MIN {
+            return self.push_slice(bytes);
+        }
+        if !self.tail.is_empty() {
+            let gathered = self.tail.split().freeze();
+            self.sealed_len += gathered.len();
+            self.sealed.push_back(gathered);
+        }
+        self.sealed_len += bytes.len();
+        self.sealed.push_back(bytes.clone());
+    }
+
+    /// The gathering buffer, for encoding a frame in place (a masked payload is copied anyway).
+    pub(crate) fn tail_mut(&mut self) -> &mut BytesMut {
+        &mut self.tail
+    }
+
+    /// Drops everything queued, when the transport failed and nothing more can be written.
+    pub fn clear(&mut self) {
+        *self = Self::default();
+    }
+
+    /// Called once the queue is empty: a large gathering buffer is not kept.
+    fn release_if_large(&mut self) {
+        if self.tail.capacity() > KEEP_CAPACITY {
+            self.tail = BytesMut::new();
+        }
+    }
+}
+
+impl Buf for TransmitQueue {
+    fn remaining(&self) -> usize {
+        self.sealed_len + self.tail.len()
+    }
+
+    fn chunk(&self) -> &[u8] {
+        self.sealed.front().map_or(&self.tail[..], |chunk| &chunk[..])
+    }
+
+    fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+        let chunks = self.sealed.iter().map(|chunk| &chunk[..]).chain([&self.tail[..]]);
+        let mut count = 0;
+        for (slot, chunk) in dst.iter_mut().zip(chunks.filter(|chunk| !chunk.is_empty())) {
+            *slot = IoSlice::new(chunk);
+            count += 1;
+        }
+        count
+    }
+
+    fn advance(&mut self, mut cnt: usize) {
+        assert!(cnt <= self.remaining(), "advanced past the end of the transmit queue");
+        while cnt > 0 {
+            let Some(front) = self.sealed.front_mut() else {
+                self.tail.advance(cnt);
+                break;
+            };
+            let step = cnt.min(front.len());
+            front.advance(step);
+            self.sealed_len -= step;
+            cnt -= step;
+            if front.is_empty() {
+                self.sealed.pop_front();
+            }
+        }
+        if self.sealed.is_empty() && self.tail.is_empty() {
+            self.tail.clear(); // Lets the next frame reuse the buffer from its start.
+            self.release_if_large();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drain(queue: &mut TransmitQueue, step: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        while queue.has_remaining() {
+            let take = queue.chunk().len().min(step);
+            out.extend_from_slice(&queue.chunk()[..take]);
+            queue.advance(take);
+        }
+        out
+    }
+
+    #[test]
+    fn small_payloads_are_gathered_into_one_chunk() {
+        let mut queue = TransmitQueue::default();
+        queue.push_slice(b"ab");
+        queue.push_bytes(&Bytes::from_static(b"cd"));
+        assert_eq!(queue.chunk(), b"abcd");
+        let mut slices = [IoSlice::new(&[]); 4];
+        assert_eq!(queue.chunks_vectored(&mut slices), 1);
+    }
+
+    #[test]
+    fn large_payloads_are_queued_without_a_copy_and_in_order() {
+        let large = Bytes::from(vec![7u8; SHARE_MIN]);
+        let mut queue = TransmitQueue::default();
+        queue.push_slice(b"h1");
+        queue.push_bytes(&large);
+        queue.push_slice(b"h2");
+        queue.push_bytes(&large);
+        queue.push_slice(b"end");
+        assert_eq!(queue.remaining(), 2 * SHARE_MIN + 7);
+        let mut slices = [IoSlice::new(&[]); 8];
+        let count = queue.chunks_vectored(&mut slices);
+        assert_eq!(count, 5);
+        assert_eq!(slices[1].as_ptr(), large.as_ptr(), "the payload is the caller's memory");
+        let mut expected = b"h1".to_vec();
+        expected.extend_from_slice(&large);
+        expected.extend_from_slice(b"h2");
+        expected.extend_from_slice(&large);
+        expected.extend_from_slice(b"end");
+        assert_eq!(drain(&mut queue, 1000), expected);
+    }
+
+    #[test]
+    fn vectored_output_stops_at_the_slots_given() {
+        let large = Bytes::from(vec![1u8; SHARE_MIN]);
+        let mut queue = TransmitQueue::default();
+        queue.push_bytes(&large);
+        queue.push_slice(b"x");
+        queue.push_bytes(&large);
+        let mut slices = [IoSlice::new(&[]); 2];
+        assert_eq!(queue.chunks_vectored(&mut slices), 2);
+        assert_eq!(slices[1].len(), 1);
+    }
+
+    #[test]
+    fn advancing_across_chunks_in_any_step_gives_the_same_bytes() {
+        for step in [1, 3, 4095, 4096, 4097, 10_000] {
+            let mut queue = TransmitQueue::default();
+            let large: Bytes = (0..SHARE_MIN + 5).map(|i| i as u8).collect::<Vec<u8>>().into();
+            queue.push_slice(b"head");
+            queue.push_bytes(&large);
+            queue.push_slice(b"tail");
+            let out = drain(&mut queue, step);
+            assert_eq!(&out[..4], b"head");
+            assert_eq!(&out[4..4 + large.len()], &large[..]);
+            assert_eq!(&out[4 + large.len()..], b"tail");
+            assert_eq!(queue.remaining(), 0);
+        }
+    }
+
+    #[test]
+    fn an_empty_queue_reuses_a_small_buffer_and_releases_a_large_one() {
+        let mut queue = TransmitQueue::default();
+        queue.push_slice(&[0; 100]);
+        let first = queue.chunk().as_ptr();
+        queue.advance(100);
+        queue.push_slice(&[1; 100]);
+        assert_eq!(queue.chunk().as_ptr(), first, "the next frames reuse the buffer");
+        queue.advance(100);
+        queue.push_slice(&vec![0; KEEP_CAPACITY + 1]);
+        queue.advance(KEEP_CAPACITY + 1);
+        assert_eq!(queue.tail.capacity(), 0);
+    }
+
+    #[test]
+    #[should_panic(expected = "advanced past the end")]
+    fn advancing_past_the_end_panics() {
+        let mut queue = TransmitQueue::default();
+        queue.push_slice(b"ab");
+        queue.advance(3);
+    }
+}
