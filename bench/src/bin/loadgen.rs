@@ -609,7 +609,7 @@ fn checked_message(id: u64, seq: u64) -> (bool, Vec<u8>) {
         x
     };
     let len = 1 + (next() % 300) as usize;
-    let text = seq % 2 == 0;
+    let text = seq.is_multiple_of(2);
     let payload = (0..len)
         .map(|_| {
             let b = (next() >> 24) as u8;
