@@ -27,20 +27,51 @@ pub fn target_dir() -> PathBuf {
 /// Runs `cargo build --release -p laputa-examples --all-features --bin NAME` from the workspace
 /// root; builds are serialized (cargo locks the target directory anyway).
 pub fn example_bin(name: &str) -> PathBuf {
+    release_bin(&["-p", "laputa-examples", "--all-features"], name)
+}
+
+/// Builds the release binary `name` of the benchmark package (such as `loadgen`, the raw-TCP
+/// load generator) once per test process, and returns its path.
+///
+/// Runs `cargo build --release -p laputa-bench --bin NAME` from the workspace root.
+pub fn bench_bin(name: &str) -> PathBuf {
+    release_bin(&["-p", "laputa-bench"], name)
+}
+
+/// Builds the release binary `name` of the package selected by `package_args`, once per test
+/// process, and returns its path.
+fn release_bin(package_args: &[&str], name: &str) -> PathBuf {
     static BUILT: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
     let mut built = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
-    if !built.contains(name) {
+    let key = format!("{package_args:?} {name}");
+    if !built.contains(&key) {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let status = Command::new(cargo)
-            .args(["build", "--quiet", "--release", "-p", "laputa-examples", "--all-features"])
+            .args(["build", "--quiet", "--release"])
+            .args(package_args)
             .args(["--bin", name])
             .current_dir(workspace_root())
             .status()
             .expect("cannot run cargo");
-        assert!(status.success(), "cargo build of example {name} failed: {status}");
-        built.insert(name.to_owned());
+        assert!(status.success(), "cargo build of {name} ({package_args:?}) failed: {status}");
+        built.insert(key);
     }
     target_dir().join("release").join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// Resident memory of process `pid` in KiB (`VmRSS` of `/proc/PID/status`).
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_else(|e| panic!("process {pid}: {e}"));
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no VmRSS for process {pid}"))
+}
+
+/// Number of open file descriptors of process `pid` (entries of `/proc/PID/fd`).
+pub fn open_fds(pid: u32) -> usize {
+    fs::read_dir(format!("/proc/{pid}/fd")).unwrap_or_else(|e| panic!("process {pid}: {e}")).count()
 }
 
 /// A fresh, empty directory `target/laputa-tests/NAME` for one test's logs and reports.
@@ -89,6 +120,24 @@ impl ChildGuard {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot spawn {cmd:?}: {e}"));
         ChildGuard { child, log: log.to_path_buf() }
+    }
+
+    /// The child's process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits until the child has written `text` to its output; panics after `timeout` or if
+    /// the child exits first.
+    pub fn wait_for_output(&mut self, text: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while !self.output().contains(text) {
+            if let Some(status) = self.child.try_wait().expect("cannot wait for a child") {
+                panic!("child exited with {status} before writing {text:?}; output:\n{}", self.output());
+            }
+            assert!(Instant::now() < deadline, "no {text:?} after {timeout:?}; output:\n{}", self.output());
+            thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Waits for the child to exit; panics (killing it) after `timeout`.

@@ -32,10 +32,32 @@
 //! `handshake`: opens, upgrades and resets connections, C at a time, for `duration` seconds;
 //! prints handshakes/s and the server's CPU per handshake. Connections end with a reset
 //! (SO_LINGER 0) so that no TIME_WAIT state piles up on either side.
+//!
+//! The checked modes send messages whose every byte is known (`checked_message`: lengths 1 to
+//! 300, text and binary alternately, content derived from the connection and message numbers)
+//! and compare each echo with what was sent, byte for byte and in order:
+//!
+//! ```text
+//! loadgen check --addr A --conns N [--messages M] [--window W] [--concurrency C] [--server-pid PID]
+//! loadgen churn --addr A --duration S [--concurrency C] [--messages M] [--window W]
+//! ```
+//!
+//! `check`: opens N connections and keeps all of them open; each sends M messages (W in flight)
+//! and checks the echoes; then each runs the close handshake (close 1000, the server's close
+//! 1000, the server's FIN). Prints one `result ...` line with the counts (sent, received,
+//! mismatched, clean closes, errors) and, with `--server-pid`, the server's resident memory
+//! (`rss_kib_*`) and open descriptors (`fds_*`) before connecting, with every connection open
+//! and after the echoes; exits 1 unless every echo came back intact and every close was clean.
+//!
+//! `churn`: for S seconds, keeps C connections in flight, each opened, echoing M checked
+//! messages, and ended in one of five ways in turn: the close handshake, a reset, a FIN without a
+//! close frame, a reset in the middle of a frame, or a reset in the middle of the opening
+//! handshake. Then lets the connections in flight finish and prints `result ...` with the counts;
+//! exits 1 on any error (a wrong echo, an unexpected close, a connection that stalls).
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use hdrhistogram::Histogram;
-use laputa_bench::{clock_ticks_per_second, cpu_ticks, fail, fetch_alloc_counts, syscalls, Args};
+use laputa_bench::{clock_ticks_per_second, cpu_ticks, fail, fetch_alloc_counts, open_fds, rss_kib, syscalls, Args};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use std::collections::VecDeque;
@@ -66,15 +88,23 @@ fn main() {
         "run" => run(&args, addr),
         "idle" => idle(&args, addr),
         "handshake" => handshake(&args, addr),
-        other => fail(format!("unknown mode {other}: run, idle or handshake")),
+        "check" => check(&args, addr),
+        "churn" => churn(&args, addr),
+        other => fail(format!("unknown mode {other}: run, idle, handshake, check or churn")),
     }
 }
 
 /// Encodes one masked client frame (FIN set) carrying `payload`; `compressed` sets RSV1, the
 /// permessage-deflate bit.
 fn encode_frame(payload: &[u8], text: bool, compressed: bool) -> Vec<u8> {
+    encode_opcode(if compressed { 0x40 } else { 0 } | if text { 0x1 } else { 0x2 }, payload)
+}
+
+/// Encodes one masked client frame (FIN set) whose first byte's low bits are `bits` (opcode
+/// and RSV bits), carrying `payload`.
+fn encode_opcode(bits: u8, payload: &[u8]) -> Vec<u8> {
     let mut frame = Vec::with_capacity(payload.len() + 14);
-    frame.push(0x80 | if compressed { 0x40 } else { 0 } | if text { 0x1 } else { 0x2 });
+    frame.push(0x80 | bits);
     let len = payload.len();
     if len < 126 {
         frame.push(0x80 | len as u8);
@@ -839,4 +869,560 @@ fn handshake(args: &Args, addr: SocketAddr) {
         line += &format!(" server_cpu_us_per_handshake={:.2}", cpu_s * 1e6 / done.max(1) as f64);
     }
     println!("{line}");
+}
+
+// --- Checked echoes (modes `check` and `churn`) ----------------------------------------------
+
+/// Message `seq` of connection `id`: whether it is text, and its payload. Deterministic, so that
+/// every echo is checked byte for byte; lengths 1 to 300 cover the 7-bit and 16-bit length forms.
+/// Text messages are printable ASCII, binary ones any byte.
+fn checked_message(id: u64, seq: u64) -> (bool, Vec<u8>) {
+    let mut x = (id.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ seq.wrapping_mul(0xbf58_476d_1ce4_e5b9)) | 1;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let len = 1 + (next() % 300) as usize;
+    let text = seq.is_multiple_of(2);
+    let payload = (0..len)
+        .map(|_| {
+            let b = (next() >> 24) as u8;
+            if text {
+                b' ' + b % 95
+            } else {
+                b
+            }
+        })
+        .collect();
+    (text, payload)
+}
+
+/// What the server sent, frame by frame, payloads included.
+enum Incoming {
+    Message { text: bool, payload: Vec<u8> },
+    Close(Option<u16>),
+}
+
+/// Reads the server's frames whole and reassembles fragmented messages.
+#[derive(Default)]
+struct FrameReader {
+    buf: Vec<u8>,
+    /// The data message being reassembled: whether it is text, and its payload so far.
+    message: Option<(bool, Vec<u8>)>,
+}
+
+impl FrameReader {
+    fn feed(&mut self, data: &[u8], mut on: impl FnMut(Incoming) -> Result<(), String>) -> Result<(), String> {
+        let Self { buf, message } = self;
+        buf.extend_from_slice(data);
+        let mut at = 0;
+        let result = loop {
+            let rest = &buf[at..];
+            if rest.len() < 2 {
+                break Ok(());
+            }
+            if rest[1] & 0x80 != 0 {
+                break Err("a masked frame from the server".into());
+            }
+            let (len, head) = match rest[1] & 0x7f {
+                126 if rest.len() >= 4 => (u16::from_be_bytes([rest[2], rest[3]]) as u64, 4),
+                127 if rest.len() >= 10 => (u64::from_be_bytes(rest[2..10].try_into().unwrap_or_default()), 10),
+                126 | 127 => break Ok(()),
+                n => (n as u64, 2),
+            };
+            if len > 1 << 20 {
+                break Err(format!("a frame of {len} bytes from the server"));
+            }
+            let len = len as usize;
+            if rest.len() < head + len {
+                break Ok(());
+            }
+            let (b0, payload) = (rest[0], &rest[head..head + len]);
+            at += head + len;
+            if b0 & 0x70 != 0 {
+                break Err("reserved bits set".into());
+            }
+            let fin = b0 & 0x80 != 0;
+            let incoming = match b0 & 0x0f {
+                op @ (0x1 | 0x2) if message.is_none() => {
+                    let started = (op == 0x1, payload.to_vec());
+                    if fin {
+                        Some(started)
+                    } else {
+                        *message = Some(started);
+                        None
+                    }
+                }
+                0x0 if message.is_some() => {
+                    if let Some((_, so_far)) = message.as_mut() {
+                        so_far.extend_from_slice(payload);
+                    }
+                    if fin {
+                        message.take()
+                    } else {
+                        None
+                    }
+                }
+                0x8 => {
+                    let code = (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
+                    if let Err(e) = on(Incoming::Close(code)) {
+                        break Err(e);
+                    }
+                    None
+                }
+                0x9 | 0xa => None,
+                op => break Err(format!("unexpected opcode {op:#x}")),
+            };
+            if let Some((text, payload)) = incoming {
+                if let Err(e) = on(Incoming::Message { text, payload }) {
+                    break Err(e);
+                }
+            }
+        };
+        buf.drain(..at);
+        result
+    }
+}
+
+/// One connection's checked exchange: `total` messages, `window` in flight, each echo compared
+/// with what was sent; then, if asked, the close handshake.
+struct Echo {
+    id: u64,
+    total: u64,
+    sent: u64,
+    received: u64,
+    out: Vec<u8>,
+    out_off: usize,
+    reader: FrameReader,
+    /// Our close frame is queued: the next thing expected is the server's close, then EOF.
+    closing: bool,
+    got_close: bool,
+    eof: bool,
+    /// The connection is being ended in another way (a FIN without close frame): anything the
+    /// server sends, then EOF.
+    ending: bool,
+}
+
+impl Echo {
+    fn new(id: u64, total: u64, window: u64) -> Self {
+        let mut echo = Echo {
+            id,
+            total,
+            sent: 0,
+            received: 0,
+            out: Vec::new(),
+            out_off: 0,
+            reader: FrameReader::default(),
+            closing: false,
+            got_close: false,
+            eof: false,
+            ending: false,
+        };
+        while echo.sent < total.min(window.max(1)) {
+            echo.queue_next();
+        }
+        echo
+    }
+
+    fn queue_next(&mut self) {
+        let (text, payload) = checked_message(self.id, self.sent);
+        self.out.extend_from_slice(&encode_frame(&payload, text, false));
+        self.sent += 1;
+    }
+
+    fn echoed(&self) -> bool {
+        self.received == self.total
+    }
+
+    fn start_close(&mut self) {
+        self.out.extend_from_slice(&encode_opcode(0x8, &1000u16.to_be_bytes()));
+        self.closing = true;
+    }
+
+    /// Reads everything the socket has; checks each echo and queues the next message.
+    fn read(&mut self, stream: &mut TcpStream, scratch: &mut [u8]) -> Result<(), String> {
+        loop {
+            let n = match stream.read(scratch) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(());
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(format!("read: {e}")),
+            };
+            let Self { reader, .. } = self;
+            let mut incoming = Vec::new();
+            reader.feed(&scratch[..n], |frame| {
+                incoming.push(frame);
+                Ok(())
+            })?;
+            for frame in incoming {
+                self.on_frame(frame)?;
+            }
+        }
+    }
+
+    fn on_frame(&mut self, frame: Incoming) -> Result<(), String> {
+        match frame {
+            Incoming::Message { text, payload } => {
+                if self.received == self.sent {
+                    return Err(format!("a message nobody sent ({} bytes)", payload.len()));
+                }
+                let (want_text, want) = checked_message(self.id, self.received);
+                if (text, &payload) != (want_text, &want) {
+                    return Err(format!(
+                        "echo {} differs: got {} bytes (text: {text}), sent {} (text: {want_text})",
+                        self.received,
+                        payload.len(),
+                        want.len()
+                    ));
+                }
+                self.received += 1;
+                if self.sent < self.total {
+                    self.queue_next();
+                }
+                Ok(())
+            }
+            Incoming::Close(code) if self.closing && !self.got_close => {
+                self.got_close = true;
+                match code {
+                    Some(1000) => Ok(()),
+                    other => Err(format!("the server answered our close with {other:?}")),
+                }
+            }
+            Incoming::Close(_) if self.ending => Ok(()),
+            Incoming::Close(code) => Err(format!("the server closed with {code:?}")),
+        }
+    }
+
+    /// Writes what is queued until the socket takes no more.
+    fn flush(&mut self, stream: &mut TcpStream) -> Result<(), String> {
+        while self.out_off < self.out.len() {
+            match stream.write(&self.out[self.out_off..]) {
+                Ok(0) => return Err("write: zero".into()),
+                Ok(n) => self.out_off += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(format!("write: {e}")),
+            }
+        }
+        self.out.clear();
+        self.out_off = 0;
+        Ok(())
+    }
+}
+
+/// The server's resident memory (KiB) and open descriptors, or zeros without a pid.
+fn server_stats(pid: Option<u32>) -> (u64, u64) {
+    pid.map_or((0, 0), |p| (rss_kib(p).unwrap_or_else(|e| fail(e)), open_fds(p).unwrap_or_else(|e| fail(e))))
+}
+
+/// Prints the first errors, and how many there were.
+#[derive(Default)]
+struct Errors {
+    count: u64,
+}
+
+impl Errors {
+    fn report(&mut self, slot: usize, error: impl std::fmt::Display) {
+        self.count += 1;
+        if self.count <= 10 {
+            eprintln!("connection {slot}: {error}");
+        }
+    }
+}
+
+/// Waits for events; returns false when none came for 10 s (a stall).
+fn wait(poll: &mut Poll, events: &mut Events, limit: Duration) -> bool {
+    loop {
+        match poll.poll(events, Some(limit)) {
+            Ok(()) => return !events.is_empty(),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => fail(e),
+        }
+    }
+}
+
+/// A stall: nothing happened on any connection for this long.
+const STALL: Duration = Duration::from_secs(10);
+
+fn check(args: &Args, addr: SocketAddr) {
+    let conns: usize = args.get("conns", 1000);
+    let messages: u64 = args.get("messages", 10);
+    let window: u64 = args.get("window", 2);
+    let server_pid: Option<u32> = args.value("server-pid").map(|p| p.parse().unwrap_or_else(|e| fail(e)));
+    let start = Instant::now();
+    let base = server_stats(server_pid);
+    let mut client = Client::new(addr, false);
+    let opened_in = client.open(conns, args.get("concurrency", 128));
+    let open = server_stats(server_pid);
+
+    let mut errors = Errors::default();
+    let mut failed = vec![false; conns];
+    let mut echoes: Vec<Echo> = (0..conns).map(|slot| Echo::new(slot as u64, messages, window)).collect();
+    let mut scratch = vec![0u8; 64 << 10];
+    let mut events = Events::with_capacity(1024);
+    // Phase 1: every connection echoes its messages, all of them open at once.
+    let mut pending = conns;
+    for (slot, echo) in echoes.iter_mut().enumerate() {
+        let Some(conn) = client.conns[slot].as_mut() else { continue };
+        if let Err(e) = echo.flush(&mut conn.stream) {
+            errors.report(slot, e);
+            failed[slot] = true;
+            pending -= 1;
+        } else if echo.echoed() {
+            pending -= 1;
+        }
+    }
+    // Phase 2 (after phase 1): the close handshake on every connection.
+    let mut closing = false;
+    let mut clean_closes = 0u64;
+    let mut echo_stats = (0, 0);
+    loop {
+        if pending == 0 {
+            if closing {
+                break;
+            }
+            echo_stats = server_stats(server_pid);
+            closing = true;
+            for (slot, echo) in echoes.iter_mut().enumerate() {
+                let Some(conn) = client.conns[slot].as_mut().filter(|_| !failed[slot]) else { continue };
+                echo.start_close();
+                pending += 1;
+                if let Err(e) = echo.flush(&mut conn.stream) {
+                    errors.report(slot, e);
+                    failed[slot] = true;
+                    pending -= 1;
+                }
+            }
+            continue;
+        }
+        if !wait(&mut client.poll, &mut events, STALL) {
+            errors.report(usize::MAX, format!("{pending} connections stalled for {STALL:?}"));
+            errors.count += pending as u64 - 1;
+            break;
+        }
+        for event in &events {
+            let slot = event.token().0;
+            if failed[slot] {
+                continue;
+            }
+            let Some(conn) = client.conns[slot].as_mut() else { continue };
+            let echo = &mut echoes[slot];
+            let was_done = if closing { echo.got_close && echo.eof } else { echo.echoed() };
+            let result = echo.read(&mut conn.stream, &mut scratch).and_then(|()| echo.flush(&mut conn.stream));
+            let result = result.and_then(|()| match (closing, echo.eof) {
+                (false, true) => Err("the server closed the connection".to_owned()),
+                (true, true) if !echo.got_close => Err("EOF before the server's close frame".to_owned()),
+                _ => Ok(()),
+            });
+            match result {
+                Err(e) => {
+                    errors.report(slot, e);
+                    failed[slot] = true;
+                    if !was_done {
+                        pending -= 1;
+                    }
+                }
+                Ok(()) if was_done => {}
+                Ok(()) if closing && echo.got_close && echo.eof => {
+                    clean_closes += 1;
+                    pending -= 1;
+                    // Our FIN after the server's: the server holds no TIME_WAIT for us.
+                    if let Some(mut conn) = client.conns[slot].take() {
+                        let _ = client.poll.registry().deregister(&mut conn.stream);
+                    }
+                }
+                Ok(()) if !closing && echo.echoed() => pending -= 1,
+                Ok(()) => {}
+            }
+        }
+    }
+    let sent: u64 = echoes.iter().map(|e| e.sent).sum();
+    let received: u64 = echoes.iter().map(|e| e.received).sum();
+    client.reset_all();
+    println!(
+        "result conns={conns} messages_per_conn={messages} sent={sent} received={received} \
+         clean_closes={clean_closes} errors={} open_secs={:.3} secs={:.3} \
+         rss_kib_base={} rss_kib_open={} rss_kib_echoed={} fds_base={} fds_open={} fds_echoed={}",
+        errors.count,
+        opened_in.as_secs_f64(),
+        start.elapsed().as_secs_f64(),
+        base.0,
+        open.0,
+        echo_stats.0,
+        base.1,
+        open.1,
+        echo_stats.1,
+    );
+    let expected = conns as u64 * messages;
+    let ok = errors.count == 0 && sent == expected && received == expected && clean_closes == conns as u64;
+    std::process::exit(if ok { 0 } else { 1 });
+}
+
+/// How a churned connection ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// The close handshake: our close, the server's close, the server's FIN, our FIN.
+    Clean,
+    /// A reset after the echoes.
+    Reset,
+    /// A FIN without a close frame after the echoes; we wait for the server's FIN.
+    Fin,
+    /// A reset with half a frame sent.
+    ResetMidFrame,
+    /// A reset with half of the upgrade request sent.
+    ResetMidHandshake,
+}
+
+const ENDINGS: [Ending; 5] =
+    [Ending::Clean, Ending::Reset, Ending::Fin, Ending::ResetMidFrame, Ending::ResetMidHandshake];
+
+fn churn(args: &Args, addr: SocketAddr) {
+    let duration = Duration::from_secs_f64(args.get("duration", 10.0));
+    let concurrency: usize = args.get("concurrency", 16);
+    let messages: u64 = args.get("messages", 4);
+    let window: u64 = args.get("window", 2);
+    let mut client = Client::new(addr, false);
+    let mut echoes: Vec<Option<Echo>> = (0..concurrency).map(|_| None).collect();
+    let mut ids = vec![0u64; concurrency];
+    let mut next_id = 0u64;
+    let mut done = [0u64; ENDINGS.len()];
+    let mut echoed = 0u64;
+    let mut errors = Errors::default();
+    let mut active = 0usize;
+    let mut scratch = vec![0u8; 64 << 10];
+    let mut events = Events::with_capacity(1024);
+    let start = Instant::now();
+    let end = start + duration;
+
+    let mut open_slot = |client: &mut Client, ids: &mut [u64], slot: usize, errors: &mut Errors| -> bool {
+        ids[slot] = next_id;
+        next_id += 1;
+        match client.connect(slot) {
+            Ok(()) => true,
+            Err(e) => {
+                errors.report(slot, format!("connect: {e}"));
+                false
+            }
+        }
+    };
+    for slot in 0..concurrency {
+        if open_slot(&mut client, &mut ids, slot, &mut errors) {
+            active += 1;
+        }
+    }
+    while active > 0 {
+        if !wait(&mut client.poll, &mut events, STALL) {
+            errors.report(usize::MAX, format!("{active} connections stalled for {STALL:?}"));
+            break;
+        }
+        let stopping = Instant::now() >= end;
+        for event in &events {
+            let slot = event.token().0;
+            let ending = ENDINGS[(ids[slot] % ENDINGS.len() as u64) as usize];
+            let Some(conn) = client.conns[slot].as_mut() else { continue };
+            // Some(true): ended as planned; Some(false): failed; None: still going.
+            let outcome = match echoes[slot].as_mut() {
+                None if ending == Ending::ResetMidHandshake => match conn.stream.peer_addr() {
+                    Ok(_) => {
+                        let _ = conn.stream.write(&client.request[..client.request.len() / 2]);
+                        client.reset(slot);
+                        Some(Ok(()))
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => None,
+                    Err(e) => Some(Err(format!("connect: {e}"))),
+                },
+                None => match client.progress_handshake(slot) {
+                    Ok(Progress::Pending) => None,
+                    Ok(Progress::Opened) => {
+                        let mut echo = Echo::new(ids[slot], messages, window);
+                        let stream = &mut client.conns[slot].as_mut().map(|c| &mut c.stream);
+                        match stream.as_mut().map(|s| echo.flush(s)) {
+                            Some(Err(e)) => Some(Err(e)),
+                            _ => {
+                                echoes[slot] = Some(echo);
+                                None
+                            }
+                        }
+                    }
+                    Err(e) => Some(Err(format!("handshake: {e}"))),
+                },
+                Some(echo) => {
+                    let mut step = || -> Result<bool, String> {
+                        echo.read(&mut conn.stream, &mut scratch)?;
+                        if echo.eof && !echo.closing && !echo.ending {
+                            return Err("the server closed the connection".into());
+                        }
+                        if echo.echoed() && !echo.closing && !echo.ending {
+                            match ending {
+                                Ending::Clean => echo.start_close(),
+                                Ending::Fin => {
+                                    echo.flush(&mut conn.stream)?;
+                                    conn.stream.shutdown(std::net::Shutdown::Write).map_err(|e| e.to_string())?;
+                                    echo.ending = true;
+                                }
+                                Ending::Reset => return Ok(true),
+                                Ending::ResetMidFrame => {
+                                    let frame = encode_frame(&[b'x'; 100], true, false);
+                                    echo.flush(&mut conn.stream)?;
+                                    let _ = conn.stream.write(&frame[..50]);
+                                    return Ok(true);
+                                }
+                                Ending::ResetMidHandshake => return Err("unreachable".into()),
+                            }
+                        }
+                        echo.flush(&mut conn.stream)?;
+                        if echo.eof && echo.closing && !echo.got_close {
+                            return Err("EOF before the server's close frame".into());
+                        }
+                        Ok(echo.eof)
+                    };
+                    match step() {
+                        Ok(false) => None,
+                        Ok(true) => {
+                            echoed += echo.received;
+                            if matches!(ending, Ending::Reset | Ending::ResetMidFrame) {
+                                client.reset(slot);
+                            }
+                            Some(Ok(()))
+                        }
+                        Err(e) => Some(Err(e)),
+                    }
+                }
+            };
+            let Some(outcome) = outcome else { continue };
+            match outcome {
+                Ok(()) => done[ENDINGS.iter().position(|&e| e == ending).unwrap_or(0)] += 1,
+                Err(e) => errors.report(slot, format!("{ending:?}: {e}")),
+            }
+            // Ends the connection: a FIN unless it was reset above.
+            if let Some(mut conn) = client.conns[slot].take() {
+                let _ = client.poll.registry().deregister(&mut conn.stream);
+            }
+            echoes[slot] = None;
+            active -= 1;
+            if !stopping && open_slot(&mut client, &mut ids, slot, &mut errors) {
+                active += 1;
+            }
+        }
+    }
+    client.reset_all();
+    let total: u64 = done.iter().sum();
+    println!(
+        "result connections={total} clean={} reset={} fin={} reset_mid_frame={} reset_mid_handshake={} \
+         messages={echoed} errors={} secs={:.3}",
+        done[0],
+        done[1],
+        done[2],
+        done[3],
+        done[4],
+        errors.count,
+        start.elapsed().as_secs_f64()
+    );
+    std::process::exit(if errors.count == 0 && total > 0 { 0 } else { 1 });
 }
