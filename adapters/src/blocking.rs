@@ -26,8 +26,9 @@ use crate::Error;
 use laputa_core::handshake::{
     Accept, ClientHandshake, ClientRequest, Handshake, HandshakeError, IncomingRequest, Reject, ServerHandshake,
 };
+use laputa_core::bytes::Buf;
 use laputa_core::{CloseCode, Closed, Config, Connection, Event, Message, MessageKind};
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -305,7 +306,9 @@ impl<S: Stream> WebSocket<S> {
 
     /// Writes everything the core has queued, then shuts down the write side if it asks.
     fn flush(&mut self) -> Result<(), Error> {
-        self.connection.poll_transmit(Instant::now(), &mut self.io.outbuf);
+        if self.connection.wants_transmit() {
+            write_all_buf(&mut self.io.stream, self.connection.transmit(Instant::now()))?;
+        }
         self.io.flush()?;
         if self.connection.poll_shutdown() {
             self.io.stream.shutdown_write()?;
@@ -313,10 +316,23 @@ impl<S: Stream> WebSocket<S> {
         Ok(())
     }
 
-    /// One read from the stream into the core, bounded by the core's deadline if it has one.
+    /// One read from the stream into the core (straight into its buffer while a large frame
+    /// arrives), bounded by the core's deadline if it has one.
     fn read_input(&mut self) -> Result<(), Error> {
         let deadline = self.connection.poll_timeout();
-        match self.io.read(deadline) {
+        if let Some(room) = self.connection.input_room() {
+            match self.io.read(deadline, Some(room)) {
+                Ok(Input::Data(n)) => return Ok(self.connection.handle_input_read(n)),
+                other => return self.after_read(other),
+            }
+        }
+        let read = self.io.read(deadline, None);
+        self.after_read(read)
+    }
+
+    /// Hands the outcome of a read to the core.
+    fn after_read(&mut self, read: io::Result<Input>) -> Result<(), Error> {
+        match read {
             Ok(Input::Data(n)) => self.connection.handle_input(&self.io.scratch[..n]),
             Ok(Input::Eof) => self.connection.handle_eof(),
             Ok(Input::Deadline) => self.connection.handle_timeout(Instant::now()),
@@ -335,6 +351,25 @@ impl<S: Stream> WebSocket<S> {
 fn abnormal() -> Closed {
     Closed { code: CloseCode::ABNORMAL, reason: String::new(), clean: false, error: None }
 }
+
+/// Writes all of `out` with vectored writes, advancing it as the stream takes bytes: on a write
+/// timeout the rest stays queued for the next call.
+fn write_all_buf(stream: &mut impl Write, out: &mut impl Buf) -> io::Result<()> {
+    while out.has_remaining() {
+        let mut slices = [IoSlice::new(&[]); MAX_WRITE_SLICES];
+        let count = out.chunks_vectored(&mut slices);
+        match stream.write_vectored(&slices[..count]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => out.advance(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Most chunks of output handed to one vectored write.
+const MAX_WRITE_SLICES: usize = 64;
 
 fn is_timeout(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
@@ -389,10 +424,11 @@ impl<S: Stream> Io<S> {
         self.stream.flush()
     }
 
-    /// Reads once. With a deadline, the read waits at most until then (the application's own
-    /// read timeout is restored afterwards) and reports `Deadline` when it passes.
-    fn read(&mut self, deadline: Option<Instant>) -> io::Result<Input> {
-        let Some(deadline) = deadline else { return self.read_once() };
+    /// Reads once, into `room` or else the scratch buffer. With a deadline, the read waits at
+    /// most until then (the application's own read timeout is restored afterwards) and reports
+    /// `Deadline` when it passes.
+    fn read(&mut self, deadline: Option<Instant>, room: Option<&mut [u8]>) -> io::Result<Input> {
+        let Some(deadline) = deadline else { return self.read_once(room) };
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Ok(Input::Deadline);
@@ -401,7 +437,7 @@ impl<S: Stream> Io<S> {
         let user_timeout = self.stream.read_timeout()?;
         let ours = user_timeout.is_none_or(|user| remaining <= user);
         self.stream.set_read_timeout(Some(if ours { remaining } else { user_timeout.unwrap_or(remaining) }))?;
-        let result = self.read_once();
+        let result = self.read_once(room);
         self.stream.set_read_timeout(user_timeout)?;
         match result {
             Err(e) if is_timeout(&e) && ours => Ok(Input::Deadline),
@@ -409,9 +445,13 @@ impl<S: Stream> Io<S> {
         }
     }
 
-    fn read_once(&mut self) -> io::Result<Input> {
+    fn read_once(&mut self, room: Option<&mut [u8]>) -> io::Result<Input> {
+        let buf = match room {
+            Some(room) => room,
+            None => &mut self.scratch[..],
+        };
         loop {
-            match self.stream.read(&mut self.scratch) {
+            match self.stream.read(buf) {
                 Ok(0) => return Ok(Input::Eof),
                 Ok(n) => return Ok(Input::Data(n)),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -426,7 +466,7 @@ impl<S: Stream> Io<S> {
         loop {
             handshake.poll_transmit(&mut self.outbuf);
             self.flush()?;
-            match self.read(handshake.poll_timeout())? {
+            match self.read(handshake.poll_timeout(), None)? {
                 Input::Data(n) => {
                     if let Some(done) = handshake.handle_input(&self.scratch[..n])? {
                         return Ok(done);

@@ -5,6 +5,7 @@ use crate::close::{CloseCode, CloseFrame, MAX_REASON_LEN};
 use crate::deflate::{DeflateParams, PerMessageDeflate};
 use crate::error::{Error, ProtocolError};
 use crate::frame::{FrameHeader, OpCode};
+use crate::input::InputBuffer;
 use crate::keepalive::{self, KeepaliveTimer};
 use crate::mask::apply_mask;
 use crate::message::{Closed, Event, Message, MessageKind, Utf8Bytes};
@@ -20,9 +21,6 @@ const KEEP_BUFFER: usize = 16 * 1024;
 
 /// Most answers to pings kept before newer ones replace the last (see `on_ping`).
 const MAX_PENDING_PONGS: usize = 16;
-
-/// Answers to pings move into the transmit queue only while it holds less than this.
-const PONG_ROOM: usize = 64 * 1024;
 
 /// Which end of the connection this endpoint is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -83,7 +81,7 @@ pub struct Connection {
     config: Config,
     rng: Rng,
     /// Received bytes not yet consumed: at most one partial frame.
-    inbuf: BytesMut,
+    inbuf: InputBuffer,
     /// The frame whose header has been read and whose payload is arriving.
     frame: Option<PartialFrame>,
     /// The data message being received.
@@ -93,6 +91,8 @@ pub struct Connection {
     transmit: TransmitQueue,
     /// Answers to pings not yet transmitted, oldest first, at most [`MAX_PENDING_PONGS`].
     pending_pongs: VecDeque<Bytes>,
+    /// Where in the transmit queue the answers to pings queued last end.
+    pongs_end: u64,
     /// The fragmented message being sent, if one is unfinished: its kind and whether it is
     /// compressed.
     outgoing: Option<(MessageKind, bool)>,
@@ -153,12 +153,13 @@ impl Connection {
             role,
             config,
             rng,
-            inbuf: BytesMut::new(),
+            inbuf: InputBuffer::default(),
             frame: None,
             incoming: None,
             events: VecDeque::new(),
             transmit: TransmitQueue::default(),
             pending_pongs: VecDeque::new(),
+            pongs_end: 0,
             outgoing: None,
             deflate: None,
             scratch: Vec::new(),
@@ -244,7 +245,36 @@ impl Connection {
         if self.close == State::Closed || self.eof {
             return; // After the close handshake, a failure or EOF, input is discarded.
         }
-        self.inbuf.extend_from_slice(data);
+        self.inbuf.extend(data);
+        self.keepalive.on_input();
+    }
+
+    /// Room inside the core's input buffer to read the next bytes into, while a frame of at
+    /// least [`LEND_MIN`](Self::LEND_MIN) more bytes is arriving: reading there instead of into
+    /// a buffer of the driver's saves copying the payload in [`handle_input`](Self::handle_input).
+    /// The room holds exactly the rest of the frame (bounded by `max_frame_size`, checked at its
+    /// header), zeroed. After reading `n` bytes into its front, call
+    /// [`handle_input_read`](Self::handle_input_read). `None` otherwise: read anywhere and call
+    /// `handle_input`.
+    pub fn input_room(&mut self) -> Option<&mut [u8]> {
+        if self.close == State::Closed || self.eof || !self.events.is_empty() {
+            return None;
+        }
+        let frame = self.frame.as_ref()?;
+        let rest = usize::try_from(frame.header.len).ok()?.checked_sub(self.inbuf.len())?;
+        (rest >= Self::LEND_MIN).then(|| self.inbuf.room(rest))
+    }
+
+    /// Smallest rest of a frame that [`input_room`](Self::input_room) lends room for: below
+    /// it, a read into the driver's own buffer costs as little.
+    pub const LEND_MIN: usize = 32 * 1024;
+
+    /// Counts `n` bytes read into the front of [`input_room`](Self::input_room) as received.
+    ///
+    /// # Panics
+    /// If `n` is larger than the room lent.
+    pub fn handle_input_read(&mut self, n: usize) {
+        self.inbuf.commit(n);
         self.keepalive.on_input();
     }
 
@@ -281,9 +311,7 @@ impl Connection {
             if let Err(error) = self.read_frames() {
                 self.fail(error);
             }
-            if self.inbuf.is_empty() && self.inbuf.capacity() > KEEP_BUFFER {
-                self.inbuf = BytesMut::new(); // Idle connections hold no large buffer.
-            }
+            self.inbuf.release_if_empty_and_large();
         }
         if self.events.is_empty() && self.eof && !self.finished {
             self.on_eof();
@@ -296,9 +324,10 @@ impl Connection {
     /// [`pending_transmit`](Self::pending_transmit). `now` starts the close timeout when our close
     /// frame is handed over, and anchors the keepalive interval.
     pub fn transmit(&mut self, now: Instant) -> &mut TransmitQueue {
-        // Answers to pings join the queue only while it is short, so that a peer that pings
-        // without reading cannot grow it: the rest wait, coalesced, in `pending_pongs`.
-        if self.transmit.remaining() < PONG_ROOM {
+        // Answers to pings join the queue once the previous ones are written, so that a peer
+        // that pings without reading cannot grow it: the rest wait, coalesced, in
+        // `pending_pongs`.
+        if self.transmit.written() >= self.pongs_end {
             self.queue_pongs();
         }
         if self.close_queued {
@@ -428,7 +457,7 @@ impl Connection {
         while self.close != State::Closed {
             let mut frame = match self.frame.take() {
                 Some(frame) => frame,
-                None => match FrameHeader::parse(&self.inbuf)? {
+                None => match FrameHeader::parse(self.inbuf.data())? {
                     None => return Ok(()),
                     Some((header, header_len)) => {
                         self.check_header(&header)?;
@@ -441,7 +470,7 @@ impl Connection {
             let len = frame.header.len as usize;
             let available = self.inbuf.len().min(len);
             if available > frame.unmasked {
-                let fresh = &mut self.inbuf[frame.unmasked..available];
+                let fresh = &mut self.inbuf.data_mut()[frame.unmasked..available];
                 if let Some(key) = frame.header.mask {
                     apply_mask(fresh, key, frame.unmasked);
                 }
@@ -456,7 +485,7 @@ impl Connection {
                 self.frame = Some(frame);
                 return Ok(());
             }
-            let payload = self.inbuf.split_to(len).freeze();
+            let payload = self.inbuf.split_to(len);
             self.handle_frame(frame.header, payload)?;
             if !self.events.is_empty() {
                 return Ok(());
@@ -662,7 +691,7 @@ impl Connection {
     }
 
     fn discard_input(&mut self) {
-        self.inbuf = BytesMut::new();
+        self.inbuf.clear();
         self.frame = None;
         self.incoming = None;
     }
@@ -687,9 +716,13 @@ impl Connection {
 
     /// Moves the answers to pings into the transmit queue.
     fn queue_pongs(&mut self) {
+        if self.pending_pongs.is_empty() {
+            return;
+        }
         while let Some(payload) = self.pending_pongs.pop_front() {
             self.encode_frame(true, false, OpCode::Pong, &payload, None);
         }
+        self.pongs_end = self.transmit.end_position();
     }
 
     fn queue_close(&mut self, frame: Option<&CloseFrame>) {

@@ -9,6 +9,7 @@ mod error;
 pub mod extensions;
 pub mod frame;
 pub mod handshake;
+mod input;
 mod keepalive;
 pub mod mask;
 mod message;

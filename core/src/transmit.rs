@@ -46,6 +46,8 @@ pub struct TransmitQueue {
     tail: BytesMut,
     /// Bytes in `sealed`.
     sealed_len: usize,
+    /// Bytes advanced past since the queue was made.
+    written: u64,
 }
 
 impl TransmitQueue {
@@ -73,9 +75,21 @@ impl TransmitQueue {
         &mut self.tail
     }
 
+    /// The position just past the last byte queued, counted since the queue was made: once
+    /// [`written`](Self::written) reaches it, everything queued so far has gone out.
+    pub(crate) fn end_position(&self) -> u64 {
+        self.written + self.remaining() as u64
+    }
+
+    /// Bytes advanced past since the queue was made.
+    pub(crate) fn written(&self) -> u64 {
+        self.written
+    }
+
     /// Drops everything queued, when the transport failed and nothing more can be written.
     pub fn clear(&mut self) {
-        *self = Self::default();
+        let written = self.end_position();
+        *self = Self { written, ..Self::default() };
     }
 
     /// Called once the queue is empty: a large gathering buffer is not kept.
@@ -107,6 +121,7 @@ impl Buf for TransmitQueue {
 
     fn advance(&mut self, mut cnt: usize) {
         assert!(cnt <= self.remaining(), "advanced past the end of the transmit queue");
+        self.written += cnt as u64;
         while cnt > 0 {
             let Some(front) = self.sealed.front_mut() else {
                 self.tail.advance(cnt);

@@ -7,6 +7,7 @@
 use super::{Runtime, RuntimeIo};
 use crate::Error;
 use laputa_core::handshake::Handshake;
+use laputa_core::bytes::Buf;
 use laputa_core::{CloseCode, Closed, Connection, Event, State};
 use std::future::Future;
 use std::io::{self, IoSlice};
@@ -19,14 +20,13 @@ use std::time::Instant;
 /// Size of the scratch buffer each read goes into.
 const READ_CHUNK: usize = 32 * 1024;
 
+/// Most chunks of output handed to one vectored write.
+const MAX_WRITE_SLICES: usize = 64;
+
 thread_local! {
     /// The read buffer of every connection polled on this thread (see `Io::poll_read`).
     static SCRATCH: std::cell::RefCell<Box<[u8]>> = std::cell::RefCell::new(vec![0; READ_CHUNK].into_boxed_slice());
 }
-
-/// Output buffers that grew past this are released once written, so that one large message
-/// does not pin its size in memory for the life of the connection.
-const KEEP_CAPACITY: usize = 1 << 20;
 
 /// Default of [`Driver::high_water`]: sending waits while more than this is buffered.
 pub(crate) const DEFAULT_HIGH_WATER: usize = 64 * 1024;
@@ -38,6 +38,15 @@ pub(crate) const DEFAULT_HIGH_WATER: usize = 64 * 1024;
 pub(crate) enum Slot {
     Reader = 0,
     Writer = 1,
+}
+
+impl Slot {
+    fn other(self) -> Self {
+        match self {
+            Slot::Reader => Slot::Writer,
+            Slot::Writer => Slot::Reader,
+        }
+    }
 }
 
 /// Fans one write-readiness wakeup of the stream (which keeps a single waker) out to both
@@ -56,13 +65,9 @@ impl WriteWaiters {
         }
     }
 
-    /// Wakes the other side, if it waits: bytes it waited to get out may have left.
-    fn wake_other(&self, slot: Slot) {
-        let other = match slot {
-            Slot::Reader => Slot::Writer,
-            Slot::Writer => Slot::Reader,
-        };
-        let waker = self.slots.lock().unwrap_or_else(PoisonError::into_inner)[other as usize].take();
+    /// Wakes `slot`, if it waits.
+    fn wake_slot(&self, slot: Slot) {
+        let waker = self.slots.lock().unwrap_or_else(PoisonError::into_inner)[slot as usize].take();
         if let Some(waker) = waker {
             waker.wake();
         }
@@ -80,17 +85,16 @@ impl Wake for WriteWaiters {
     }
 }
 
-/// The socket side of the drive loop: the stream and the output not yet written (reads go
-/// through the thread's scratch buffer). Output is kept in two buffers so that what the core
-/// emits can be taken without copying while earlier output is still partly written, and both
-/// go out in one vectored write where the stream supports it.
+/// The socket side of the drive loop: the stream, the wakers of whoever waits to write, and the
+/// handshake's output. Reads go through the thread's scratch buffer; after the handshake the
+/// output is written straight from the core's [`TransmitQueue`](laputa_core::TransmitQueue).
 pub(crate) struct Io<S, R> {
     pub(crate) stream: S,
-    /// Output being written; `written` bytes of it are already out.
-    front: Vec<u8>,
+    /// Output of the handshake phase; `written` bytes of it are already out.
+    handshake_out: Vec<u8>,
     written: usize,
-    /// Output taken from the core after `front`.
-    pub(crate) back: Vec<u8>,
+    /// Bytes were written and not yet flushed.
+    unflushed: bool,
     waiters: Arc<WriteWaiters>,
     /// Wakes both sides; given to the stream when writing.
     write_waker: Waker,
@@ -99,9 +103,7 @@ pub(crate) struct Io<S, R> {
 
 impl<S, R> std::fmt::Debug for Io<S, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Io")
-            .field("buffered", &(self.front.len() - self.written + self.back.len()))
-            .finish_non_exhaustive()
+        f.debug_struct("Io").field("unflushed", &self.unflushed).finish_non_exhaustive()
     }
 }
 
@@ -110,74 +112,67 @@ impl<S, R: RuntimeIo<S>> Io<S, R> {
         let waiters = Arc::new(WriteWaiters::default());
         Self {
             stream,
-            front: Vec::new(),
+            handshake_out: Vec::new(),
             written: 0,
-            back: Vec::new(),
+            unflushed: false,
             write_waker: Waker::from(waiters.clone()),
             waiters,
             runtime: PhantomData,
         }
     }
 
-    /// Output bytes not yet written.
-    pub(crate) fn buffered(&self) -> usize {
-        self.front.len() - self.written + self.back.len()
-    }
-
-    /// Drops all unwritten output (the connection is broken).
-    fn discard_output(&mut self) {
-        (self.front, self.back, self.written) = (Vec::new(), Vec::new(), 0);
-    }
-
-    /// Writes and flushes the buffered output. `Ready(Ok)` once all of it is out; `Pending`
-    /// (with `slot`'s waker registered) when the stream takes no more for now.
-    pub(crate) fn poll_write_out(&mut self, cx: &mut Context<'_>, slot: Slot) -> Poll<io::Result<()>> {
+    /// Writes all of `out` and flushes. `Ready(Ok)` once everything is out; `Pending` (with
+    /// `slot`'s waker registered) when the stream takes no more for now. Returns at once, with
+    /// no waker touched, when there is nothing to do: the common case on the receiving side.
+    fn poll_write_buf(&mut self, cx: &mut Context<'_>, slot: Slot, out: &mut impl Buf) -> Poll<io::Result<()>> {
+        if !out.has_remaining() && !self.unflushed {
+            return Poll::Ready(Ok(()));
+        }
         self.waiters.register(slot, cx.waker());
-        let write_waker = self.write_waker.clone();
-        let mut write_cx = Context::from_waker(&write_waker);
+        let mut write_cx = Context::from_waker(&self.write_waker);
         let mut progressed = false;
         let result = loop {
-            if self.written == self.front.len() {
-                self.front.clear();
-                self.written = 0;
-                if self.front.capacity() > KEEP_CAPACITY {
-                    self.front = Vec::new();
-                }
-                if self.back.is_empty() {
-                    break R::poll_flush(&mut self.stream, &mut write_cx);
-                }
-                std::mem::swap(&mut self.front, &mut self.back);
+            if !out.has_remaining() {
+                break R::poll_flush(&mut self.stream, &mut write_cx).map_ok(|()| self.unflushed = false);
             }
-            let pending = &self.front[self.written..];
-            let vectored = !self.back.is_empty() && R::is_write_vectored(&self.stream);
-            let bufs = [IoSlice::new(pending), IoSlice::new(if vectored { &self.back } else { &[] })];
-            match R::poll_write_vectored(&mut self.stream, &mut write_cx, &bufs[..1 + vectored as usize]) {
+            let mut slices = [IoSlice::new(&[]); MAX_WRITE_SLICES];
+            let count = if R::is_write_vectored(&self.stream) {
+                out.chunks_vectored(&mut slices)
+            } else {
+                slices[0] = IoSlice::new(out.chunk());
+                1
+            };
+            match R::poll_write_vectored(&mut self.stream, &mut write_cx, &slices[..count]) {
                 Poll::Pending => break Poll::Pending,
                 Poll::Ready(Ok(0)) => break Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
                 Poll::Ready(Ok(n)) => {
                     progressed = true;
-                    self.advance(n);
+                    self.unflushed = true;
+                    out.advance(n);
                 }
                 Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
                 Poll::Ready(Err(e)) => break Poll::Ready(Err(e)),
             }
         };
         if progressed {
-            self.waiters.wake_other(slot);
+            // Bytes the other side waited to get out may have left.
+            self.waiters.wake_slot(slot.other());
         }
         result
     }
 
-    /// Marks `n` bytes as written, across `front` into `back`.
-    fn advance(&mut self, n: usize) {
-        let in_front = self.front.len() - self.written;
-        if n <= in_front {
-            self.written += n;
-        } else {
-            self.front.clear();
-            std::mem::swap(&mut self.front, &mut self.back);
-            self.written = n - in_front;
+    /// Writes the handshake phase's output.
+    fn poll_write_handshake(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let out = std::mem::take(&mut self.handshake_out);
+        let mut rest = &out[self.written..];
+        let result = self.poll_write_buf(cx, Slot::Reader, &mut rest);
+        self.written = out.len() - rest.len();
+        self.handshake_out = out;
+        if self.written == self.handshake_out.len() {
+            self.handshake_out.clear();
+            self.written = 0;
         }
+        result
     }
 
     /// Shuts down the write side (TCP FIN); a peer already gone is not an error.
@@ -205,11 +200,23 @@ impl<S, R: RuntimeIo<S>> Io<S, R> {
         })
     }
 
+    /// One read into `room` (retrying on `Interrupted`): the number of bytes, `None` at EOF.
+    fn poll_read_into(&mut self, cx: &mut Context<'_>, room: &mut [u8]) -> Poll<io::Result<Option<usize>>> {
+        loop {
+            match R::poll_read(&mut self.stream, cx, room) {
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Poll::Ready(Ok(0)) => return Poll::Ready(Ok(None)),
+                Poll::Ready(result) => return Poll::Ready(result.map(Some)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
     /// Drives either side of the opening handshake until it completes, fails, or its deadline
     /// passes.
     pub(crate) async fn handshake<H: Handshake>(&mut self, handshake: &mut H) -> Result<H::Output, Error> {
         let mut timer = Timer::<R>::default();
-        handshake.poll_transmit(&mut self.back);
+        handshake.poll_transmit(&mut self.handshake_out);
         std::future::poll_fn(|cx| loop {
             if let Some(deadline) = handshake.poll_timeout() {
                 let now = Instant::now();
@@ -217,7 +224,7 @@ impl<S, R: RuntimeIo<S>> Io<S, R> {
                     handshake.handle_timeout(now.max(deadline))?;
                 }
             }
-            if let Poll::Ready(Err(e)) = self.poll_write_out(cx, Slot::Reader) {
+            if let Poll::Ready(Err(e)) = self.poll_write_handshake(cx) {
                 return Poll::Ready(Err(e.into()));
             }
             match self.poll_read(cx, |input| handshake.handle_input(input)) {
@@ -227,7 +234,7 @@ impl<S, R: RuntimeIo<S>> Io<S, R> {
                     if let Some(done) = result? {
                         return Poll::Ready(Ok(done));
                     }
-                    handshake.poll_transmit(&mut self.back);
+                    handshake.poll_transmit(&mut self.handshake_out);
                 }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
             }
@@ -238,13 +245,14 @@ impl<S, R: RuntimeIo<S>> Io<S, R> {
     /// Writes `bytes` (an HTTP error response) and shuts down the write side, giving up at
     /// `deadline`. Best effort: the connection is being refused anyway.
     pub(crate) async fn write_and_shut(&mut self, bytes: Vec<u8>, deadline: Instant) {
-        self.back = bytes;
+        self.handshake_out = bytes;
+        self.written = 0;
         let mut timer = Timer::<R>::default();
         std::future::poll_fn(|cx| {
             if timer.poll(cx, deadline).is_ready() {
                 return Poll::Ready(());
             }
-            match self.poll_write_out(cx, Slot::Reader) {
+            match self.poll_write_handshake(cx) {
                 Poll::Ready(Ok(())) => self.poll_shutdown(cx, Slot::Reader).map(drop),
                 Poll::Ready(Err(_)) => Poll::Ready(()),
                 Poll::Pending => Poll::Pending,
@@ -316,7 +324,6 @@ impl<S, R: Runtime> std::fmt::Debug for Driver<S, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Driver")
             .field("connection", &self.connection)
-            .field("buffered", &(self.io.front.len() - self.io.written + self.io.back.len()))
             .field("closed", &self.closed)
             .finish_non_exhaustive()
     }
@@ -337,34 +344,38 @@ impl<S, R: RuntimeIo<S>> Driver<S, R> {
         }
     }
 
-    /// Bytes waiting to go out, in the core and in our buffers.
+    /// Bytes waiting to go out.
     pub(crate) fn buffered(&self) -> usize {
-        self.io.buffered() + self.connection.pending_transmit()
+        self.connection.pending_transmit()
     }
 
     /// The socket failed: the connection ends as abnormal closure and no more I/O happens.
     fn break_io(&mut self, error: io::Error) -> Error {
         self.broken = true;
-        self.io.discard_output();
+        self.connection.transmit(Instant::now()).clear();
         self.connection.handle_eof();
         if let Some(reader) = self.reader.take() {
             reader.wake();
         }
+        self.io.waiters.wake_slot(Slot::Writer);
         error.into()
     }
 
-    /// Steps 3 and 4 of the drive loop: take what the core emits, write it all, and shut down
-    /// the write side when the core asks and everything is out.
+    /// Steps 3 and 4 of the drive loop: write what the core has queued, and shut down the
+    /// write side when the core asks and everything is out. Reads no clock and touches no
+    /// waker when there is nothing to write.
     pub(crate) fn poll_output(&mut self, cx: &mut Context<'_>, slot: Slot) -> Poll<Result<(), Error>> {
         if self.broken {
             return Poll::Ready(Ok(()));
         }
-        self.connection.poll_transmit(Instant::now(), &mut self.io.back);
+        if self.connection.wants_transmit() || self.io.unflushed {
+            let queue = self.connection.transmit(Instant::now());
+            if let Err(e) = std::task::ready!(self.io.poll_write_buf(cx, slot, queue)) {
+                return Poll::Ready(Err(self.break_io(e)));
+            }
+        }
         if self.connection.poll_shutdown() {
             self.shutdown = Shutdown::Due;
-        }
-        if let Err(e) = std::task::ready!(self.io.poll_write_out(cx, slot)) {
-            return Poll::Ready(Err(self.break_io(e)));
         }
         if self.shutdown == Shutdown::Due {
             if let Err(e) = std::task::ready!(self.io.poll_shutdown(cx, slot)) {
@@ -395,6 +406,8 @@ impl<S, R: RuntimeIo<S>> Driver<S, R> {
             // Step 5. Output still stuck at this point is given up: the peer is gone or the
             // close deadline passed.
             if self.connection.is_finished() {
+                // A sending side still waiting to write gives up too.
+                self.io.waiters.wake_slot(Slot::Writer);
                 return Poll::Ready(Err(Error::Closed(self.closed.clone().unwrap_or_else(abnormal))));
             }
             // Step 1: the deadline, then the socket.
@@ -404,7 +417,12 @@ impl<S, R: RuntimeIo<S>> Driver<S, R> {
                 continue;
             }
             let connection = &mut self.connection;
-            match self.io.poll_read(cx, |input| connection.handle_input(input)) {
+            let read = match connection.input_room() {
+                // A large frame is arriving: read straight into the core's buffer.
+                Some(room) => self.io.poll_read_into(cx, room).map_ok(|n| n.map(|n| connection.handle_input_read(n))),
+                None => self.io.poll_read(cx, |input| connection.handle_input(input)),
+            };
+            match read {
                 Poll::Ready(Ok(None)) => {
                     self.connection.handle_eof();
                     continue;
@@ -455,9 +473,15 @@ impl<S, R: RuntimeIo<S>> Driver<S, R> {
         result
     }
 
-    /// Writes everything buffered (and shuts down when due).
+    /// Writes everything buffered (and shuts down when due). Output still stuck once the
+    /// connection is finished (the close timeout passed) is given up.
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let result = self.poll_output(cx, Slot::Writer);
+        let result = match self.poll_output(cx, Slot::Writer) {
+            Poll::Pending if self.connection.is_finished() => {
+                Poll::Ready(Err(Error::Closed(self.closed.clone().unwrap_or_else(abnormal))))
+            }
+            other => other,
+        };
         self.after_command();
         result
     }

@@ -366,9 +366,10 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
 
     /// Runs the close handshake: sends a close frame (see `Connection::close` for valid codes),
     /// discards messages that still arrive, and returns once the peer answered and the TCP
-    /// connection is torn down, or the close timeout passed.
+    /// connection is torn down, or the close timeout passed (also when the peer stopped
+    /// reading and the close frame cannot get out).
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        self.send_close(code, reason).await?;
+        self.driver.connection.close(code, reason)?;
         loop {
             match self.recv_event().await {
                 Ok(_) => {}
@@ -378,8 +379,9 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
         }
     }
 
-    /// Starts the close handshake without waiting: keep calling [`recv`](Self::recv) to receive
-    /// what the peer sent before its close frame, until it returns [`Error::Closed`].
+    /// Starts the close handshake without waiting: the close frame goes out as far as the
+    /// socket takes it now, the rest while receiving; keep calling [`recv`](Self::recv) to
+    /// receive what the peer sent before its close frame, until it returns [`Error::Closed`].
     pub async fn send_close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         send_close(self, code, reason).await
     }
@@ -533,8 +535,13 @@ impl<S, R: RuntimeIo<S>> WriteHalf<S, R> {
 
     /// Sends a close frame and writes it; the [`ReadHalf`] receives what the peer sent before
     /// its answer, then [`Error::Closed`] once the close handshake is over.
+    ///
+    /// Writing gives up once the connection is finished: when the peer does not read, the
+    /// [`ReadHalf`] ends it at the close timeout.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        send_close(&mut Locked(&self.shared), code, reason).await
+        let mut access = Locked(&self.shared);
+        access.with(|driver| driver.connection.close(code, reason))?;
+        flush(&mut access).await
     }
 
     /// Sets how many bytes may wait to be written before sending waits (64 KiB by default).
@@ -608,13 +615,18 @@ async fn flush<S, R: RuntimeIo<S>>(access: &mut impl Command<S, R>) -> Result<()
     poll_fn(|cx| access.with(|driver| driver.poll_flush(cx))).await
 }
 
-/// Queues a frame once below the high-water mark and writes what the socket takes now.
-async fn queue<S, R: RuntimeIo<S>>(
+/// Queues a frame once below the high-water mark and writes everything queued.
+async fn queue_and_flush<S, R: RuntimeIo<S>>(
     access: &mut impl Command<S, R>,
     command: impl FnOnce(&mut Connection) -> Result<(), laputa_core::Error>,
 ) -> Result<(), Error> {
     ready(access).await?;
     access.with(|driver| command(&mut driver.connection))?;
+    flush(access).await
+}
+
+/// Writes what the socket takes now, without waiting for the rest.
+async fn write_now<S, R: RuntimeIo<S>>(access: &mut impl Command<S, R>) -> Result<(), Error> {
     poll_fn(|cx| {
         access.with(|driver| match driver.poll_flush(cx) {
             Poll::Pending => Poll::Ready(Ok(())),
@@ -625,8 +637,7 @@ async fn queue<S, R: RuntimeIo<S>>(
 }
 
 async fn send<S, R: RuntimeIo<S>>(access: &mut impl Command<S, R>, message: Message) -> Result<(), Error> {
-    queue(access, |connection| connection.send(message)).await?;
-    flush(access).await
+    queue_and_flush(access, |connection| connection.send(message)).await
 }
 
 /// Queues without writing: everything fed while handling one read goes out in one write when the
@@ -642,8 +653,7 @@ async fn send_fragment<S, R: RuntimeIo<S>>(
     data: &[u8],
     is_final: bool,
 ) -> Result<(), Error> {
-    queue(access, |connection| connection.send_fragment(kind, data, is_final)).await?;
-    flush(access).await
+    queue_and_flush(access, |connection| connection.send_fragment(kind, data, is_final)).await
 }
 
 async fn ping<S, R: RuntimeIo<S>>(access: &mut impl Command<S, R>, payload: &[u8]) -> Result<(), Error> {
@@ -657,5 +667,5 @@ async fn send_close<S, R: RuntimeIo<S>>(
     reason: &str,
 ) -> Result<(), Error> {
     access.with(|driver| driver.connection.close(code, reason))?;
-    flush(access).await
+    write_now(access).await
 }

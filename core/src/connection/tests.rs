@@ -1,6 +1,7 @@
 //! Connection tests, by RFC 6455 section, asserting exact events and bytes.
 
 use super::*;
+use bytes::Buf;
 use std::time::Duration;
 
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
@@ -366,6 +367,88 @@ fn many_pings_leave_one_pong() {
     // The first pings are answered in order; the newest answer replaced the last one.
     assert_eq!(&out[..12], [0x8a, 0x04, 0, 0, 0, 0, 0x8a, 0x04, 0, 0, 0, 1]);
     assert_eq!(&out[out.len() - 6..], [0x8a, 0x04, 0, 0, 0x03, 0xe7]);
+}
+
+#[test]
+fn answers_to_pings_wait_while_earlier_answers_are_unwritten() {
+    let mut s = server();
+    let pings = |s: &mut Connection, from: u32| {
+        let input: Vec<u8> = (from..from + 1000).flat_map(|i| frame(true, false, 0x9, &i.to_be_bytes(), true)).collect();
+        s.handle_input(&input);
+        assert_eq!(events(s), []);
+    };
+    pings(&mut s, 0);
+    assert_eq!(s.transmit(Instant::now()).remaining(), 6 * MAX_PENDING_PONGS);
+    // The socket takes nothing: more pings leave the queue as it is, and wait coalesced.
+    pings(&mut s, 1000);
+    assert_eq!(s.transmit(Instant::now()).remaining(), 6 * MAX_PENDING_PONGS);
+    pings(&mut s, 2000);
+    assert_eq!(s.transmit(Instant::now()).remaining(), 6 * MAX_PENDING_PONGS);
+    assert_eq!(s.pending_transmit(), 2 * 6 * MAX_PENDING_PONGS);
+    // Once the first answers are written, the waiting ones follow, the newest last.
+    s.transmit(Instant::now()).advance(6 * MAX_PENDING_PONGS);
+    let out = transmit(&mut s);
+    assert_eq!(out.len(), 6 * MAX_PENDING_PONGS);
+    assert_eq!(&out[..6], [0x8a, 0x04, 0, 0, 0x03, 0xe8]);
+    assert_eq!(&out[out.len() - 6..], [0x8a, 0x04, 0, 0, 0x0b, 0xb7]);
+    assert_eq!(s.pending_transmit(), 0);
+}
+
+#[test]
+fn waiting_answers_to_pings_go_out_before_our_close_frame() {
+    let mut s = server();
+    s.handle_input(&frame(true, false, 0x9, b"a", true));
+    assert_eq!(events(&mut s), []);
+    s.transmit(Instant::now()); // "a" is queued, not written.
+    s.handle_input(&frame(true, false, 0x9, b"b", true));
+    assert_eq!(events(&mut s), []);
+    s.close(CloseCode::NORMAL, "").unwrap();
+    assert_eq!(transmit(&mut s), [0x8a, 0x01, b'a', 0x8a, 0x01, b'b', 0x88, 0x02, 0x03, 0xe8]);
+}
+
+#[test]
+fn a_large_unmasked_payload_is_queued_without_a_copy() {
+    let payload = Bytes::from(vec![7u8; 64 * 1024]);
+    let mut s = server();
+    s.send(Message::Binary(payload.clone())).unwrap();
+    s.send(Message::from("small")).unwrap();
+    let queue = s.transmit(Instant::now());
+    let mut slices = [std::io::IoSlice::new(&[]); 4];
+    assert_eq!(queue.chunks_vectored(&mut slices), 3);
+    assert_eq!(&slices[0][..], [0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0]);
+    assert_eq!(slices[1].as_ptr(), payload.as_ptr(), "the payload is the message's own memory");
+    assert_eq!(&slices[2][..], [0x81, 5, b's', b'm', b'a', b'l', b'l']);
+    // A client masks, which needs a copy: one chunk.
+    let mut c = client();
+    c.send(Message::Binary(payload)).unwrap();
+    assert_eq!(c.transmit(Instant::now()).chunks_vectored(&mut slices), 1);
+}
+
+#[test]
+fn a_large_frame_can_be_read_straight_into_the_core() {
+    let payload: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let wire = frame(true, false, 0x2, &payload, true);
+    let mut s = server();
+    assert!(s.input_room().is_none(), "no frame is arriving");
+    s.handle_input(&wire[..1000]);
+    assert_eq!(events(&mut s), []);
+    let mut at = 1000;
+    while at < wire.len() {
+        let room = s.input_room().expect("the rest of the frame is large");
+        assert_eq!(room.len(), wire.len() - at, "room for exactly the rest of the frame");
+        let n = room.len().min(7000);
+        room[..n].copy_from_slice(&wire[at..at + n]);
+        s.handle_input_read(n);
+        at += n;
+        assert_eq!(events(&mut s), []);
+        if wire.len() - at < Connection::LEND_MIN {
+            assert!(s.input_room().is_none(), "a small rest is read the usual way");
+            s.handle_input(&wire[at..]);
+            at = wire.len();
+        }
+    }
+    assert_eq!(events(&mut s), [Event::Message(Message::Binary(payload.into()))]);
+    assert!(s.input_room().is_none());
 }
 
 #[test]
