@@ -187,11 +187,16 @@ pub async fn client<S, R: RuntimeIo<S>>(
 }
 
 async fn drive_client<S, R: RuntimeIo<S>>(
-    mut io: Io<S, R>,
-    mut handshake: ClientHandshake,
+    io: Io<S, R>,
+    handshake: ClientHandshake,
 ) -> Result<(WebSocket<S, R>, http::Response<()>), Error> {
-    let (connection, response) = io.handshake(&mut handshake).await?;
-    Ok((WebSocket::from_driver(Driver::new(io, connection)), response))
+    // Boxed for the same reason as in `accept_with`.
+    Box::pin(async move {
+        let (mut io, mut handshake) = (io, handshake);
+        let (connection, response) = io.handshake(&mut handshake).await?;
+        Ok((WebSocket::from_driver(Driver::new(io, connection)), response))
+    })
+    .await
 }
 
 /// Answers the opening handshake on a server with the default [`Config`], accepting any request.
@@ -203,6 +208,17 @@ pub async fn accept<S, R: RuntimeIo<S>>(stream: S) -> Result<WebSocket<S, R>, Er
 /// cookies, subprotocols) and accept it (choosing a subprotocol, adding headers) or reject it
 /// with an HTTP response. A request that is not a valid upgrade gets the matching HTTP error.
 pub async fn accept_with<S, R, F>(stream: S, config: Config, decide: F) -> Result<WebSocket<S, R>, Error>
+where
+    R: RuntimeIo<S>,
+    F: FnOnce(&IncomingRequest) -> Result<Accept, Reject>,
+{
+    // The handshake's state (parser, buffers, timer) lives in a box while it runs: a future
+    // is as large as its largest state, so a task that goes on to hold the connection for
+    // hours would otherwise keep room for the handshake all that time.
+    Box::pin(serve_handshake::<S, R, F>(stream, config, decide)).await
+}
+
+async fn serve_handshake<S, R, F>(stream: S, config: Config, decide: F) -> Result<WebSocket<S, R>, Error>
 where
     R: RuntimeIo<S>,
     F: FnOnce(&IncomingRequest) -> Result<Accept, Reject>,

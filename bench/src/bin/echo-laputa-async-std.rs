@@ -1,9 +1,9 @@
 //! Echo server on `laputa::async_std`: the same server as `echo-laputa` (same limits, `recv` then
-//! `send`, or `feed` with `--feed`; `--deflate` accepts permessage-deflate), on async-std's
+//! `feed`, or `send` with `--send`; `--deflate` accepts permessage-deflate), on async-std's
 //! single-threaded flavour: every connection's task spawned with `task::spawn_local` onto the
 //! thread that runs `task::block_on` (the counterpart of tokio's current-thread runtime; plain
 //! `task::spawn` would hand each task to async-std's worker threads).
-//! `echo-laputa-async-std [--addr HOST:PORT] [--count-allocs HOST:PORT] [--feed] [--deflate]`.
+//! `echo-laputa-async-std [--addr HOST:PORT] [--count-allocs HOST:PORT] [--send] [--deflate]`.
 
 use laputa::Accept;
 use laputa_bench::{std_listener, CountingAlloc, ServerOptions};
@@ -12,8 +12,8 @@ use laputa_bench::{std_listener, CountingAlloc, ServerOptions};
 static ALLOC: CountingAlloc = CountingAlloc;
 
 fn main() {
-    let options = ServerOptions::from_env(&["feed"]);
-    let feed = options.args.switch("feed");
+    let options = ServerOptions::from_env(&["send"]);
+    let feed = !options.args.switch("send");
     let config = options.laputa_config();
     async_std::task::block_on(async {
         let listener = async_std::net::TcpListener::from(std_listener(&options.addr));

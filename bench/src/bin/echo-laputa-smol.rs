@@ -1,9 +1,9 @@
 //! Echo server on `laputa::smol`: the same server as `echo-laputa` (same limits, `recv` then
-//! `send`, or `feed` with `--feed`; `--deflate` accepts permessage-deflate), on smol's
+//! `feed`, or `send` with `--send`; `--deflate` accepts permessage-deflate), on smol's
 //! single-threaded flavour: every connection's task on one `LocalExecutor` run by `block_on` on
 //! the main thread, which also drives `async-io`'s reactor (the counterpart of tokio's
 //! current-thread runtime). `echo-laputa-smol [--addr HOST:PORT] [--count-allocs HOST:PORT]
-//! [--feed] [--deflate]`.
+//! [--send] [--deflate]`.
 
 use laputa::Accept;
 use laputa_bench::{fail, std_listener, CountingAlloc, ServerOptions};
@@ -12,8 +12,8 @@ use laputa_bench::{fail, std_listener, CountingAlloc, ServerOptions};
 static ALLOC: CountingAlloc = CountingAlloc;
 
 fn main() {
-    let options = ServerOptions::from_env(&["feed"]);
-    let feed = options.args.switch("feed");
+    let options = ServerOptions::from_env(&["send"]);
+    let feed = !options.args.switch("send");
     let config = options.laputa_config();
     let executor = smol::LocalExecutor::new();
     smol::block_on(executor.run(async {

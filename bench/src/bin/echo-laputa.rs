@@ -1,8 +1,9 @@
 //! Echo server on `laputa::tokio`, on the current-thread runtime every tokio server here uses,
-//! written as the adapter's own example writes it (`recv`, then `send`).
-//! `echo-laputa [--addr HOST:PORT] [--count-allocs HOST:PORT] [--feed] [--deflate]`: with
-//! `--feed`, each echo is queued with `feed` instead of `send`; with `--deflate`, permessage-deflate
-//! is accepted. `echo-laputa-smol` and `echo-laputa-async-std` are the same server on the other
+//! written as the `echo_server` example writes it (`recv`, then `feed`).
+//! `echo-laputa [--addr HOST:PORT] [--count-allocs HOST:PORT] [--send] [--deflate]`: each echo
+//! is queued with `feed` (corked: `recv` writes everything answered while handling one read in
+//! one write before it waits), or written at once with `send` with `--send`; with `--deflate`,
+//! permessage-deflate is accepted. `echo-laputa-smol` and `echo-laputa-async-std` are the same server on the other
 //! runtimes.
 
 use laputa::Accept;
@@ -12,8 +13,8 @@ use laputa_bench::{tokio_listener, tokio_runtime, CountingAlloc, ServerOptions};
 static ALLOC: CountingAlloc = CountingAlloc;
 
 fn main() {
-    let options = ServerOptions::from_env(&["feed"]);
-    let feed = options.args.switch("feed");
+    let options = ServerOptions::from_env(&["send"]);
+    let feed = !options.args.switch("send");
     let config = options.laputa_config();
     tokio_runtime().block_on(async move {
         let listener = tokio_listener(&options.addr);

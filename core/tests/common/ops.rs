@@ -16,6 +16,7 @@
 //! (permessage-deflate, say) means adding an operation and, where needed, a `Config` bit read
 //! from the header byte.
 
+use laputa_core::bytes::Buf;
 use laputa_core::{CloseCode, Closed, Config, Connection, Error, Event, Message, MessageKind, Rng, Role, State};
 use std::time::{Duration, Instant};
 
@@ -348,6 +349,11 @@ impl Model {
         if side.dropped {
             return;
         }
+        // Written from the transmit queue in two goes, as a socket taking part of it would: what
+        // is not advanced past stays queued (and answers to pings wait behind it).
+        let queue = side.conn.transmit(now);
+        let half = queue.remaining() / 2;
+        write_from(queue, half, &mut side.wire);
         side.conn.poll_transmit(now, &mut side.wire);
         assert_eq!(side.conn.pending_transmit(), 0, "{}: poll_transmit takes everything", side.name);
         if side.conn.poll_shutdown() {
@@ -371,7 +377,17 @@ impl Model {
             return;
         }
         if !chunk.is_empty() {
-            to.conn.handle_input(&chunk);
+            // While a large frame arrives, the bytes go straight into the room the core lends.
+            let lent = match to.conn.input_room() {
+                Some(room) => {
+                    let lent = room.len().min(chunk.len());
+                    room[..lent].copy_from_slice(&chunk[..lent]);
+                    to.conn.handle_input_read(lent);
+                    lent
+                }
+                None => 0,
+            };
+            to.conn.handle_input(&chunk[lent..]);
             drain(to, from);
         }
         if from.fin && from.wire.is_empty() && !from.fin_delivered {
@@ -493,5 +509,21 @@ fn drain(side: &mut Side, peer: &Side) {
             Event::CloseReceived(_) => {}
             Event::Closed(closed) => side.closed.push(closed),
         }
+    }
+}
+
+/// Appends `n` bytes of `queue` to `wire` through its vectored view, as a socket would take them.
+fn write_from(queue: &mut impl Buf, mut n: usize, wire: &mut Vec<u8>) {
+    while n > 0 {
+        let mut slices = [std::io::IoSlice::new(&[]); 3];
+        let count = queue.chunks_vectored(&mut slices);
+        let mut taken = 0;
+        for slice in &slices[..count] {
+            let take = slice.len().min(n - taken);
+            wire.extend_from_slice(&slice[..take]);
+            taken += take;
+        }
+        queue.advance(taken);
+        n -= taken;
     }
 }

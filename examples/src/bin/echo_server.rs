@@ -57,8 +57,10 @@ async fn serve_async<R: TcpRuntime>(addr: &str, config: Config) {
 async fn echo_async<R: TcpRuntime>(stream: R::TcpStream, config: Config) {
     let accepted = runtime::accept_with::<_, R, _>(stream, config, |_| Ok(Accept::default())).await;
     let Ok(mut ws) = accepted else { return };
+    // `feed` queues the echo; `recv` writes everything queued before it waits for the socket,
+    // so all the answers to one read go out in one write.
     while let Ok(message) = ws.recv().await {
-        if ws.send(message).await.is_err() {
+        if ws.feed(message).await.is_err() {
             break;
         }
     }
