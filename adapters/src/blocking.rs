@@ -23,10 +23,10 @@
 //! ```
 
 use crate::Error;
+use laputa_core::bytes::Buf;
 use laputa_core::handshake::{
     Accept, ClientHandshake, ClientRequest, Handshake, HandshakeError, IncomingRequest, Reject, ServerHandshake,
 };
-use laputa_core::bytes::Buf;
 use laputa_core::{CloseCode, Closed, Config, Connection, Event, Message, MessageKind};
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -306,7 +306,8 @@ impl<S: Stream> WebSocket<S> {
 
     /// Writes everything the core has queued, then shuts down the write side if it asks.
     fn flush(&mut self) -> Result<(), Error> {
-        if self.connection.wants_transmit() {
+        // Writing everything can let answers to pings that waited join the queue: go again.
+        while self.connection.wants_transmit() {
             write_all_buf(&mut self.io.stream, self.connection.transmit(Instant::now()))?;
         }
         self.io.flush()?;
@@ -322,7 +323,10 @@ impl<S: Stream> WebSocket<S> {
         let deadline = self.connection.poll_timeout();
         if let Some(room) = self.connection.input_room() {
             match self.io.read(deadline, Some(room)) {
-                Ok(Input::Data(n)) => return Ok(self.connection.handle_input_read(n)),
+                Ok(Input::Data(n)) => {
+                    self.connection.handle_input_read(n);
+                    return Ok(());
+                }
                 other => return self.after_read(other),
             }
         }

@@ -323,6 +323,10 @@ impl Connection {
     /// driver advances past is gone; the rest stays for the next call and counts in
     /// [`pending_transmit`](Self::pending_transmit). `now` starts the close timeout when our close
     /// frame is handed over, and anchors the keepalive interval.
+    ///
+    /// Answers to pings wait outside the queue while earlier answers are unwritten (so that a
+    /// peer that pings without reading cannot grow it), and join it at the next call: after
+    /// writing everything, call again while [`wants_transmit`](Self::wants_transmit) is true.
     pub fn transmit(&mut self, now: Instant) -> &mut TransmitQueue {
         // Answers to pings join the queue once the previous ones are written, so that a peer
         // that pings without reading cannot grow it: the rest wait, coalesced, in
@@ -395,7 +399,13 @@ impl Connection {
     }
 
     /// Queues a whole message as one frame, compressed when allowed and worth it.
-    fn send_data(&mut self, kind: MessageKind, payload: &[u8], shared: Option<&Bytes>, may_compress: bool) -> Result<(), Error> {
+    fn send_data(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+        shared: Option<&Bytes>,
+        may_compress: bool,
+    ) -> Result<(), Error> {
         self.ensure_open()?;
         if self.outgoing.is_some() {
             return Err(Error::FragmentMismatch);
@@ -634,6 +644,11 @@ impl Connection {
                 self.pending_pongs.pop_back();
             }
             self.pending_pongs.push_back(payload.clone());
+            // Straight into the transmit queue, ahead of any answer the application gives to
+            // what follows, unless earlier answers are still unwritten.
+            if self.transmit.written() >= self.pongs_end {
+                self.queue_pongs();
+            }
         }
         if self.config.emit_pings {
             self.events.push_back(Event::Ping(payload));

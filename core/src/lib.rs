@@ -17,6 +17,8 @@ mod rng;
 mod transmit;
 mod utf8;
 
+/// The `bytes` crate: payloads are [`bytes::Bytes`] and [`TransmitQueue`] is a [`bytes::Buf`].
+pub use bytes;
 pub use close::{CloseCode, CloseFrame, MAX_REASON_LEN};
 pub use config::{Config, Keepalive};
 pub use connection::{Connection, Role, State};
@@ -28,5 +30,3 @@ pub use http;
 pub use message::{Closed, Event, Message, MessageKind, Utf8Bytes};
 pub use rng::Rng;
 pub use transmit::TransmitQueue;
-/// The `bytes` crate: payloads are [`bytes::Bytes`] and [`TransmitQueue`] is a [`bytes::Buf`].
-pub use bytes;

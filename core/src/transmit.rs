@@ -19,6 +19,9 @@ const KEEP_CAPACITY: usize = 64 * 1024;
 /// [`Connection::transmit`](crate::Connection::transmit). It is a [`Buf`]: write
 /// [`chunks_vectored`](Buf::chunks_vectored) (or [`chunk`](Buf::chunk)) to the socket and
 /// [`advance`](Buf::advance) past what the socket took; the rest stays queued for the next call.
+/// Once it is all written, call `transmit` again while
+/// [`Connection::wants_transmit`](crate::Connection::wants_transmit) says so: answers to pings
+/// that waited for earlier ones to be written join then.
 ///
 /// ```
 /// use laputa_core::bytes::Buf;
@@ -29,12 +32,14 @@ const KEEP_CAPACITY: usize = 64 * 1024;
 /// let mut server = Connection::new(Role::Server, Config::default());
 /// server.send(Message::from("Hello")).unwrap();
 /// let mut socket = Vec::new(); // stands in for a socket
-/// let queue = server.transmit(Instant::now());
-/// while queue.has_remaining() {
-///     let mut slices = [IoSlice::new(&[]); 16];
-///     let count = queue.chunks_vectored(&mut slices);
-///     let written = socket.write_vectored(&slices[..count]).unwrap();
-///     queue.advance(written);
+/// while server.wants_transmit() {
+///     let queue = server.transmit(Instant::now());
+///     while queue.has_remaining() {
+///         let mut slices = [IoSlice::new(&[]); 16];
+///         let count = queue.chunks_vectored(&mut slices);
+///         let written = socket.write_vectored(&slices[..count]).unwrap();
+///         queue.advance(written);
+///     }
 /// }
 /// assert_eq!(socket, [0x81, 0x05, b'H', b'e', b'l', b'l', b'o']);
 /// ```

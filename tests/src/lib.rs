@@ -85,11 +85,20 @@ pub fn out_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// A loopback address with a port that was free a moment ago.
+/// A loopback address with a port that was free a moment ago, and that no other test of this
+/// process was given: the kernel may hand a released port out again, and two tests starting
+/// servers on one port at once would each reach the other's server.
 pub fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("cannot bind an ephemeral loopback port")
+    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let mut given = GIVEN.lock().unwrap_or_else(PoisonError::into_inner);
+    loop {
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("cannot bind an ephemeral loopback port");
+        if given.insert(addr.port()) {
+            return addr;
+        }
+    }
 }
 
 /// Waits until something accepts TCP connections on `addr`; panics after `timeout`.

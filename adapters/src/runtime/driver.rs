@@ -6,8 +6,8 @@
 
 use super::{Runtime, RuntimeIo};
 use crate::Error;
-use laputa_core::handshake::Handshake;
 use laputa_core::bytes::Buf;
+use laputa_core::handshake::Handshake;
 use laputa_core::{CloseCode, Closed, Connection, Event, State};
 use std::future::Future;
 use std::io::{self, IoSlice};
@@ -368,7 +368,8 @@ impl<S, R: RuntimeIo<S>> Driver<S, R> {
         if self.broken {
             return Poll::Ready(Ok(()));
         }
-        if self.connection.wants_transmit() || self.io.unflushed {
+        // Writing everything can let answers to pings that waited join the queue: go again.
+        while self.connection.wants_transmit() || self.io.unflushed {
             let queue = self.connection.transmit(Instant::now());
             if let Err(e) = std::task::ready!(self.io.poll_write_buf(cx, slot, queue)) {
                 return Poll::Ready(Err(self.break_io(e)));

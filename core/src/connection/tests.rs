@@ -362,7 +362,9 @@ fn many_pings_leave_one_pong() {
     }
     s.handle_input(&input);
     assert_eq!(events(&mut s), []);
-    assert_eq!(s.pending_transmit(), 6 * MAX_PENDING_PONGS);
+    // The first answer went straight into the transmit queue; the others wait for it to be
+    // written, at most 16 of them, the newest replacing the last.
+    assert_eq!(s.pending_transmit(), 6 + 6 * MAX_PENDING_PONGS);
     let out = transmit(&mut s);
     // The first pings are answered in order; the newest answer replaced the last one.
     assert_eq!(&out[..12], [0x8a, 0x04, 0, 0, 0, 0, 0x8a, 0x04, 0, 0, 0, 1]);
@@ -373,25 +375,30 @@ fn many_pings_leave_one_pong() {
 fn answers_to_pings_wait_while_earlier_answers_are_unwritten() {
     let mut s = server();
     let pings = |s: &mut Connection, from: u32| {
-        let input: Vec<u8> = (from..from + 1000).flat_map(|i| frame(true, false, 0x9, &i.to_be_bytes(), true)).collect();
+        let input: Vec<u8> =
+            (from..from + 1000).flat_map(|i| frame(true, false, 0x9, &i.to_be_bytes(), true)).collect();
         s.handle_input(&input);
         assert_eq!(events(s), []);
     };
+    // The first answer goes straight into the queue; the socket takes nothing.
     pings(&mut s, 0);
-    assert_eq!(s.transmit(Instant::now()).remaining(), 6 * MAX_PENDING_PONGS);
-    // The socket takes nothing: more pings leave the queue as it is, and wait coalesced.
+    assert_eq!(s.transmit(Instant::now()).chunk(), [0x8a, 0x04, 0, 0, 0, 0]);
+    // More pings leave the queue as it is; their answers wait, coalesced.
     pings(&mut s, 1000);
-    assert_eq!(s.transmit(Instant::now()).remaining(), 6 * MAX_PENDING_PONGS);
+    assert_eq!(s.transmit(Instant::now()).remaining(), 6);
     pings(&mut s, 2000);
-    assert_eq!(s.transmit(Instant::now()).remaining(), 6 * MAX_PENDING_PONGS);
-    assert_eq!(s.pending_transmit(), 2 * 6 * MAX_PENDING_PONGS);
-    // Once the first answers are written, the waiting ones follow, the newest last.
-    s.transmit(Instant::now()).advance(6 * MAX_PENDING_PONGS);
+    assert_eq!(s.transmit(Instant::now()).remaining(), 6);
+    assert_eq!(s.pending_transmit(), 6 + 6 * MAX_PENDING_PONGS);
+    assert!(s.wants_transmit());
+    // Once the first answer is written, the waiting ones follow, the newest last.
+    s.transmit(Instant::now()).advance(6);
+    assert!(s.wants_transmit(), "answers wait to join the queue");
     let out = transmit(&mut s);
     assert_eq!(out.len(), 6 * MAX_PENDING_PONGS);
-    assert_eq!(&out[..6], [0x8a, 0x04, 0, 0, 0x03, 0xe8]);
+    assert_eq!(&out[..6], [0x8a, 0x04, 0, 0, 0, 1]);
     assert_eq!(&out[out.len() - 6..], [0x8a, 0x04, 0, 0, 0x0b, 0xb7]);
     assert_eq!(s.pending_transmit(), 0);
+    assert!(!s.wants_transmit());
 }
 
 #[test]
@@ -460,7 +467,7 @@ fn handshake_response_goes_out_before_any_frame() {
     s.send(Message::from("x")).unwrap();
     let out = transmit(&mut s);
     assert!(out.starts_with(b"HTTP/1.1 101"));
-    assert_eq!(&out[36..], [0x81, 0x01, b'x', 0x8a, 0x01, b'p']);
+    assert_eq!(&out[36..], [0x8a, 0x01, b'p', 0x81, 0x01, b'x']);
 }
 
 // ---- section 5: protocol errors fail the connection with the right code ----
