@@ -18,7 +18,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
 
 /// Size of the scratch buffer each read goes into.
-const READ_CHUNK: usize = 32 * 1024;
+const READ_CHUNK: usize = 128 * 1024;
 
 /// Most chunks of output handed to one vectored write.
 const MAX_WRITE_SLICES: usize = 64;
