@@ -21,5 +21,3 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(reparsed, [answer.clone()], "the answer {answer_text:?} is one extension");
     assert_eq!(answer.name, "permessage-deflate");
 });
-    assert!(accepted, "no offer in {value:?} is met by {answer_text:?}");
-});
