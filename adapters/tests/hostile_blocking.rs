@@ -234,8 +234,8 @@ fn a_hundred_thousand_pings_from_a_peer_that_never_reads_keep_the_output_bounded
     assert!(ending.io_errors.is_empty(), "{ending:?}");
     assert_eq!(pending, 0);
     // Each read of up to 32 KiB holds thousands of pings, yet at most 17 pongs (2 bytes each:
-    // the first answer goes straight into the queue, at most 16 wait behind it) and the close
-    // echo (4 bytes) were ever queued at once.
+    // 16 queued unwritten and the one pending) and the close echo (4 bytes) were ever written
+    // at once.
     let largest = largest_write.load(Ordering::Relaxed);
     assert!(largest <= 17 * 2 + 4, "{largest} bytes written at once");
     drop(peer);

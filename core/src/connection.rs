@@ -19,8 +19,8 @@ use std::time::Instant;
 /// Largest empty buffer kept for reuse; larger ones are released once drained.
 const KEEP_BUFFER: usize = 16 * 1024;
 
-/// Most answers to pings kept before newer ones replace the last (see `on_ping`).
-const MAX_PENDING_PONGS: usize = 16;
+/// Most answers to pings in the transmit queue and not yet written (see `on_ping`).
+const MAX_QUEUED_PONGS: usize = 16;
 
 /// Which end of the connection this endpoint is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -89,10 +89,12 @@ pub struct Connection {
     events: VecDeque<Event>,
     /// Bytes for the peer not yet written: the handshake's 101 response, then frames.
     transmit: TransmitQueue,
-    /// Answers to pings not yet transmitted, oldest first, at most [`MAX_PENDING_PONGS`].
-    pending_pongs: VecDeque<Bytes>,
-    /// Where in the transmit queue the answers to pings queued last end.
-    pongs_end: u64,
+    /// Where in the transmit queue each answer to a ping not yet written ends, oldest first: at
+    /// most [`MAX_QUEUED_PONGS`].
+    queued_pongs: VecDeque<u64>,
+    /// The newest answer to a ping that found [`MAX_QUEUED_PONGS`] answers unwritten: the one
+    /// pending pong.
+    waiting_pong: Option<Bytes>,
     /// The fragmented message being sent, if one is unfinished: its kind and whether it is
     /// compressed.
     outgoing: Option<(MessageKind, bool)>,
@@ -158,8 +160,8 @@ impl Connection {
             incoming: None,
             events: VecDeque::new(),
             transmit: TransmitQueue::default(),
-            pending_pongs: VecDeque::new(),
-            pongs_end: 0,
+            queued_pongs: VecDeque::new(),
+            waiting_pong: None,
             outgoing: None,
             deflate: None,
             scratch: Vec::new(),
@@ -215,7 +217,7 @@ impl Connection {
     /// Bytes queued for sending and not yet taken by [`poll_transmit`](Self::poll_transmit);
     /// drivers apply backpressure on it.
     pub fn pending_transmit(&self) -> usize {
-        self.transmit.remaining() + self.pending_pongs.iter().map(|p| p.len() + 2).sum::<usize>()
+        self.transmit.remaining() + self.waiting_pong.as_ref().map_or(0, |p| p.len() + 2)
     }
 
     /// Whether [`poll_transmit`](Self::poll_transmit) has anything to do: bytes to hand over,
@@ -223,7 +225,7 @@ impl Connection {
     /// skip reading the clock on a connection with nothing to send.
     pub fn wants_transmit(&self) -> bool {
         self.transmit.has_remaining()
-            || !self.pending_pongs.is_empty()
+            || self.waiting_pong.is_some()
             || self.close_queued
             || self.keepalive.wants_clock()
     }
@@ -324,15 +326,15 @@ impl Connection {
     /// [`pending_transmit`](Self::pending_transmit). `now` starts the close timeout when our close
     /// frame is handed over, and anchors the keepalive interval.
     ///
-    /// Answers to pings wait outside the queue while earlier answers are unwritten (so that a
-    /// peer that pings without reading cannot grow it), and join it at the next call: after
-    /// writing everything, call again while [`wants_transmit`](Self::wants_transmit) is true.
+    /// An answer to a ping waits outside the queue while 16 earlier answers are unwritten (so
+    /// that a peer that pings without reading cannot grow it), and joins it at the next call:
+    /// after writing everything, call again while [`wants_transmit`](Self::wants_transmit) is
+    /// true.
     pub fn transmit(&mut self, now: Instant) -> &mut TransmitQueue {
-        // Answers to pings join the queue once the previous ones are written, so that a peer
-        // that pings without reading cannot grow it: the rest wait, coalesced, in
-        // `pending_pongs`.
-        if self.transmit.written() >= self.pongs_end {
-            self.queue_pongs();
+        // The answer to a ping that waited joins once earlier answers are written.
+        self.forget_written_pongs();
+        if self.queued_pongs.len() < MAX_QUEUED_PONGS {
+            self.queue_waiting_pong();
         }
         if self.close_queued {
             self.close_queued = false;
@@ -638,16 +640,16 @@ impl Connection {
         if self.close == State::Open {
             // "If an endpoint receives a Ping frame and has not yet sent Pong frame(s) in response
             // to previous Ping frame(s), the endpoint MAY elect to send a Pong frame for only the
-            // most recently processed Ping frame." Up to a bound every ping is answered; past it
-            // the newest answer replaces the last one, so a flood costs no memory.
-            if self.pending_pongs.len() == MAX_PENDING_PONGS {
-                self.pending_pongs.pop_back();
-            }
-            self.pending_pongs.push_back(payload.clone());
-            // Straight into the transmit queue, ahead of any answer the application gives to
-            // what follows, unless earlier answers are still unwritten.
-            if self.transmit.written() >= self.pongs_end {
-                self.queue_pongs();
+            // most recently processed Ping frame." The answer goes straight into the transmit
+            // queue (ahead of the application's answer to what follows) while fewer than
+            // `MAX_QUEUED_PONGS` answers there are unwritten; past that, a peer that pings
+            // without reading gets only its latest ping answered: one answer waits, each newer
+            // one replacing it, so a flood costs no memory.
+            self.forget_written_pongs();
+            if self.queued_pongs.len() < MAX_QUEUED_PONGS {
+                self.queue_pong(&payload);
+            } else {
+                self.waiting_pong = Some(payload.clone());
             }
         }
         if self.config.emit_pings {
@@ -695,7 +697,7 @@ impl Connection {
     fn on_eof(&mut self) {
         if self.close != State::Closed {
             self.discard_input();
-            self.pending_pongs.clear();
+            self.waiting_pong = None;
             self.finish_close(CloseCode::ABNORMAL, String::new(), false, Some(ProtocolError::UnexpectedEof));
         }
         // The peer's FIN ends the TCP connection too: answer it with ours.
@@ -729,20 +731,30 @@ impl Connection {
         Ok(())
     }
 
-    /// Moves the answers to pings into the transmit queue.
-    fn queue_pongs(&mut self) {
-        if self.pending_pongs.is_empty() {
-            return;
+    /// Queues the answer to a ping, remembering where it ends.
+    fn queue_pong(&mut self, payload: &[u8]) {
+        self.encode_frame(true, false, OpCode::Pong, payload, None);
+        self.queued_pongs.push_back(self.transmit.end_position());
+    }
+
+    /// Queues the answer that waited, if one did.
+    fn queue_waiting_pong(&mut self) {
+        if let Some(payload) = self.waiting_pong.take() {
+            self.queue_pong(&payload);
         }
-        while let Some(payload) = self.pending_pongs.pop_front() {
-            self.encode_frame(true, false, OpCode::Pong, &payload, None);
+    }
+
+    /// Forgets the answers to pings that the driver has written.
+    fn forget_written_pongs(&mut self) {
+        let written = self.transmit.written();
+        while self.queued_pongs.front().is_some_and(|&end| end <= written) {
+            self.queued_pongs.pop_front();
         }
-        self.pongs_end = self.transmit.end_position();
     }
 
     fn queue_close(&mut self, frame: Option<&CloseFrame>) {
         self.keepalive.stop();
-        self.queue_pongs(); // Nothing may follow the close frame.
+        self.queue_waiting_pong(); // Nothing may follow the close frame.
         let payload = frame.map(CloseFrame::encode).unwrap_or_default();
         self.queue_frame(true, OpCode::Close, &payload);
         self.close_queued = true;

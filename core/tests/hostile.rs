@@ -477,20 +477,20 @@ fn close_payload_of_one_byte_and_unsendable_codes_are_1002() {
 // ---- floods ----
 
 #[test]
-fn a_hundred_thousand_pings_unread_keep_at_most_17_pongs() {
+fn a_hundred_thousand_pings_unread_leave_one_pending_pong() {
     let pings: Vec<u8> = (0..100_000u32).flat_map(|i| client_frame(FIN | PING, &i.to_be_bytes())).collect();
     let mut conn = connection(Role::Server);
     let (_, heap) = measure(|| {
         for chunk in pings.chunks(32 << 10) {
             conn.handle_input(chunk);
             assert_eq!(events(&mut conn), []);
-            // The peer never reads, so the driver never writes the output: the first answer
-            // waits in the transmit queue, at most 16 more wait to join it.
+            // The peer never reads, so the driver never writes the output: 16 answers sit in
+            // the transmit queue unwritten, and one more is pending, the newest replacing it.
             assert!(conn.pending_transmit() <= 17 * (4 + 2), "{}", conn.pending_transmit());
         }
     });
     assert!(heap.peak < 128 << 10, "{heap:?}");
-    // The first answer, then the oldest 15 that waited; the newest replaced the 16th.
+    // The first 16 answers, then the one pending: the answer to the last ping.
     let pongs: Vec<u32> = read_frames(&transmit(&mut conn))
         .iter()
         .map(|f| u32::from_be_bytes(f.payload[..].try_into().unwrap()))

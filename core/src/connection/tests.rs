@@ -362,9 +362,9 @@ fn many_pings_leave_one_pong() {
     }
     s.handle_input(&input);
     assert_eq!(events(&mut s), []);
-    // The first answer went straight into the transmit queue; the others wait for it to be
-    // written, at most 16 of them, the newest replacing the last.
-    assert_eq!(s.pending_transmit(), 6 + 6 * MAX_PENDING_PONGS);
+    // The first 16 answers went straight into the transmit queue; one more waits, the answer to
+    // the newest ping.
+    assert_eq!(s.pending_transmit(), 6 * MAX_QUEUED_PONGS + 6);
     let out = transmit(&mut s);
     // The first pings are answered in order; the newest answer replaced the last one.
     assert_eq!(&out[..12], [0x8a, 0x04, 0, 0, 0, 0, 0x8a, 0x04, 0, 0, 0, 1]);
@@ -380,21 +380,21 @@ fn answers_to_pings_wait_while_earlier_answers_are_unwritten() {
         s.handle_input(&input);
         assert_eq!(events(s), []);
     };
-    // The first answer goes straight into the queue; the socket takes nothing.
+    // The first 16 answers go straight into the queue; the socket takes nothing.
     pings(&mut s, 0);
-    assert_eq!(s.transmit(Instant::now()).chunk(), [0x8a, 0x04, 0, 0, 0, 0]);
-    // More pings leave the queue as it is; their answers wait, coalesced.
+    assert_eq!(s.transmit(Instant::now()).remaining(), 6 * MAX_QUEUED_PONGS);
+    // One answer waits, the newest replacing it; the queue stays as it is.
     pings(&mut s, 1000);
-    assert_eq!(s.transmit(Instant::now()).remaining(), 6);
+    assert_eq!(s.transmit(Instant::now()).remaining(), 6 * MAX_QUEUED_PONGS);
     pings(&mut s, 2000);
-    assert_eq!(s.transmit(Instant::now()).remaining(), 6);
-    assert_eq!(s.pending_transmit(), 6 + 6 * MAX_PENDING_PONGS);
+    assert_eq!(s.transmit(Instant::now()).remaining(), 6 * MAX_QUEUED_PONGS);
+    assert_eq!(s.pending_transmit(), 6 * MAX_QUEUED_PONGS + 6);
     assert!(s.wants_transmit());
-    // Once the first answer is written, the waiting ones follow, the newest last.
+    // Once one queued answer is written, the waiting one (to the latest ping) joins.
     s.transmit(Instant::now()).advance(6);
-    assert!(s.wants_transmit(), "answers wait to join the queue");
+    assert!(s.wants_transmit(), "an answer waits to join the queue");
     let out = transmit(&mut s);
-    assert_eq!(out.len(), 6 * MAX_PENDING_PONGS);
+    assert_eq!(out.len(), 6 * MAX_QUEUED_PONGS);
     assert_eq!(&out[..6], [0x8a, 0x04, 0, 0, 0, 1]);
     assert_eq!(&out[out.len() - 6..], [0x8a, 0x04, 0, 0, 0x0b, 0xb7]);
     assert_eq!(s.pending_transmit(), 0);
