@@ -220,9 +220,10 @@ impl Connection {
         self.transmit.remaining() + self.waiting_pong.as_ref().map_or(0, |p| p.len() + 2)
     }
 
-    /// Whether [`poll_transmit`](Self::poll_transmit) has anything to do: bytes to hand over,
-    /// or a clock reading to take (the keepalive interval restarts after input). Lets a driver
-    /// skip reading the clock on a connection with nothing to send.
+    /// Whether [`transmit`](Self::transmit) has anything to do: bytes to hand over, an answer to
+    /// a ping waiting to join the queue, or a clock reading to take (the keepalive interval
+    /// restarts after input). Lets a driver skip reading the clock on a connection with
+    /// nothing to send; see [`TransmitQueue`] for the loop that writes until it is false.
     pub fn wants_transmit(&self) -> bool {
         self.transmit.has_remaining()
             || self.waiting_pong.is_some()
@@ -258,6 +259,35 @@ impl Connection {
     /// header), zeroed. After reading `n` bytes into its front, call
     /// [`handle_input_read`](Self::handle_input_read). `None` otherwise: read anywhere and call
     /// `handle_input`.
+    ///
+    /// ```
+    /// use laputa_core::{Config, Connection, Event, Role};
+    /// use std::io::Read;
+    ///
+    /// // A client receiving an unmasked 100 KB binary frame from a server.
+    /// let mut wire = vec![0x82, 127, 0, 0, 0, 0, 0, 1, 0x86, 0xa0];
+    /// wire.extend(std::iter::repeat(7u8).take(100_000));
+    /// let mut socket = &wire[..]; // stands in for a socket
+    /// let mut client = Connection::new(Role::Client, Config::default());
+    /// let mut scratch = [0u8; 4096];
+    /// let message = loop {
+    ///     if let Some(event) = client.poll_event() {
+    ///         break event;
+    ///     }
+    ///     match client.input_room() {
+    ///         Some(room) => {
+    ///             let n = socket.read(room).unwrap();
+    ///             client.handle_input_read(n);
+    ///         }
+    ///         None => {
+    ///             let n = socket.read(&mut scratch).unwrap();
+    ///             client.handle_input(&scratch[..n]);
+    ///         }
+    ///     }
+    /// };
+    /// let Event::Message(message) = message else { panic!("{message:?}") };
+    /// assert_eq!(message.payload().len(), 100_000);
+    /// ```
     pub fn input_room(&mut self) -> Option<&mut [u8]> {
         if self.close == State::Closed || self.eof || !self.events.is_empty() {
             return None;
