@@ -132,12 +132,11 @@ impl FrameHeader {
 
     /// Appends the encoded header to `out`, using the shortest length form.
     pub fn encode(&self, out: &mut impl bytes::BufMut) {
-        let mut b0 = self.opcode.bits();
-        for (bit, set) in [0x80, 0x40, 0x20, 0x10].into_iter().zip([self.fin, self.rsv[0], self.rsv[1], self.rsv[2]]) {
-            if set {
-                b0 |= bit;
-            }
-        }
+        let b0 = u8::from(self.fin) << 7
+            | u8::from(self.rsv[0]) << 6
+            | u8::from(self.rsv[1]) << 5
+            | u8::from(self.rsv[2]) << 4
+            | self.opcode.bits();
         let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };
         match self.len {
             len @ 0..=125 => out.put_slice(&[b0, mask_bit | len as u8]),

@@ -461,14 +461,14 @@ impl<S, R: RuntimeIo<S>> Driver<S, R> {
             return Poll::Ready(Err(Error::Closed(self.closed.clone().unwrap_or_else(abnormal))));
         }
         // Below the high-water mark nothing is written here, so that what is queued while
-        // handling one read goes out together at the next flush (corking).
-        let result = if self.buffered() <= self.high_water {
-            Poll::Ready(Ok(()))
-        } else {
-            match self.poll_output(cx, Slot::Writer) {
-                Poll::Pending if self.buffered() <= self.high_water => Poll::Ready(Ok(())),
-                other => other,
-            }
+        // handling one read goes out together at the next flush (corking); nor can the core's
+        // deadline have moved.
+        if self.buffered() <= self.high_water {
+            return Poll::Ready(Ok(()));
+        }
+        let result = match self.poll_output(cx, Slot::Writer) {
+            Poll::Pending if self.buffered() <= self.high_water => Poll::Ready(Ok(())),
+            other => other,
         };
         self.after_command();
         result
