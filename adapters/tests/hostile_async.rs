@@ -26,7 +26,7 @@ mod common;
 mod raw_peer;
 
 use common::{timeout, Harness};
-use raw_peer::{client_frame, config, read_to_eof, reset, upgrade, DEFLATE_REQUEST, REQUEST, WATCHDOG};
+use raw_peer::{abnormal, client_frame, config, read_to_eof, reset, upgrade, DEFLATE_REQUEST, REQUEST, WATCHDOG};
 
 type Ws<S, R> = WebSocket<S, R>;
 
@@ -92,10 +92,6 @@ async fn read_to_end<S, R: runtime::RuntimeIo<S>>(ws: &mut Ws<S, R>) -> Ending {
         }
     }
     panic!("never ended: {ending:?}");
-}
-
-fn abnormal() -> Closed {
-    Closed { code: CloseCode::ABNORMAL, reason: String::new(), clean: false, error: None }
 }
 
 fn eof() -> Closed {

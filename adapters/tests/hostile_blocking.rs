@@ -13,7 +13,7 @@ use std::time::Duration;
 
 mod raw_peer;
 
-use raw_peer::{client_frame, config, read_to_eof, reset, upgrade, REQUEST, WATCHDOG};
+use raw_peer::{abnormal, client_frame, config, read_to_eof, reset, upgrade, REQUEST, WATCHDOG};
 
 /// A listener on a free port, a thread running `serve` on its first connection, and a raw peer
 /// connected to it.
@@ -54,10 +54,6 @@ fn read_to_end<S: Stream>(ws: &mut WebSocket<S>) -> Ending {
         }
     }
     panic!("never ended: {ending:?}");
-}
-
-fn abnormal() -> Closed {
-    Closed { code: CloseCode::ABNORMAL, reason: String::new(), clean: false, error: None }
 }
 
 fn accept(stream: TcpStream) -> WebSocket<TcpStream> {

@@ -2,7 +2,7 @@
 //! a plain `std::net::TcpStream` that writes hand-made frames and reads with a watchdog.
 #![allow(dead_code)]
 
-use laputa::Config;
+use laputa::{CloseCode, Closed, Config};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -73,4 +73,9 @@ pub(crate) fn read_to_eof(peer: &mut TcpStream) -> io::Result<Vec<u8>> {
 pub(crate) fn reset(peer: TcpStream) {
     socket2::SockRef::from(&peer).set_linger(Some(Duration::ZERO)).unwrap();
     drop(peer);
+}
+
+/// How a connection that ended without a close handshake is reported: 1006, unclean.
+pub(crate) fn abnormal() -> Closed {
+    Closed { code: CloseCode::ABNORMAL, reason: String::new(), clean: false, error: None }
 }
