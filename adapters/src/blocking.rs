@@ -220,6 +220,37 @@ impl<S: Stream> WebSocket<S> {
         self.flush()
     }
 
+    /// Queues a whole message without writing it: it goes out with the next call that writes
+    /// ([`read`](Self::read) writes everything queued before it waits, and so do
+    /// [`flush`](Self::flush) and `send`). An echo loop that answers with `feed` writes its
+    /// answers to everything one read brought in one write ("corking"). Once more than
+    /// [`FEED_HIGH_WATER`] bytes are queued, `feed` writes them before it returns, so that a
+    /// loop that only feeds holds little.
+    ///
+    /// ```no_run
+    /// # fn run() -> Result<(), laputa::Error> {
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:9001")?;
+    /// let (stream, _) = listener.accept()?;
+    /// let mut ws = laputa::blocking::accept(stream)?;
+    /// while let Ok(message) = ws.read() {
+    ///     ws.feed(message)?; // written by the next `read`, with the other answers
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn feed(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        self.connection.send(message.into())?;
+        if self.connection.pending_transmit() > FEED_HIGH_WATER {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Bytes queued and not yet written (by [`feed`](Self::feed), or left by a write that
+    /// timed out).
+    pub fn buffered_amount(&self) -> usize {
+        self.connection.pending_transmit() + self.io.outbuf.len() - self.io.written
+    }
+
     /// Sends a whole message without compressing it even when permessage-deflate is on: for
     /// secrets sent next to attacker-controlled data (RFC 7692 section 8).
     pub fn send_uncompressed(&mut self, message: impl Into<Message>) -> Result<(), Error> {
@@ -304,8 +335,9 @@ impl<S: Stream> WebSocket<S> {
         self.flush()
     }
 
-    /// Writes everything the core has queued, then shuts down the write side if it asks.
-    fn flush(&mut self) -> Result<(), Error> {
+    /// Writes everything queued (by [`feed`](Self::feed)), then shuts down the write side if the
+    /// core asks. On a write timeout the rest stays queued for the next call.
+    pub fn flush(&mut self) -> Result<(), Error> {
         // Writing everything can let answers to pings that waited join the queue: go again.
         while self.connection.wants_transmit() {
             write_all_buf(&mut self.io.stream, self.connection.transmit(Instant::now()))?;
@@ -371,6 +403,9 @@ fn write_all_buf(stream: &mut impl Write, out: &mut impl Buf) -> io::Result<()> 
     }
     Ok(())
 }
+
+/// [`WebSocket::feed`] writes once more than this is queued.
+pub const FEED_HIGH_WATER: usize = 64 * 1024;
 
 /// Most chunks of output handed to one vectored write.
 const MAX_WRITE_SLICES: usize = 64;

@@ -26,6 +26,8 @@
 
 use crate::runtime::{self, Runtime, RuntimeIo};
 use crate::Error;
+use laputa_core::bytes::buf::Limit;
+use laputa_core::bytes::BytesMut;
 use laputa_core::handshake::{Accept, ClientRequest, IncomingRequest, Reject};
 use laputa_core::Config;
 use std::future::Future;
@@ -34,7 +36,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 
 pub use tokio::net::TcpStream;
 
@@ -117,6 +119,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> RuntimeIo<S> for Tokio {
         let mut buf = ReadBuf::new(buf);
         std::task::ready!(Pin::new(stream).poll_read(cx, &mut buf))?;
         Poll::Ready(Ok(buf.filled().len()))
+    }
+
+    const READS_SPARE: bool = true;
+
+    fn poll_read_spare(
+        stream: &mut S,
+        cx: &mut Context<'_>,
+        buf: &mut Limit<&mut BytesMut>,
+    ) -> Poll<io::Result<usize>> {
+        std::pin::pin!(stream.read_buf(buf)).poll(cx)
     }
 
     fn poll_write_vectored(stream: &mut S, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {

@@ -106,3 +106,35 @@ fn bytes_sent_right_after_the_request_are_not_lost() {
     raw.read_exact(&mut response).unwrap();
     assert_eq!(&response, b"HTTP/1.1 101");
 }
+
+/// `feed` queues without writing (corking); `read` writes what is queued before it waits, and
+/// `flush` writes it at once.
+#[test]
+fn feed_corks_until_a_call_writes() {
+    let (url, handle) = server(|stream| {
+        let mut ws = blocking::accept(stream).unwrap();
+        while let Ok(message) = ws.read() {
+            ws.feed(message).unwrap();
+        }
+    });
+    let (mut ws, _) = blocking::connect(&url).unwrap();
+    for text in ["one", "two", "three"] {
+        ws.feed(text).unwrap();
+    }
+    assert_eq!(ws.buffered_amount(), 3 * 6 + 3 + 3 + 5, "three masked frames queued, none written");
+    assert_eq!(ws.read().unwrap(), Message::from("one"));
+    assert_eq!(ws.buffered_amount(), 0);
+    ws.feed("four").unwrap();
+    ws.flush().unwrap();
+    assert_eq!(ws.buffered_amount(), 0);
+    for text in ["two", "three", "four"] {
+        assert_eq!(ws.read().unwrap(), Message::from(text));
+    }
+    // Past the high-water mark, feed writes by itself.
+    let large = Message::from(vec![7u8; blocking::FEED_HIGH_WATER]);
+    ws.feed(large.clone()).unwrap();
+    assert_eq!(ws.buffered_amount(), 0, "written once past the mark");
+    assert_eq!(ws.read().unwrap(), large);
+    ws.close(CloseCode::NORMAL, "").unwrap();
+    handle.join().unwrap();
+}

@@ -12,6 +12,7 @@ use crate::message::{Closed, Event, Message, MessageKind, Utf8Bytes};
 use crate::transmit::{TransmitQueue, SHARE_MIN};
 use crate::utf8::Utf8Validator;
 use crate::{Config, Rng};
+use bytes::buf::Limit;
 use bytes::{Buf, Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -248,8 +249,23 @@ impl Connection {
         if self.close == State::Closed || self.eof {
             return; // After the close handshake, a failure or EOF, input is discarded.
         }
+        if data.len() >= Self::LEND_MIN && self.frame.is_none() && self.inbuf.len() == 0 {
+            self.reserve_for_frame(data);
+        }
         self.inbuf.extend(data);
         self.keepalive.on_input();
+    }
+
+    /// On the first read of a large frame, sizes the input buffer for the whole frame at once,
+    /// so that the room lent for the rest does not move what came first. A header that the
+    /// limits refuse reserves nothing (it fails when read).
+    fn reserve_for_frame(&mut self, data: &[u8]) {
+        if let Ok(Some((header, header_len))) = FrameHeader::parse(data) {
+            let frame_len = usize::try_from(header.len).ok().filter(|&len| len <= self.config.max_frame_size);
+            if let Some(total) = frame_len.map(|len| header_len + len).filter(|&total| total > data.len()) {
+                self.inbuf.reserve(total);
+            }
+        }
     }
 
     /// Room inside the core's input buffer to read the next bytes into, while a frame of at
@@ -289,22 +305,55 @@ impl Connection {
     /// assert_eq!(message.payload().len(), 100_000);
     /// ```
     pub fn input_room(&mut self) -> Option<&mut [u8]> {
+        let rest = self.lendable_rest()?;
+        Some(self.inbuf.room(rest))
+    }
+
+    /// The same room as [`input_room`](Self::input_room), as spare capacity for a reader that
+    /// appends through [`BufMut`](bytes::BufMut) (such as tokio's `AsyncReadExt::read_buf`): it
+    /// is not zeroed, so a large frame costs no pass over its memory before it is read. Append
+    /// at most its [`limit`](Limit::limit) (its `remaining_mut`), through `BufMut` only, then call
+    /// [`handle_input_read`](Self::handle_input_read) with the number of bytes appended.
+    ///
+    /// ```
+    /// use laputa_core::bytes::BufMut;
+    /// use laputa_core::{Config, Connection, Event, Role};
+    ///
+    /// // A client receiving an unmasked 100 KB binary frame from a server.
+    /// let mut client = Connection::new(Role::Client, Config::default());
+    /// client.handle_input(&[0x82, 127, 0, 0, 0, 0, 0, 1, 0x86, 0xa0]);
+    /// assert_eq!(client.poll_event(), None, "the payload has not arrived yet");
+    /// let mut room = client.input_room_buf().expect("a large frame is arriving");
+    /// assert_eq!(room.remaining_mut(), 100_000);
+    /// room.put_bytes(7, 100_000); // stands in for a read from the socket
+    /// client.handle_input_read(100_000);
+    /// let Some(Event::Message(message)) = client.poll_event() else { panic!() };
+    /// assert_eq!(message.payload().len(), 100_000);
+    /// ```
+    pub fn input_room_buf(&mut self) -> Option<Limit<&mut BytesMut>> {
+        let rest = self.lendable_rest()?;
+        Some(self.inbuf.spare_room(rest))
+    }
+
+    /// The rest of the frame arriving, when it is large enough to be read into the core.
+    fn lendable_rest(&self) -> Option<usize> {
         if self.close == State::Closed || self.eof || !self.events.is_empty() {
             return None;
         }
         let frame = self.frame.as_ref()?;
         let rest = usize::try_from(frame.header.len).ok()?.checked_sub(self.inbuf.len())?;
-        (rest >= Self::LEND_MIN).then(|| self.inbuf.room(rest))
+        (rest >= Self::LEND_MIN).then_some(rest)
     }
 
     /// Smallest rest of a frame that [`input_room`](Self::input_room) lends room for: below
     /// it, a read into the driver's own buffer costs as little.
     pub const LEND_MIN: usize = 32 * 1024;
 
-    /// Counts `n` bytes read into the front of [`input_room`](Self::input_room) as received.
+    /// Counts `n` bytes read into the front of [`input_room`](Self::input_room) (or appended to
+    /// [`input_room_buf`](Self::input_room_buf)) as received.
     ///
     /// # Panics
-    /// If `n` is larger than the room lent.
+    /// If `n` is larger than the room lent, or than the bytes appended.
     pub fn handle_input_read(&mut self, n: usize) {
         self.inbuf.commit(n);
         self.keepalive.on_input();

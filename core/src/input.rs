@@ -2,7 +2,8 @@
 //! driver may read into directly while a large frame arrives, so that its payload is not copied
 //! from a read buffer into this one.
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::buf::Limit;
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 /// An empty buffer larger than this is released, so that an idle connection holds no large
 /// buffer.
@@ -30,6 +31,12 @@ impl InputBuffer {
 
     pub(crate) fn len(&self) -> usize {
         self.filled
+    }
+
+    /// Bytes the buffer holds room for, from the start of the data.
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.buf.capacity()
     }
 
     /// Appends received bytes, into the room when it is large enough.
@@ -60,6 +67,22 @@ impl InputBuffer {
         &mut self.buf[self.filled..end]
     }
 
+    /// Room for exactly `len` more bytes after the data, as spare capacity that a reader appends
+    /// to through [`BufMut`] (tokio's `read_buf` reads into it without zeroing it first).
+    pub(crate) fn spare_room(&mut self, len: usize) -> Limit<&mut BytesMut> {
+        self.buf.truncate(self.filled);
+        self.buf.reserve(len);
+        (&mut self.buf).limit(len)
+    }
+
+    /// Makes room for `additional` more bytes than are held, in one allocation: the first read
+    /// of a large frame sizes the buffer for the whole frame, so that what follows does not
+    /// move what came first.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.buf.truncate(self.filled);
+        self.buf.reserve(additional);
+    }
+
     /// Counts `n` bytes read into the front of the room as received.
     pub(crate) fn commit(&mut self, n: usize) {
         assert!(self.filled + n <= self.buf.len(), "more input committed than room lent");
@@ -73,10 +96,15 @@ impl InputBuffer {
         self.filled -= n;
     }
 
-    /// Takes `n` bytes from the front (a frame's payload) without copying.
+    /// Takes `n` bytes from the front (a frame's payload) without copying. A payload that is
+    /// all of a large buffer (one that would be released next anyway) takes the buffer whole,
+    /// which spares the shared header that splitting it would allocate.
     pub(crate) fn split_to(&mut self, n: usize) -> Bytes {
         assert!(n <= self.filled);
         self.filled -= n;
+        if self.filled == 0 && self.buf.len() == n && self.buf.capacity() > KEEP_CAPACITY {
+            return std::mem::take(&mut self.buf).freeze();
+        }
         self.buf.split_to(n).freeze()
     }
 
@@ -147,6 +175,50 @@ mod tests {
         input.split_to(64 * 1024);
         input.release_if_empty_and_large();
         assert_eq!(input.buf.capacity(), 0);
+    }
+
+    #[test]
+    fn spare_room_is_appended_to_and_keeps_the_data() {
+        let mut input = InputBuffer::default();
+        input.extend(b"he");
+        input.room(8); // zeroed room first, dropped by the spare room
+        let mut spare = input.spare_room(5);
+        assert_eq!(spare.remaining_mut(), 5);
+        spare.put_slice(b"llo");
+        input.commit(3);
+        assert_eq!(input.data(), b"hello");
+        assert!(input.buf.capacity() >= 7);
+    }
+
+    #[test]
+    fn a_reserved_buffer_takes_the_rest_without_moving() {
+        let mut input = InputBuffer::default();
+        input.reserve(100);
+        input.extend(&[1; 40]);
+        let before = input.data().as_ptr();
+        input.spare_room(60).put_slice(&[2; 60]);
+        input.commit(60);
+        assert_eq!(input.data().as_ptr(), before, "no reallocation");
+        assert_eq!(input.len(), 100);
+    }
+
+    #[test]
+    fn a_payload_filling_a_large_buffer_takes_it_whole() {
+        let mut input = InputBuffer::default();
+        let size = KEEP_CAPACITY + 1;
+        input.extend(&[0; 4]);
+        input.spare_room(size).put_bytes(9, size);
+        input.commit(size);
+        input.advance(4);
+        let ptr = input.data().as_ptr();
+        let payload = input.split_to(size);
+        assert_eq!(payload.as_ptr(), ptr, "no copy");
+        assert_eq!(payload.len(), size);
+        assert_eq!(input.buf.capacity(), 0, "nothing of it is kept");
+        // A small buffer is split instead, and kept for the next frames.
+        input.extend(b"abcd");
+        assert_eq!(input.split_to(2), &b"ab"[..]);
+        assert_eq!(input.data(), b"cd");
     }
 
     #[test]

@@ -200,10 +200,15 @@ impl<S, R: RuntimeIo<S>> Io<S, R> {
         })
     }
 
-    /// One read into `room` (retrying on `Interrupted`): the number of bytes, `None` at EOF.
-    fn poll_read_into(&mut self, cx: &mut Context<'_>, room: &mut [u8]) -> Poll<io::Result<Option<usize>>> {
+    /// One read into room the core lent, by `read` (into zeroed room or spare capacity),
+    /// retrying on `Interrupted`: the number of bytes, `None` at EOF.
+    fn poll_read_lent(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut read: impl FnMut(&mut S, &mut Context<'_>) -> Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<Option<usize>>> {
         loop {
-            match R::poll_read(&mut self.stream, cx, room) {
+            match read(&mut self.stream, cx) {
                 Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
                 Poll::Ready(Ok(0)) => return Poll::Ready(Ok(None)),
                 Poll::Ready(result) => return Poll::Ready(result.map(Some)),
@@ -418,9 +423,19 @@ impl<S, R: RuntimeIo<S>> Driver<S, R> {
                 continue;
             }
             let connection = &mut self.connection;
-            let read = match connection.input_room() {
-                // A large frame is arriving: read straight into the core's buffer.
-                Some(room) => self.io.poll_read_into(cx, room).map_ok(|n| n.map(|n| connection.handle_input_read(n))),
+            // A large frame is arriving: read straight into the core's buffer (its spare
+            // capacity where the runtime reads into memory never initialized, else zeroed room).
+            let lent = if R::READS_SPARE {
+                connection
+                    .input_room_buf()
+                    .map(|mut room| self.io.poll_read_lent(cx, |stream, cx| R::poll_read_spare(stream, cx, &mut room)))
+            } else {
+                connection
+                    .input_room()
+                    .map(|room| self.io.poll_read_lent(cx, |stream, cx| R::poll_read(stream, cx, room)))
+            };
+            let read = match lent {
+                Some(read) => read.map_ok(|n| n.map(|n| connection.handle_input_read(n))),
                 None => self.io.poll_read(cx, |input| connection.handle_input(input)),
             };
             match read {

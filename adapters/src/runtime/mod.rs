@@ -43,6 +43,8 @@ use crate::Error;
 use driver::{Driver, Io};
 use futures_core::Stream;
 use futures_sink::Sink;
+use laputa_core::bytes::buf::Limit;
+use laputa_core::bytes::BytesMut;
 use laputa_core::handshake::{
     Accept, ClientHandshake, ClientRequest, HandshakeError, IncomingRequest, Reject, ServerHandshake,
 };
@@ -124,6 +126,22 @@ pub trait Runtime: Sized + Send + Sync + 'static {
 pub trait RuntimeIo<S>: Runtime {
     /// Reads into `buf`; `Ok(0)` is the end of the stream.
     fn poll_read(stream: &mut S, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+
+    /// Whether [`poll_read_spare`](Self::poll_read_spare) can read into memory that was never
+    /// initialized; when not, the driver lends the stream zeroed room instead.
+    const READS_SPARE: bool = false;
+
+    /// Reads into the spare capacity of `buf`, at most its limit, without zeroing it first
+    /// (tokio's `read_buf`): the core lends it while a large frame arrives. Called only when
+    /// [`READS_SPARE`](Self::READS_SPARE) is true; the default refuses.
+    fn poll_read_spare(
+        stream: &mut S,
+        cx: &mut Context<'_>,
+        buf: &mut Limit<&mut BytesMut>,
+    ) -> Poll<io::Result<usize>> {
+        let _ = (stream, cx, buf);
+        Poll::Ready(Err(io::ErrorKind::Unsupported.into()))
+    }
 
     /// Writes from `bufs`, in order.
     fn poll_write_vectored(stream: &mut S, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>>;

@@ -1,7 +1,7 @@
 //! Connection tests, by RFC 6455 section, asserting exact events and bytes.
 
 use super::*;
-use bytes::Buf;
+use bytes::{Buf, BufMut};
 use std::time::Duration;
 
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
@@ -456,6 +456,47 @@ fn a_large_frame_can_be_read_straight_into_the_core() {
     }
     assert_eq!(events(&mut s), [Event::Message(Message::Binary(payload.into()))]);
     assert!(s.input_room().is_none());
+}
+
+#[test]
+fn a_large_frame_can_be_appended_to_the_spare_room_of_the_core() {
+    let payload: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let wire = frame(true, false, 0x2, &payload, true);
+    let mut s = server();
+    assert!(s.input_room_buf().is_none(), "no frame is arriving");
+    // The first read is large: the buffer is sized for the whole frame at once, and never
+    // moves while the rest arrives.
+    s.handle_input(&wire[..Connection::LEND_MIN]);
+    assert!(s.inbuf.capacity() >= wire.len());
+    assert_eq!(events(&mut s), []);
+    let start = s.inbuf.data().as_ptr();
+    let mut at = Connection::LEND_MIN;
+    while wire.len() - at >= Connection::LEND_MIN {
+        let mut room = s.input_room_buf().expect("the rest of the frame is large");
+        assert_eq!(room.remaining_mut(), wire.len() - at, "room for exactly the rest of the frame");
+        let n = room.remaining_mut().min(50_000);
+        room.put_slice(&wire[at..at + n]);
+        s.handle_input_read(n);
+        at += n;
+        assert_eq!(events(&mut s), []);
+        assert_eq!(s.inbuf.data().as_ptr(), start, "no reallocation");
+    }
+    assert!(s.input_room_buf().is_none(), "a small rest is read the usual way");
+    s.handle_input(&wire[at..]);
+    assert_eq!(events(&mut s), [Event::Message(Message::Binary(payload.into()))]);
+}
+
+#[test]
+fn a_large_frame_refused_by_its_header_reserves_nothing() {
+    let config = Config { max_frame_size: 100_000, ..Config::default() };
+    let mut s = Connection::with_rng(Role::Server, config, Rng::seeded(1));
+    let wire = frame(true, false, 0x2, &vec![0; 200_000], true);
+    s.handle_input(&wire[..Connection::LEND_MIN]);
+    assert!(s.inbuf.capacity() < 2 * Connection::LEND_MIN, "not sized for the frame");
+    assert!(matches!(
+        events(&mut s).last(),
+        Some(Event::Closed(Closed { error: Some(ProtocolError::FrameTooLarge { .. }), .. }))
+    ));
 }
 
 #[test]

@@ -16,7 +16,7 @@
 //! (permessage-deflate, say) means adding an operation and, where needed, a `Config` bit read
 //! from the header byte.
 
-use laputa_core::bytes::Buf;
+use laputa_core::bytes::{Buf, BufMut};
 use laputa_core::{CloseCode, Closed, Config, Connection, Error, Event, Message, MessageKind, Rng, Role, State};
 use std::time::{Duration, Instant};
 
@@ -377,16 +377,25 @@ impl Model {
             return;
         }
         if !chunk.is_empty() {
-            // While a large frame arrives, the bytes go straight into the room the core lends.
-            let lent = match to.conn.input_room() {
-                Some(room) => {
+            // While a large frame arrives, the bytes go straight into the room the core lends:
+            // zeroed room on odd chunks, spare capacity (appended through `BufMut`) on even.
+            let lent = if n % 2 == 1 {
+                to.conn.input_room().map(|room| {
                     let lent = room.len().min(chunk.len());
                     room[..lent].copy_from_slice(&chunk[..lent]);
-                    to.conn.handle_input_read(lent);
                     lent
-                }
-                None => 0,
+                })
+            } else {
+                to.conn.input_room_buf().map(|mut room| {
+                    let lent = room.remaining_mut().min(chunk.len());
+                    room.put_slice(&chunk[..lent]);
+                    lent
+                })
             };
+            let lent = lent.unwrap_or(0);
+            if lent > 0 {
+                to.conn.handle_input_read(lent);
+            }
             to.conn.handle_input(&chunk[lent..]);
             drain(to, from);
         }

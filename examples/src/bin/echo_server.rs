@@ -36,8 +36,10 @@ fn serve_blocking(addr: &str, config: Config) {
 fn echo_blocking(stream: TcpStream, config: Config) {
     let _ = stream.set_nodelay(true);
     let Ok(mut ws) = blocking::accept_with(stream, config, |_| Ok(Accept::default())) else { return };
+    // `feed` queues the echo; `read` writes everything queued before it waits, so the
+    // answers to one read leave in one write.
     while let Ok(message) = ws.read() {
-        if ws.send(message).is_err() {
+        if ws.feed(message).is_err() {
             break;
         }
     }
