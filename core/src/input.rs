@@ -16,6 +16,11 @@ const KEEP_CAPACITY: usize = 16 * 1024;
 pub(crate) struct InputBuffer {
     buf: BytesMut,
     filled: usize,
+    /// The buffer grew past [`KEEP_CAPACITY`]: once empty it is released, even though what is
+    /// left of it looks small. Payloads split from it share its allocation, and keeping the
+    /// rest would keep all of it alive after they are dropped, for as long as the connection
+    /// then stays idle.
+    large: bool,
 }
 
 impl InputBuffer {
@@ -49,6 +54,7 @@ impl InputBuffer {
             self.buf.extend_from_slice(data);
         }
         self.filled = end;
+        self.note_growth();
     }
 
     /// Zeroed room for exactly `len` more bytes after the data. A new allocation comes zeroed
@@ -64,14 +70,14 @@ impl InputBuffer {
                 self.buf.resize(end, 0);
             }
         }
+        self.note_growth();
         &mut self.buf[self.filled..end]
     }
 
     /// Room for exactly `len` more bytes after the data, as spare capacity that a reader appends
     /// to through [`BufMut`] (tokio's `read_buf` reads into it without zeroing it first).
     pub(crate) fn spare_room(&mut self, len: usize) -> Limit<&mut BytesMut> {
-        self.buf.truncate(self.filled);
-        self.buf.reserve(len);
+        self.reserve(len);
         (&mut self.buf).limit(len)
     }
 
@@ -81,6 +87,11 @@ impl InputBuffer {
     pub(crate) fn reserve(&mut self, additional: usize) {
         self.buf.truncate(self.filled);
         self.buf.reserve(additional);
+        self.note_growth();
+    }
+
+    fn note_growth(&mut self) {
+        self.large |= self.buf.capacity() > KEEP_CAPACITY;
     }
 
     /// Counts `n` bytes read into the front of the room as received.
@@ -102,15 +113,15 @@ impl InputBuffer {
     pub(crate) fn split_to(&mut self, n: usize) -> Bytes {
         assert!(n <= self.filled);
         self.filled -= n;
-        if self.filled == 0 && self.buf.len() == n && self.buf.capacity() > KEEP_CAPACITY {
-            return std::mem::take(&mut self.buf).freeze();
+        if self.filled == 0 && self.buf.len() == n && self.large {
+            return std::mem::take(self).buf.freeze();
         }
         self.buf.split_to(n).freeze()
     }
 
-    /// Releases a large buffer once nothing is left in it.
+    /// Releases a buffer that grew large once nothing is left in it.
     pub(crate) fn release_if_empty_and_large(&mut self) {
-        if self.filled == 0 && self.buf.capacity() > KEEP_CAPACITY {
+        if self.filled == 0 && self.large {
             *self = Self::default();
         }
     }

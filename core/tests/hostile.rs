@@ -10,6 +10,7 @@
 mod common;
 
 use common::*;
+use laputa_core::bytes::BufMut;
 use laputa_core::handshake::{Accept, ClientHandshake, ClientRequest, HandshakeError, ServerHandshake};
 use laputa_core::http::StatusCode;
 use laputa_core::{
@@ -979,4 +980,32 @@ fn malformed_deflate_offers_are_answered_without_the_extension() {
         let response = String::from_utf8(transmit(&mut server)).unwrap();
         assert!(!response.to_ascii_lowercase().contains("sec-websocket-extensions"), "{offer}: {response}");
     }
+}
+
+/// Heap bytes live on this thread now.
+fn live() -> isize {
+    LIVE.with(Cell::get)
+}
+
+#[test]
+fn an_idle_connection_keeps_no_buffer_of_the_large_messages_it_received() {
+    let mut server = connection(Role::Server);
+    let wire = common::frame(0x82, &vec![5; MIB], true);
+    let mut burst = common::frame(0x82, &[1; 100_000], true);
+    burst.extend(common::frame(0x82, b"small", true));
+    let before = live();
+    // One large frame, partly fed and partly appended to the spare room the core lends.
+    server.handle_input(&wire[..100_000]);
+    assert!(server.poll_event().is_none());
+    let mut room = server.input_room_buf().expect("the rest of a large frame");
+    room.put_slice(&wire[100_000..]);
+    server.handle_input_read(wire.len() - 100_000);
+    let Some(Event::Message(message)) = server.poll_event() else { panic!("no message") };
+    assert_eq!(message.payload().len(), MIB);
+    drop(message);
+    assert!(live() - before < 1024, "{} bytes held after a 1 MiB message", live() - before);
+    // A large frame and a small one in one read: the small payload is the last of the buffer.
+    server.handle_input(&burst);
+    assert_eq!(events(&mut server).len(), 2);
+    assert!(live() - before < 1024, "{} bytes held after a read of 100 KB", live() - before);
 }

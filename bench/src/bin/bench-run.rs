@@ -353,8 +353,10 @@ fn median(mut values: Vec<f64>) -> Option<f64> {
     Some(if values.len() % 2 == 1 { values[mid] } else { (values[mid - 1] + values[mid]) / 2.0 })
 }
 
+/// A peer: a library we compare with. `floor` (`echo-floor`, the least any server can spend)
+/// is no peer: its ratio columns say how far below the best peer a server can go at all.
 fn is_peer(server: &str) -> bool {
-    !server.starts_with("laputa")
+    !server.starts_with("laputa") && server != "floor"
 }
 
 fn size_label(size: &str) -> String {
