@@ -10,7 +10,7 @@ use crate::keepalive::{self, KeepaliveTimer};
 use crate::mask::apply_mask;
 use crate::message::{Closed, Event, Message, MessageKind, Utf8Bytes};
 use crate::transmit::{TransmitQueue, SHARE_MIN};
-use crate::utf8::Utf8Validator;
+use crate::utf8::{self, Utf8Validator};
 use crate::{Config, Rng};
 use bytes::buf::Limit;
 use bytes::{Buf, Bytes, BytesMut};
@@ -551,6 +551,10 @@ impl Connection {
                 None => match FrameHeader::parse(self.inbuf.data())? {
                     None => return Ok(()),
                     Some((header, header_len)) => {
+                        if self.is_whole_message(&header, header_len) {
+                            // It queued its message: one event per call, as below.
+                            return self.read_whole_message(&header, header_len);
+                        }
                         self.check_header(&header)?;
                         self.inbuf.advance(header_len);
                         PartialFrame { header, unmasked: 0 }
@@ -588,6 +592,27 @@ impl Connection {
     /// Applies the rules of RFC 6455 section 5 and the limits to a header, before any of its
     /// payload is buffered; starts a new incoming message on a text or binary frame.
     fn check_header(&mut self, header: &FrameHeader) -> Result<(), ProtocolError> {
+        let compressed = self.check_frame_rules(header)?;
+        match header.opcode {
+            OpCode::Text | OpCode::Binary => {
+                self.incoming = Some(Incoming {
+                    kind: data_kind(header.opcode),
+                    compressed,
+                    fragments: 0,
+                    size: 0,
+                    data: BytesMut::new(),
+                    utf8: Utf8Validator::default(),
+                });
+                self.count_fragment(header.len)
+            }
+            OpCode::Continuation => self.count_fragment(header.len),
+            _ => Ok(()),
+        }
+    }
+
+    /// The rules of RFC 6455 section 5 and the frame size limit, for any frame; returns whether
+    /// the frame starts a compressed message.
+    fn check_frame_rules(&self, header: &FrameHeader) -> Result<bool, ProtocolError> {
         // "MUST be 0 unless an extension is negotiated that defines meanings for non-zero values"
         // permessage-deflate gives RSV1 a meaning on the first frame of a data message only.
         let compressed_start = header.rsv[0]
@@ -611,37 +636,68 @@ impl Connection {
             // be fragmented."
             OpCode::Close | OpCode::Ping | OpCode::Pong if !header.fin => Err(ProtocolError::FragmentedControlFrame),
             OpCode::Close | OpCode::Ping | OpCode::Pong if header.len > 125 => Err(ProtocolError::ControlFrameTooLong),
-            OpCode::Close | OpCode::Ping | OpCode::Pong => Ok(()),
             OpCode::Text | OpCode::Binary if self.incoming.is_some() => Err(ProtocolError::ExpectedContinuation),
-            OpCode::Text | OpCode::Binary => {
-                let kind = if header.opcode == OpCode::Text { MessageKind::Text } else { MessageKind::Binary };
-                self.incoming = Some(Incoming {
-                    kind,
-                    compressed: compressed_start,
-                    fragments: 0,
-                    size: 0,
-                    data: BytesMut::new(),
-                    utf8: Utf8Validator::default(),
-                });
-                self.count_fragment(header.len)
-            }
             OpCode::Continuation if self.incoming.is_none() => Err(ProtocolError::UnexpectedContinuation),
-            OpCode::Continuation => self.count_fragment(header.len),
+            _ => Ok(compressed_start),
         }
     }
 
     fn count_fragment(&mut self, len: u64) -> Result<(), ProtocolError> {
-        let (max_fragments, max_message) = (self.config.max_fragments, self.config.max_message_size);
         let Some(incoming) = self.incoming.as_mut() else { return Err(ProtocolError::UnexpectedContinuation) };
         incoming.fragments += 1;
-        if incoming.fragments > max_fragments {
+        incoming.size = incoming.size.saturating_add(len as usize);
+        let (fragments, size, compressed) = (incoming.fragments, incoming.size, incoming.compressed);
+        self.check_message_limits(fragments, size, compressed)
+    }
+
+    /// The limits on a data message of `fragments` frames and `size` payload bytes so far. A
+    /// compressed message is bounded after inflating, by the inflater.
+    fn check_message_limits(&self, fragments: usize, size: usize, compressed: bool) -> Result<(), ProtocolError> {
+        let (max_fragments, max_message) = (self.config.max_fragments, self.config.max_message_size);
+        if fragments > max_fragments {
             return Err(ProtocolError::TooManyFragments { limit: max_fragments });
         }
-        incoming.size = incoming.size.saturating_add(len as usize);
-        // A compressed message is bounded after inflating, by the inflater.
-        if incoming.size > max_message && !incoming.compressed {
+        if size > max_message && !compressed {
             return Err(ProtocolError::MessageTooLarge { limit: max_message });
         }
+        Ok(())
+    }
+
+    /// The common case: an uncompressed text or binary message of one frame, outside any other
+    /// message, with all of its payload buffered. `read_whole_message` reads it without
+    /// assembling an [`Incoming`]; anything else takes the general path.
+    fn is_whole_message(&self, header: &FrameHeader, header_len: usize) -> bool {
+        header.fin
+            && !header.rsv[0]
+            && matches!(header.opcode, OpCode::Text | OpCode::Binary)
+            && self.incoming.is_none()
+            && header.len <= (self.inbuf.len() - header_len) as u64
+    }
+
+    /// Reads a frame that `is_whole_message` accepted: the checks of `check_header` (in its
+    /// order, so the same error wins), then the payload is unmasked and validated in one pass
+    /// and split off with its header, which the message's bytes skip by a pointer bump.
+    fn read_whole_message(&mut self, header: &FrameHeader, header_len: usize) -> Result<(), ProtocolError> {
+        self.check_frame_rules(header)?;
+        // `check_frame_rules` bounded the length by `max_frame_size`, a `usize`.
+        let len = header.len as usize;
+        self.check_message_limits(1, len, false)?;
+        let frame_len = header_len + len;
+        let payload = &mut self.inbuf.data_mut()[header_len..frame_len];
+        if let Some(key) = header.mask {
+            apply_mask(payload, key, 0);
+        }
+        let kind = data_kind(header.opcode);
+        if kind == MessageKind::Text {
+            utf8::validate(payload).map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        let mut whole = self.inbuf.split_to(frame_len);
+        whole.advance(header_len);
+        let message = match kind {
+            MessageKind::Binary => Message::Binary(whole),
+            MessageKind::Text => Message::Text(Utf8Bytes::from_validated(whole)),
+        };
+        self.events.push_back(Event::Message(message));
         Ok(())
     }
 
@@ -886,6 +942,15 @@ impl Connection {
         if let Some(key) = mask {
             apply_mask(&mut out[start..], key, 0);
         }
+    }
+}
+
+/// The kind of message a text or binary frame starts.
+fn data_kind(opcode: OpCode) -> MessageKind {
+    if opcode == OpCode::Text {
+        MessageKind::Text
+    } else {
+        MessageKind::Binary
     }
 }
 

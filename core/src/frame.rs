@@ -88,6 +88,7 @@ impl FrameHeader {
     /// `None` if more bytes are needed. Rejects lengths that are not in their shortest form or
     /// that set the top bit of the 64-bit form (RFC 6455 section 5.2: "the minimal number of bytes
     /// MUST be used to encode the length"; "the most significant bit MUST be 0").
+    #[inline]
     pub fn parse(buf: &[u8]) -> Result<Option<(Self, usize)>, ProtocolError> {
         let [b0, b1, rest @ ..] = buf else { return Ok(None) };
         let masked = b1 & 0x80 != 0;

@@ -13,16 +13,24 @@
 /// assert_eq!(data, [0x7f, 0x9f, 0x4d, 0x51, 0x58]);
 /// ```
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
-    let k: [u8; 4] = std::array::from_fn(|i| key[(i + offset) % 4]);
-    let wide = u64::from_ne_bytes([k[0], k[1], k[2], k[3], k[0], k[1], k[2], k[3]]);
+    // Byte `i` of the little-endian word is `key[(i + offset) % 4]`.
+    let k = u32::from_le_bytes(key).rotate_right(8 * (offset % 4) as u32).to_le_bytes();
+    let key_word = u32::from_ne_bytes(k);
+    let wide = u64::from(key_word) << 32 | u64::from(key_word); // `k` twice, in either byte order
     let mut chunks = buf.chunks_exact_mut(8);
     for chunk in &mut chunks {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
         chunk.copy_from_slice(&(u64::from_ne_bytes(word) ^ wide).to_ne_bytes());
     }
-    for (i, byte) in chunks.into_remainder().iter_mut().enumerate() {
-        *byte ^= k[i % 4];
+    // The rest (under 8 bytes) starts on a key boundary: a word, then bytes, with no `% 4`.
+    let rest = chunks.into_remainder();
+    let (word, rest) = rest.split_at_mut(rest.len() & 4);
+    if let Ok(four) = <&mut [u8; 4]>::try_from(word) {
+        *four = (u32::from_ne_bytes(*four) ^ key_word).to_ne_bytes();
+    }
+    for (byte, k) in rest.iter_mut().zip(k) {
+        *byte ^= k;
     }
 }
 

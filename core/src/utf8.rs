@@ -3,6 +3,16 @@
 
 use simdutf8::compat::from_utf8;
 
+/// Validates text that arrived whole, in one pass (simdutf8's fastest check, which reports only
+/// whether it is valid). Below 64 bytes simdutf8 hands over to `std`, whose check of a short
+/// ASCII text costs more than `is_ascii`.
+pub(crate) fn validate(data: &[u8]) -> Result<(), InvalidUtf8> {
+    if data.len() < 64 && data.is_ascii() {
+        return Ok(());
+    }
+    simdutf8::basic::from_utf8(data).map(|_| ()).map_err(|_| InvalidUtf8)
+}
+
 /// Validates text that arrives in pieces. A code point may be split between pieces; an invalid
 /// byte is reported as soon as the piece holding it is fed.
 #[derive(Debug, Default, Clone)]
@@ -103,6 +113,20 @@ mod tests {
         assert!(!check_all_splits(b"\xf4\x90\x80\x80"));
         assert!(!check_all_splits(b"ab\xc0\xaf"));
         assert!(!check_all_splits(b"ab\xe2\x82"));
+    }
+
+    #[test]
+    fn whole_text_check_agrees_with_std_on_both_sides_of_64_bytes() {
+        let mut long_invalid = "x".repeat(70).into_bytes();
+        long_invalid.extend(b"\xed\xa0\x80");
+        let long = "κόσμε ascii ".repeat(8);
+        let texts: [&[u8]; 5] = [b"plain ascii", "κόσμε".as_bytes(), long.as_bytes(), b"ab\xc0\xaf", &long_invalid];
+        for text in texts {
+            for end in 0..=text.len() {
+                let piece = &text[..end];
+                assert_eq!(validate(piece).is_ok(), std::str::from_utf8(piece).is_ok(), "{piece:x?}");
+            }
+        }
     }
 
     #[test]

@@ -602,6 +602,51 @@ fn message_of_exactly_the_limit_passes_and_one_more_byte_fails() {
     );
 }
 
+/// A whole single-frame message takes the fast path (`read_whole_message`); its edges must
+/// behave as the general path does.
+#[test]
+fn whole_single_frame_messages_keep_the_general_rules() {
+    // Invalid UTF-8 in one complete frame: 1007.
+    assert_fails(&frame(true, false, 0x1, b"ok \xf4\x90\x80\x80 no", true), ProtocolError::InvalidUtf8);
+    // Over the message limit, within the frame limit: 1009, with no message.
+    let config = Config { max_frame_size: 100, max_message_size: 50, ..Config::default() };
+    let mut s = Connection::with_rng(Role::Server, config, Rng::seeded(3));
+    s.handle_input(&frame(true, false, 0x2, &[7; 51], true));
+    let too_large = closed(CloseCode::MESSAGE_TOO_BIG, false, Some(ProtocolError::MessageTooLarge { limit: 50 }));
+    assert_eq!(events(&mut s), [Event::Closed(too_large)]);
+    // No fragment allowed at all: even one frame is too many, as on the general path.
+    let config = Config { max_fragments: 0, ..Config::default() };
+    let mut s = Connection::with_rng(Role::Server, config, Rng::seeded(3));
+    s.handle_input(&frame(true, false, 0x2, b"x", true));
+    assert!(
+        matches!(&events(&mut s)[..], [Event::Closed(c)] if c.error == Some(ProtocolError::TooManyFragments { limit: 0 }))
+    );
+    // Unmasked to a server: still refused.
+    assert_fails(&frame(true, false, 0x2, b"x", false), ProtocolError::UnmaskedFrame);
+    // The same text whole, in pieces (the general path) and after a whole binary message in one
+    // read: the same events, one per call.
+    let text = "κόσμε and more text".as_bytes();
+    let whole = frame(true, false, 0x1, text, true);
+    for cut in 0..whole.len() {
+        let mut s = server();
+        s.handle_input(&whole[..cut]);
+        let mut evs = events(&mut s);
+        s.handle_input(&whole[cut..]);
+        evs.extend(events(&mut s));
+        assert_eq!(evs, [Event::Message(Message::Text(Utf8Bytes::from_validated(Bytes::from(text))))], "cut at {cut}");
+    }
+    let mut s = server();
+    let mut input = frame(true, false, 0x2, b"bin", true);
+    input.extend(&whole);
+    input.extend(frame(true, false, 0x1, b"", true));
+    s.handle_input(&input);
+    assert_eq!(s.poll_event(), Some(Event::Message(Message::Binary(Bytes::from_static(b"bin")))));
+    assert_eq!(s.inbuf.len(), whole.len() + 6, "frames are read one per event");
+    assert_eq!(s.poll_event(), Some(Event::Message(Message::Text(Utf8Bytes::from_validated(Bytes::from(text))))));
+    assert_eq!(s.poll_event(), Some(Event::Message(Message::from(""))));
+    assert_eq!(s.poll_event(), None);
+}
+
 #[test]
 fn endless_empty_continuations_hit_the_fragment_limit() {
     let mut s = limited();
