@@ -131,6 +131,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> RuntimeIo<S> for Tokio {
         std::pin::pin!(stream.read_buf(buf)).poll(cx)
     }
 
+    fn poll_write(stream: &mut S, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(stream).poll_write(cx, buf)
+    }
+
     fn poll_write_vectored(stream: &mut S, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
         Pin::new(stream).poll_write_vectored(cx, bufs)
     }

@@ -135,14 +135,16 @@ impl<S, R: RuntimeIo<S>> Io<S, R> {
             if !out.has_remaining() {
                 break R::poll_flush(&mut self.stream, &mut write_cx).map_ok(|()| self.unflushed = false);
             }
-            let mut slices = [IoSlice::new(&[]); MAX_WRITE_SLICES];
-            let count = if R::is_write_vectored(&self.stream) {
-                out.chunks_vectored(&mut slices)
+            // One chunk (the usual case: small frames are gathered) goes out in a plain write.
+            let chunk = out.chunk();
+            let written = if chunk.len() == out.remaining() || !R::is_write_vectored(&self.stream) {
+                R::poll_write(&mut self.stream, &mut write_cx, chunk)
             } else {
-                slices[0] = IoSlice::new(out.chunk());
-                1
+                let mut slices = [IoSlice::new(&[]); MAX_WRITE_SLICES];
+                let count = out.chunks_vectored(&mut slices);
+                R::poll_write_vectored(&mut self.stream, &mut write_cx, &slices[..count])
             };
-            match R::poll_write_vectored(&mut self.stream, &mut write_cx, &slices[..count]) {
+            match written {
                 Poll::Pending => break Poll::Pending,
                 Poll::Ready(Ok(0)) => break Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
                 Poll::Ready(Ok(n)) => {

@@ -15,6 +15,14 @@ macro_rules! impl_futures_io {
                 futures_io::AsyncRead::poll_read(std::pin::Pin::new(stream), cx, buf)
             }
 
+            fn poll_write(
+                stream: &mut S,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                futures_io::AsyncWrite::poll_write(std::pin::Pin::new(stream), cx, buf)
+            }
+
             fn poll_write_vectored(
                 stream: &mut S,
                 cx: &mut std::task::Context<'_>,
