@@ -6,8 +6,10 @@ use bytes::buf::Limit;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 /// An empty buffer larger than this is released, so that an idle connection holds no large
-/// buffer.
-const KEEP_CAPACITY: usize = 16 * 1024;
+/// buffer. Up to it a buffer is kept and reused: one read of a window of small pipelined
+/// messages (16 of 1 KiB) or a frame below `Connection::LEND_MIN` then costs no allocation;
+/// larger frames have buffers of their own anyway.
+const KEEP_CAPACITY: usize = crate::Connection::LEND_MIN;
 
 /// Received bytes (`filled` of them at the front of `buf`), then zeroed room: the room is
 /// initialized memory, so a driver can read into it without `unsafe`, and it is zeroed once
