@@ -20,6 +20,10 @@ use std::time::Instant;
 /// Largest empty buffer kept for reuse; larger ones are released once drained.
 const KEEP_BUFFER: usize = 16 * 1024;
 
+/// Largest frame whose size makes the core lend room for the next frame before its header
+/// arrives (`Connection::input_room_buf`).
+const AHEAD_MAX: usize = 128 * 1024;
+
 /// Most answers to pings in the transmit queue and not yet written (see `on_ping`).
 const MAX_QUEUED_PONGS: usize = 16;
 
@@ -87,6 +91,10 @@ pub struct Connection {
     frame: Option<PartialFrame>,
     /// The data message being received.
     incoming: Option<Incoming>,
+    /// Room to lend for the next frame before its header arrives: the size of the last frame
+    /// when it was large (its payload plus the longest header), else 0. Peers tend to send
+    /// frames of one size, so the next one can be read straight into the core too.
+    next_frame_room: usize,
     events: VecDeque<Event>,
     /// Bytes for the peer not yet written: the handshake's 101 response, then frames.
     transmit: TransmitQueue,
@@ -159,6 +167,7 @@ impl Connection {
             inbuf: InputBuffer::default(),
             frame: None,
             incoming: None,
+            next_frame_room: 0,
             events: VecDeque::new(),
             transmit: TransmitQueue::default(),
             queued_pongs: VecDeque::new(),
@@ -331,8 +340,39 @@ impl Connection {
     /// assert_eq!(message.payload().len(), 100_000);
     /// ```
     pub fn input_room_buf(&mut self) -> Option<Limit<&mut BytesMut>> {
-        let rest = self.lendable_rest()?;
+        let rest = self.lendable_rest().or_else(|| self.room_ahead())?;
         Some(self.inbuf.spare_room(rest))
+    }
+
+    /// Room for a whole next frame, lent by [`input_room_buf`](Self::input_room_buf) before its
+    /// header arrives when the last frame was large (spare capacity costs nothing to lend, so
+    /// a peer that keeps sending large frames has them read straight into the core, header and
+    /// all). A driver whose read finds nothing gives it back with
+    /// [`release_input_room`](Self::release_input_room).
+    fn room_ahead(&self) -> Option<usize> {
+        let idle = self.frame.is_none() && self.inbuf.len() == 0;
+        let open = self.close != State::Closed && !self.eof && self.events.is_empty();
+        (idle && open && self.next_frame_room > 0).then_some(self.next_frame_room)
+    }
+
+    /// The read into [`input_room_buf`](Self::input_room_buf) found nothing yet (it would
+    /// block): room lent ahead of a frame that has not begun is released, so that a connection
+    /// waiting for its peer holds no buffer. Room for the rest of a frame already arriving is
+    /// kept.
+    pub fn release_input_room(&mut self) {
+        if self.frame.is_none() {
+            self.inbuf.release_if_empty_and_large();
+        }
+    }
+
+    /// Remembers the size of a frame just read, for [`room_ahead`](Self::room_ahead): frames
+    /// from [`LEND_MIN`](Self::LEND_MIN) to [`AHEAD_MAX`]. Above it the part of a frame
+    /// that comes in before its header is known is small beside the rest (which is lent room
+    /// anyway), and lending megabytes to a read that may find nothing costs more than it saves
+    /// (measured at 1 MiB: 0.88x to 0.95x of the best peer's CPU).
+    fn note_frame_size(&mut self, len: usize) {
+        let room = len + crate::frame::MAX_HEADER_LEN;
+        self.next_frame_room = if (Self::LEND_MIN..=AHEAD_MAX).contains(&len) { room } else { 0 };
     }
 
     /// The rest of the frame arriving, when it is large enough to be read into the core.
@@ -581,6 +621,7 @@ impl Connection {
                 return Ok(());
             }
             let payload = self.inbuf.split_to(len);
+            self.note_frame_size(len);
             self.handle_frame(frame.header, payload)?;
             if !self.events.is_empty() {
                 return Ok(());
@@ -692,6 +733,7 @@ impl Connection {
             utf8::validate(payload).map_err(|_| ProtocolError::InvalidUtf8)?;
         }
         let mut whole = self.inbuf.split_to(frame_len);
+        self.note_frame_size(len);
         whole.advance(header_len);
         let message = match kind {
             MessageKind::Binary => Message::Binary(whole),

@@ -428,9 +428,14 @@ impl<S, R: RuntimeIo<S>> Driver<S, R> {
             // A large frame is arriving: read straight into the core's buffer (its spare
             // capacity where the runtime reads into memory never initialized, else zeroed room).
             let lent = if R::READS_SPARE {
-                connection
+                let read = connection
                     .input_room_buf()
-                    .map(|mut room| self.io.poll_read_lent(cx, |stream, cx| R::poll_read_spare(stream, cx, &mut room)))
+                    .map(|mut room| self.io.poll_read_lent(cx, |stream, cx| R::poll_read_spare(stream, cx, &mut room)));
+                if read.as_ref().is_some_and(Poll::is_pending) {
+                    // Nothing yet: room lent ahead of a frame is not held while waiting.
+                    connection.release_input_room();
+                }
+                read
             } else {
                 connection
                     .input_room()

@@ -487,6 +487,45 @@ fn a_large_frame_can_be_appended_to_the_spare_room_of_the_core() {
 }
 
 #[test]
+fn after_a_large_frame_room_for_the_next_is_lent_before_its_header() {
+    let payload = vec![3u8; 100_000];
+    let wire = frame(true, false, 0x2, &payload, true);
+    let mut s = server();
+    s.handle_input(&wire);
+    assert_eq!(events(&mut s).len(), 1);
+    // The next frame of the same size goes straight into the core, header and all.
+    let mut room = s.input_room_buf().expect("room ahead of the next frame");
+    assert_eq!(room.remaining_mut(), 100_000 + crate::frame::MAX_HEADER_LEN);
+    room.put_slice(&wire);
+    s.handle_input_read(wire.len());
+    assert_eq!(events(&mut s), [Event::Message(Message::Binary(payload.clone().into()))]);
+    // A read that finds nothing gives the room back.
+    assert!(s.input_room_buf().is_some());
+    s.release_input_room();
+    assert_eq!(s.inbuf.capacity(), 0, "no buffer held while waiting");
+    // The zeroed room is never lent ahead, nor after a small frame or a very large one.
+    assert!(s.input_room().is_none());
+    s.handle_input(&frame(true, false, 0x2, b"small", true));
+    assert_eq!(events(&mut s).len(), 1);
+    assert!(s.input_room_buf().is_none());
+    s.handle_input(&frame(true, false, 0x2, &vec![0; AHEAD_MAX + 1], true));
+    assert_eq!(events(&mut s).len(), 1);
+    assert!(s.input_room_buf().is_none());
+}
+
+#[test]
+fn room_for_the_rest_of_an_arriving_frame_is_kept_by_release() {
+    let wire = frame(true, false, 0x2, &vec![1u8; 100_000], true);
+    let mut s = server();
+    s.handle_input(&wire[..40_000]);
+    assert_eq!(events(&mut s), []);
+    assert!(s.input_room_buf().is_some());
+    s.release_input_room();
+    s.handle_input(&wire[40_000..]);
+    assert_eq!(events(&mut s).len(), 1);
+}
+
+#[test]
 fn a_large_frame_refused_by_its_header_reserves_nothing() {
     let config = Config { max_frame_size: 100_000, ..Config::default() };
     let mut s = Connection::with_rng(Role::Server, config, Rng::seeded(1));
