@@ -4,7 +4,7 @@
 use crate::close::{CloseCode, CloseFrame, MAX_REASON_LEN};
 use crate::deflate::{DeflateParams, PerMessageDeflate};
 use crate::error::{Error, ProtocolError};
-use crate::frame::{FrameHeader, OpCode};
+use crate::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
 use crate::input::InputBuffer;
 use crate::keepalive::{self, KeepaliveTimer};
 use crate::mask::apply_mask;
@@ -940,6 +940,7 @@ impl Connection {
     /// Queues one frame of a data message, compressing it when asked: RSV1 marks the first
     /// frame of a compressed message only (RFC 7692 section 6.1). `shared` is `payload` as
     /// [`Bytes`] when the caller has it, so that a large one can be queued without a copy.
+    #[inline]
     fn queue_data(
         &mut self,
         kind: MessageKind,
@@ -950,8 +951,18 @@ impl Connection {
         shared: Option<&Bytes>,
     ) {
         let opcode = if first { data_opcode(kind) } else { OpCode::Continuation };
-        let Some(deflate) = self.deflate.as_mut().filter(|_| compress) else {
-            return self.encode_frame(fin, false, opcode, payload, shared);
+        if compress {
+            self.queue_compressed(first, fin, opcode, payload);
+        } else {
+            self.encode_frame(fin, false, opcode, payload, shared);
+        }
+    }
+
+    /// The compressing half of [`queue_data`](Self::queue_data), kept out of line so that the
+    /// uncompressed path inlines into its callers.
+    fn queue_compressed(&mut self, first: bool, fin: bool, opcode: OpCode, payload: &[u8]) {
+        let Some(deflate) = self.deflate.as_mut() else {
+            return self.encode_frame(fin, false, opcode, payload, None);
         };
         let mut compressed = std::mem::take(&mut self.scratch);
         compressed.clear();
@@ -969,17 +980,38 @@ impl Connection {
     /// Queues one frame, masked with a fresh key when we are the client ("a client MUST mask all
     /// frames that it sends to the server"). An unmasked payload given as `shared` bytes is
     /// queued as they are, beside its header.
+    #[inline(always)]
     fn encode_frame(&mut self, fin: bool, rsv1: bool, opcode: OpCode, payload: &[u8], shared: Option<&Bytes>) {
+        if self.role == Role::Server && payload.len() <= 125 {
+            // The common case, a server's small frame: with no key and a one-byte length known
+            // here, the header folds to two stores and this inlines into the sender.
+            let header = FrameHeader { fin, rsv: [rsv1, false, false], opcode, mask: None, len: payload.len() as u64 };
+            let out = self.transmit.tail_mut();
+            out.reserve(2 + payload.len());
+            out.extend_from_slice(&header.encode_array().0[..2]);
+            return out.extend_from_slice(payload);
+        }
+        self.encode_any_frame(fin, rsv1, opcode, payload, shared);
+    }
+
+    /// [`encode_frame`](Self::encode_frame) for any role and length; out of line, so that the
+    /// small server path stays small enough to inline.
+    #[inline(never)]
+    fn encode_any_frame(&mut self, fin: bool, rsv1: bool, opcode: OpCode, payload: &[u8], shared: Option<&Bytes>) {
         let mask = (self.role == Role::Client).then(|| self.rng.mask_key());
         let header = FrameHeader { fin, rsv: [rsv1, false, false], opcode, mask, len: payload.len() as u64 };
+        let (header_bytes, head_len) = header.encode_array();
         if let (None, Some(shared)) = (mask, shared.filter(|shared| shared.len() >= SHARE_MIN)) {
-            header.encode(self.transmit.tail_mut());
+            self.transmit.push_slice(&header_bytes[..head_len]);
             return self.transmit.push_bytes(shared);
         }
+        // Reserved once for both copies. The whole array is copied and the unused end cut
+        // off again: a fixed-size copy is a few moves, where `head` alone would call `memcpy`.
         let out = self.transmit.tail_mut();
-        out.reserve(crate::frame::MAX_HEADER_LEN + payload.len());
-        header.encode(out);
-        let start = out.len();
+        let start = out.len() + head_len;
+        out.reserve(MAX_HEADER_LEN + payload.len());
+        out.extend_from_slice(&header_bytes);
+        out.truncate(start);
         out.extend_from_slice(payload);
         if let Some(key) = mask {
             apply_mask(&mut out[start..], key, 0);

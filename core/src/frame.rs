@@ -133,25 +133,44 @@ impl FrameHeader {
 
     /// Appends the encoded header to `out`, using the shortest length form.
     pub fn encode(&self, out: &mut impl bytes::BufMut) {
-        let b0 = u8::from(self.fin) << 7
+        let (bytes, len) = self.encode_array();
+        out.put_slice(&bytes[..len]);
+    }
+
+    /// The encoded header in a stack array, with its length, using the shortest length form.
+    /// Inlined so that a sender writes the header and payload with one reserve and two copies,
+    /// rather than checking capacity once per header field.
+    #[inline]
+    pub(crate) fn encode_array(&self) -> ([u8; MAX_HEADER_LEN], usize) {
+        let mut out = [0u8; MAX_HEADER_LEN];
+        out[0] = u8::from(self.fin) << 7
             | u8::from(self.rsv[0]) << 6
             | u8::from(self.rsv[1]) << 5
             | u8::from(self.rsv[2]) << 4
             | self.opcode.bits();
         let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };
-        match self.len {
-            len @ 0..=125 => out.put_slice(&[b0, mask_bit | len as u8]),
+        let len = match self.len {
+            len @ 0..=125 => {
+                out[1] = mask_bit | len as u8;
+                2
+            }
             len @ 126..=0xFFFF => {
-                out.put_slice(&[b0, mask_bit | 126]);
-                out.put_slice(&(len as u16).to_be_bytes());
+                out[1] = mask_bit | 126;
+                out[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+                4
             }
             len => {
-                out.put_slice(&[b0, mask_bit | 127]);
-                out.put_slice(&len.to_be_bytes());
+                out[1] = mask_bit | 127;
+                out[2..10].copy_from_slice(&len.to_be_bytes());
+                10
             }
-        }
-        if let Some(mask) = self.mask {
-            out.put_slice(&mask);
+        };
+        match self.mask {
+            Some(mask) => {
+                out[len..len + 4].copy_from_slice(&mask);
+                (out, len + 4)
+            }
+            None => (out, len),
         }
     }
 }
