@@ -339,7 +339,12 @@ impl Connection {
     /// let Some(Event::Message(message)) = client.poll_event() else { panic!() };
     /// assert_eq!(message.payload().len(), 100_000);
     /// ```
+    #[inline]
     pub fn input_room_buf(&mut self) -> Option<Limit<&mut BytesMut>> {
+        // Between small frames (the usual case) there is nothing to lend.
+        if self.frame.is_none() && self.next_frame_room == 0 {
+            return None;
+        }
         let rest = self.lendable_rest().or_else(|| self.room_ahead())?;
         Some(self.inbuf.spare_room(rest))
     }

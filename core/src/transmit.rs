@@ -132,6 +132,13 @@ impl Buf for TransmitQueue {
     fn advance(&mut self, mut cnt: usize) {
         assert!(cnt <= self.remaining(), "advanced past the end of the transmit queue");
         self.written += cnt as u64;
+        // Everything written, in one gathered chunk (the usual case): emptied without moving
+        // its start, so that the next frame is encoded at the front with no reclaiming.
+        if self.sealed.is_empty() && cnt == self.tail.len() {
+            self.tail.clear();
+            self.release_if_large();
+            return;
+        }
         while cnt > 0 {
             let Some(front) = self.sealed.front_mut() else {
                 self.tail.advance(cnt);
@@ -164,6 +171,20 @@ mod tests {
             queue.advance(take);
         }
         out
+    }
+
+    #[test]
+    fn a_queue_written_whole_encodes_the_next_frame_at_the_front_of_its_buffer() {
+        let mut queue = TransmitQueue::default();
+        queue.tail_mut().reserve(4096);
+        queue.push_slice(&[1; 100]);
+        let start = queue.chunk().as_ptr();
+        queue.advance(100);
+        assert!(!queue.has_remaining());
+        queue.push_slice(&[2; 100]);
+        assert_eq!(queue.chunk().as_ptr(), start, "the buffer is reused from its start");
+        assert_eq!(queue.chunk(), &[2; 100]);
+        assert_eq!(queue.written(), 100);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::future::Future;
 use std::io::{self, IoSlice};
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
@@ -54,6 +55,11 @@ impl Slot {
 #[derive(Debug, Default)]
 struct WriteWaiters {
     slots: Mutex<[Option<Waker>; 2]>,
+    /// Whether each slot may hold a waker: lets a write that went through skip the lock when
+    /// the other side does not wait (the usual case). Set only by `register`, which like
+    /// `wake_slot` runs under the driver's lock; a stale `true` (the stream's wakeup took the
+    /// waker) costs one needless lock.
+    registered: [AtomicBool; 2],
 }
 
 impl WriteWaiters {
@@ -63,10 +69,14 @@ impl WriteWaiters {
         if !entry.as_ref().is_some_and(|w| w.will_wake(waker)) {
             *entry = Some(waker.clone());
         }
+        self.registered[slot as usize].store(true, Ordering::Release);
     }
 
     /// Wakes `slot`, if it waits.
     fn wake_slot(&self, slot: Slot) {
+        if !self.registered[slot as usize].swap(false, Ordering::Acquire) {
+            return;
+        }
         let waker = self.slots.lock().unwrap_or_else(PoisonError::into_inner)[slot as usize].take();
         if let Some(waker) = waker {
             waker.wake();
@@ -128,26 +138,40 @@ impl<S, R: RuntimeIo<S>> Io<S, R> {
         if !out.has_remaining() && !self.unflushed {
             return Poll::Ready(Ok(()));
         }
-        self.waiters.register(slot, cx.waker());
         let mut write_cx = Context::from_waker(&self.write_waker);
         let mut progressed = false;
+        let mut registered = false;
         let result = loop {
-            if !out.has_remaining() {
-                break R::poll_flush(&mut self.stream, &mut write_cx).map_ok(|()| self.unflushed = false);
-            }
-            // One chunk (the usual case: small frames are gathered) goes out in a plain write.
-            let chunk = out.chunk();
-            let written = if chunk.len() == out.remaining() || !R::is_write_vectored(&self.stream) {
-                R::poll_write(&mut self.stream, &mut write_cx, chunk)
+            // `Some(n)`: `n` bytes written; `None`: everything written and flushed.
+            let polled = if !out.has_remaining() {
+                R::poll_flush(&mut self.stream, &mut write_cx).map_ok(|()| None)
             } else {
-                let mut slices = [IoSlice::new(&[]); MAX_WRITE_SLICES];
-                let count = out.chunks_vectored(&mut slices);
-                R::poll_write_vectored(&mut self.stream, &mut write_cx, &slices[..count])
+                // One chunk (the usual case: small frames are gathered) goes out in a plain write.
+                let chunk = out.chunk();
+                let written = if chunk.len() == out.remaining() || !R::is_write_vectored(&self.stream) {
+                    R::poll_write(&mut self.stream, &mut write_cx, chunk)
+                } else {
+                    let mut slices = [IoSlice::new(&[]); MAX_WRITE_SLICES];
+                    let count = out.chunks_vectored(&mut slices);
+                    R::poll_write_vectored(&mut self.stream, &mut write_cx, &slices[..count])
+                };
+                written.map_ok(Some)
             };
-            match written {
+            match polled {
+                // The waker is registered only once the stream refuses (so that a write that
+                // goes through takes no lock), then the stream is tried once more: readiness
+                // that arrived before the registration is not missed.
+                Poll::Pending if !registered => {
+                    self.waiters.register(slot, cx.waker());
+                    registered = true;
+                }
                 Poll::Pending => break Poll::Pending,
-                Poll::Ready(Ok(0)) => break Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-                Poll::Ready(Ok(n)) => {
+                Poll::Ready(Ok(None)) => {
+                    self.unflushed = false;
+                    break Poll::Ready(Ok(()));
+                }
+                Poll::Ready(Ok(Some(0))) => break Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(Some(n))) => {
                     progressed = true;
                     self.unflushed = true;
                     out.advance(n);
