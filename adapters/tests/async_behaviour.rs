@@ -1,7 +1,8 @@
 //! The async adapters' behaviour, one test body per scenario, run on every runtime
 //! (`tokio::`, `smol::`, `async_std::` test modules at the end): text, binary, fragments,
-//! ping/pong, close from either side, limits, timeouts, split halves used concurrently,
-//! cancellation, and backpressure against a peer that does not read.
+//! ping/pong, close from either side, limits, timeouts, split halves used concurrently (and
+//! woken after waiting for a full socket), cancellation, and backpressure against a peer that
+//! does not read.
 #![cfg(any(feature = "tokio", feature = "smol", feature = "async-std"))]
 
 use futures::{SinkExt, StreamExt};
@@ -364,6 +365,40 @@ async fn split_halves_concurrently<R: TcpRuntime>() {
     assert!(closed(server.await).clean);
 }
 
+/// A sending half that waits for a full socket (the peer reads nothing for a while), while the
+/// receiving half waits for input, is woken once the peer reads: everything arrives, in order.
+async fn sends_that_waited_for_a_full_socket_resume_when_the_peer_reads<R: TcpRuntime>() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    const COUNT: usize = 512;
+    const SIZE: usize = 64 * 1024; // 32 MiB in all: far more than the socket buffers hold
+    let sent_all = Arc::new(AtomicBool::new(false));
+    let flag = sent_all.clone();
+    let (url, server) = serve_one::<R, _, _>(|stream| async move {
+        let ws = runtime::accept::<_, R>(stream).await.unwrap();
+        let (mut reader, mut writer) = ws.split();
+        let receiving = R::spawn(async move { reader.recv().await.unwrap_err() });
+        for i in 0..COUNT {
+            writer.send(Message::from(vec![i as u8; SIZE])).await.unwrap();
+        }
+        flag.store(true, Ordering::SeqCst);
+        receiving.await
+    })
+    .await;
+    let (mut ws, _) = runtime::connect::<R>(&url).await.unwrap();
+    sleep::<R>(Duration::from_millis(200)).await;
+    // The sending half is waiting for the socket: it cannot have sent everything unread.
+    assert!(!sent_all.load(Ordering::SeqCst));
+    for i in 0..COUNT {
+        let message = ws.recv().await.unwrap();
+        assert_eq!(message.payload().len(), SIZE);
+        assert!(message.payload().iter().all(|&b| b == i as u8), "message {i}");
+    }
+    ws.close(CloseCode::NORMAL, "").await.unwrap();
+    assert!(closed(server.await).clean);
+    assert!(sent_all.load(Ordering::SeqCst));
+}
+
 async fn recv_is_cancellation_safe<R: TcpRuntime>() {
     let (url, server) = serve_one::<R, _, _>(|stream| async move {
         let mut ws = runtime::accept::<_, R>(stream).await.unwrap();
@@ -473,5 +508,6 @@ on_every_runtime!(
     keepalive,
     split_halves_concurrently,
     recv_is_cancellation_safe,
+    sends_that_waited_for_a_full_socket_resume_when_the_peer_reads,
     backpressure,
 );
