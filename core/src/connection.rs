@@ -1007,8 +1007,7 @@ impl Connection {
         let header = FrameHeader { fin, rsv: [rsv1, false, false], opcode, mask, len: payload.len() as u64 };
         let (header_bytes, head_len) = header.encode_array();
         if let (None, Some(shared)) = (mask, shared.filter(|shared| shared.len() >= SHARE_MIN)) {
-            self.transmit.push_slice(&header_bytes[..head_len]);
-            return self.transmit.push_bytes(shared);
+            return self.transmit.push_shared(&header_bytes[..head_len], shared);
         }
         // Reserved once for both copies. The whole array is copied and the unused end cut
         // off again: a fixed-size copy is a few moves, where `head` alone would call `memcpy`.

@@ -3,6 +3,7 @@
 //! payload sent without a mask joins the queue as the [`Bytes`] it came in, beside its frame
 //! header, so that it goes out in a vectored write instead of being copied behind the header.
 
+use crate::frame::MAX_HEADER_LEN;
 use bytes::{Buf, Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::io::IoSlice;
@@ -51,7 +52,7 @@ const KEEP_CAPACITY: usize = 64 * 1024;
 #[derive(Debug, Default)]
 pub struct TransmitQueue {
     /// Chunks queued before `tail`, oldest first.
-    sealed: VecDeque<Bytes>,
+    sealed: VecDeque<Chunk>,
     /// Frames gathered after the last sealed chunk.
     tail: BytesMut,
     /// Bytes in `sealed`.
@@ -66,18 +67,25 @@ impl TransmitQueue {
         self.tail.extend_from_slice(bytes);
     }
 
-    /// Appends a payload without copying it when it is large enough to be worth its own chunk.
-    pub(crate) fn push_bytes(&mut self, bytes: &Bytes) {
-        if bytes.len() < SHARE_MIN {
-            return self.push_slice(bytes);
+    /// Appends a frame: `header`, then `payload` without copying it when it is large enough to
+    /// be worth its own chunk. The header is then held inline (at most
+    /// [`MAX_HEADER_LEN`] bytes), so that a stream of such frames allocates nothing.
+    pub(crate) fn push_shared(&mut self, header: &[u8], payload: &Bytes) {
+        if payload.len() < SHARE_MIN {
+            self.push_slice(header);
+            return self.push_slice(payload);
         }
         if !self.tail.is_empty() {
             let gathered = self.tail.split().freeze();
             self.sealed_len += gathered.len();
-            self.sealed.push_back(gathered);
+            self.sealed.push_back(Chunk::Shared(gathered));
         }
-        self.sealed_len += bytes.len();
-        self.sealed.push_back(bytes.clone());
+        if !header.is_empty() {
+            self.sealed_len += header.len();
+            self.sealed.push_back(Chunk::header(header));
+        }
+        self.sealed_len += payload.len();
+        self.sealed.push_back(Chunk::Shared(payload.clone()));
     }
 
     /// The gathering buffer, for encoding a frame in place (a masked payload is copied anyway).
@@ -110,17 +118,49 @@ impl TransmitQueue {
     }
 }
 
+/// A chunk queued before the gathering buffer.
+#[derive(Debug)]
+enum Chunk {
+    /// A payload shared with its owner, or frames gathered before it.
+    Shared(Bytes),
+    /// The header of a shared payload, held inline: `bytes[start..end]` is still to go.
+    Header { bytes: [u8; MAX_HEADER_LEN], start: u8, end: u8 },
+}
+
+impl Chunk {
+    fn header(header: &[u8]) -> Self {
+        let mut bytes = [0; MAX_HEADER_LEN];
+        bytes[..header.len()].copy_from_slice(header);
+        Chunk::Header { bytes, start: 0, end: header.len() as u8 }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Chunk::Shared(bytes) => bytes,
+            Chunk::Header { bytes, start, end } => &bytes[usize::from(*start)..usize::from(*end)],
+        }
+    }
+
+    /// Moves past `n` bytes, at most [`as_slice`](Self::as_slice)'s length.
+    fn advance(&mut self, n: usize) {
+        match self {
+            Chunk::Shared(bytes) => bytes.advance(n),
+            Chunk::Header { start, .. } => *start += n as u8,
+        }
+    }
+}
+
 impl Buf for TransmitQueue {
     fn remaining(&self) -> usize {
         self.sealed_len + self.tail.len()
     }
 
     fn chunk(&self) -> &[u8] {
-        self.sealed.front().map_or(&self.tail[..], |chunk| &chunk[..])
+        self.sealed.front().map_or(&self.tail[..], Chunk::as_slice)
     }
 
     fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
-        let chunks = self.sealed.iter().map(|chunk| &chunk[..]).chain([&self.tail[..]]);
+        let chunks = self.sealed.iter().map(Chunk::as_slice).chain([&self.tail[..]]);
         let mut count = 0;
         for (slot, chunk) in dst.iter_mut().zip(chunks.filter(|chunk| !chunk.is_empty())) {
             *slot = IoSlice::new(chunk);
@@ -144,11 +184,12 @@ impl Buf for TransmitQueue {
                 self.tail.advance(cnt);
                 break;
             };
-            let step = cnt.min(front.len());
+            let len = front.as_slice().len();
+            let step = cnt.min(len);
             front.advance(step);
             self.sealed_len -= step;
             cnt -= step;
-            if front.is_empty() {
+            if step == len {
                 self.sealed.pop_front();
             }
         }
@@ -190,8 +231,7 @@ mod tests {
     #[test]
     fn small_payloads_are_gathered_into_one_chunk() {
         let mut queue = TransmitQueue::default();
-        queue.push_slice(b"ab");
-        queue.push_bytes(&Bytes::from_static(b"cd"));
+        queue.push_shared(b"ab", &Bytes::from_static(b"cd"));
         assert_eq!(queue.chunk(), b"abcd");
         let mut slices = [IoSlice::new(&[]); 4];
         assert_eq!(queue.chunks_vectored(&mut slices), 1);
@@ -201,17 +241,17 @@ mod tests {
     fn large_payloads_are_queued_without_a_copy_and_in_order() {
         let large = Bytes::from(vec![7u8; SHARE_MIN]);
         let mut queue = TransmitQueue::default();
-        queue.push_slice(b"h1");
-        queue.push_bytes(&large);
-        queue.push_slice(b"h2");
-        queue.push_bytes(&large);
+        queue.push_slice(b"h0");
+        queue.push_shared(b"h1", &large);
+        queue.push_shared(b"h2", &large);
         queue.push_slice(b"end");
-        assert_eq!(queue.remaining(), 2 * SHARE_MIN + 7);
+        assert_eq!(queue.remaining(), 2 * SHARE_MIN + 9);
         let mut slices = [IoSlice::new(&[]); 8];
         let count = queue.chunks_vectored(&mut slices);
-        assert_eq!(count, 5);
-        assert_eq!(slices[1].as_ptr(), large.as_ptr(), "the payload is the caller's memory");
-        let mut expected = b"h1".to_vec();
+        assert_eq!(count, 6);
+        assert_eq!(slices[2].as_ptr(), large.as_ptr(), "the payload is the caller's memory");
+        assert_eq!(slices[4].as_ptr(), large.as_ptr());
+        let mut expected = b"h0h1".to_vec();
         expected.extend_from_slice(&large);
         expected.extend_from_slice(b"h2");
         expected.extend_from_slice(&large);
@@ -220,12 +260,26 @@ mod tests {
     }
 
     #[test]
+    fn frames_of_shared_payloads_take_no_gathering_buffer() {
+        let large = Bytes::from(vec![3u8; SHARE_MIN]);
+        let mut queue = TransmitQueue::default();
+        for _ in 0..3 {
+            queue.push_shared(&[0x82, 126, 0x20, 0x00], &large);
+            // The header is held inline, beside the payload: nothing was allocated for it.
+            assert_eq!(queue.tail.capacity(), 0);
+            let out = drain(&mut queue, 3);
+            assert_eq!(out[..4], [0x82, 126, 0x20, 0x00]);
+            assert_eq!(out[4..], large[..]);
+        }
+    }
+
+    #[test]
     fn vectored_output_stops_at_the_slots_given() {
         let large = Bytes::from(vec![1u8; SHARE_MIN]);
         let mut queue = TransmitQueue::default();
-        queue.push_bytes(&large);
+        queue.push_shared(b"", &large);
         queue.push_slice(b"x");
-        queue.push_bytes(&large);
+        queue.push_shared(b"", &large);
         let mut slices = [IoSlice::new(&[]); 2];
         assert_eq!(queue.chunks_vectored(&mut slices), 2);
         assert_eq!(slices[1].len(), 1);
@@ -236,8 +290,7 @@ mod tests {
         for step in [1, 3, 4095, 4096, 4097, 10_000] {
             let mut queue = TransmitQueue::default();
             let large: Bytes = (0..SHARE_MIN + 5).map(|i| i as u8).collect::<Vec<u8>>().into();
-            queue.push_slice(b"head");
-            queue.push_bytes(&large);
+            queue.push_shared(b"head", &large);
             queue.push_slice(b"tail");
             let out = drain(&mut queue, step);
             assert_eq!(&out[..4], b"head");
