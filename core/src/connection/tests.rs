@@ -514,6 +514,27 @@ fn after_a_large_frame_room_for_the_next_is_lent_before_its_header() {
 }
 
 #[test]
+fn after_a_mid_sized_frame_the_next_is_read_straight_into_the_core() {
+    let payload = vec![5u8; 16 * 1024];
+    let wire = frame(true, false, 0x2, &payload, true);
+    let mut s = server();
+    s.handle_input(&wire);
+    assert_eq!(events(&mut s).len(), 1);
+    for _ in 0..3 {
+        let mut room = s.input_room_buf().expect("room ahead of a 16 KiB frame");
+        assert_eq!(room.remaining_mut(), payload.len() + crate::frame::MAX_HEADER_LEN);
+        room.put_slice(&wire);
+        s.handle_input_read(wire.len());
+        assert_eq!(events(&mut s), [Event::Message(Message::Binary(payload.clone().into()))]);
+        s.release_input_room();
+    }
+    // Below the threshold the next frame is read the usual way.
+    s.handle_input(&frame(true, false, 0x2, &vec![0; AHEAD_MIN - 1], true));
+    assert_eq!(events(&mut s).len(), 1);
+    assert!(s.input_room_buf().is_none());
+}
+
+#[test]
 fn room_for_the_rest_of_an_arriving_frame_is_kept_by_release() {
     let wire = frame(true, false, 0x2, &vec![1u8; 100_000], true);
     let mut s = server();
