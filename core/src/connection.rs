@@ -382,8 +382,15 @@ impl Connection {
     /// that comes in before its header is known is small beside the rest (which is lent room
     /// anyway), and lending megabytes to a read that may find nothing costs more than it saves
     /// (measured at 1 MiB: 0.88x to 0.95x of the best peer's CPU).
+    ///
+    /// After a frame of [`LEND_MIN`](Self::LEND_MIN) or more the room holds two such frames:
+    /// spare capacity costs nothing until written, so one message at a time still takes one
+    /// read, while frames that arrive back to back take one read per two (measured with 64 KiB
+    /// echoes: pipelined 1.22-1.36x to 1.13-1.16x of the best peer's CPU, closed loop
+    /// unchanged). Below it the room stays one frame, small enough to be kept between messages.
     fn note_frame_size(&mut self, len: usize) {
-        let room = len + MAX_HEADER_LEN;
+        let frame = len + MAX_HEADER_LEN;
+        let room = if len >= Self::LEND_MIN { 2 * frame } else { frame };
         self.next_frame_room = if (AHEAD_MIN..=AHEAD_MAX).contains(&len) { room } else { 0 };
     }
 

@@ -493,9 +493,10 @@ fn after_a_large_frame_room_for_the_next_is_lent_before_its_header() {
     let mut s = server();
     s.handle_input(&wire);
     assert_eq!(events(&mut s).len(), 1);
-    // The next frame of the same size goes straight into the core, header and all.
+    // The next frame of the same size goes straight into the core, header and all; the room
+    // holds two, for frames that arrive back to back.
     let mut room = s.input_room_buf().expect("room ahead of the next frame");
-    assert_eq!(room.remaining_mut(), 100_000 + crate::frame::MAX_HEADER_LEN);
+    assert_eq!(room.remaining_mut(), 2 * (100_000 + crate::frame::MAX_HEADER_LEN));
     room.put_slice(&wire);
     s.handle_input_read(wire.len());
     assert_eq!(events(&mut s), [Event::Message(Message::Binary(payload.clone().into()))]);
@@ -532,6 +533,22 @@ fn after_a_mid_sized_frame_the_next_is_read_straight_into_the_core() {
     s.handle_input(&frame(true, false, 0x2, &vec![0; AHEAD_MIN - 1], true));
     assert_eq!(events(&mut s).len(), 1);
     assert!(s.input_room_buf().is_none());
+}
+
+#[test]
+fn room_ahead_of_large_frames_takes_two_arriving_back_to_back_in_one_read() {
+    let payload = vec![9u8; 40_000];
+    let wire = frame(true, false, 0x2, &payload, true);
+    let mut s = server();
+    s.handle_input(&wire);
+    assert_eq!(events(&mut s).len(), 1);
+    let mut room = s.input_room_buf().expect("room ahead");
+    assert!(room.remaining_mut() >= 2 * wire.len());
+    room.put_slice(&wire);
+    room.put_slice(&wire);
+    s.handle_input_read(2 * wire.len());
+    let message = Event::Message(Message::Binary(payload.into()));
+    assert_eq!(events(&mut s), [message.clone(), message]);
 }
 
 #[test]
