@@ -172,16 +172,16 @@ impl Buf for TransmitQueue {
     fn advance(&mut self, mut cnt: usize) {
         assert!(cnt <= self.remaining(), "advanced past the end of the transmit queue");
         self.written += cnt as u64;
-        // Everything written, in one gathered chunk (the usual case): emptied without moving
-        // its start, so that the next frame is encoded at the front with no reclaiming.
-        if self.sealed.is_empty() && cnt == self.tail.len() {
-            self.tail.clear();
-            self.release_if_large();
-            return;
-        }
         while cnt > 0 {
             let Some(front) = self.sealed.front_mut() else {
-                self.tail.advance(cnt);
+                // Written to its end (the usual case), the gathering buffer is emptied without
+                // moving its start, so that the next frame is encoded at its front with no
+                // reclaiming.
+                if cnt == self.tail.len() {
+                    self.tail.clear();
+                } else {
+                    self.tail.advance(cnt);
+                }
                 break;
             };
             let len = front.as_slice().len();
@@ -194,7 +194,6 @@ impl Buf for TransmitQueue {
             }
         }
         if self.sealed.is_empty() && self.tail.is_empty() {
-            self.tail.clear(); // Lets the next frame reuse the buffer from its start.
             self.release_if_large();
         }
     }

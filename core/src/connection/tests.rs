@@ -486,13 +486,19 @@ fn a_large_frame_can_be_appended_to_the_spare_room_of_the_core() {
     assert_eq!(events(&mut s), [Event::Message(Message::Binary(payload.into()))]);
 }
 
-#[test]
-fn after_a_large_frame_room_for_the_next_is_lent_before_its_header() {
-    let payload = vec![3u8; 100_000];
-    let wire = frame(true, false, 0x2, &payload, true);
+/// A server that has received one masked binary frame of `payload`, and that frame's bytes.
+fn server_after_frame(payload: &[u8]) -> (Connection, Vec<u8>) {
+    let wire = frame(true, false, 0x2, payload, true);
     let mut s = server();
     s.handle_input(&wire);
     assert_eq!(events(&mut s).len(), 1);
+    (s, wire)
+}
+
+#[test]
+fn after_a_large_frame_room_for_the_next_is_lent_before_its_header() {
+    let payload = vec![3u8; 100_000];
+    let (mut s, wire) = server_after_frame(&payload);
     // The next frame of the same size goes straight into the core, header and all; the room
     // holds two, for frames that arrive back to back.
     let mut room = s.input_room_buf().expect("room ahead of the next frame");
@@ -517,10 +523,7 @@ fn after_a_large_frame_room_for_the_next_is_lent_before_its_header() {
 #[test]
 fn after_a_mid_sized_frame_the_next_is_read_straight_into_the_core() {
     let payload = vec![5u8; 16 * 1024];
-    let wire = frame(true, false, 0x2, &payload, true);
-    let mut s = server();
-    s.handle_input(&wire);
-    assert_eq!(events(&mut s).len(), 1);
+    let (mut s, wire) = server_after_frame(&payload);
     for _ in 0..3 {
         let mut room = s.input_room_buf().expect("room ahead of a 16 KiB frame");
         assert_eq!(room.remaining_mut(), payload.len() + crate::frame::MAX_HEADER_LEN);
@@ -538,10 +541,7 @@ fn after_a_mid_sized_frame_the_next_is_read_straight_into_the_core() {
 #[test]
 fn room_ahead_of_large_frames_takes_two_arriving_back_to_back_in_one_read() {
     let payload = vec![9u8; 40_000];
-    let wire = frame(true, false, 0x2, &payload, true);
-    let mut s = server();
-    s.handle_input(&wire);
-    assert_eq!(events(&mut s).len(), 1);
+    let (mut s, wire) = server_after_frame(&payload);
     let mut room = s.input_room_buf().expect("room ahead");
     assert!(room.remaining_mut() >= 2 * wire.len());
     room.put_slice(&wire);
