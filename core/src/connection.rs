@@ -9,6 +9,7 @@ use crate::input::InputBuffer;
 use crate::keepalive::{self, KeepaliveTimer};
 use crate::mask::apply_mask;
 use crate::message::{Closed, Event, Message, MessageKind, Utf8Bytes};
+use crate::room_ahead::RoomAhead;
 use crate::transmit::{TransmitQueue, SHARE_MIN};
 use crate::utf8::{self, Utf8Validator};
 use crate::{Config, Rng};
@@ -19,17 +20,6 @@ use std::time::Instant;
 
 /// Largest empty buffer kept for reuse; larger ones are released once drained.
 const KEEP_BUFFER: usize = 16 * 1024;
-
-/// Smallest frame whose size makes the core lend room for the next frame before its header
-/// arrives (`Connection::input_room_buf`). From about this size, reading one frame per read
-/// straight into the core costs less than copying several from the driver's scratch buffer
-/// (measured with 16 KiB echoes against a 32 KiB threshold: closed loop 1.04-1.07x to
-/// 0.99-1.00x of the best peer's CPU, and no allocation; pipelined 0.75-0.85x to 0.78-0.85x).
-const AHEAD_MIN: usize = 8 * 1024;
-
-/// Largest frame whose size makes the core lend room for the next frame before its header
-/// arrives.
-const AHEAD_MAX: usize = 128 * 1024;
 
 /// Most answers to pings in the transmit queue and not yet written (see `on_ping`).
 const MAX_QUEUED_PONGS: usize = 16;
@@ -98,10 +88,8 @@ pub struct Connection {
     frame: Option<PartialFrame>,
     /// The data message being received.
     incoming: Option<Incoming>,
-    /// Room to lend for the next frame before its header arrives: the size of the last frame
-    /// when it was large (its payload plus the longest header), else 0. Peers tend to send
-    /// frames of one size, so the next one can be read straight into the core too.
-    next_frame_room: usize,
+    /// Room to lend for the next frames before their header arrives, after a large frame.
+    ahead: RoomAhead,
     events: VecDeque<Event>,
     /// Bytes for the peer not yet written: the handshake's 101 response, then frames.
     transmit: TransmitQueue,
@@ -174,7 +162,7 @@ impl Connection {
             inbuf: InputBuffer::default(),
             frame: None,
             incoming: None,
-            next_frame_room: 0,
+            ahead: RoomAhead::default(),
             events: VecDeque::new(),
             transmit: TransmitQueue::default(),
             queued_pongs: VecDeque::new(),
@@ -269,6 +257,7 @@ impl Connection {
             self.reserve_for_frame(data);
         }
         self.inbuf.extend(data);
+        self.ahead.forget_lent();
         self.keepalive.on_input();
     }
 
@@ -321,6 +310,7 @@ impl Connection {
     /// assert_eq!(message.payload().len(), 100_000);
     /// ```
     pub fn input_room(&mut self) -> Option<&mut [u8]> {
+        self.ahead.forget_lent();
         let rest = self.lendable_rest()?;
         Some(self.inbuf.room(rest))
     }
@@ -349,10 +339,16 @@ impl Connection {
     #[inline]
     pub fn input_room_buf(&mut self) -> Option<Limit<&mut BytesMut>> {
         // Between small frames (the usual case) there is nothing to lend.
-        if self.frame.is_none() && self.next_frame_room == 0 {
+        if self.frame.is_none() && !self.ahead.is_some() {
             return None;
         }
-        let rest = self.lendable_rest().or_else(|| self.room_ahead())?;
+        let rest = match self.lendable_rest() {
+            Some(rest) => {
+                self.ahead.forget_lent();
+                rest
+            }
+            None => self.room_ahead()?,
+        };
         Some(self.inbuf.spare_room(rest))
     }
 
@@ -361,10 +357,10 @@ impl Connection {
     /// a peer that keeps sending large frames has them read straight into the core, header and
     /// all). A driver whose read finds nothing gives it back with
     /// [`release_input_room`](Self::release_input_room).
-    fn room_ahead(&self) -> Option<usize> {
+    fn room_ahead(&mut self) -> Option<usize> {
         let idle = self.frame.is_none() && self.inbuf.len() == 0;
         let open = self.close != State::Closed && !self.eof && self.events.is_empty();
-        (idle && open && self.next_frame_room > 0).then_some(self.next_frame_room)
+        (idle && open && self.ahead.is_some()).then(|| self.ahead.lend())
     }
 
     /// The read into [`input_room_buf`](Self::input_room_buf) found nothing yet (it would
@@ -372,26 +368,10 @@ impl Connection {
     /// waiting for its peer holds no buffer. Room for the rest of a frame already arriving is
     /// kept.
     pub fn release_input_room(&mut self) {
+        self.ahead.forget_lent();
         if self.frame.is_none() {
             self.inbuf.release_if_empty_and_large();
         }
-    }
-
-    /// Remembers the size of a frame just read, for [`room_ahead`](Self::room_ahead): frames
-    /// from [`AHEAD_MIN`] to [`AHEAD_MAX`]. Above it the part of a frame
-    /// that comes in before its header is known is small beside the rest (which is lent room
-    /// anyway), and lending megabytes to a read that may find nothing costs more than it saves
-    /// (measured at 1 MiB: 0.88x to 0.95x of the best peer's CPU).
-    ///
-    /// After a frame of [`LEND_MIN`](Self::LEND_MIN) or more the room holds two such frames:
-    /// spare capacity costs nothing until written, so one message at a time still takes one
-    /// read, while frames that arrive back to back take one read per two (measured with 64 KiB
-    /// echoes: pipelined 1.22-1.36x to 1.13-1.16x of the best peer's CPU, closed loop
-    /// unchanged). Below it the room stays one frame, small enough to be kept between messages.
-    fn note_frame_size(&mut self, len: usize) {
-        let frame = len + MAX_HEADER_LEN;
-        let room = if len >= Self::LEND_MIN { 2 * frame } else { frame };
-        self.next_frame_room = if (AHEAD_MIN..=AHEAD_MAX).contains(&len) { room } else { 0 };
     }
 
     /// The rest of the frame arriving, when it is large enough to be read into the core.
@@ -415,6 +395,7 @@ impl Connection {
     /// If `n` is larger than the room lent, or than the bytes appended.
     pub fn handle_input_read(&mut self, n: usize) {
         self.inbuf.commit(n);
+        self.ahead.on_read(n);
         self.keepalive.on_input();
     }
 
@@ -640,7 +621,7 @@ impl Connection {
                 return Ok(());
             }
             let payload = self.inbuf.split_to(len);
-            self.note_frame_size(len);
+            self.ahead.note_frame(len);
             self.handle_frame(frame.header, payload)?;
             if !self.events.is_empty() {
                 return Ok(());
@@ -752,7 +733,7 @@ impl Connection {
             utf8::validate(payload).map_err(|_| ProtocolError::InvalidUtf8)?;
         }
         let mut whole = self.inbuf.split_to(frame_len);
-        self.note_frame_size(len);
+        self.ahead.note_frame(len);
         whole.advance(header_len);
         let message = match kind {
             MessageKind::Binary => Message::Binary(whole),

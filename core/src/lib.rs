@@ -14,6 +14,7 @@ mod keepalive;
 pub mod mask;
 mod message;
 mod rng;
+mod room_ahead;
 mod transmit;
 mod utf8;
 

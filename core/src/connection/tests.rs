@@ -1,6 +1,7 @@
 //! Connection tests, by RFC 6455 section, asserting exact events and bytes.
 
 use super::*;
+use crate::room_ahead::{AHEAD_MAX, AHEAD_MIN, MAX_FRAMES_AHEAD};
 use bytes::{Buf, BufMut};
 use std::time::Duration;
 
@@ -549,6 +550,35 @@ fn room_ahead_of_large_frames_takes_two_arriving_back_to_back_in_one_read() {
     s.handle_input_read(2 * wire.len());
     let message = Event::Message(Message::Binary(payload.into()));
     assert_eq!(events(&mut s), [message.clone(), message]);
+}
+
+#[test]
+fn room_ahead_grows_while_reads_fill_it_so_that_frames_in_flight_take_few_reads() {
+    let payload = vec![4u8; 64 * 1024];
+    let (mut s, wire) = server_after_frame(&payload);
+    let message = Event::Message(Message::Binary(payload.into()));
+    // A peer with many frames in flight: each read fills the room lent (frames of a masked
+    // 64 KiB payload have the longest header), which doubles.
+    let mut frames_per_read = Vec::new();
+    for _ in 0..4 {
+        let mut room = s.input_room_buf().expect("room ahead");
+        let frames = room.remaining_mut() / wire.len();
+        for _ in 0..frames {
+            room.put_slice(&wire);
+        }
+        assert_eq!(room.remaining_mut(), 0, "filled");
+        s.handle_input_read(frames * wire.len());
+        assert_eq!(events(&mut s), vec![message.clone(); frames]);
+        frames_per_read.push(frames);
+    }
+    assert_eq!(frames_per_read, [2, 4, MAX_FRAMES_AHEAD, MAX_FRAMES_AHEAD]);
+    // One message at a time takes the room back down to two frames.
+    for _ in 0..3 {
+        s.input_room_buf().unwrap().put_slice(&wire);
+        s.handle_input_read(wire.len());
+        assert_eq!(events(&mut s), std::slice::from_ref(&message));
+    }
+    assert_eq!(s.input_room_buf().unwrap().remaining_mut() / wire.len(), 2);
 }
 
 #[test]
