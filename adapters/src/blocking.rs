@@ -411,8 +411,9 @@ fn write_all_buf(stream: &mut impl Write, out: &mut impl Buf) -> io::Result<()> 
     Ok(())
 }
 
-/// [`WebSocket::feed`] writes once more than this is queued.
-pub const FEED_HIGH_WATER: usize = 64 * 1024;
+/// [`WebSocket::feed`] writes once more than this is queued
+/// ([`DEFAULT_HIGH_WATER_MARK`](crate::DEFAULT_HIGH_WATER_MARK)).
+pub const FEED_HIGH_WATER: usize = crate::DEFAULT_HIGH_WATER_MARK;
 
 /// Most chunks of output handed to one vectored write.
 const MAX_WRITE_SLICES: usize = 64;

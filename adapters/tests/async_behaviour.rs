@@ -425,6 +425,34 @@ async fn recv_is_cancellation_safe<R: TcpRuntime>() {
     assert!(closed(server.await).clean);
 }
 
+async fn answers_fed_below_the_default_mark_wait_for_one_write<R: TcpRuntime>() {
+    const CHUNK: usize = 64 * 1024;
+    const FRAME: usize = CHUNK + 10; // an unmasked 64 KiB frame has a 10-byte header
+    let (url, server) = serve_one::<R, _, _>(|stream| async move {
+        let mut ws = runtime::accept::<_, R>(stream).await.unwrap();
+        assert_eq!(ws.high_water_mark(), laputa::DEFAULT_HIGH_WATER_MARK);
+        // Three answers to large messages stay queued (corked) until the next write...
+        for n in 1..=3 {
+            ws.feed(Message::from(vec![n as u8; CHUNK])).await.unwrap();
+            assert_eq!(ws.buffered_amount(), n * FRAME, "fed, not written");
+        }
+        // ...which takes them all.
+        ws.flush().await.unwrap();
+        assert_eq!(ws.buffered_amount(), 0);
+    })
+    .await;
+    let peer = raw_peer(&url, |mut stream| {
+        let mut wire = vec![0u8; 3 * FRAME];
+        stream.read_exact(&mut wire).unwrap();
+        for (n, frame) in wire.chunks(FRAME).enumerate() {
+            assert_eq!(frame[..2], [0x82, 127]);
+            assert!(frame[10..].iter().all(|&b| b == n as u8 + 1));
+        }
+    });
+    server.await;
+    peer.join().unwrap();
+}
+
 async fn backpressure<R: TcpRuntime>() {
     const CHUNK: usize = 64 * 1024;
     const HIGH_WATER: usize = 256 * 1024;
@@ -510,4 +538,5 @@ on_every_runtime!(
     recv_is_cancellation_safe,
     sends_that_waited_for_a_full_socket_resume_when_the_peer_reads,
     backpressure,
+    answers_fed_below_the_default_mark_wait_for_one_write,
 );

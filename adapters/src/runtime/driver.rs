@@ -29,9 +29,6 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Box<[u8]>> = std::cell::RefCell::new(vec![0; READ_CHUNK].into_boxed_slice());
 }
 
-/// Default of [`Driver::high_water`]: sending waits while more than this is buffered.
-pub(crate) const DEFAULT_HIGH_WATER: usize = 64 * 1024;
-
 /// Who is polling: the receiving side or the sending side. Each has its own waker slot for
 /// write readiness, since both may wait for the socket to accept bytes (the receiving side to
 /// send pongs and the close echo, the sending side its messages).
@@ -371,7 +368,7 @@ impl<S, R: RuntimeIo<S>> Driver<S, R> {
             broken: false,
             stream_ended: false,
             reader: None,
-            high_water: DEFAULT_HIGH_WATER,
+            high_water: crate::DEFAULT_HIGH_WATER_MARK,
         }
     }
 

@@ -30,7 +30,8 @@
 //! # Backpressure
 //!
 //! Sending waits while more than the high-water mark
-//! ([`set_high_water_mark`](WebSocket::set_high_water_mark), 64 KiB by default) is waiting to
+//! ([`set_high_water_mark`](WebSocket::set_high_water_mark),
+//! [`DEFAULT_HIGH_WATER_MARK`](crate::DEFAULT_HIGH_WATER_MARK) by default) is waiting to
 //! be written, so a peer that does not read makes the sender wait instead of growing a queue.
 //! At most one message beyond the mark is buffered. Received data is read only as the
 //! application asks for events, so a slow receiver slows the peer down through TCP.
@@ -337,7 +338,8 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
         self.driver.closed.as_ref()
     }
 
-    /// Sets how many bytes may wait to be written before sending waits (64 KiB by default).
+    /// Sets how many bytes may wait to be written before sending waits
+    /// ([`DEFAULT_HIGH_WATER_MARK`](crate::DEFAULT_HIGH_WATER_MARK) by default).
     pub fn set_high_water_mark(&mut self, bytes: usize) {
         self.driver.high_water = bytes;
     }
@@ -585,7 +587,8 @@ impl<S, R: RuntimeIo<S>> WriteHalf<S, R> {
         flush(&mut access).await
     }
 
-    /// Sets how many bytes may wait to be written before sending waits (64 KiB by default).
+    /// Sets how many bytes may wait to be written before sending waits
+    /// ([`DEFAULT_HIGH_WATER_MARK`](crate::DEFAULT_HIGH_WATER_MARK) by default).
     pub fn set_high_water_mark(&mut self, bytes: usize) {
         lock(&self.shared).high_water = bytes;
     }
