@@ -19,7 +19,9 @@ pub(crate) const AHEAD_MIN: usize = 8 * 1024;
 /// 1 MiB: 0.88x to 0.95x of the best peer's CPU).
 pub(crate) const AHEAD_MAX: usize = 128 * 1024;
 
-/// Most frames the room ahead grows to hold, while reads keep filling it.
+/// Most frames the room ahead grows to hold, while reads keep filling it. So at most about
+/// 1 MiB (eight frames of [`AHEAD_MAX`]) is lent, and only to a read: a driver whose read would
+/// block gives it back, and what a read puts there is bytes the peer sent.
 pub(crate) const MAX_FRAMES_AHEAD: usize = 8;
 
 /// The room to lend ahead of the next frame: a number of frames of the size last read.
@@ -28,10 +30,10 @@ pub(crate) const MAX_FRAMES_AHEAD: usize = 8;
 /// messages. From it the room starts at two frames (spare capacity costs nothing until written,
 /// so one message at a time still takes one read) and doubles each time a read fills it, up to
 /// [`MAX_FRAMES_AHEAD`]: a peer that keeps many frames in flight has them taken in few reads
-/// (measured with 64 KiB echoes, 16 in flight: two frames 1.13-1.16x of the best peer's CPU,
-/// eight 0.84-0.96x). A read that finds less than half the room halves it again, so that a
-/// connection taking one message at a time does not have its messages share a large buffer,
-/// which a message kept by the application would hold alive.
+/// (measured with 64 KiB echoes, 16 in flight, 10 to 500 connections: two frames 1.06-1.10x of
+/// the best peer's CPU, growing to eight 0.76-0.95x). A read that finds less than half the
+/// room halves it again, so that a connection taking one message at a time does not have its
+/// messages share a large buffer, which a message kept by the application would hold alive.
 #[derive(Debug)]
 pub(crate) struct RoomAhead {
     /// Size of the last frame read (its payload plus the longest header), when it was within

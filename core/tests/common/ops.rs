@@ -377,6 +377,11 @@ impl Model {
             return;
         }
         if !chunk.is_empty() {
+            // Every fourth chunk comes after a read that found nothing: the room lent for it is
+            // given back first (and lent again below).
+            if n % 4 == 0 && to.conn.input_room_buf().is_some() {
+                to.conn.release_input_room();
+            }
             // While a large frame arrives, the bytes go straight into the room the core lends:
             // zeroed room on odd chunks, spare capacity (appended through `BufMut`) on even.
             let lent = if n % 2 == 1 {
