@@ -257,7 +257,6 @@ impl Connection {
             self.reserve_for_frame(data);
         }
         self.inbuf.extend(data);
-        self.ahead.forget_lent();
         self.keepalive.on_input();
     }
 
@@ -310,7 +309,6 @@ impl Connection {
     /// assert_eq!(message.payload().len(), 100_000);
     /// ```
     pub fn input_room(&mut self) -> Option<&mut [u8]> {
-        self.ahead.forget_lent();
         let rest = self.lendable_rest()?;
         Some(self.inbuf.room(rest))
     }
@@ -342,13 +340,7 @@ impl Connection {
         if self.frame.is_none() && !self.ahead.is_some() {
             return None;
         }
-        let rest = match self.lendable_rest() {
-            Some(rest) => {
-                self.ahead.forget_lent();
-                rest
-            }
-            None => self.room_ahead()?,
-        };
+        let rest = self.lendable_rest().or_else(|| self.room_ahead())?;
         Some(self.inbuf.spare_room(rest))
     }
 
@@ -357,10 +349,10 @@ impl Connection {
     /// a peer that keeps sending large frames has them read straight into the core, header and
     /// all). A driver whose read finds nothing gives it back with
     /// [`release_input_room`](Self::release_input_room).
-    fn room_ahead(&mut self) -> Option<usize> {
+    fn room_ahead(&self) -> Option<usize> {
         let idle = self.frame.is_none() && self.inbuf.len() == 0;
         let open = self.close != State::Closed && !self.eof && self.events.is_empty();
-        (idle && open && self.ahead.is_some()).then(|| self.ahead.lend())
+        (idle && open && self.ahead.is_some()).then(|| self.ahead.room())
     }
 
     /// The read into [`input_room_buf`](Self::input_room_buf) found nothing yet (it would
@@ -368,7 +360,6 @@ impl Connection {
     /// waiting for its peer holds no buffer. Room for the rest of a frame already arriving is
     /// kept.
     pub fn release_input_room(&mut self) {
-        self.ahead.forget_lent();
         if self.frame.is_none() {
             self.inbuf.release_if_empty_and_large();
         }
@@ -394,8 +385,11 @@ impl Connection {
     /// # Panics
     /// If `n` is larger than the room lent, or than the bytes appended.
     pub fn handle_input_read(&mut self, n: usize) {
+        // Only the room ahead is lent with no frame begun (`input_room_buf`).
+        if self.frame.is_none() && self.inbuf.len() == 0 {
+            self.ahead.on_read(n);
+        }
         self.inbuf.commit(n);
-        self.ahead.on_read(n);
         self.keepalive.on_input();
     }
 

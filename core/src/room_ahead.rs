@@ -41,13 +41,11 @@ pub(crate) struct RoomAhead {
     frame: usize,
     /// How many such frames the room holds.
     frames: usize,
-    /// Room lent for the read in progress, if that is what was lent (0 otherwise).
-    lent: usize,
 }
 
 impl Default for RoomAhead {
     fn default() -> Self {
-        Self { frame: 0, frames: 2, lent: 0 }
+        Self { frame: 0, frames: 2 }
     }
 }
 
@@ -63,30 +61,20 @@ impl RoomAhead {
         self.frame > 0
     }
 
-    /// The room to lend now, noted as lent until [`on_read`](Self::on_read).
-    pub(crate) fn lend(&mut self) -> usize {
-        let frames = if self.frame - MAX_HEADER_LEN >= Connection::LEND_MIN { self.frames } else { 1 };
-        self.lent = frames * self.frame;
-        self.lent
+    /// The room to lend (0 when there is none).
+    pub(crate) fn room(&self) -> usize {
+        let large = self.frame >= Connection::LEND_MIN + MAX_HEADER_LEN;
+        self.frame * if large { self.frames } else { 1 }
     }
 
-    /// `n` bytes were read into the room last lent, if it was lent ahead: grows or shrinks the
-    /// room for the next time.
+    /// `n` bytes were read into the room ahead: grows or shrinks it for the next read.
     pub(crate) fn on_read(&mut self, n: usize) {
-        if self.lent == 0 {
-            return;
-        }
-        if n == self.lent {
+        let room = self.room();
+        if room > 0 && n == room {
             self.frames = (2 * self.frames).min(MAX_FRAMES_AHEAD);
-        } else if n < self.lent / 2 {
+        } else if n < room / 2 {
             self.frames = (self.frames / 2).max(2);
         }
-        self.lent = 0;
-    }
-
-    /// The room lent was given back, or the next bytes came another way.
-    pub(crate) fn forget_lent(&mut self) {
-        self.lent = 0;
     }
 }
 
@@ -113,10 +101,10 @@ mod tests {
         let mut ahead = after_frame(16 * 1024);
         let frame = 16 * 1024 + MAX_HEADER_LEN;
         for _ in 0..3 {
-            assert_eq!(ahead.lend(), frame);
+            assert_eq!(ahead.room(), frame);
             ahead.on_read(frame);
         }
-        assert_eq!(ahead.lend(), frame);
+        assert_eq!(ahead.room(), frame);
     }
 
     #[test]
@@ -125,31 +113,26 @@ mod tests {
         let mut ahead = after_frame(64 * 1024);
         let mut sizes = Vec::new();
         for _ in 0..4 {
-            let room = ahead.lend();
+            let room = ahead.room();
             sizes.push(room / frame);
             ahead.on_read(room);
         }
         assert_eq!(sizes, [2, 4, 8, 8], "grows up to MAX_FRAMES_AHEAD");
         // Half the room or more keeps its size; less than half halves it, down to two frames.
-        let room = ahead.lend();
+        let room = ahead.room();
         ahead.on_read(room / 2);
-        assert_eq!(ahead.lend(), 8 * frame);
+        assert_eq!(ahead.room(), 8 * frame);
         for expected in [4, 2, 2] {
             ahead.on_read(frame);
-            assert_eq!(ahead.lend(), expected * frame);
+            assert_eq!(ahead.room(), expected * frame);
         }
     }
 
     #[test]
-    fn room_given_back_or_bypassed_does_not_count_as_read() {
-        let frame = 64 * 1024 + MAX_HEADER_LEN;
+    fn the_frames_in_the_room_follow_the_frame_size() {
         let mut ahead = after_frame(64 * 1024);
-        let room = ahead.lend();
-        ahead.forget_lent();
-        ahead.on_read(room); // bytes read into room lent for the rest of a frame
-        assert_eq!(ahead.lend(), 2 * frame);
-        // The frames in the room follow the frame size.
+        ahead.on_read(ahead.room());
         ahead.note_frame(100 * 1024);
-        assert_eq!(ahead.lend(), 2 * (100 * 1024 + MAX_HEADER_LEN));
+        assert_eq!(ahead.room(), 4 * (100 * 1024 + MAX_HEADER_LEN));
     }
 }
