@@ -23,12 +23,11 @@
 //! ```
 
 use crate::Error;
-use laputa_core::bytes::Buf;
 use laputa_core::handshake::{
     Accept, ClientHandshake, ClientRequest, Handshake, HandshakeError, IncomingRequest, Reject, ServerHandshake,
 };
-use laputa_core::{CloseCode, Closed, Config, Connection, Event, Message, MessageKind};
-use std::io::{self, IoSlice, Read, Write};
+use laputa_core::{CloseCode, Closed, Config, Connection, Event, Message, MessageKind, TransmitQueue};
+use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -388,22 +387,13 @@ fn abnormal() -> Closed {
     Closed { code: CloseCode::ABNORMAL, reason: String::new(), clean: false, error: None }
 }
 
-/// Writes all of `out` with vectored writes, advancing it as the stream takes bytes: on a write
-/// timeout the rest stays queued for the next call.
-fn write_all_buf(stream: &mut impl Write, out: &mut impl Buf) -> io::Result<()> {
-    while out.has_remaining() {
-        // One chunk (the usual case: small frames are gathered) goes out in a plain write,
-        // which costs the kernel less than a vectored write of one buffer.
-        let written = if out.chunk().len() == out.remaining() {
-            stream.write(out.chunk())
-        } else {
-            let mut slices = [IoSlice::new(&[]); MAX_WRITE_SLICES];
-            let count = out.chunks_vectored(&mut slices);
-            stream.write_vectored(&slices[..count])
-        };
-        match written {
+/// Writes all of `out`, advancing it as the stream takes bytes: on a write timeout the rest
+/// stays queued for the next call.
+fn write_all_buf(stream: &mut impl Write, out: &mut TransmitQueue) -> io::Result<()> {
+    while !out.is_empty() {
+        match out.write_to(stream) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => out.advance(n),
+            Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
@@ -414,9 +404,6 @@ fn write_all_buf(stream: &mut impl Write, out: &mut impl Buf) -> io::Result<()> 
 /// [`WebSocket::feed`] writes once more than this is queued
 /// ([`DEFAULT_HIGH_WATER_MARK`](crate::DEFAULT_HIGH_WATER_MARK)).
 pub const FEED_HIGH_WATER: usize = crate::DEFAULT_HIGH_WATER_MARK;
-
-/// Most chunks of output handed to one vectored write.
-const MAX_WRITE_SLICES: usize = 64;
 
 fn is_timeout(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)

@@ -6,7 +6,7 @@
 use crate::frame::MAX_HEADER_LEN;
 use bytes::{Buf, Bytes, BytesMut};
 use std::collections::VecDeque;
-use std::io::IoSlice;
+use std::io::{self, IoSlice, Write};
 
 /// Payloads at least this long are queued as their own chunk rather than copied behind their
 /// header. Below it a copy costs less than the second slice of a vectored write. An echoed
@@ -102,6 +102,49 @@ impl TransmitQueue {
     /// Bytes advanced past since the queue was made.
     pub(crate) fn written(&self) -> u64 {
         self.written
+    }
+
+    /// Most chunks handed to one vectored write by [`write_to`](Self::write_to).
+    pub const MAX_WRITE_SLICES: usize = 64;
+
+    /// Writes queued bytes to `writer` with one call and advances past what it took, for
+    /// drivers over [`std::io::Write`] (as rustls' `write_tls` is): a plain `write` when one
+    /// chunk is queued (the usual case, as small frames are gathered), which costs the kernel
+    /// less than a vectored write of one buffer, else `write_vectored` of up to
+    /// [`MAX_WRITE_SLICES`](Self::MAX_WRITE_SLICES) chunks. Returns what the writer returned:
+    /// `Ok(0)` with bytes queued means the writer takes no more, and `WouldBlock` leaves the
+    /// queue as it was.
+    ///
+    /// ```
+    /// use laputa_core::{Config, Connection, Message, Role};
+    /// use std::time::Instant;
+    ///
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// server.send(Message::from("Hello")).unwrap();
+    /// let mut socket = Vec::new(); // stands in for a socket
+    /// while server.wants_transmit() {
+    ///     let queue = server.transmit(Instant::now());
+    ///     while !queue.is_empty() {
+    ///         queue.write_to(&mut socket).unwrap();
+    ///     }
+    /// }
+    /// assert_eq!(socket, [0x81, 0x05, b'H', b'e', b'l', b'l', b'o']);
+    /// ```
+    pub fn write_to(&mut self, writer: &mut impl Write) -> io::Result<usize> {
+        let written = if self.chunk().len() == self.remaining() {
+            writer.write(self.chunk())?
+        } else {
+            let mut slices = [IoSlice::new(&[]); Self::MAX_WRITE_SLICES];
+            let count = self.chunks_vectored(&mut slices);
+            writer.write_vectored(&slices[..count])?
+        };
+        self.advance(written);
+        Ok(written)
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        !self.has_remaining()
     }
 
     /// Drops everything queued, when the transport failed and nothing more can be written.
@@ -311,6 +354,85 @@ mod tests {
         queue.push_slice(&vec![0; KEEP_CAPACITY + 1]);
         queue.advance(KEEP_CAPACITY + 1);
         assert_eq!(queue.tail.capacity(), 0);
+    }
+
+    /// A writer that takes at most `limit` bytes a call, counting plain and vectored calls, or
+    /// refuses every call with `WouldBlock`.
+    #[derive(Default)]
+    struct Socket {
+        data: Vec<u8>,
+        limit: usize,
+        plain: usize,
+        vectored: usize,
+        blocked: bool,
+    }
+
+    impl Socket {
+        fn take(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            if self.blocked {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let start = self.data.len();
+            for buf in bufs {
+                let room = self.limit - (self.data.len() - start);
+                self.data.extend_from_slice(&buf[..buf.len().min(room)]);
+            }
+            Ok(self.data.len() - start)
+        }
+    }
+
+    impl Write for Socket {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.plain += 1;
+            self.take(&[IoSlice::new(buf)])
+        }
+
+        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            self.vectored += 1;
+            self.take(bufs)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn one_chunk_goes_out_in_a_plain_write_and_several_in_a_vectored_one() {
+        let mut queue = TransmitQueue::default();
+        queue.push_slice(b"small");
+        let mut socket = Socket { limit: usize::MAX, ..Socket::default() };
+        assert_eq!(queue.write_to(&mut socket).unwrap(), 5);
+        assert_eq!((socket.plain, socket.vectored), (1, 0));
+        assert!(queue.is_empty());
+
+        let large = Bytes::from(vec![9u8; SHARE_MIN]);
+        queue.push_shared(&[0x82, 126, 0x20, 0x00], &large);
+        queue.push_slice(b"tail");
+        assert_eq!(queue.write_to(&mut socket).unwrap(), 4 + SHARE_MIN + 4);
+        assert_eq!((socket.plain, socket.vectored), (1, 1));
+        assert!(queue.is_empty());
+        assert_eq!(&socket.data[5..9], [0x82, 126, 0x20, 0x00]);
+        assert_eq!(&socket.data[socket.data.len() - 4..], b"tail");
+    }
+
+    #[test]
+    fn a_short_write_advances_past_what_was_taken_and_a_refused_one_past_nothing() {
+        let large = Bytes::from((0..SHARE_MIN).map(|i| i as u8).collect::<Vec<_>>());
+        let mut queue = TransmitQueue::default();
+        queue.push_shared(b"head", &large);
+        let expected: Vec<u8> = b"head".iter().chain(large.iter()).copied().collect();
+
+        let mut socket = Socket { limit: 1000, blocked: true, ..Socket::default() };
+        let refused = queue.write_to(&mut socket).unwrap_err();
+        assert_eq!(refused.kind(), io::ErrorKind::WouldBlock);
+        assert_eq!(queue.remaining(), expected.len());
+
+        socket.blocked = false;
+        while !queue.is_empty() {
+            assert!(queue.write_to(&mut socket).unwrap() <= 1000);
+        }
+        assert_eq!(socket.data, expected);
     }
 
     #[test]

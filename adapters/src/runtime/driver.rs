@@ -8,7 +8,7 @@ use super::{Runtime, RuntimeIo};
 use crate::Error;
 use laputa_core::bytes::Buf;
 use laputa_core::handshake::Handshake;
-use laputa_core::{CloseCode, Closed, Connection, Event, State};
+use laputa_core::{CloseCode, Closed, Connection, Event, State, TransmitQueue};
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::marker::PhantomData;
@@ -22,7 +22,7 @@ use std::time::Instant;
 const READ_CHUNK: usize = 128 * 1024;
 
 /// Most chunks of output handed to one vectored write.
-const MAX_WRITE_SLICES: usize = 64;
+const MAX_WRITE_SLICES: usize = TransmitQueue::MAX_WRITE_SLICES;
 
 thread_local! {
     /// The read buffer of every connection polled on this thread (see `Io::poll_read`).

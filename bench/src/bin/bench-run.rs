@@ -523,6 +523,8 @@ fn echo_tables(echo: &[&Record], title: &str, out: &mut String) {
         let _ = writeln!(out, "{row}");
     }
     // Round-trip latency and the load generator's CPU, to show where the client is the limit.
+    // Older raw results have no least-served share.
+    let has_share = echo.iter().any(|r| r.num("least_served_share").is_some());
     if has_wire {
         let _ = writeln!(
             out,
@@ -533,6 +535,13 @@ fn echo_tables(echo: &[&Record], title: &str, out: &mut String) {
     } else {
         let _ = writeln!(out, "\n### Echo{title}: round trip p50 / p99 (µs) and load generator CPU %\n");
     }
+    if has_share {
+        let _ = writeln!(
+            out,
+            "least served: the echoes of the connection served least over the mean per connection \
+             (1 is fair; near 0, the round-trip times above come from the connections served).\n"
+        );
+    }
     let mut header = String::from("| mode | size | conns |");
     let mut rule = String::from("|---|---:|---:|");
     if has_wire {
@@ -542,6 +551,10 @@ fn echo_tables(echo: &[&Record], title: &str, out: &mut String) {
     for s in &servers {
         let _ = write!(header, " {s} p50/p99 | {s} client CPU |");
         rule.push_str("---:|---:|");
+        if has_share {
+            let _ = write!(header, " {s} least served |");
+            rule.push_str("---:|");
+        }
         if has_wire {
             let _ = write!(header, " {s} echo B |");
             rule.push_str("---:|");
@@ -574,6 +587,9 @@ fn echo_tables(echo: &[&Record], title: &str, out: &mut String) {
                 fmt_num(med(s, "p99_us"), 0),
                 fmt_num(med(s, "client_cpu_pct"), 0)
             );
+            if has_share {
+                let _ = write!(row, " {} |", fmt_num(med(s, "least_served_share"), 2));
+            }
             if has_wire {
                 let _ = write!(row, " {} |", fmt_num(med(s, "echo_wire_bytes_per_msg"), 0));
             }

@@ -1,7 +1,10 @@
 //! Echo server on `laputa-core` driven directly by one mio loop on one thread: the core with no
-//! adapter, to tell the core's cost from an adapter's. Every message of one read is answered
-//! before the one write of that read (the "corking" of uWebSockets), as the drive loop of
-//! `ARCHITECTURE.md` does naturally.
+//! adapter, to tell the core's cost from an adapter's, and the loop of an embedder who owns the
+//! event loop. Every message of one read is answered before the one write of that read (the
+//! "corking" of uWebSockets), as the drive loop of `ARCHITECTURE.md` does naturally. Large
+//! frames are read straight into the core (`input_room`) and written from its queue
+//! (`transmit`), so no payload is copied by the loop; a connection whose peer never stops
+//! sending gets [`READS_PER_TURN`] reads, then waits for the others.
 //! `echo-laputa-core [--addr HOST:PORT] [--count-allocs HOST:PORT] [--deflate]`.
 
 use laputa_bench::{fail, std_listener, CountingAlloc, ServerOptions};
@@ -9,16 +12,20 @@ use laputa_core::handshake::{Accept, ServerHandshake};
 use laputa_core::{Connection, Event};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::Shutdown;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
 
 const LISTENER: Token = Token(usize::MAX);
-/// Stop reading a connection while more than this waits to be written to it.
-const HIGH_WATER: usize = 4 << 20;
+/// Answers queued past this are written before the next read; a connection whose socket takes
+/// no more is read no more until it drains.
+const CORK_LIMIT: usize = 256 << 10;
+/// Reads one connection gets before the loop turns to the others (mio's readiness is edge
+/// triggered, so a connection whose socket still has data is driven again on the next turn).
+const READS_PER_TURN: usize = 16;
 
 fn main() {
     let options = ServerOptions::from_env(&[]);
@@ -27,64 +34,86 @@ fn main() {
     let mut poll = Poll::new().unwrap_or_else(|e| fail(e));
     poll.registry().register(&mut listener, LISTENER, Interest::READABLE).unwrap_or_else(|e| fail(e));
 
-    let mut peers: Vec<Option<Peer>> = Vec::new();
-    let mut free: Vec<usize> = Vec::new();
+    let mut server = Server { peers: Vec::new(), free: Vec::new(), again: Vec::new(), scratch: vec![0; 256 * 1024] };
     let mut events = Events::with_capacity(1024);
-    let mut scratch = vec![0; 64 * 1024];
     loop {
         // The benchmark uses no keepalive, so the only deadlines are handshake and close ones:
-        // checking them once a second is enough here.
-        if let Err(e) = poll.poll(&mut events, Some(std::time::Duration::from_secs(1))) {
+        // checking them once a second is enough here. Connections whose turn ran out go on at
+        // once.
+        let timeout = if server.again.is_empty() { Duration::from_secs(1) } else { Duration::ZERO };
+        if let Err(e) = poll.poll(&mut events, Some(timeout)) {
             if e.kind() != io::ErrorKind::Interrupted {
                 fail(e);
             }
+        }
+        for slot in std::mem::take(&mut server.again) {
+            server.drive(&poll, slot);
         }
         for event in &events {
             if event.token() == LISTENER {
                 while let Ok((mut stream, _)) = listener.accept() {
                     let _ = stream.set_nodelay(true);
-                    let slot = free.pop().unwrap_or_else(|| {
-                        peers.push(None);
-                        peers.len() - 1
+                    let slot = server.free.pop().unwrap_or_else(|| {
+                        server.peers.push(None);
+                        server.peers.len() - 1
                     });
                     let interest = Interest::READABLE | Interest::WRITABLE;
                     if poll.registry().register(&mut stream, Token(slot), interest).is_ok() {
                         let handshake = ServerHandshake::new(config.clone(), Instant::now());
-                        peers[slot] = Some(Peer {
-                            stream,
-                            phase: Phase::Handshake(handshake),
-                            out: Vec::new(),
-                            written: 0,
-                            eof: false,
-                        });
-                        drive_slot(&mut peers, &mut free, &poll, slot, &mut scratch);
+                        server.peers[slot] = Some(Peer { stream, phase: Phase::Handshake(handshake), eof: false });
+                        server.drive(&poll, slot);
                     } else {
-                        free.push(slot);
+                        server.free.push(slot);
                     }
                 }
             } else {
-                drive_slot(&mut peers, &mut free, &poll, event.token().0, &mut scratch);
+                server.drive(&poll, event.token().0);
             }
         }
         let now = Instant::now();
-        for slot in 0..peers.len() {
-            let Some(peer) = peers[slot].as_mut() else { continue };
+        for slot in 0..server.peers.len() {
+            let Some(peer) = server.peers[slot].as_mut() else { continue };
             if peer.deadline().is_some_and(|d| d <= now) {
                 peer.handle_timeout(now);
-                drive_slot(&mut peers, &mut free, &poll, slot, &mut scratch);
+                server.drive(&poll, slot);
             }
         }
     }
 }
 
-fn drive_slot(peers: &mut [Option<Peer>], free: &mut Vec<usize>, poll: &Poll, slot: usize, scratch: &mut [u8]) {
-    let Some(peer) = peers[slot].as_mut() else { return };
-    if !peer.drive(scratch) {
-        if let Some(mut peer) = peers[slot].take() {
-            let _ = poll.registry().deregister(&mut peer.stream);
-            free.push(slot);
+struct Server {
+    peers: Vec<Option<Peer>>,
+    free: Vec<usize>,
+    /// Connections whose turn ended with their socket still readable.
+    again: Vec<usize>,
+    /// Where reads go while no large frame is arriving.
+    scratch: Vec<u8>,
+}
+
+impl Server {
+    fn drive(&mut self, poll: &Poll, slot: usize) {
+        let Some(peer) = self.peers[slot].as_mut() else { return };
+        match peer.drive(&mut self.scratch) {
+            Turn::Waiting => {}
+            Turn::Unfinished => self.again.push(slot),
+            Turn::Over => {
+                if let Some(mut peer) = self.peers[slot].take() {
+                    let _ = poll.registry().deregister(&mut peer.stream);
+                    self.free.push(slot);
+                }
+            }
         }
     }
+}
+
+/// How a connection's turn ended.
+enum Turn {
+    /// Its socket would block (or its output is over the high-water mark): it waits for an event.
+    Waiting,
+    /// It used its reads: drive it again after the others.
+    Unfinished,
+    /// The connection is over.
+    Over,
 }
 
 enum Phase {
@@ -96,9 +125,6 @@ enum Phase {
 struct Peer {
     stream: TcpStream,
     phase: Phase,
-    /// Output not yet written; `written` bytes of it are out.
-    out: Vec<u8>,
-    written: usize,
     /// The peer's FIN arrived: read no more, wait for the core to finish.
     eof: bool,
 }
@@ -124,80 +150,111 @@ impl Peer {
         }
     }
 
-    /// The drive loop until the socket would block; false once the connection is over.
-    fn drive(&mut self, scratch: &mut [u8]) -> bool {
-        loop {
-            if let Phase::Open(connection) = &mut self.phase {
-                while let Some(event) = connection.poll_event() {
-                    if let Event::Message(message) = event {
-                        let _ = connection.send(message);
-                    }
-                }
-                if self.written == self.out.len() {
-                    self.out.clear();
-                    self.written = 0;
-                }
-                connection.poll_transmit(Instant::now(), &mut self.out);
-            }
-            if self.write().is_err() {
-                return false;
-            }
-            let flushed = self.written == self.out.len();
-            match &mut self.phase {
-                Phase::Open(connection) => {
-                    if flushed && connection.poll_shutdown() {
-                        let _ = self.stream.shutdown(Shutdown::Write);
-                    }
-                    if connection.is_finished() {
-                        return false;
-                    }
-                }
-                Phase::Done => return false,
-                Phase::Handshake(_) => {}
-            }
-            if self.eof || self.out.len() - self.written > HIGH_WATER {
-                return true; // Wait for the socket to drain before reading more.
-            }
-            let n = match self.stream.read(scratch) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => return false,
-            };
-            match &mut self.phase {
+    /// The drive loop until the socket would block or the turn's reads are used.
+    fn drive(&mut self, scratch: &mut [u8]) -> Turn {
+        for _ in 0..READS_PER_TURN {
+            let connection = match &mut self.phase {
+                Phase::Open(connection) => connection,
+                Phase::Done => return Turn::Over,
                 Phase::Handshake(handshake) => {
-                    if n == 0 {
-                        return false;
-                    }
+                    let n = match read(&mut self.stream, scratch) {
+                        Ok(Some(n)) if n > 0 => n,
+                        Ok(None) => return Turn::Waiting,
+                        Ok(Some(_)) | Err(_) => return Turn::Over,
+                    };
                     match handshake.handle_input(&scratch[..n]) {
-                        Ok(None) => {}
+                        Ok(None) => continue,
                         Ok(Some(request)) => match request.accept(Accept::default()) {
                             Ok(connection) => self.phase = Phase::Open(Box::new(connection)),
-                            Err(_) => return false,
+                            Err(_) => return Turn::Over,
                         },
-                        Err(_) => return false,
+                        Err(_) => return Turn::Over,
                     }
+                    let Phase::Open(connection) = &mut self.phase else { unreachable!() };
+                    connection
                 }
-                Phase::Open(connection) if n == 0 => {
+            };
+            while let Some(event) = connection.poll_event() {
+                if let Event::Message(message) = event {
+                    let _ = connection.send(message);
+                }
+            }
+            // Answers wait for the read that finds nothing (or for the end of the turn), so
+            // that the answers to several reads go out in one write, unless they pile up.
+            if connection.pending_transmit() >= CORK_LIMIT {
+                match self.flush() {
+                    Ok(Some(turn)) => return turn,
+                    Ok(None) => {}
+                    Err(_) => return Turn::Over,
+                }
+            }
+            if self.eof {
+                return self.end_turn(Turn::Waiting);
+            }
+            let Phase::Open(connection) = &mut self.phase else { unreachable!() };
+            let read = match connection.input_room() {
+                Some(room) => read(&mut self.stream, room).map(|n| n.map(|n| (n, true))),
+                None => read(&mut self.stream, scratch).map(|n| n.map(|n| (n, false))),
+            };
+            match read {
+                Ok(None) => return self.end_turn(Turn::Waiting),
+                Ok(Some((0, _))) => {
                     self.eof = true;
                     connection.handle_eof();
                 }
-                Phase::Open(connection) => connection.handle_input(&scratch[..n]),
-                Phase::Done => return false,
+                Ok(Some((n, true))) => connection.handle_input_read(n),
+                Ok(Some((n, false))) => connection.handle_input(&scratch[..n]),
+                Err(_) => return Turn::Over,
             }
         }
+        self.end_turn(Turn::Unfinished)
     }
 
-    fn write(&mut self) -> io::Result<()> {
-        while self.written < self.out.len() {
-            match self.stream.write(&self.out[self.written..]) {
+    /// Writes what is queued, then ends the turn as `otherwise` unless the write ended it.
+    fn end_turn(&mut self, otherwise: Turn) -> Turn {
+        self.flush().map_or(Turn::Over, |turn| turn.unwrap_or(otherwise))
+    }
+
+    /// Writes what the connection has queued; `Some` when that ends the connection's turn: it is
+    /// over, or the socket takes no more.
+    fn flush(&mut self) -> io::Result<Option<Turn>> {
+        let Phase::Open(connection) = &mut self.phase else { return Ok(None) };
+        if !write(&mut self.stream, connection)? {
+            return Ok(Some(Turn::Waiting));
+        }
+        if connection.poll_shutdown() {
+            let _ = self.stream.shutdown(Shutdown::Write);
+        }
+        Ok(connection.is_finished().then_some(Turn::Over))
+    }
+}
+
+/// One read: `None` if it would block.
+fn read(stream: &mut TcpStream, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    loop {
+        match stream.read(buf) {
+            Ok(n) => return Ok(Some(n)),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Writes what the connection has queued, straight from its queue, until the socket would
+/// block; true once everything is out.
+fn write(stream: &mut TcpStream, connection: &mut Connection) -> io::Result<bool> {
+    while connection.wants_transmit() {
+        let out = connection.transmit(Instant::now());
+        while !out.is_empty() {
+            match out.write_to(stream) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => self.written += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
-        Ok(())
     }
+    Ok(true)
 }

@@ -372,6 +372,9 @@ struct Conn {
     next: usize,
     /// When each message in flight was queued.
     sent_at: VecDeque<Instant>,
+    /// Echoes received; `echoed_at_start` is the count when the measurement began.
+    echoed: u64,
+    echoed_at_start: u64,
     rx: Rx,
 }
 
@@ -426,6 +429,8 @@ impl Client {
             off: 0,
             next: 0,
             sent_at: VecDeque::new(),
+            echoed: 0,
+            echoed_at_start: 0,
             rx: Rx::default(),
         });
         Ok(())
@@ -650,6 +655,9 @@ fn run(args: &Args, addr: SocketAddr) {
         if !measuring && now >= warm_end {
             measuring = true;
             hist.reset();
+            for conn in client.conns.iter_mut().flatten() {
+                conn.echoed_at_start = conn.echoed;
+            }
             at_start = (total, ticks(server_pid), ticks(Some(me)), allocs(), server_syscalls());
         }
         if now >= end {
@@ -675,7 +683,7 @@ fn run(args: &Args, addr: SocketAddr) {
                         Err(e) => fail(format!("connection {slot}: read: {e}")),
                     };
                     let now = Instant::now();
-                    let Conn { rx, sent_at, queued, .. } = conn;
+                    let Conn { rx, sent_at, queued, echoed, .. } = conn;
                     let mut bad_len = None;
                     rx.feed(&scratch[..n], &mut inflated, |len, wire| {
                         if len != size as u64 {
@@ -686,6 +694,7 @@ fn run(args: &Args, addr: SocketAddr) {
                             let _ = hist.record((now - queued_at).as_nanos() as u64);
                         }
                         total.messages += 1;
+                        *echoed += 1;
                         total.bytes += len;
                         total.wire_bytes += wire;
                         *queued += 1;
@@ -701,6 +710,12 @@ fn run(args: &Args, addr: SocketAddr) {
         }
     }
     let elapsed = duration.as_secs_f64();
+    // Round-trip times count only the echoes that came back: a server that serves one connection
+    // while the others wait shows short ones. The share of the least-served connection (its
+    // echoes over the mean per connection: 1 is fair, 0 is starved) shows that.
+    let per_conn: Vec<u64> = client.conns.iter().flatten().map(|c| c.echoed - c.echoed_at_start).collect();
+    let mean_per_conn = per_conn.iter().sum::<u64>() as f64 / per_conn.len().max(1) as f64;
+    let least_served_share = per_conn.iter().min().map_or(f64::NAN, |&m| m as f64 / mean_per_conn);
     let (t0, server0, me0, alloc0, sys0) = at_start;
     let (server1, me1, alloc1, sys1) = (ticks(server_pid), ticks(Some(me)), allocs(), server_syscalls());
     client.reset_all();
@@ -711,7 +726,8 @@ fn run(args: &Args, addr: SocketAddr) {
     let per_msg = |x: f64| if messages > 0 { x / messages as f64 } else { f64::NAN };
     let mut line = format!(
         "result conns={conns} size={size} window={window} messages={messages} secs={elapsed:.3} \
-         msgs_per_s={:.1} mib_per_s={:.3} p50_us={:.1} p99_us={:.1} client_cpu_pct={:.1}",
+         msgs_per_s={:.1} mib_per_s={:.3} p50_us={:.1} p99_us={:.1} least_served_share={least_served_share:.3} \
+         client_cpu_pct={:.1}",
         messages as f64 / elapsed,
         bytes as f64 / elapsed / (1 << 20) as f64,
         hist.value_at_quantile(0.5) as f64 / 1e3,
