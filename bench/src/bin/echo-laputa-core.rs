@@ -105,7 +105,7 @@ impl Server {
 
 /// How a connection's turn ended.
 enum Turn {
-    /// Its socket would block (or its output is over the high-water mark): it waits for an event.
+    /// Its socket would block, for reading or for writing: it waits for an event.
     Waiting,
     /// It used its reads: drive it again after the others.
     Unfinished,
@@ -179,13 +179,11 @@ impl Peer {
             // Everything answered while handling one read goes out in one write, as the async
             // driver does (waiting for the read that finds nothing, to gather the answers to
             // several reads, cost pipelined 16 KiB echoes 2x the CPU).
-            match self.flush() {
-                Ok(Some(turn)) => return turn,
-                Ok(None) => {}
-                Err(_) => return Turn::Over,
+            if let Some(turn) = self.flush() {
+                return turn;
             }
             if self.eof {
-                return self.end_turn(Turn::Waiting);
+                return Turn::Waiting; // Everything is written: the core finishes on its deadline.
             }
             let Phase::Open(connection) = &mut self.phase else { unreachable!() };
             let read = match connection.input_room() {
@@ -203,25 +201,23 @@ impl Peer {
                 Err(_) => return Turn::Over,
             }
         }
-        self.end_turn(Turn::Unfinished)
-    }
-
-    /// Writes what is queued, then ends the turn as `otherwise` unless the write ended it.
-    fn end_turn(&mut self, otherwise: Turn) -> Turn {
-        self.flush().map_or(Turn::Over, |turn| turn.unwrap_or(otherwise))
+        // The last read's answers go out at the start of the next turn.
+        Turn::Unfinished
     }
 
     /// Writes what the connection has queued; `Some` when that ends the connection's turn: it is
-    /// over, or the socket takes no more.
-    fn flush(&mut self) -> io::Result<Option<Turn>> {
-        let Phase::Open(connection) = &mut self.phase else { return Ok(None) };
-        if !write(&mut self.stream, connection)? {
-            return Ok(Some(Turn::Waiting));
+    /// over (or the socket failed), or the socket takes no more.
+    fn flush(&mut self) -> Option<Turn> {
+        let Phase::Open(connection) = &mut self.phase else { return None };
+        match write(&mut self.stream, connection) {
+            Ok(true) => {}
+            Ok(false) => return Some(Turn::Waiting),
+            Err(_) => return Some(Turn::Over),
         }
         if connection.poll_shutdown() {
             let _ = self.stream.shutdown(Shutdown::Write);
         }
-        Ok(connection.is_finished().then_some(Turn::Over))
+        connection.is_finished().then_some(Turn::Over)
     }
 }
 
