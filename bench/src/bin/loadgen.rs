@@ -372,9 +372,8 @@ struct Conn {
     next: usize,
     /// When each message in flight was queued.
     sent_at: VecDeque<Instant>,
-    /// Echoes received; `echoed_at_start` is the count when the measurement began.
+    /// Echoes received since the measurement began.
     echoed: u64,
-    echoed_at_start: u64,
     rx: Rx,
 }
 
@@ -430,7 +429,6 @@ impl Client {
             next: 0,
             sent_at: VecDeque::new(),
             echoed: 0,
-            echoed_at_start: 0,
             rx: Rx::default(),
         });
         Ok(())
@@ -656,7 +654,7 @@ fn run(args: &Args, addr: SocketAddr) {
             measuring = true;
             hist.reset();
             for conn in client.conns.iter_mut().flatten() {
-                conn.echoed_at_start = conn.echoed;
+                conn.echoed = 0;
             }
             at_start = (total, ticks(server_pid), ticks(Some(me)), allocs(), server_syscalls());
         }
@@ -713,7 +711,7 @@ fn run(args: &Args, addr: SocketAddr) {
     // Round-trip times count only the echoes that came back: a server that serves one connection
     // while the others wait shows short ones. The share of the least-served connection (its
     // echoes over the mean per connection: 1 is fair, 0 is starved) shows that.
-    let per_conn: Vec<u64> = client.conns.iter().flatten().map(|c| c.echoed - c.echoed_at_start).collect();
+    let per_conn: Vec<u64> = client.conns.iter().flatten().map(|c| c.echoed).collect();
     let mean_per_conn = per_conn.iter().sum::<u64>() as f64 / per_conn.len().max(1) as f64;
     let least_served_share = per_conn.iter().min().map_or(f64::NAN, |&m| m as f64 / mean_per_conn);
     let (t0, server0, me0, alloc0, sys0) = at_start;
