@@ -6,9 +6,11 @@
 //! - `loadgen`: the library-neutral load generator (raw TCP, its own handshake, pre-encoded
 //!   masked frames).
 //! - `echo-laputa` (laputa::tokio), `echo-laputa-smol`, `echo-laputa-async-std`,
-//!   `echo-laputa-blocking`, `echo-laputa-core`, `echo-tungstenite`, `echo-fastwebsockets`,
+//!   `echo-laputa-blocking`, `echo-laputa-core`, `echo-laputa-uring` (the core under io_uring),
+//!   `echo-tungstenite`, `echo-fastwebsockets`,
 //!   `echo-tokio-websockets`, `echo-yawc`: the echo servers. Those that support permessage-deflate
 //!   (every laputa one and yawc) enable it with `--deflate`.
+//! - `echo-floor`: no WebSocket server, the least CPU any echo server spends here.
 //! - `core-speed`: masking and UTF-8 validation throughput of the core.
 //! - `bench-run`: the runner that alternates servers and prints the tables.
 
@@ -174,6 +176,13 @@ pub fn clock_ticks_per_second() -> u64 {
 
 /// CPU time (user + system, all threads, in clock ticks) of a process, from `/proc/<pid>/stat`.
 pub fn cpu_ticks(pid: u32) -> io::Result<u64> {
+    cpu_times(pid).map(|(user, system)| user + system)
+}
+
+/// User and system CPU time (all threads, in clock ticks) of a process, from
+/// `/proc/<pid>/stat`: the system share is the kernel's work for the process (system calls,
+/// and the TCP work done in its context), which no library can shrink much.
+pub fn cpu_times(pid: u32) -> io::Result<(u64, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
     let rest = stat.rsplit_once(')').map(|(_, r)| r).ok_or_else(|| io::Error::other("bad stat"))?;
@@ -182,7 +191,7 @@ pub fn cpu_ticks(pid: u32) -> io::Result<u64> {
     let num = |i: usize| -> io::Result<u64> {
         fields.get(i).and_then(|f| f.parse().ok()).ok_or_else(|| io::Error::other("bad stat"))
     };
-    Ok(num(11)? + num(12)?)
+    Ok((num(11)?, num(12)?))
 }
 
 /// Read and write system calls made so far by a process (`syscr` and `syscw` of
@@ -225,8 +234,10 @@ pub fn threads(pid: u32) -> io::Result<u64> {
 // --- Servers -------------------------------------------------------------------------------
 
 /// The options every echo server takes: `--addr HOST:PORT` (default 127.0.0.1:9001),
-/// `--count-allocs HOST:PORT` to count allocations and publish the counters there, and
-/// `--deflate` to accept permessage-deflate (servers without it refuse to start with it).
+/// `--count-allocs HOST:PORT` to count allocations and publish the counters there,
+/// `--deflate` to accept permessage-deflate (servers without it refuse to start with it), and
+/// for laputa's servers `--max-fragments N` (default: laputa's, 4096), which the Autobahn
+/// TestSuite's cases of 4 MiB messages in 64-byte fragments need raised.
 #[derive(Debug)]
 pub struct ServerOptions {
     /// Where to listen.
@@ -260,13 +271,15 @@ impl ServerOptions {
         }
     }
 
-    /// The configuration of every laputa server: [`MAX_MESSAGE`] for messages and frames, and
-    /// with `--deflate` permessage-deflate with laputa's defaults (compression level 1, context
-    /// takeover, 15-bit windows, messages under 64 bytes sent uncompressed).
+    /// The configuration of every laputa server: [`MAX_MESSAGE`] for messages and frames,
+    /// `--max-fragments` if given, and with `--deflate` permessage-deflate with laputa's
+    /// defaults (compression level 1, context takeover, 15-bit windows, messages under 64 bytes
+    /// sent uncompressed).
     pub fn laputa_config(&self) -> laputa::Config {
         let mut config = laputa::Config::default();
         config.max_message_size = MAX_MESSAGE;
         config.max_frame_size = MAX_MESSAGE;
+        config.max_fragments = self.args.get("max-fragments", config.max_fragments);
         if self.deflate {
             config.deflate = Some(laputa::DeflateConfig::default());
         }
@@ -297,4 +310,42 @@ pub fn std_listener(addr: &str) -> TcpListener {
     socket.listen(1024).unwrap_or_else(|e| fail(e));
     socket.set_nonblocking(true).unwrap_or_else(|e| fail(e));
     socket.into()
+}
+
+// --- Echo servers on laputa-core, driven by loops of their own ----------------------------
+
+/// Where a connection of an echo server on `laputa-core` is: the handshake, the open
+/// connection, or done (its handshake failed or timed out).
+#[derive(Debug)]
+pub enum Phase {
+    /// Reading the upgrade request.
+    Handshake(laputa_core::handshake::ServerHandshake),
+    /// Upgraded.
+    Open(Box<laputa_core::Connection>),
+    /// Over.
+    Done,
+}
+
+impl Phase {
+    /// When the handshake or the connection wants [`handle_timeout`](Self::handle_timeout).
+    pub fn deadline(&self) -> Option<std::time::Instant> {
+        match self {
+            Phase::Handshake(handshake) => handshake.poll_timeout(),
+            Phase::Open(connection) => connection.poll_timeout(),
+            Phase::Done => None,
+        }
+    }
+
+    /// Advances time; a handshake that timed out is done.
+    pub fn handle_timeout(&mut self, now: std::time::Instant) {
+        match self {
+            Phase::Handshake(handshake) => {
+                if handshake.handle_timeout(now).is_err() {
+                    *self = Phase::Done;
+                }
+            }
+            Phase::Open(connection) => connection.handle_timeout(now),
+            Phase::Done => {}
+        }
+    }
 }

@@ -7,7 +7,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use laputa_tests::{
-    assert_autobahn_passed, example_bin, free_port, kosoku_command, out_dir, wait_for_port, ChildGuard, KosokuMode,
+    assert_autobahn_passed, bench_bin, example_bin, free_port, kosoku_command, out_dir, wait_for_port, ChildGuard,
+    KosokuMode,
 };
 
 /// Every case group up to 10 (there is no 8.* and no 11.*).
@@ -40,15 +41,17 @@ fn run_dir(side: &str, runtime: &str, deflate: bool) -> PathBuf {
 
 /// kosoku (fuzzingclient) drives our `echo_server`.
 fn server_conformance(runtime: &str, deflate: bool) {
-    server_conformance_of("echo_server", example_args(runtime, deflate), &run_dir("server", runtime, deflate), deflate);
+    let bin = example_bin("echo_server");
+    server_conformance_of(&bin, example_args(runtime, deflate), &run_dir("server", runtime, deflate), deflate);
 }
 
 /// kosoku (fuzzingclient) drives the echo server `bin`, started with `args` after `--addr`.
-fn server_conformance_of(bin: &str, args: Vec<&str>, dir: &std::path::Path, deflate: bool) {
+fn server_conformance_of(bin: &std::path::Path, args: Vec<&str>, dir: &std::path::Path, deflate: bool) {
     let addr = free_port();
+    let name = bin.file_name().map_or("server".into(), |name| name.to_string_lossy());
     let _server = ChildGuard::spawn(
-        Command::new(example_bin(bin)).arg("--addr").arg(addr.to_string()).args(args),
-        &dir.join(format!("{bin}.log")),
+        Command::new(bin).arg("--addr").arg(addr.to_string()).args(args),
+        &dir.join(format!("{name}.log")),
     );
     wait_for_port(addr, START_TIMEOUT);
     let cases = cases(deflate);
@@ -155,5 +158,15 @@ fn client_smol_deflate() {
 /// The custom event loop of `event_loop_echo` (mio, laputa-core driven directly).
 #[test]
 fn server_event_loop() {
-    server_conformance_of("event_loop_echo", vec![], &out_dir("autobahn-server-event-loop"), false);
+    server_conformance_of(&example_bin("event_loop_echo"), vec![], &out_dir("autobahn-server-event-loop"), false);
+}
+
+/// The io_uring loop of the benchmark's `echo-laputa-uring` (laputa-core under a
+/// completion-based loop: multishot receives into a shared buffer ring, one send in flight).
+#[test]
+fn server_io_uring() {
+    let bin = bench_bin("echo-laputa-uring");
+    // Cases 9.3.* and 9.4.* send 4 MiB messages in fragments as small as 64 bytes.
+    let args = vec!["--max-fragments", "1048576"];
+    server_conformance_of(&bin, args, &out_dir("autobahn-server-io-uring"), false);
 }

@@ -1,4 +1,5 @@
-//! Load and churn against the `echo_server` example on every runtime, with the clients in a
+//! Load and churn against the `echo_server` example on every runtime, and against the io_uring
+//! loop of the benchmark (`echo-laputa-uring`, laputa-core driven directly), with the clients in a
 //! process of their own (the descriptor limit is per process): `loadgen` of the benchmark
 //! package, on raw TCP with its own handshake and frames, which checks every echo byte for byte.
 //!
@@ -13,7 +14,7 @@
 //! `scripts/soak.sh` runs the same churn for minutes. The tests run one at a time (they share
 //! the machine's cores); nothing is asserted on time, and every wait has a watchdog.
 
-use laputa_tests::{bench_bin, example_bin, free_port, open_fds, out_dir, rss_kib, ChildGuard};
+use laputa_tests::{bench_bin, example_bin, free_port, open_fds, out_dir, rss_kib, wait_for_port, ChildGuard};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -40,14 +41,28 @@ struct Server {
     dir: PathBuf,
 }
 
-/// Starts `echo_server --runtime RUNTIME` on a free port and waits until it listens.
+/// Not a runtime of `echo_server`: the benchmark's `echo-laputa-uring`, laputa-core under an
+/// io_uring loop of its own.
+const IO_URING: &str = "io-uring";
+
+/// Starts `echo_server --runtime RUNTIME` (or `echo-laputa-uring` for [`IO_URING`]) on a free
+/// port and waits until it listens.
 fn start_server(runtime: &str, test: &str) -> Server {
     let dir = out_dir(&format!("{test}-{runtime}"));
     let addr = free_port();
-    let mut cmd = Command::new(example_bin("echo_server"));
-    cmd.args(["--addr", &addr.to_string(), "--runtime", runtime]);
-    let mut process = ChildGuard::spawn(&mut cmd, &dir.join("echo_server.log"));
-    process.wait_for_output("listening", Duration::from_secs(30));
+    let process = if runtime == IO_URING {
+        let mut cmd = Command::new(bench_bin("echo-laputa-uring"));
+        cmd.args(["--addr", &addr.to_string()]);
+        let process = ChildGuard::spawn(&mut cmd, &dir.join("echo-laputa-uring.log"));
+        wait_for_port(addr, Duration::from_secs(30));
+        process
+    } else {
+        let mut cmd = Command::new(example_bin("echo_server"));
+        cmd.args(["--addr", &addr.to_string(), "--runtime", runtime]);
+        let mut process = ChildGuard::spawn(&mut cmd, &dir.join("echo_server.log"));
+        process.wait_for_output("listening", Duration::from_secs(30));
+        process
+    };
     Server { process, addr, dir }
 }
 
@@ -93,7 +108,7 @@ fn ten_thousand_connections(runtime: &str, max_kib: f64) {
         |key: &str| (get(&result, key).saturating_sub(get(&result, "rss_kib_base"))) as f64 / CONNECTIONS as f64;
     let (idle, echoed) = (per_conn("rss_kib_open"), per_conn("rss_kib_echoed"));
     println!(
-        "echo_server --runtime {runtime}: {CONNECTIONS} connections open at once, {} echoes checked, \
+        "{runtime}: {CONNECTIONS} connections open at once, {} echoes checked, \
          server resident memory {:.0} KiB before, {:.1} KiB per connection open (idle), {:.1} KiB per \
          connection after echoing; {:.1} s",
         get(&result, "received"),
@@ -131,7 +146,7 @@ fn churn(runtime: &str) {
         fds_after = open_fds(pid);
     }
     println!(
-        "echo_server --runtime {runtime}: churn of {} connections ({} echoes checked): descriptors {fds_before} \
+        "{runtime}: churn of {} connections ({} echoes checked): descriptors {fds_before} \
          before, {fds_after} after; resident memory {rss_before} KiB before, {} KiB after",
         get(&result, "connections"),
         get(&result, "messages"),
@@ -166,6 +181,11 @@ fn ten_thousand_connections_on_blocking_threads() {
 }
 
 #[test]
+fn ten_thousand_connections_on_io_uring() {
+    ten_thousand_connections(IO_URING, ASYNC_MAX_KIB);
+}
+
+#[test]
 fn churn_returns_descriptors_on_tokio() {
     churn("tokio");
 }
@@ -183,4 +203,9 @@ fn churn_returns_descriptors_on_async_std() {
 #[test]
 fn churn_returns_descriptors_on_blocking_threads() {
     churn("blocking");
+}
+
+#[test]
+fn churn_returns_descriptors_on_io_uring() {
+    churn(IO_URING);
 }

@@ -456,9 +456,12 @@ fn tables(records: &[Record]) -> String {
 }
 
 /// The echo tables of `echo` (all of one kind: with or without deflate, which `title` says).
+/// A cell of the echo matrix: mode, window, size and connections, as the raw results spell them.
+type Cell = (String, String, String, String);
+
 fn echo_tables(echo: &[&Record], title: &str, out: &mut String) {
     let servers = servers_of(echo.iter().copied(), |r| r.get("server").to_owned());
-    let mut cells: Vec<(String, String, String, String)> = Vec::new();
+    let mut cells: Vec<Cell> = Vec::new();
     for r in echo {
         let key =
             (r.get("mode").to_owned(), r.get("window").to_owned(), r.get("size").to_owned(), r.get("conns").to_owned());
@@ -593,6 +596,37 @@ fn echo_tables(echo: &[&Record], title: &str, out: &mut String) {
             if has_wire {
                 let _ = write!(row, " {} |", fmt_num(med(s, "echo_wire_bytes_per_msg"), 0));
             }
+        }
+        let _ = writeln!(out, "{row}");
+    }
+    // Older raw results have no split of the server's CPU.
+    if echo.iter().any(|r| r.num("server_system_us_per_msg").is_some()) {
+        kernel_share_table(out, title, echo, &servers, &cells);
+    }
+}
+
+/// The server's system CPU per message beside its user CPU: the kernel's TCP work, which every
+/// server pays alike, bounds how far below a peer any server can go.
+fn kernel_share_table(out: &mut String, title: &str, echo: &[&Record], servers: &[String], cells: &[Cell]) {
+    let _ = writeln!(
+        out,
+        "\n### Echo{title}: server CPU µs per message in the kernel (system) and in the process (user)\n"
+    );
+    let mut header = String::from("| mode | size | conns |");
+    let mut rule = String::from("|---|---:|---:|");
+    for s in servers {
+        let _ = write!(header, " {s} system | {s} user |");
+        rule.push_str("---:|---:|");
+    }
+    let _ = writeln!(out, "{header}\n{rule}");
+    for (mode, window, size, conns) in cells {
+        let med = |s: &str, key: &str| cell_median(echo, s, (mode, window, size, conns), key);
+        let mode_label = if mode == "pipelined" { format!("pipelined {window}") } else { mode.clone() };
+        let mut row = format!("| {mode_label} | {} | {conns} |", size_label(size));
+        for s in servers {
+            let system = med(s, "server_system_us_per_msg");
+            let user = med(s, "server_cpu_us_per_msg").zip(system).map(|(total, system)| total - system);
+            let _ = write!(row, " {} | {} |", fmt_num(system, 2), fmt_num(user, 2));
         }
         let _ = writeln!(out, "{row}");
     }

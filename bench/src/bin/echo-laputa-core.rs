@@ -7,7 +7,7 @@
 //! sending gets [`READS_PER_TURN`] reads, then waits for the others.
 //! `echo-laputa-core [--addr HOST:PORT] [--count-allocs HOST:PORT] [--deflate]`.
 
-use laputa_bench::{fail, std_listener, CountingAlloc, ServerOptions};
+use laputa_bench::{fail, std_listener, CountingAlloc, Phase, ServerOptions};
 use laputa_core::handshake::{Accept, ServerHandshake};
 use laputa_core::{Connection, Event};
 use mio::net::{TcpListener, TcpStream};
@@ -70,8 +70,8 @@ fn main() {
         let now = Instant::now();
         for slot in 0..server.peers.len() {
             let Some(peer) = server.peers[slot].as_mut() else { continue };
-            if peer.deadline().is_some_and(|d| d <= now) {
-                peer.handle_timeout(now);
+            if peer.phase.deadline().is_some_and(|d| d <= now) {
+                peer.phase.handle_timeout(now);
                 server.drive(&poll, slot);
             }
         }
@@ -113,12 +113,6 @@ enum Turn {
     Over,
 }
 
-enum Phase {
-    Handshake(ServerHandshake),
-    Open(Box<Connection>),
-    Done,
-}
-
 struct Peer {
     stream: TcpStream,
     phase: Phase,
@@ -127,26 +121,6 @@ struct Peer {
 }
 
 impl Peer {
-    fn deadline(&self) -> Option<Instant> {
-        match &self.phase {
-            Phase::Handshake(handshake) => handshake.poll_timeout(),
-            Phase::Open(connection) => connection.poll_timeout(),
-            Phase::Done => None,
-        }
-    }
-
-    fn handle_timeout(&mut self, now: Instant) {
-        match &mut self.phase {
-            Phase::Handshake(handshake) => {
-                if handshake.handle_timeout(now).is_err() {
-                    self.phase = Phase::Done;
-                }
-            }
-            Phase::Open(connection) => connection.handle_timeout(now),
-            Phase::Done => {}
-        }
-    }
-
     /// The drive loop until the socket would block or the turn's reads are used.
     fn drive(&mut self, scratch: &mut [u8]) -> Turn {
         for _ in 0..READS_PER_TURN {

@@ -57,7 +57,9 @@
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use hdrhistogram::Histogram;
-use laputa_bench::{clock_ticks_per_second, cpu_ticks, fail, fetch_alloc_counts, open_fds, rss_kib, syscalls, Args};
+use laputa_bench::{
+    clock_ticks_per_second, cpu_ticks, cpu_times, fail, fetch_alloc_counts, open_fds, rss_kib, syscalls, Args,
+};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use std::collections::VecDeque;
@@ -641,8 +643,9 @@ fn run(args: &Args, addr: SocketAddr) {
     let warm_end = start + warmup;
     let end = warm_end + duration;
     let mut measuring = false;
-    let mut at_start = (Totals::default(), 0u64, 0u64, (0u64, 0u64), (0u64, 0u64));
+    let mut at_start = (Totals::default(), (0u64, 0u64), 0u64, (0u64, 0u64), (0u64, 0u64));
     let ticks = |pid: Option<u32>| pid.map(|p| cpu_ticks(p).unwrap_or_else(|e| fail(e))).unwrap_or(0);
+    let server_ticks = || server_pid.map(|p| cpu_times(p).unwrap_or_else(|e| fail(e))).unwrap_or((0, 0));
     let allocs = || alloc_stats.map(|a| fetch_alloc_counts(a).unwrap_or_else(|e| fail(e))).unwrap_or((0, 0));
     let me = std::process::id();
     // Only read/write/readv/writev count there, not recv/send (which std's TcpStream uses): a
@@ -656,7 +659,7 @@ fn run(args: &Args, addr: SocketAddr) {
             for conn in client.conns.iter_mut().flatten() {
                 conn.echoed = 0;
             }
-            at_start = (total, ticks(server_pid), ticks(Some(me)), allocs(), server_syscalls());
+            at_start = (total, server_ticks(), ticks(Some(me)), allocs(), server_syscalls());
         }
         if now >= end {
             break;
@@ -715,7 +718,7 @@ fn run(args: &Args, addr: SocketAddr) {
     let mean_per_conn = per_conn.iter().sum::<u64>() as f64 / per_conn.len().max(1) as f64;
     let least_served_share = per_conn.iter().min().map_or(f64::NAN, |&m| m as f64 / mean_per_conn);
     let (t0, server0, me0, alloc0, sys0) = at_start;
-    let (server1, me1, alloc1, sys1) = (ticks(server_pid), ticks(Some(me)), allocs(), server_syscalls());
+    let (server1, me1, alloc1, sys1) = (server_ticks(), ticks(Some(me)), allocs(), server_syscalls());
     client.reset_all();
 
     let hz = clock_ticks_per_second() as f64;
@@ -739,11 +742,14 @@ fn run(args: &Args, addr: SocketAddr) {
         );
     }
     if server_pid.is_some() {
-        let cpu_s = (server1 - server0) as f64 / hz;
+        let system_s = (server1.1 - server0.1) as f64 / hz;
+        let cpu_s = (server1.0 - server0.0) as f64 / hz + system_s;
         line += &format!(
-            " server_cpu_pct={:.1} server_cpu_us_per_msg={:.3} server_reads_per_msg={:.3} server_writes_per_msg={:.3}",
+            " server_cpu_pct={:.1} server_cpu_us_per_msg={:.3} server_system_us_per_msg={:.3} \
+             server_reads_per_msg={:.3} server_writes_per_msg={:.3}",
             cpu_s / elapsed * 100.0,
             per_msg(cpu_s * 1e6),
+            per_msg(system_s * 1e6),
             per_msg((sys1.0 - sys0.0) as f64),
             per_msg((sys1.1 - sys0.1) as f64),
         );
