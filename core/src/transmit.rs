@@ -4,7 +4,7 @@
 //! header, so that it goes out in a vectored write instead of being copied behind the header.
 
 use crate::frame::MAX_HEADER_LEN;
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Write};
 
@@ -240,6 +240,57 @@ impl Buf for TransmitQueue {
             self.release_if_large();
         }
     }
+
+    /// Takes the next `len` bytes as [`Bytes`], without a copy when they lie in one chunk (the
+    /// frames gathered so far, or a large payload), for drivers that hand the kernel memory it
+    /// keeps until the write completes (io_uring, IOCP): take each [`chunk`](Buf::chunk) this
+    /// way and the queue is free to take new frames while the write is in flight. Bytes that
+    /// span chunks, or a frame header held inline, are copied.
+    ///
+    /// ```
+    /// use laputa_core::bytes::{Buf, Bytes};
+    /// use laputa_core::{Config, Connection, Message, Role};
+    /// use std::time::Instant;
+    ///
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// server.send(Message::from("Hello")).unwrap();
+    /// let mut in_flight: Vec<Bytes> = Vec::new(); // stands in for writes the kernel holds
+    /// let queue = server.transmit(Instant::now());
+    /// while queue.has_remaining() {
+    ///     let len = queue.chunk().len();
+    ///     in_flight.push(queue.copy_to_bytes(len));
+    /// }
+    /// server.send(Message::from("again")).unwrap(); // the queue goes on meanwhile
+    /// assert_eq!(in_flight.concat(), [0x81, 0x05, b'H', b'e', b'l', b'l', b'o']);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `len` is more than is queued.
+    fn copy_to_bytes(&mut self, len: usize) -> Bytes {
+        assert!(len <= self.remaining(), "took more than the transmit queue holds");
+        let taken = match self.sealed.front_mut() {
+            None => self.tail.split_to(len).freeze(),
+            Some(Chunk::Shared(bytes)) if len <= bytes.len() => {
+                let taken = bytes.split_to(len);
+                self.sealed_len -= len;
+                if bytes.is_empty() {
+                    self.sealed.pop_front();
+                }
+                taken
+            }
+            Some(_) => {
+                let mut copy = BytesMut::with_capacity(len);
+                copy.put((&mut *self).take(len));
+                return copy.freeze();
+            }
+        };
+        self.written += len as u64;
+        if self.sealed.is_empty() && self.tail.is_empty() {
+            self.release_if_large();
+        }
+        taken
+    }
 }
 
 #[cfg(test)]
@@ -354,6 +405,53 @@ mod tests {
         queue.push_slice(&vec![0; KEEP_CAPACITY + 1]);
         queue.advance(KEEP_CAPACITY + 1);
         assert_eq!(queue.tail.capacity(), 0);
+    }
+
+    #[test]
+    fn taking_a_chunk_as_bytes_shares_its_memory_and_the_queue_takes_new_frames_meanwhile() {
+        let large = Bytes::from(vec![5u8; SHARE_MIN]);
+        let mut queue = TransmitQueue::default();
+        queue.push_slice(b"gathered");
+        let gathered_at = queue.chunk().as_ptr();
+        queue.push_shared(&[0x82, 126, 0x20, 0x00], &large);
+        queue.push_slice(b"end");
+
+        let gathered = queue.copy_to_bytes(queue.chunk().len());
+        assert_eq!((&gathered[..], gathered.as_ptr()), (&b"gathered"[..], gathered_at), "not copied");
+        let header = queue.copy_to_bytes(queue.chunk().len());
+        assert_eq!(header[..], [0x82, 126, 0x20, 0x00]);
+        let payload = queue.copy_to_bytes(queue.chunk().len());
+        assert_eq!(payload.as_ptr(), large.as_ptr(), "the payload is the caller's memory");
+        // New frames join while the taken bytes are still held (as by a write in flight).
+        queue.push_slice(b"more");
+        assert_eq!(queue.copy_to_bytes(queue.remaining()), &b"endmore"[..]);
+        assert!(queue.is_empty());
+        assert_eq!(queue.written(), (8 + 4 + SHARE_MIN + 7) as u64);
+        assert_eq!(queue.end_position(), queue.written());
+        assert_eq!(&gathered[..], b"gathered", "what was taken does not change");
+    }
+
+    #[test]
+    fn taking_bytes_across_chunks_copies_them_in_order() {
+        let large: Bytes = (0..SHARE_MIN).map(|i| i as u8).collect::<Vec<u8>>().into();
+        let mut queue = TransmitQueue::default();
+        queue.push_shared(b"head", &large);
+        queue.push_slice(b"tail");
+        let part = queue.copy_to_bytes(6);
+        assert_eq!(&part[..], &[b'h', b'e', b'a', b'd', 0, 1]);
+        let rest = queue.copy_to_bytes(queue.remaining());
+        assert_eq!(&rest[..SHARE_MIN - 2], &large[2..]);
+        assert_eq!(&rest[SHARE_MIN - 2..], b"tail");
+        assert_eq!(queue.written(), (SHARE_MIN + 8) as u64);
+        assert!(queue.is_empty());
+    }
+
+    #[test]
+    #[should_panic(expected = "took more than the transmit queue holds")]
+    fn taking_more_than_is_queued_panics() {
+        let mut queue = TransmitQueue::default();
+        queue.push_slice(b"ab");
+        queue.copy_to_bytes(3);
     }
 
     /// A writer that takes at most `limit` bytes a call, counting plain and vectored calls, or

@@ -8,14 +8,20 @@
 //! spends a read and a write.
 //! `echo-laputa-uring [--addr HOST:PORT] [--count-allocs HOST:PORT] [--deflate] [--max-fragments N]`.
 //!
+//! Output is taken from the core's queue as `Bytes` (`copy_to_bytes`, which shares the core's
+//! memory), so payloads are not copied on the way out; on the way in, each receive buffer is
+//! copied into the core.
+//!
 //! Linux only (5.19 or later, for the buffer ring). The unsafe code is the io_uring contract:
 //! memory handed to the kernel stays put until the kernel gives it back.
 
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use laputa_bench::{fail, std_listener, CountingAlloc, Phase, ServerOptions};
+use laputa_core::bytes::{Buf, Bytes};
 use laputa_core::handshake::{Accept, ServerHandshake};
-use laputa_core::{Connection, Event};
+use laputa_core::{Connection, Event, TransmitQueue};
 use std::alloc::Layout;
+use std::collections::VecDeque;
 use std::net::TcpStream;
 use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -29,6 +35,8 @@ const RING_ENTRIES: u32 = 4096;
 const BUFFERS: u16 = 512;
 const BUFFER_LEN: usize = 64 * 1024;
 const BUFFER_GROUP: u16 = 0;
+/// Most chunks of the core's queue one send takes.
+const MAX_SEND_CHUNKS: usize = TransmitQueue::MAX_WRITE_SLICES;
 
 /// What a completion is for: the low byte of its `user_data`; the rest is the connection's slot.
 const ACCEPT: u64 = 0;
@@ -146,8 +154,8 @@ impl Server {
             sending: false,
             eof: false,
             over: false,
-            out: Vec::new(),
-            sent: 0,
+            out: VecDeque::new(),
+            iovecs: Vec::new(),
         });
         self.submissions.push(receive(fd, slot));
     }
@@ -191,10 +199,15 @@ impl Server {
         if result <= 0 {
             peer.over = true;
         } else {
-            peer.sent += result as usize;
-            if peer.sent == peer.out.len() {
-                peer.out.clear();
-                peer.sent = 0;
+            // Drops what went out; a short send leaves the rest for the next.
+            let mut written = result as usize;
+            while let Some(chunk) = peer.out.front_mut() {
+                if written < chunk.len() {
+                    chunk.advance(written);
+                    break;
+                }
+                written -= chunk.len();
+                peer.out.pop_front();
             }
         }
         self.touched.push(slot);
@@ -207,7 +220,13 @@ impl Server {
         if !peer.sending && !peer.over {
             if peer.out.is_empty() {
                 if let Phase::Open(connection) = &mut peer.phase {
-                    connection.poll_transmit(Instant::now(), &mut peer.out);
+                    // Taken as `Bytes` shared with the core, without a copy: they stay put
+                    // while the kernel sends them, and the core takes new frames meanwhile.
+                    let queue = connection.transmit(Instant::now());
+                    while queue.has_remaining() && peer.out.len() < MAX_SEND_CHUNKS {
+                        let len = queue.chunk().len();
+                        peer.out.push_back(queue.copy_to_bytes(len));
+                    }
                     if peer.out.is_empty() && connection.poll_shutdown() {
                         // SAFETY: plain system call on a descriptor this connection owns.
                         unsafe { libc::shutdown(peer.fd, libc::SHUT_WR) };
@@ -218,9 +237,18 @@ impl Server {
                 }
             }
             if !peer.out.is_empty() {
-                let rest = &peer.out[peer.sent..];
-                let send = opcode::Send::new(types::Fd(peer.fd), rest.as_ptr(), rest.len() as u32);
-                self.submissions.push(send.build().user_data(user_data(slot, SEND)));
+                let fd = types::Fd(peer.fd);
+                let send = if peer.out.len() == 1 {
+                    let chunk = &peer.out[0];
+                    opcode::Send::new(fd, chunk.as_ptr(), chunk.len() as u32).build()
+                } else {
+                    peer.iovecs.clear();
+                    let iovec =
+                        |chunk: &Bytes| libc::iovec { iov_base: chunk.as_ptr() as *mut _, iov_len: chunk.len() };
+                    peer.iovecs.extend(peer.out.iter().map(iovec));
+                    opcode::Writev::new(fd, peer.iovecs.as_ptr(), peer.iovecs.len() as u32).build()
+                };
+                self.submissions.push(send.user_data(user_data(slot, SEND)));
                 peer.sending = true;
             }
         }
@@ -258,14 +286,16 @@ struct Peer {
     receiving: bool,
     /// Its cancellation is submitted.
     cancelling: bool,
-    /// A send of `out[sent..]` is in flight: `out` must not move.
+    /// A send of `out` is in flight: its chunks (and `iovecs`) must not change.
     sending: bool,
     /// The peer's FIN arrived.
     eof: bool,
     /// The connection is done with: cancel, wait for the kernel, close.
     over: bool,
-    out: Vec<u8>,
-    sent: usize,
+    /// Output taken from the core's queue, sent or to send.
+    out: VecDeque<Bytes>,
+    /// The iovecs of a vectored send of `out`, which the kernel reads until it completes.
+    iovecs: Vec<libc::iovec>,
 }
 
 impl Peer {
