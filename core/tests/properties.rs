@@ -331,7 +331,7 @@ fn operation_list(prng: &mut Prng) -> Vec<u8> {
             _ => 8,       // jump past the close timeout
         };
         out.push((kind << 1) | side);
-        let arguments = [2, 2, 1, 1, 2, 0, 1, 0, 0][usize::from(kind)];
+        let arguments = [2, 2, 1, 1, 2, 1, 1, 0, 0][usize::from(kind)];
         for _ in 0..arguments {
             out.push(prng.below(256) as u8);
         }

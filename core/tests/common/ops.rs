@@ -213,7 +213,7 @@ impl Model {
             2 => self.control(s, input, true),
             3 => self.control(s, input, false),
             4 => self.close(s, input),
-            5 => self.transmit(s),
+            5 => self.transmit(s, input.byte() & 1 == 1),
             6 | 7 => {
                 let n = input.byte();
                 self.deliver(s, if n == 0 { usize::MAX } else { usize::from(n) * 7 });
@@ -343,7 +343,9 @@ impl Model {
     }
 
     /// The driver's step 3 and 4: take the output, then shut down the write side if asked.
-    fn transmit(&mut self, s: usize) {
+    /// `as_bytes`: the first half is taken as `Bytes` (`copy_to_bytes`), as a completion-based
+    /// driver does, instead of through the vectored view.
+    fn transmit(&mut self, s: usize, as_bytes: bool) {
         let now = self.now;
         let side = &mut self.sides[s];
         if side.dropped {
@@ -353,7 +355,11 @@ impl Model {
         // is not advanced past stays queued (and answers to pings wait behind it).
         let queue = side.conn.transmit(now);
         let half = queue.remaining() / 2;
-        write_from(queue, half, &mut side.wire);
+        if as_bytes {
+            take_bytes_from(queue, half, &mut side.wire);
+        } else {
+            write_from(queue, half, &mut side.wire);
+        }
         side.conn.poll_transmit(now, &mut side.wire);
         assert_eq!(side.conn.pending_transmit(), 0, "{}: poll_transmit takes everything", side.name);
         if side.conn.poll_shutdown() {
@@ -432,7 +438,7 @@ impl Model {
     fn check_drops(&mut self) {
         for s in 0..2 {
             if self.sides[s].conn.is_finished() && !self.sides[s].dropped {
-                self.transmit(s);
+                self.transmit(s, false);
                 let side = &mut self.sides[s];
                 side.dropped = true;
                 side.fin = true;
@@ -450,7 +456,7 @@ impl Model {
         }
         for _ in 0..16 {
             for s in 0..2 {
-                self.transmit(s);
+                self.transmit(s, true);
             }
             for s in 0..2 {
                 self.deliver(s, usize::MAX);
@@ -523,6 +529,20 @@ fn drain(side: &mut Side, peer: &Side) {
             Event::CloseReceived(_) => {}
             Event::Closed(closed) => side.closed.push(closed),
         }
+    }
+}
+
+/// Appends `n` bytes of `queue` to `wire` taken as `Bytes`, a chunk at a time and across chunks
+/// in turn (held until the end, as writes in flight would be).
+fn take_bytes_from(queue: &mut impl Buf, mut n: usize, wire: &mut Vec<u8>) {
+    let mut taken = Vec::new();
+    while n > 0 {
+        let len = if taken.len() % 2 == 0 { queue.chunk().len().min(n) } else { n };
+        taken.push(queue.copy_to_bytes(len));
+        n -= len;
+    }
+    for bytes in taken {
+        wire.extend_from_slice(&bytes);
     }
 }
 
