@@ -56,8 +56,9 @@ step env RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --all-features
 # The integration tests run the release examples; build them here, in view, so the tests'
 # own `cargo build` (tests/src/lib.rs, example_bin) finds nothing left to do.
 step cargo build --release -p laputa-examples --all-features
-# ... and the load generator of tests/tests/load.rs (10,000 connections, churn).
-step cargo build --release -p laputa-bench --bin loadgen
+# ... and the load generator of tests/tests/load.rs (10,000 connections, churn), and the io_uring
+# echo server of the benchmark, which the Autobahn and load tests drive too.
+step cargo build --release -p laputa-bench --bin loadgen --bin echo-laputa-uring
 step cargo test --workspace --all-features --no-fail-fast
 # Every fuzz target: its seeds replayed, then a short bounded run (scripts/fuzz.sh says how to
 # run them longer).
