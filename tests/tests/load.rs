@@ -10,6 +10,8 @@
 //! - Churn for a few seconds (connect, echo, then the close handshake, a reset, a FIN without a
 //!   close frame, a reset mid-frame or a reset mid-handshake, in turn): no error, and the
 //!   server's open descriptors come back to their count before the churn.
+//! - A peer that never reads its echoes, against the io_uring server (which applies its own
+//!   backpressure): its writes block, the server's memory stays bounded, others are served.
 //!
 //! `scripts/soak.sh` runs the same churn for minutes. The tests run one at a time (they share
 //! the machine's cores); nothing is asserted on time, and every wait has a watchdog.
@@ -208,4 +210,63 @@ fn churn_returns_descriptors_on_blocking_threads() {
 #[test]
 fn churn_returns_descriptors_on_io_uring() {
     churn(IO_URING);
+}
+
+/// A peer that sends without ever reading its echoes, to the io_uring server (which has no
+/// adapter to stop reading for it): the server stops receiving once its output backs up, so the
+/// peer's writes block, the server's memory stays bounded, and other connections are served.
+#[test]
+fn a_peer_that_never_reads_costs_the_io_uring_server_bounded_memory() {
+    use std::io::{Read, Write};
+    /// What the peer tries to send: far more than the socket buffers of both sides hold.
+    const ATTEMPT: usize = 256 << 20;
+    const FRAME: usize = 64 << 10;
+    let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    let server = start_server(IO_URING, "never-reads");
+    let pid = server.process.id();
+    let mut peer = std::net::TcpStream::connect(server.addr).expect("connect");
+    peer.write_all(
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .expect("send the upgrade request");
+    let mut response = Vec::new();
+    let mut byte = [0u8];
+    while !response.ends_with(b"\r\n\r\n") {
+        peer.read_exact(&mut byte).expect("read the upgrade response");
+        response.push(byte[0]);
+    }
+    assert!(response.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&response));
+    let rss_before = rss_kib(pid);
+
+    // Binary frames of 64 KiB with an all-zero mask (the payload goes as it is).
+    let mut frame = vec![0x82, 0x80 | 127];
+    frame.extend_from_slice(&(FRAME as u64).to_be_bytes());
+    frame.extend_from_slice(&[0; 4]);
+    frame.resize(frame.len() + FRAME, b'x');
+    peer.set_write_timeout(Some(Duration::from_secs(2))).expect("write timeout");
+    let mut sent = 0;
+    while sent < ATTEMPT {
+        match peer.write(&frame) {
+            Ok(n) => sent += n,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => break,
+            Err(e) => panic!("write: {e}"),
+        }
+    }
+    let grown_kib = rss_kib(pid).saturating_sub(rss_before);
+    println!(
+        "io-uring: a peer that never reads got {} KiB in before its writes blocked; server grew {grown_kib} KiB",
+        sent >> 10
+    );
+    assert!(
+        sent < ATTEMPT,
+        "the server took all {ATTEMPT} bytes of a peer that never reads: it never stopped receiving"
+    );
+    assert!(grown_kib < 32 << 10, "the server grew {grown_kib} KiB for a peer that never reads");
+
+    // Meanwhile, other connections are served.
+    let result = loadgen(&server, &["check", "--conns", "10", "--messages", "10"]);
+    assert_eq!(get(&result, "errors"), 0, "{result:?}");
+    assert_eq!(get(&result, "received"), 100, "{result:?}");
+    drop(peer);
 }

@@ -35,6 +35,9 @@ const RING_ENTRIES: u32 = 4096;
 const BUFFERS: u16 = 512;
 const BUFFER_LEN: usize = 64 * 1024;
 const BUFFER_GROUP: u16 = 0;
+/// Output waiting for the peer past which a connection stops receiving (as the adapters stop
+/// reading at theirs), so that a peer that never reads its echoes costs bounded memory.
+const HIGH_WATER: usize = 1 << 20;
 /// Most chunks of the core's queue one send takes.
 const MAX_SEND_CHUNKS: usize = TransmitQueue::MAX_WRITE_SLICES;
 
@@ -151,6 +154,7 @@ impl Server {
             phase: Phase::Handshake(handshake),
             receiving: true,
             cancelling: false,
+            paused: false,
             sending: false,
             eof: false,
             over: false,
@@ -171,6 +175,7 @@ impl Server {
         let more = cqueue::more(flags);
         if !more {
             peer.receiving = false;
+            peer.cancelling = false;
         }
         let receive_again = match result {
             0 => {
@@ -179,12 +184,14 @@ impl Server {
                 false
             }
             // Out of buffers: receive again, once this turn has given its buffers back.
-            r if r == -libc::ENOBUFS => !peer.over,
+            r if r == -libc::ENOBUFS => !peer.over && !peer.paused,
+            // Paused (or over, which the flush below takes care of).
+            r if r == -libc::ECANCELED => false,
             r if r < 0 => {
                 peer.over = true;
                 false
             }
-            _ => !peer.eof && !peer.over,
+            _ => !peer.eof && !peer.over && !peer.paused,
         };
         if receive_again && !more {
             peer.receiving = true;
@@ -252,6 +259,20 @@ impl Server {
                 peer.sending = true;
             }
         }
+        // Backpressure: a peer that sends without reading its echoes would have them pile up
+        // here. Past the high-water mark, receiving stops until half of it is written.
+        if !peer.over && !peer.eof {
+            let backlog = peer.backlog();
+            if peer.receiving && !peer.cancelling && backlog > HIGH_WATER {
+                peer.paused = true;
+                peer.cancelling = true;
+                self.submissions.push(cancel_receive(slot));
+            } else if peer.paused && !peer.receiving && backlog <= HIGH_WATER / 2 {
+                peer.paused = false;
+                peer.receiving = true;
+                self.submissions.push(receive(peer.fd, slot));
+            }
+        }
         if matches!(peer.phase, Phase::Done) {
             peer.over = true;
         }
@@ -262,8 +283,7 @@ impl Server {
             if std::mem::replace(&mut peer.cancelling, true) {
                 return;
             }
-            let cancel = opcode::AsyncCancel::new(user_data(slot, RECV)).build();
-            self.submissions.push(cancel.user_data(user_data(slot, CANCEL)).flags(squeue::Flags::SKIP_SUCCESS));
+            self.submissions.push(cancel_receive(slot));
             return; // The receive's last completion brings the connection back here.
         }
         if !peer.sending {
@@ -279,6 +299,12 @@ fn receive(fd: RawFd, slot: usize) -> squeue::Entry {
     opcode::RecvMulti::new(types::Fd(fd), BUFFER_GROUP).build().user_data(user_data(slot, RECV))
 }
 
+/// Ends the connection's multishot receive: its last completion comes with `-ECANCELED`.
+fn cancel_receive(slot: usize) -> squeue::Entry {
+    let cancel = opcode::AsyncCancel::new(user_data(slot, RECV)).build();
+    cancel.user_data(user_data(slot, CANCEL)).flags(squeue::Flags::SKIP_SUCCESS)
+}
+
 struct Peer {
     fd: RawFd,
     phase: Phase,
@@ -286,6 +312,8 @@ struct Peer {
     receiving: bool,
     /// Its cancellation is submitted.
     cancelling: bool,
+    /// Receiving stopped at the high-water mark, until the output drains.
+    paused: bool,
     /// A send of `out` is in flight: its chunks (and `iovecs`) must not change.
     sending: bool,
     /// The peer's FIN arrived.
@@ -299,6 +327,14 @@ struct Peer {
 }
 
 impl Peer {
+    /// Output not yet written: what a send holds and what the core has queued.
+    fn backlog(&self) -> usize {
+        let queued = match &self.phase {
+            Phase::Open(connection) => connection.pending_transmit(),
+            _ => 0,
+        };
+        queued + self.out.iter().map(Bytes::len).sum::<usize>()
+    }
     fn handle_eof(&mut self) {
         match &mut self.phase {
             Phase::Open(connection) => {
