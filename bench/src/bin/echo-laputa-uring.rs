@@ -5,7 +5,8 @@
 //! most one send in flight; every answer queued while a send is out goes in the next one. One
 //! `io_uring_enter` submits every send of a turn and waits for the next completions, so with
 //! many connections a closed-loop echo costs a fraction of a system call, where a readiness loop
-//! spends a read and a write.
+//! spends a read and a write. (That saves less than one would think: most of a closed-loop echo
+//! is the kernel's TCP work, which stays; `BENCHMARKS.md`, run 9.)
 //! `echo-laputa-uring [--addr HOST:PORT] [--count-allocs HOST:PORT] [--deflate] [--max-fragments N]`.
 //!
 //! Output is taken from the core's queue as `Bytes` (`copy_to_bytes`, which shares the core's
