@@ -2,39 +2,30 @@
 //! closes cleanly, and refuses what is not a valid upgrade with the core's HTTP error.
 
 use laputa::{blocking, ClientRequest, CloseCode, Config, Message};
+use laputa_tests::{free_port, out_dir, ChildGuard};
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::Duration;
 
-/// The example, killed when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start() -> (Server, String) {
-    let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
-    let child = Command::new(env!("CARGO_BIN_EXE_axum_echo"))
-        .args(["--addr", &addr])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("cannot start axum_echo");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(&addr).is_err() {
-        assert!(Instant::now() < deadline, "axum_echo does not listen on {addr}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (Server(child), addr)
+/// Starts the example on a port that no other test of this process was given, and waits for
+/// it to say it listens. Waiting for a probe connection to succeed instead made the test's
+/// next connection fail with "connection refused" one run in five here, the server listening
+/// all along (likely the probe's closed socket and the new one sharing a port on loopback,
+/// where TIME_WAIT ports are reused).
+fn start(test: &str) -> (ChildGuard, String) {
+    let addr = free_port();
+    let mut server = ChildGuard::spawn(
+        Command::new(env!("CARGO_BIN_EXE_axum_echo")).args(["--addr", &addr.to_string()]),
+        &out_dir(&format!("axum-echo-{test}")).join("axum_echo.log"),
+    );
+    server.wait_for_output("listening", Duration::from_secs(10));
+    (server, addr.to_string())
 }
 
 #[test]
 fn upgrade_echo_and_close() {
-    let (_server, addr) = start();
+    let (_server, addr) = start("upgrade");
     let request = ClientRequest::new(&format!("ws://{addr}/chat")).unwrap().protocol("echo");
     let (mut ws, response) = blocking::connect_with(request, Config::default()).unwrap();
     assert_eq!(response.status(), 101);
@@ -49,7 +40,7 @@ fn upgrade_echo_and_close() {
 
 #[test]
 fn refusals() {
-    let (_server, addr) = start();
+    let (_server, addr) = start("refusals");
     let error = blocking::connect(&format!("ws://{addr}/forbidden")).unwrap_err();
     assert_eq!(error.handshake_error().and_then(|e| e.http_status()), Some(http::StatusCode::FORBIDDEN));
     // A wrong version gets 426 with the version the server speaks.

@@ -16,7 +16,7 @@
 //! `scripts/soak.sh` runs the same churn for minutes. The tests run one at a time (they share
 //! the machine's cores); nothing is asserted on time, and every wait has a watchdog.
 
-use laputa_tests::{bench_bin, example_bin, free_port, open_fds, out_dir, rss_kib, wait_for_port, ChildGuard};
+use laputa_tests::{bench_bin, example_bin, free_port, open_fds, out_dir, rss_kib, ChildGuard};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -52,19 +52,16 @@ const IO_URING: &str = "io-uring";
 fn start_server(runtime: &str, test: &str) -> Server {
     let dir = out_dir(&format!("{test}-{runtime}"));
     let addr = free_port();
-    let process = if runtime == IO_URING {
-        let mut cmd = Command::new(bench_bin("echo-laputa-uring"));
-        cmd.args(["--addr", &addr.to_string()]);
-        let process = ChildGuard::spawn(&mut cmd, &dir.join("echo-laputa-uring.log"));
-        wait_for_port(addr, Duration::from_secs(30));
-        process
+    let (mut cmd, name) = if runtime == IO_URING {
+        (Command::new(bench_bin("echo-laputa-uring")), "echo-laputa-uring")
     } else {
         let mut cmd = Command::new(example_bin("echo_server"));
-        cmd.args(["--addr", &addr.to_string(), "--runtime", runtime]);
-        let mut process = ChildGuard::spawn(&mut cmd, &dir.join("echo_server.log"));
-        process.wait_for_output("listening", Duration::from_secs(30));
-        process
+        cmd.args(["--runtime", runtime]);
+        (cmd, "echo_server")
     };
+    cmd.args(["--addr", &addr.to_string()]);
+    let mut process = ChildGuard::spawn(&mut cmd, &dir.join(format!("{name}.log")));
+    process.wait_for_output("listening", Duration::from_secs(30));
     Server { process, addr, dir }
 }
 

@@ -59,6 +59,7 @@ fn main() {
     // A non-blocking listener would make the multishot accept end with EAGAIN whenever no
     // connection waits; blocking, the kernel waits for one instead.
     listener.set_nonblocking(false).unwrap_or_else(|e| fail(e));
+    println!("echo-laputa-uring listening on {}", options.addr);
     let mut ring: IoUring = IoUring::builder()
         .setup_single_issuer()
         .setup_defer_taskrun()
