@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::fs::{self, File};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Mutex, PoisonError};
@@ -98,15 +98,6 @@ pub fn free_port() -> SocketAddr {
         if given.insert(addr.port()) {
             return addr;
         }
-    }
-}
-
-/// Waits until something accepts TCP connections on `addr`; panics after `timeout`.
-pub fn wait_for_port(addr: SocketAddr, timeout: Duration) {
-    let deadline = Instant::now() + timeout;
-    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on {addr} after {timeout:?}");
-        thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -212,7 +203,8 @@ pub enum KosokuMode {
 /// (or, as a server, on) `addr`, and writes its reports to `outdir`.
 pub fn kosoku_command(mode: KosokuMode, addr: SocketAddr, include: &[&str], outdir: &Path) -> Command {
     let mut cmd = Command::new(venv_bin("kosoku"));
-    cmd.current_dir(outdir).arg("-o").arg(outdir).arg(addr.to_string());
+    // Unbuffered, so that "fuzzingserver listening" reaches the log as soon as it is printed.
+    cmd.env("PYTHONUNBUFFERED", "1").current_dir(outdir).arg("-o").arg(outdir).arg(addr.to_string());
     match mode {
         KosokuMode::FuzzingClient => cmd.args(["-m", "fuzzingclient", "-p", "2"]),
         KosokuMode::FuzzingServer => cmd.args(["-m", "fuzzingserver"]),

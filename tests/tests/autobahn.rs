@@ -7,8 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use laputa_tests::{
-    assert_autobahn_passed, bench_bin, example_bin, free_port, kosoku_command, out_dir, wait_for_port, ChildGuard,
-    KosokuMode,
+    assert_autobahn_passed, bench_bin, example_bin, free_port, kosoku_command, out_dir, ChildGuard, KosokuMode,
 };
 
 /// Every case group up to 10 (there is no 8.* and no 11.*).
@@ -49,11 +48,12 @@ fn server_conformance(runtime: &str, deflate: bool) {
 fn server_conformance_of(bin: &std::path::Path, args: Vec<&str>, dir: &std::path::Path, deflate: bool) {
     let addr = free_port();
     let name = bin.file_name().map_or("server".into(), |name| name.to_string_lossy());
-    let _server = ChildGuard::spawn(
+    let mut server = ChildGuard::spawn(
         Command::new(bin).arg("--addr").arg(addr.to_string()).args(args),
         &dir.join(format!("{name}.log")),
     );
-    wait_for_port(addr, START_TIMEOUT);
+    // Every server here says "... listening on ..." once its listener is bound.
+    server.wait_for_output("listening", START_TIMEOUT);
     let cases = cases(deflate);
     // kosoku exits 1 when a case fails; the report says which, so only completion matters here.
     ChildGuard::spawn(&mut kosoku_command(KosokuMode::FuzzingClient, addr, &cases, dir), &dir.join("kosoku.log"))
@@ -68,7 +68,7 @@ fn client_conformance(runtime: &str, deflate: bool) {
     let cases = cases(deflate);
     let mut kosoku =
         ChildGuard::spawn(&mut kosoku_command(KosokuMode::FuzzingServer, addr, &cases, &dir), &dir.join("kosoku.log"));
-    wait_for_port(addr, START_TIMEOUT);
+    kosoku.wait_for_output("fuzzingserver listening", START_TIMEOUT);
     ChildGuard::spawn(
         Command::new(example_bin("autobahn_client"))
             .arg("--server")

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use laputa::{CloseCode, Message};
-use laputa_tests::{example_bin, free_port, out_dir, python_script, wait_for_port, ChildGuard};
+use laputa_tests::{example_bin, free_port, out_dir, python_script, ChildGuard};
 
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 const CHECK_TIMEOUT: Duration = Duration::from_secs(120);
@@ -43,8 +43,8 @@ fn python_client_vs_laputa_server(runtime: &str, deflate: Option<&[&str]>) {
         // Our server accepts what the Python client offers; the flags shape that offer.
         server.arg("--deflate");
     }
-    let _server = ChildGuard::spawn(&mut server, &dir.join("echo_server.log"));
-    wait_for_port(addr, START_TIMEOUT);
+    let mut server = ChildGuard::spawn(&mut server, &dir.join("echo_server.log"));
+    server.wait_for_output("listening", START_TIMEOUT);
     ChildGuard::spawn(
         python_script("client_check.py").arg(format!("ws://{addr}/")).args(python_deflate_args(deflate)),
         &dir.join("client_check.log"),
@@ -56,11 +56,11 @@ fn python_client_vs_laputa_server(runtime: &str, deflate: Option<&[&str]>) {
 fn laputa_client_vs_python_server(deflate: Option<&[&str]>) {
     let dir = out_dir(&format!("interop-laputa-client-{}", config_name(deflate)));
     let addr = free_port();
-    let _server = ChildGuard::spawn(
+    let mut server = ChildGuard::spawn(
         python_script("echo_server.py").args(["--port", &addr.port().to_string()]).args(python_deflate_args(deflate)),
         &dir.join("echo_server.log"),
     );
-    wait_for_port(addr, START_TIMEOUT);
+    server.wait_for_output("READY", START_TIMEOUT);
 
     let request = laputa::ClientRequest::new(&format!("ws://{addr}/")).unwrap();
     let mut config = laputa::Config::default();
