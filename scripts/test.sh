@@ -60,6 +60,9 @@ step cargo build --release -p laputa-examples --all-features
 # echo server of the benchmark, which the Autobahn and load tests drive too.
 step cargo build --release -p laputa-bench --bin loadgen --bin echo-laputa-uring
 step cargo test --workspace --all-features --no-fail-fast
+# The adapters' doc examples without the default `blocking` feature: each is gated on the
+# feature its item needs, and this catches one that leans on `blocking` unawares.
+step cargo test --doc -p laputa --no-default-features --features tokio,smol,async-std,hyper
 # Every fuzz target: its seeds replayed, then a short bounded run (scripts/fuzz.sh says how to
 # run them longer).
 step ./scripts/fuzz.sh 15

@@ -42,14 +42,112 @@ pub use async_std::net::TcpStream;
 
 /// The async-std [`Runtime`]: tasks on async-std's executor, timers on `async-io` (which
 /// async-std runs on).
+///
+/// It is the `R` of code generic over the runtime, such as the functions of
+/// [`laputa::runtime`](crate::runtime):
+///
+/// ```no_run
+/// use laputa::runtime::{self, TcpRuntime};
+///
+/// async fn hello<R: TcpRuntime>(url: &str) -> Result<(), laputa::Error> {
+///     let (mut ws, _response) = runtime::connect::<R>(url).await?;
+///     ws.send("hello").await
+/// }
+///
+/// async_std::task::block_on(hello::<laputa::async_std::AsyncStd>("ws://127.0.0.1:9001/"))?;
+/// # Ok::<(), laputa::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AsyncStd;
 
 /// A WebSocket over a `futures-io` stream (by default async-std's [`TcpStream`]).
+///
+/// ```
+/// use laputa::async_std::WebSocket;
+///
+/// // Answers one message with its echo.
+/// async fn echo_once(ws: &mut WebSocket) -> Result<(), laputa::Error> {
+///     let message = ws.recv().await?;
+///     ws.send(message).await
+/// }
+///
+/// async_std::task::block_on(async {
+/// # use laputa::{core::Connection, Config, Role};
+/// # let listener = async_std::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let stream = async_std::net::TcpStream::connect(listener.local_addr()?).await?;
+/// # let mut client = WebSocket::from_upgraded(stream, Connection::new(Role::Client, Config::default()));
+/// # let mut server = WebSocket::from_upgraded(listener.accept().await?.0, Connection::new(Role::Server, Config::default()));
+///     // `client` and `server` are the two ends of a connection over TCP.
+///     client.send("BALUS").await?;
+///     echo_once(&mut server).await?;
+///     assert_eq!(client.recv().await?.as_text(), Some("BALUS"));
+///     Ok::<(), laputa::Error>(())
+/// })?;
+/// # Ok::<(), laputa::Error>(())
+/// ```
 pub type WebSocket<S = TcpStream> = runtime::WebSocket<S, AsyncStd>;
 /// The receiving half of a split [`WebSocket`].
+///
+/// ```
+/// use laputa::async_std::ReadHalf;
+/// use laputa::CloseCode;
+///
+/// // A reading task: the texts that arrive until the connection ends.
+/// async fn texts(mut reader: ReadHalf) -> Vec<String> {
+///     let mut texts = Vec::new();
+///     while let Ok(message) = reader.recv().await {
+///         texts.extend(message.as_text().map(String::from));
+///     }
+///     texts
+/// }
+///
+/// async_std::task::block_on(async {
+/// # use laputa::{core::Connection, async_std::WebSocket, Config, Role};
+/// # let listener = async_std::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let stream = async_std::net::TcpStream::connect(listener.local_addr()?).await?;
+/// # let mut client = WebSocket::from_upgraded(stream, Connection::new(Role::Client, Config::default()));
+/// # let mut server = WebSocket::from_upgraded(listener.accept().await?.0, Connection::new(Role::Server, Config::default()));
+///     // `client` and `server` are the two ends of a connection over TCP.
+///     let (reader, _writer) = server.split();
+///     let reading = async_std::task::spawn(texts(reader));
+///     client.send("one").await?;
+///     client.send("two").await?;
+///     client.close(CloseCode::NORMAL, "").await?;
+///     assert_eq!(reading.await, ["one", "two"]);
+///     Ok::<(), laputa::Error>(())
+/// })?;
+/// # Ok::<(), laputa::Error>(())
+/// ```
 pub type ReadHalf<S = TcpStream> = runtime::ReadHalf<S, AsyncStd>;
 /// The sending half of a split [`WebSocket`].
+///
+/// ```
+/// use laputa::async_std::WriteHalf;
+///
+/// // The sending side: a countdown.
+/// async fn countdown(writer: &mut WriteHalf, from: u32) -> Result<(), laputa::Error> {
+///     for n in (1..=from).rev() {
+///         writer.send(n.to_string()).await?;
+///     }
+///     Ok(())
+/// }
+///
+/// async_std::task::block_on(async {
+/// # use laputa::{core::Connection, async_std::WebSocket, Config, Role};
+/// # let listener = async_std::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let stream = async_std::net::TcpStream::connect(listener.local_addr()?).await?;
+/// # let mut client = WebSocket::from_upgraded(stream, Connection::new(Role::Client, Config::default()));
+/// # let mut server = WebSocket::from_upgraded(listener.accept().await?.0, Connection::new(Role::Server, Config::default()));
+///     // `client` and `server` are the two ends of a connection over TCP.
+///     let (_reader, mut writer) = client.split();
+///     countdown(&mut writer, 3).await?;
+///     for expected in ["3", "2", "1"] {
+///         assert_eq!(server.recv().await?.as_text(), Some(expected));
+///     }
+///     Ok::<(), laputa::Error>(())
+/// })?;
+/// # Ok::<(), laputa::Error>(())
+/// ```
 pub type WriteHalf<S = TcpStream> = runtime::WriteHalf<S, AsyncStd>;
 
 impl Runtime for AsyncStd {
@@ -126,6 +224,16 @@ impl_futures_io!(AsyncStd, Stream::poll_shutdown_write, Stream);
 /// ```
 pub trait Stream: AsyncRead + AsyncWrite + Unpin {
     /// Shuts down the write side; by default `poll_close`.
+    ///
+    /// ```no_run
+    /// use laputa::async_std::Stream;
+    /// use std::pin::Pin;
+    ///
+    /// # async fn run(mut stream: async_std::net::TcpStream) -> Result<(), laputa::Error> {
+    /// // Send a FIN: the peer reads the end of the stream, and this side can still read.
+    /// std::future::poll_fn(|cx| Pin::new(&mut stream).poll_shutdown_write(cx)).await?;
+    /// # Ok(()) }
+    /// ```
     fn poll_shutdown_write(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.poll_close(cx)
     }

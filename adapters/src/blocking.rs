@@ -37,18 +37,99 @@ const READ_CHUNK: usize = 32 * 1024;
 /// What a [`WebSocket`] needs from its stream beyond `Read + Write`: half-closing and read
 /// timeouts, which carry the core's close and handshake deadlines. The defaults do nothing, for
 /// streams without them (then only the peer ends a close handshake).
+///
+/// Any `Read + Write` stream will do. Here a recorded client request and message, answered
+/// into a `Vec`:
+///
+/// ```
+/// use laputa::blocking::{self, Stream};
+/// use std::io::{self, Cursor, Read, Write};
+///
+/// struct Recorded {
+///     input: Cursor<Vec<u8>>,
+///     output: Vec<u8>,
+/// }
+/// impl Read for Recorded {
+///     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+///         self.input.read(buf)
+///     }
+/// }
+/// impl Write for Recorded {
+///     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+///         self.output.extend_from_slice(buf);
+///         Ok(buf.len())
+///     }
+///     fn flush(&mut self) -> io::Result<()> {
+///         Ok(())
+///     }
+/// }
+/// impl Stream for Recorded {} // no half-close, no timeouts
+///
+/// let mut input = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+///     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+///     Sec-WebSocket-Version: 13\r\n\r\n"
+///     .to_vec();
+/// // A masked text frame "Hello" (RFC 6455 section 5.7).
+/// input.extend_from_slice(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+/// let mut ws = blocking::accept(Recorded { input: Cursor::new(input), output: Vec::new() })?;
+/// assert_eq!(ws.read()?.as_text(), Some("Hello"));
+/// let response = String::from_utf8_lossy(&ws.get_ref().output);
+/// assert!(response.starts_with("HTTP/1.1 101"));
+/// assert!(response.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+/// # Ok::<(), laputa::Error>(())
+/// ```
 pub trait Stream: Read + Write {
     /// Shuts down the write side (TCP FIN), as the core asks after the close handshake.
+    ///
+    /// ```
+    /// use laputa::blocking::Stream;
+    /// use std::io::Read;
+    /// use std::net::{TcpListener, TcpStream};
+    ///
+    /// let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// let mut stream = TcpStream::connect(listener.local_addr()?)?;
+    /// let (mut peer, _) = listener.accept()?;
+    /// stream.shutdown_write()?;
+    /// assert_eq!(peer.read(&mut [0; 16])?, 0); // the peer sees the end of the stream
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
     fn shutdown_write(&mut self) -> io::Result<()> {
         self.flush()
     }
 
     /// The read timeout the application set, restored after a deadline is applied.
+    ///
+    /// ```
+    /// use laputa::blocking::Stream;
+    /// use std::net::TcpStream;
+    /// use std::time::Duration;
+    ///
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let stream = TcpStream::connect(listener.local_addr()?)?;
+    /// assert_eq!(Stream::read_timeout(&stream)?, None); // reads block until data arrives
+    /// stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    /// assert_eq!(Stream::read_timeout(&stream)?, Some(Duration::from_secs(30)));
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
     fn read_timeout(&self) -> io::Result<Option<Duration>> {
         Ok(None)
     }
 
     /// Sets the read timeout.
+    ///
+    /// ```
+    /// use laputa::blocking::Stream;
+    /// use std::io::{ErrorKind, Read};
+    /// use std::net::TcpStream;
+    /// use std::time::Duration;
+    ///
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let mut stream = TcpStream::connect(listener.local_addr()?)?;
+    /// Stream::set_read_timeout(&mut stream, Some(Duration::from_millis(10)))?;
+    /// let error = stream.read(&mut [0; 16]).unwrap_err(); // the peer sends nothing
+    /// assert!(matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut));
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         let _ = timeout;
         Ok(())
@@ -88,11 +169,29 @@ impl Stream for std::os::unix::net::UnixStream {
 }
 
 /// Opens a client connection to a `ws://` URL with the default [`Config`].
+///
+/// ```no_run
+/// let (mut ws, _response) = laputa::blocking::connect("ws://127.0.0.1:9001/")?;
+/// ws.send("hello")?;
+/// let reply = ws.read()?;
+/// # Ok::<(), laputa::Error>(())
+/// ```
 pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, http::Response<()>), Error> {
     connect_with(ClientRequest::new(url)?, Config::default())
 }
 
 /// Opens a client connection for a prepared request (subprotocols, Origin, extra headers).
+///
+/// ```no_run
+/// use laputa::{ClientRequest, Config};
+///
+/// let request = ClientRequest::new("ws://127.0.0.1:9001/chat")?.protocol("chat");
+/// let mut config = Config::default();
+/// config.max_message_size = 1 << 20;
+/// let (ws, response) = laputa::blocking::connect_with(request, config)?;
+/// let chosen = response.headers().get("sec-websocket-protocol");
+/// # Ok::<(), laputa::Error>(())
+/// ```
 pub fn connect_with(
     request: ClientRequest,
     config: Config,
@@ -108,6 +207,35 @@ pub fn connect_with(
 }
 
 /// Runs the client handshake over a stream the caller connected (a Unix socket, a proxy tunnel).
+///
+/// ```
+/// use laputa::{blocking, ClientRequest, CloseCode, Config};
+/// use std::net::TcpStream;
+///
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let addr = listener.local_addr()?;
+/// # let server = std::thread::spawn(move || -> Result<laputa::Closed, laputa::Error> {
+/// #     let mut ws = blocking::accept(listener.accept()?.0)?;
+/// #     loop {
+/// #         match ws.read() {
+/// #             Ok(message) => ws.send(message)?,
+/// #             Err(laputa::Error::Closed(closed)) => return Ok(closed),
+/// #             Err(e) => return Err(e),
+/// #         }
+/// #     }
+/// # });
+/// // An echo server listens on `addr`.
+/// let stream = TcpStream::connect(addr)?;
+/// let request = ClientRequest::new(&format!("ws://{addr}/echo"))?;
+/// let (mut ws, _response) = blocking::client(stream, request, Config::default())?;
+/// ws.send("BALUS")?;
+/// assert_eq!(ws.read()?.as_text(), Some("BALUS"));
+/// ws.close(CloseCode::NORMAL, "done")?;
+/// # let closed = server.join().expect("server thread")?;
+/// # assert!(closed.clean);
+/// # assert_eq!((closed.code, closed.reason.as_str()), (CloseCode::NORMAL, "done"));
+/// # Ok::<(), laputa::Error>(())
+/// ```
 pub fn client<S: Stream>(
     stream: S,
     request: ClientRequest,
@@ -120,6 +248,14 @@ pub fn client<S: Stream>(
 }
 
 /// Answers the opening handshake on a server with the default [`Config`], accepting any request.
+///
+/// ```no_run
+/// let listener = std::net::TcpListener::bind("127.0.0.1:9001")?;
+/// let (stream, _) = listener.accept()?;
+/// let mut ws = laputa::blocking::accept(stream)?;
+/// let message = ws.read()?;
+/// # Ok::<(), laputa::Error>(())
+/// ```
 pub fn accept<S: Stream>(stream: S) -> Result<WebSocket<S>, Error> {
     accept_with(stream, Config::default(), |_| Ok(Accept::default()))
 }
@@ -181,6 +317,22 @@ where
 /// are answered inside `read`. Read and write timeouts set on the stream are honoured: a call
 /// that times out returns an [`Error::Io`] for which [`Error::is_timeout`] is true, and the
 /// connection stays usable with nothing lost.
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// let (mut ws, _) = laputa::blocking::connect("ws://127.0.0.1:9001/")?;
+/// ws.get_mut().set_read_timeout(Some(Duration::from_secs(30)))?;
+/// loop {
+///     match ws.read() {
+///         Ok(message) => println!("{message:?}"),
+///         Err(e) if e.is_timeout() => ws.ping(b"still there?")?, // quiet: nothing lost
+///         Err(e) if e.is_closed() => break,
+///         Err(e) => return Err(e),
+///     }
+/// }
+/// # Ok::<(), laputa::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct WebSocket<S> {
     io: Io<S>,
@@ -190,6 +342,19 @@ pub struct WebSocket<S> {
 
 impl<S: Stream> WebSocket<S> {
     /// Wraps a stream whose upgrade another HTTP stack already performed.
+    ///
+    /// ```no_run
+    /// use laputa::{blocking::WebSocket, Accept, Config, IncomingRequest};
+    ///
+    /// # fn run(stream: std::net::TcpStream, head: http::Request<()>) -> Result<(), laputa::Error> {
+    /// // The other stack read the request `head` from `stream`; the core checks it.
+    /// let incoming = IncomingRequest::from_request(head, Config::default())?;
+    /// let (response, connection) = incoming.accept_response(Accept::default())?;
+    /// // ... the other stack writes the 101 `response` to `stream`, then hands the stream over:
+    /// let mut ws = WebSocket::from_upgraded(stream, connection);
+    /// let message = ws.read()?;
+    /// # Ok(()) }
+    /// ```
     pub fn from_upgraded(stream: S, connection: Connection) -> Self {
         Self::from_parts(Io::new(stream), connection)
     }
@@ -199,21 +364,57 @@ impl<S: Stream> WebSocket<S> {
     }
 
     /// The underlying stream.
+    ///
+    /// ```no_run
+    /// let (ws, _) = laputa::blocking::connect("ws://127.0.0.1:9001/")?;
+    /// println!("connected from {}", ws.get_ref().local_addr()?);
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
     pub fn get_ref(&self) -> &S {
         &self.io.stream
     }
 
     /// The underlying stream, to set timeouts or options; do not read or write it directly.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    ///
+    /// let (mut ws, _) = laputa::blocking::connect("ws://127.0.0.1:9001/")?;
+    /// ws.get_mut().set_write_timeout(Some(Duration::from_secs(5)))?;
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
     pub fn get_mut(&mut self) -> &mut S {
         &mut self.io.stream
     }
 
     /// The protocol state machine, for what this type does not expose.
+    ///
+    /// ```no_run
+    /// use laputa::{ClientRequest, Config, DeflateConfig};
+    ///
+    /// let mut config = Config::default();
+    /// config.deflate = Some(DeflateConfig::default());
+    /// let request = ClientRequest::new("ws://127.0.0.1:9001/")?;
+    /// let (ws, _) = laputa::blocking::connect_with(request, config)?;
+    /// if !ws.connection().is_compressed() {
+    ///     println!("the server declined permessage-deflate");
+    /// }
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
     pub fn connection(&self) -> &Connection {
         &self.connection
     }
 
     /// Sends a whole message.
+    ///
+    /// ```no_run
+    /// use laputa::Message;
+    /// # let (mut ws, _) = laputa::blocking::connect("ws://127.0.0.1:9001/")?;
+    /// ws.send("text")?; // a `&'static str` or `String` is text
+    /// ws.send(vec![0xde, 0xad])?; // a `Vec<u8>` or `Bytes` is binary
+    /// ws.send(Message::from(format!("{} + {}", 1, 2)))?;
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
     pub fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         self.connection.send(message.into())?;
         self.flush()
@@ -246,12 +447,37 @@ impl<S: Stream> WebSocket<S> {
 
     /// Bytes queued and not yet written (by [`feed`](Self::feed), or left by a write that
     /// timed out).
+    ///
+    /// `peer` is the other end of the connection:
+    ///
+    /// ```
+    /// # use laputa::{blocking::WebSocket, core::Connection, Config, Role};
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let mut peer = WebSocket::from_upgraded(listener.accept()?.0, Connection::new(Role::Server, Config::default()));
+    /// # let mut ws = WebSocket::from_upgraded(stream, Connection::new(Role::Client, Config::default()));
+    /// ws.feed("one")?;
+    /// ws.feed("two")?;
+    /// assert!(ws.buffered_amount() > 0); // queued, not written yet
+    /// ws.flush()?;
+    /// assert_eq!(ws.buffered_amount(), 0);
+    /// assert_eq!(peer.read()?.as_text(), Some("one"));
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
     pub fn buffered_amount(&self) -> usize {
         self.connection.pending_transmit() + self.io.outbuf.len() - self.io.written
     }
 
     /// Sends a whole message without compressing it even when permessage-deflate is on: for
     /// secrets sent next to attacker-controlled data (RFC 7692 section 8).
+    ///
+    /// ```no_run
+    /// # let (mut ws, _) = laputa::blocking::connect("ws://127.0.0.1:9001/")?;
+    /// # let session_token = String::from("s3cr3t");
+    /// ws.send("chatter anyone can write into")?; // compressed when deflate is on
+    /// ws.send_uncompressed(session_token)?; // never compressed next to what an attacker chose
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
     pub fn send_uncompressed(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         self.connection.send_uncompressed(message.into())?;
         self.flush()
@@ -259,12 +485,42 @@ impl<S: Stream> WebSocket<S> {
 
     /// Sends one fragment of a message (websocket-sharp's `Send(Stream)`: stream a large message
     /// without holding it whole); `is_final` ends the message.
+    ///
+    /// `peer` is the other end of the connection:
+    ///
+    /// ```
+    /// use laputa::MessageKind;
+    /// # use laputa::{blocking::WebSocket, core::Connection, Config, Role};
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let mut peer = WebSocket::from_upgraded(listener.accept()?.0, Connection::new(Role::Server, Config::default()));
+    /// # let mut ws = WebSocket::from_upgraded(stream, Connection::new(Role::Client, Config::default()));
+    /// ws.send_fragment(MessageKind::Text, b"Hel", false)?;
+    /// ws.send_fragment(MessageKind::Text, b"lo", true)?;
+    /// assert_eq!(peer.read()?.as_text(), Some("Hello")); // one message
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
     pub fn send_fragment(&mut self, kind: MessageKind, data: &[u8], is_final: bool) -> Result<(), Error> {
         self.connection.send_fragment(kind, data, is_final)?;
         self.flush()
     }
 
     /// Sends a whole message read from `reader`, in fragments of `chunk` bytes.
+    ///
+    /// `peer` is the other end of the connection:
+    ///
+    /// ```
+    /// use laputa::MessageKind;
+    /// # use laputa::{blocking::WebSocket, core::Connection, Config, Role};
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let mut peer = WebSocket::from_upgraded(listener.accept()?.0, Connection::new(Role::Server, Config::default()));
+    /// # let mut ws = WebSocket::from_upgraded(stream, Connection::new(Role::Client, Config::default()));
+    /// let data = vec![7u8; 10_000]; // or a `std::fs::File`, a pipe, any `Read`
+    /// ws.send_from(MessageKind::Binary, &data[..], 4096)?; // three frames
+    /// assert_eq!(peer.read()?.payload(), &data[..]);
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
     pub fn send_from(&mut self, kind: MessageKind, mut reader: impl Read, chunk: usize) -> Result<(), Error> {
         let mut buf = vec![0; chunk.max(1)];
         let mut filled = read_full(&mut reader, &mut buf)?;
@@ -280,6 +536,23 @@ impl<S: Stream> WebSocket<S> {
     }
 
     /// Sends a ping (at most 125 bytes); the pong arrives as an event in [`read_event`](Self::read_event).
+    ///
+    /// ```no_run
+    /// use laputa::Event;
+    /// use std::time::Instant;
+    /// # let (mut ws, _) = laputa::blocking::connect("ws://127.0.0.1:9001/")?;
+    /// let sent = Instant::now();
+    /// ws.ping(b"rtt")?;
+    /// loop {
+    ///     match ws.read_event()? {
+    ///         Event::Pong(payload) if payload == "rtt" => break,
+    ///         Event::Message(message) => println!("{message:?}"),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// println!("round trip: {:?}", sent.elapsed());
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
     pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
         self.connection.ping(payload)?;
         self.flush()
@@ -287,6 +560,23 @@ impl<S: Stream> WebSocket<S> {
 
     /// Waits for the next message. When the connection ends, returns [`Error::Closed`] once the
     /// TCP teardown is done.
+    ///
+    /// ```no_run
+    /// use laputa::{Error, Message};
+    /// # let (mut ws, _) = laputa::blocking::connect("ws://127.0.0.1:9001/")?;
+    /// loop {
+    ///     match ws.read() {
+    ///         Ok(Message::Text(text)) => println!("text: {text}"),
+    ///         Ok(Message::Binary(data)) => println!("{} bytes", data.len()),
+    ///         Err(Error::Closed(closed)) => {
+    ///             println!("closed: {} {}", closed.code, closed.reason);
+    ///             break;
+    ///         }
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// }
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
     pub fn read(&mut self) -> Result<Message, Error> {
         loop {
             if let Event::Message(message) = self.read_event()? {
@@ -297,6 +587,24 @@ impl<S: Stream> WebSocket<S> {
 
     /// Waits for the next event of any kind: messages, pings (with `Config::emit_pings`), pongs,
     /// and the close handshake.
+    ///
+    /// ```no_run
+    /// use laputa::Event;
+    /// # let (mut ws, _) = laputa::blocking::connect("ws://127.0.0.1:9001/")?;
+    /// loop {
+    ///     match ws.read_event()? {
+    ///         Event::Message(message) => ws.send(message)?,
+    ///         Event::Pong(payload) => println!("pong: {payload:?}"),
+    ///         Event::CloseReceived(frame) => println!("the peer closes: {frame:?}"),
+    ///         Event::Closed(closed) => {
+    ///             println!("closed, cleanly: {}", closed.clean);
+    ///             break;
+    ///         }
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
     pub fn read_event(&mut self) -> Result<Event, Error> {
         loop {
             if let Some(event) = self.connection.poll_event() {
@@ -316,6 +624,14 @@ impl<S: Stream> WebSocket<S> {
     /// Runs the close handshake: sends a close frame (see `Connection::close` for valid codes),
     /// discards messages that still arrive, and returns once the peer answered and the TCP
     /// connection is torn down, or the close timeout passed.
+    ///
+    /// ```no_run
+    /// use laputa::CloseCode;
+    /// # let (mut ws, _) = laputa::blocking::connect("ws://127.0.0.1:9001/")?;
+    /// ws.send("bye")?;
+    /// ws.close(CloseCode::NORMAL, "done")?;
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         self.send_close(code, reason)?;
         loop {
@@ -329,6 +645,20 @@ impl<S: Stream> WebSocket<S> {
 
     /// Starts the close handshake without waiting: keep calling [`read`](Self::read) to receive
     /// what the peer sent before its close frame, until it returns [`Error::Closed`].
+    ///
+    /// ```no_run
+    /// use laputa::CloseCode;
+    /// # let (mut ws, _) = laputa::blocking::connect("ws://127.0.0.1:9001/")?;
+    /// ws.send_close(CloseCode::GOING_AWAY, "shutting down")?;
+    /// loop {
+    ///     match ws.read() {
+    ///         Ok(message) => println!("sent before the close: {message:?}"),
+    ///         Err(e) if e.is_closed() => break,
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// }
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
     pub fn send_close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         self.connection.close(code, reason)?;
         self.flush()
@@ -336,6 +666,15 @@ impl<S: Stream> WebSocket<S> {
 
     /// Writes everything queued (by [`feed`](Self::feed)), then shuts down the write side if the
     /// core asks. On a write timeout the rest stays queued for the next call.
+    ///
+    /// ```no_run
+    /// # let (mut ws, _) = laputa::blocking::connect("ws://127.0.0.1:9001/")?;
+    /// for n in 0..100 {
+    ///     ws.feed(format!("update {n}"))?;
+    /// }
+    /// ws.flush()?; // the hundred messages go out together
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
     pub fn flush(&mut self) -> Result<(), Error> {
         // Writing everything can let answers to pings that waited join the queue: go again.
         while self.connection.wants_transmit() {
@@ -403,6 +742,38 @@ fn write_all_buf(stream: &mut impl Write, out: &mut TransmitQueue) -> io::Result
 
 /// [`WebSocket::feed`] writes once more than this is queued
 /// ([`DEFAULT_HIGH_WATER_MARK`](crate::DEFAULT_HIGH_WATER_MARK)).
+///
+/// ```
+/// use laputa::blocking::{Stream, WebSocket, FEED_HIGH_WATER};
+/// use laputa::{core::Connection, Config, Role};
+/// # use std::io::{self, Read, Write};
+///
+/// // A stream that keeps what is written to it.
+/// struct Written(Vec<u8>);
+/// # impl Read for Written {
+/// #     fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+/// #         Ok(0)
+/// #     }
+/// # }
+/// # impl Write for Written {
+/// #     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+/// #         self.0.extend_from_slice(buf);
+/// #         Ok(buf.len())
+/// #     }
+/// #     fn flush(&mut self) -> io::Result<()> {
+/// #         Ok(())
+/// #     }
+/// # }
+/// impl Stream for Written {}
+///
+/// let mut ws = WebSocket::from_upgraded(Written(Vec::new()), Connection::new(Role::Server, Config::default()));
+/// ws.feed(vec![0u8; 1024])?;
+/// assert!(ws.get_ref().0.is_empty()); // below the mark: only queued
+/// ws.feed(vec![0u8; FEED_HIGH_WATER])?;
+/// assert_eq!(ws.buffered_amount(), 0); // past it: `feed` wrote both
+/// assert!(ws.get_ref().0.len() > FEED_HIGH_WATER + 1024);
+/// # Ok::<(), laputa::Error>(())
+/// ```
 pub const FEED_HIGH_WATER: usize = crate::DEFAULT_HIGH_WATER_MARK;
 
 fn is_timeout(e: &io::Error) -> bool {

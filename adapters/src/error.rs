@@ -5,6 +5,40 @@ use laputa_core::{Closed, ProtocolError};
 use std::{fmt, io};
 
 /// What can go wrong when driving a WebSocket over a socket.
+///
+/// ```
+/// use laputa::Error;
+///
+/// fn describe(error: &Error) -> String {
+///     match error {
+///         Error::Io(e) if error.is_timeout() => format!("quiet for too long: {e}"),
+///         Error::Io(e) => format!("the socket failed: {e}"),
+///         Error::Closed(closed) => format!("closed with {}", closed.code),
+///         Error::Ws(e) => format!("refused: {e}"),
+///         _ => error.to_string(), // `Error` is non_exhaustive
+///     }
+/// }
+///
+/// # #[cfg(feature = "blocking")] {
+/// # use laputa::{blocking::WebSocket, core::Connection, Config, Role};
+/// # use std::io::Write;
+/// # use std::net::{Shutdown, TcpListener, TcpStream};
+/// // The blocking adapter has no TLS so far: it refuses before connecting.
+/// let error = laputa::blocking::connect("wss://example.com/").unwrap_err();
+/// assert!(describe(&error).starts_with("refused: "), "{error}");
+///
+/// // `ws` is the server end of a connection; `client` a raw socket, its peer.
+/// # let listener = TcpListener::bind("127.0.0.1:0")?;
+/// # let mut client = TcpStream::connect(listener.local_addr()?)?;
+/// # let mut ws = WebSocket::from_upgraded(listener.accept()?.0, Connection::new(Role::Server, Config::default()));
+/// // A close frame with code 1001, masked with the key 0 (which leaves the payload as it is).
+/// client.write_all(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe9])?;
+/// client.shutdown(Shutdown::Write)?;
+/// let error = ws.read().unwrap_err();
+/// assert_eq!(describe(&error), "closed with 1001");
+/// # }
+/// # Ok::<(), laputa::Error>(())
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -19,12 +53,64 @@ pub enum Error {
 }
 
 impl Error {
-    /// True when the connection is over (normally or not), as opposed to a failure of the call.
+    /// True when the connection is over (normally or not), as opposed to a failure of the call:
+    /// [`Error::Closed`], and a send that the core refused because the close handshake has
+    /// begun (`Error::Ws(laputa_core::Error::Closed)`), so that a loop that stops on
+    /// `is_closed` stops whichever call found the connection closing.
+    ///
+    /// ```
+    /// # #[cfg(feature = "blocking")] {
+    /// # use laputa::{blocking::WebSocket, core::Connection, Config, Role};
+    /// # use std::io::Write;
+    /// # use std::net::{Shutdown, TcpListener, TcpStream};
+    /// # let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// # let mut client = TcpStream::connect(listener.local_addr()?)?;
+    /// # let mut ws = WebSocket::from_upgraded(listener.accept()?.0, Connection::new(Role::Server, Config::default()));
+    /// # // A masked text frame "Hello" (RFC 6455 section 5.7), then a close frame with code 1000.
+    /// # client.write_all(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58])?;
+    /// # client.write_all(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8])?;
+    /// # client.shutdown(Shutdown::Write)?;
+    /// // The client sends "Hello", then closes.
+    /// let mut received = Vec::new();
+    /// loop {
+    ///     match ws.read() {
+    ///         Ok(message) => received.push(message),
+    ///         Err(e) if e.is_closed() => break,
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// }
+    /// assert_eq!(received.len(), 1);
+    /// assert_eq!(received[0].as_text(), Some("Hello"));
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
     pub fn is_closed(&self) -> bool {
-        matches!(self, Self::Closed(_))
+        matches!(self, Self::Closed(_) | Self::Ws(laputa_core::Error::Closed))
     }
 
     /// The protocol error the peer committed, if that is why the connection ended.
+    ///
+    /// ```
+    /// # #[cfg(feature = "blocking")] {
+    /// use laputa::{CloseCode, ProtocolError};
+    /// # use laputa::{blocking::WebSocket, core::Connection, Config, Role};
+    /// # use std::io::Write;
+    /// # use std::net::{Shutdown, TcpListener, TcpStream};
+    ///
+    /// // `ws` is the server end of a connection; `client` a raw socket, its peer.
+    /// # let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// # let mut client = TcpStream::connect(listener.local_addr()?)?;
+    /// # let mut ws = WebSocket::from_upgraded(listener.accept()?.0, Connection::new(Role::Server, Config::default()));
+    /// // A text frame "Hello" without a mask, which only a server may send.
+    /// client.write_all(&[0x81, 0x05, b'H', b'e', b'l', b'l', b'o'])?;
+    /// client.shutdown(Shutdown::Write)?;
+    /// let error = ws.read().unwrap_err();
+    /// assert_eq!(error.protocol_error(), Some(&ProtocolError::UnmaskedFrame));
+    /// let laputa::Error::Closed(closed) = &error else { panic!("not closed: {error:?}") };
+    /// assert_eq!(closed.code, CloseCode::PROTOCOL_ERROR); // the close code `ws` sent
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
     pub fn protocol_error(&self) -> Option<&ProtocolError> {
         match self {
             Self::Closed(closed) => closed.error.as_ref(),
@@ -34,6 +120,32 @@ impl Error {
     }
 
     /// The handshake error, if the opening handshake failed (for example a 401 to a client).
+    ///
+    /// ```
+    /// # #[cfg(feature = "blocking")] {
+    /// use http::StatusCode;
+    /// use laputa::{blocking, ClientRequest, Config, HandshakeError};
+    /// # use std::io::Write;
+    /// # use std::net::{TcpListener, TcpStream};
+    ///
+    /// // `stream` is connected to a server that wants credentials.
+    /// # let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = TcpStream::connect(listener.local_addr()?)?;
+    /// # let (mut server, _) = listener.accept()?;
+    /// # server.write_all(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"Laputa\"\r\n\
+    /// #     Content-Length: 0\r\n\r\n")?;
+    /// let request = ClientRequest::new("ws://example.com/castle")?;
+    /// let error = blocking::client(stream, request, Config::default()).unwrap_err();
+    /// match error.handshake_error() {
+    ///     Some(HandshakeError::UnexpectedStatus { status, headers, .. }) => {
+    ///         assert_eq!(*status, StatusCode::UNAUTHORIZED);
+    ///         assert_eq!(headers["www-authenticate"], r#"Basic realm="Laputa""#);
+    ///     }
+    ///     other => panic!("not a 401: {other:?}"),
+    /// }
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
     pub fn handshake_error(&self) -> Option<&HandshakeError> {
         match self {
             Self::Ws(laputa_core::Error::Handshake(e)) => Some(e),
@@ -42,6 +154,26 @@ impl Error {
     }
 
     /// True for a timeout set on the socket (`WouldBlock` or `TimedOut`): retry the call.
+    ///
+    /// ```
+    /// # #[cfg(feature = "blocking")] {
+    /// use std::time::Duration;
+    /// # use laputa::{blocking::WebSocket, core::Connection, Config, Role};
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let mut peer = WebSocket::from_upgraded(listener.accept()?.0, Connection::new(Role::Server, Config::default()));
+    /// # let mut ws = WebSocket::from_upgraded(stream, Connection::new(Role::Client, Config::default()));
+    ///
+    /// // `peer` is the other end of the connection, and quiet.
+    /// ws.get_mut().set_read_timeout(Some(Duration::from_millis(10)))?;
+    /// let error = ws.read().unwrap_err();
+    /// assert!(error.is_timeout(), "{error}");
+    /// // Nothing is lost: retry.
+    /// peer.send("still here")?;
+    /// assert_eq!(ws.read()?.as_text(), Some("still here"));
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
     pub fn is_timeout(&self) -> bool {
         matches!(self, Self::Io(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut))
     }

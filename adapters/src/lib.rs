@@ -13,6 +13,7 @@
 //!   tokio `WebSocket`, with the handshake checked and answered by the core.
 //!
 //! ```no_run
+//! # #[cfg(feature = "blocking")] {
 //! use laputa::{blocking, CloseCode, Message};
 //!
 //! let (mut ws, _response) = blocking::connect("ws://127.0.0.1:9001/Laputa")?;
@@ -20,6 +21,7 @@
 //! let reply = ws.read()?;
 //! println!("Laputa says: {}", reply.as_text().unwrap_or("<binary>"));
 //! ws.close(CloseCode::NORMAL, "")?;
+//! # }
 //! # Ok::<(), laputa::Error>(())
 //! ```
 #![forbid(unsafe_code)]
@@ -54,4 +56,17 @@ pub use laputa_core::{
 /// write (at 64 KiB each one was written on its own: pipelined 64 KiB echoes cost 0.86-1.31x of
 /// the best peer's CPU, and 0.79-0.87x at 256 KiB), small enough that a peer that does not read
 /// holds little: the buffered bytes are the messages themselves, shared, not copies.
+///
+/// ```
+/// # #[cfg(feature = "tokio")] {
+/// use laputa::core::{Connection, Role};
+/// use laputa::{tokio::WebSocket, Config, DEFAULT_HIGH_WATER_MARK};
+///
+/// # let (stream, _peer) = tokio::io::duplex(64 * 1024);
+/// let mut ws = WebSocket::from_upgraded(stream, Connection::new(Role::Server, Config::default()));
+/// assert_eq!(ws.high_water_mark(), DEFAULT_HIGH_WATER_MARK);
+/// // A bulk transfer to a fast reader: let four times as much wait before `send` waits.
+/// ws.set_high_water_mark(4 * DEFAULT_HIGH_WATER_MARK);
+/// # }
+/// ```
 pub const DEFAULT_HIGH_WATER_MARK: usize = 256 * 1024;

@@ -42,18 +42,127 @@ use std::time::Instant;
 pub use smol::net::TcpStream;
 
 /// The smol [`Runtime`]: tasks on smol's global executor, timers and sockets on `async-io`.
+///
+/// It is the `R` of code generic over the runtime, such as the functions of
+/// [`laputa::runtime`](crate::runtime):
+///
+/// ```no_run
+/// use laputa::runtime::{self, TcpRuntime};
+///
+/// async fn hello<R: TcpRuntime>(url: &str) -> Result<(), laputa::Error> {
+///     let (mut ws, _response) = runtime::connect::<R>(url).await?;
+///     ws.send("hello").await
+/// }
+///
+/// smol::block_on(hello::<laputa::smol::Smol>("ws://127.0.0.1:9001/"))?;
+/// # Ok::<(), laputa::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Smol;
 
 /// A WebSocket over a `futures-io` stream (by default smol's [`TcpStream`]).
+///
+/// ```
+/// use laputa::smol::WebSocket;
+///
+/// // Answers one message with its echo.
+/// async fn echo_once(ws: &mut WebSocket) -> Result<(), laputa::Error> {
+///     let message = ws.recv().await?;
+///     ws.send(message).await
+/// }
+///
+/// smol::block_on(async {
+/// # use laputa::{core::Connection, Config, Role};
+/// # let listener = smol::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let stream = smol::net::TcpStream::connect(listener.local_addr()?).await?;
+/// # let mut client = WebSocket::from_upgraded(stream, Connection::new(Role::Client, Config::default()));
+/// # let mut server = WebSocket::from_upgraded(listener.accept().await?.0, Connection::new(Role::Server, Config::default()));
+///     // `client` and `server` are the two ends of a connection over TCP.
+///     client.send("BALUS").await?;
+///     echo_once(&mut server).await?;
+///     assert_eq!(client.recv().await?.as_text(), Some("BALUS"));
+///     Ok::<(), laputa::Error>(())
+/// })?;
+/// # Ok::<(), laputa::Error>(())
+/// ```
 pub type WebSocket<S = TcpStream> = runtime::WebSocket<S, Smol>;
 /// The receiving half of a split [`WebSocket`].
+///
+/// ```
+/// use laputa::smol::ReadHalf;
+/// use laputa::CloseCode;
+///
+/// // A reading task: the texts that arrive until the connection ends.
+/// async fn texts(mut reader: ReadHalf) -> Vec<String> {
+///     let mut texts = Vec::new();
+///     while let Ok(message) = reader.recv().await {
+///         texts.extend(message.as_text().map(String::from));
+///     }
+///     texts
+/// }
+///
+/// smol::block_on(async {
+/// # use laputa::{core::Connection, smol::WebSocket, Config, Role};
+/// # let listener = smol::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let stream = smol::net::TcpStream::connect(listener.local_addr()?).await?;
+/// # let mut client = WebSocket::from_upgraded(stream, Connection::new(Role::Client, Config::default()));
+/// # let mut server = WebSocket::from_upgraded(listener.accept().await?.0, Connection::new(Role::Server, Config::default()));
+///     // `client` and `server` are the two ends of a connection over TCP.
+///     let (reader, _writer) = server.split();
+///     let reading = smol::spawn(texts(reader));
+///     client.send("one").await?;
+///     client.send("two").await?;
+///     client.close(CloseCode::NORMAL, "").await?;
+///     assert_eq!(reading.await, ["one", "two"]);
+///     Ok::<(), laputa::Error>(())
+/// })?;
+/// # Ok::<(), laputa::Error>(())
+/// ```
 pub type ReadHalf<S = TcpStream> = runtime::ReadHalf<S, Smol>;
 /// The sending half of a split [`WebSocket`].
+///
+/// ```
+/// use laputa::smol::WriteHalf;
+///
+/// // The sending side: a countdown.
+/// async fn countdown(writer: &mut WriteHalf, from: u32) -> Result<(), laputa::Error> {
+///     for n in (1..=from).rev() {
+///         writer.send(n.to_string()).await?;
+///     }
+///     Ok(())
+/// }
+///
+/// smol::block_on(async {
+/// # use laputa::{core::Connection, smol::WebSocket, Config, Role};
+/// # let listener = smol::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let stream = smol::net::TcpStream::connect(listener.local_addr()?).await?;
+/// # let mut client = WebSocket::from_upgraded(stream, Connection::new(Role::Client, Config::default()));
+/// # let mut server = WebSocket::from_upgraded(listener.accept().await?.0, Connection::new(Role::Server, Config::default()));
+///     // `client` and `server` are the two ends of a connection over TCP.
+///     let (_reader, mut writer) = client.split();
+///     countdown(&mut writer, 3).await?;
+///     for expected in ["3", "2", "1"] {
+///         assert_eq!(server.recv().await?.as_text(), Some(expected));
+///     }
+///     Ok::<(), laputa::Error>(())
+/// })?;
+/// # Ok::<(), laputa::Error>(())
+/// ```
 pub type WriteHalf<S = TcpStream> = runtime::WriteHalf<S, Smol>;
 
 /// A task spawned on smol; awaiting it gives its output. Unlike a bare `smol::Task`, dropping
 /// it detaches the task instead of cancelling it, as on the other runtimes.
+///
+/// ```
+/// use laputa::runtime::Runtime;
+/// use laputa::smol::Smol;
+///
+/// smol::block_on(async {
+///     let (tx, rx) = smol::channel::bounded(1);
+///     drop(Smol::spawn(async move { tx.send(42).await })); // detached: it still runs
+///     assert_eq!(rx.recv().await.ok(), Some(42));
+/// });
+/// ```
 #[derive(Debug)]
 pub struct JoinHandle<T>(Option<smol::Task<T>>);
 

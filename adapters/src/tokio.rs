@@ -42,17 +42,127 @@ pub use tokio::net::TcpStream;
 
 /// The tokio [`Runtime`]. Its functions must be called within a tokio runtime with the time
 /// driver enabled.
+///
+/// It is the `R` of code generic over the runtime, such as the functions of
+/// [`laputa::runtime`](crate::runtime):
+///
+/// ```no_run
+/// use laputa::runtime::{self, TcpRuntime};
+///
+/// async fn hello<R: TcpRuntime>(url: &str) -> Result<(), laputa::Error> {
+///     let (mut ws, _response) = runtime::connect::<R>(url).await?;
+///     ws.send("hello").await
+/// }
+///
+/// # async fn run() -> Result<(), laputa::Error> {
+/// hello::<laputa::tokio::Tokio>("ws://127.0.0.1:9001/").await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Tokio;
 
 /// A WebSocket over a tokio stream (by default a [`TcpStream`]).
+///
+/// ```
+/// use laputa::tokio::WebSocket;
+///
+/// // Answers one message with its echo.
+/// async fn echo_once(ws: &mut WebSocket) -> Result<(), laputa::Error> {
+///     let message = ws.recv().await?;
+///     ws.send(message).await
+/// }
+///
+/// tokio::runtime::Runtime::new()?.block_on(async {
+/// # use laputa::{core::Connection, Config, Role};
+/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let stream = tokio::net::TcpStream::connect(listener.local_addr()?).await?;
+/// # let mut client = WebSocket::from_upgraded(stream, Connection::new(Role::Client, Config::default()));
+/// # let mut server = WebSocket::from_upgraded(listener.accept().await?.0, Connection::new(Role::Server, Config::default()));
+///     // `client` and `server` are the two ends of a connection over TCP.
+///     client.send("BALUS").await?;
+///     echo_once(&mut server).await?;
+///     assert_eq!(client.recv().await?.as_text(), Some("BALUS"));
+///     Ok::<(), laputa::Error>(())
+/// })?;
+/// # Ok::<(), laputa::Error>(())
+/// ```
 pub type WebSocket<S = TcpStream> = runtime::WebSocket<S, Tokio>;
 /// The receiving half of a split [`WebSocket`].
+///
+/// ```
+/// use laputa::tokio::ReadHalf;
+/// use laputa::CloseCode;
+///
+/// // A reading task: the texts that arrive until the connection ends.
+/// async fn texts(mut reader: ReadHalf) -> Vec<String> {
+///     let mut texts = Vec::new();
+///     while let Ok(message) = reader.recv().await {
+///         texts.extend(message.as_text().map(String::from));
+///     }
+///     texts
+/// }
+///
+/// tokio::runtime::Runtime::new()?.block_on(async {
+/// # use laputa::{core::Connection, tokio::WebSocket, Config, Role};
+/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let stream = tokio::net::TcpStream::connect(listener.local_addr()?).await?;
+/// # let mut client = WebSocket::from_upgraded(stream, Connection::new(Role::Client, Config::default()));
+/// # let mut server = WebSocket::from_upgraded(listener.accept().await?.0, Connection::new(Role::Server, Config::default()));
+///     // `client` and `server` are the two ends of a connection over TCP.
+///     let (reader, _writer) = server.split();
+///     let reading = tokio::spawn(texts(reader));
+///     client.send("one").await?;
+///     client.send("two").await?;
+///     client.close(CloseCode::NORMAL, "").await?;
+///     assert_eq!(reading.await.expect("the reading task"), ["one", "two"]);
+///     Ok::<(), laputa::Error>(())
+/// })?;
+/// # Ok::<(), laputa::Error>(())
+/// ```
 pub type ReadHalf<S = TcpStream> = runtime::ReadHalf<S, Tokio>;
 /// The sending half of a split [`WebSocket`].
+///
+/// ```
+/// use laputa::tokio::WriteHalf;
+///
+/// // The sending side: a countdown.
+/// async fn countdown(writer: &mut WriteHalf, from: u32) -> Result<(), laputa::Error> {
+///     for n in (1..=from).rev() {
+///         writer.send(n.to_string()).await?;
+///     }
+///     Ok(())
+/// }
+///
+/// tokio::runtime::Runtime::new()?.block_on(async {
+/// # use laputa::{core::Connection, tokio::WebSocket, Config, Role};
+/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let stream = tokio::net::TcpStream::connect(listener.local_addr()?).await?;
+/// # let mut client = WebSocket::from_upgraded(stream, Connection::new(Role::Client, Config::default()));
+/// # let mut server = WebSocket::from_upgraded(listener.accept().await?.0, Connection::new(Role::Server, Config::default()));
+///     // `client` and `server` are the two ends of a connection over TCP.
+///     let (_reader, mut writer) = client.split();
+///     countdown(&mut writer, 3).await?;
+///     for expected in ["3", "2", "1"] {
+///         assert_eq!(server.recv().await?.as_text(), Some(expected));
+///     }
+///     Ok::<(), laputa::Error>(())
+/// })?;
+/// # Ok::<(), laputa::Error>(())
+/// ```
 pub type WriteHalf<S = TcpStream> = runtime::WriteHalf<S, Tokio>;
 
 /// A task spawned on tokio; awaiting it gives its output (resuming its panic, if it panicked).
+///
+/// ```
+/// use laputa::runtime::Runtime;
+/// use laputa::tokio::{JoinHandle, Tokio};
+///
+/// tokio::runtime::Runtime::new()?.block_on(async {
+///     let task: JoinHandle<u32> = Tokio::spawn(async { 6 * 7 });
+///     assert_eq!(task.await, 42);
+/// });
+/// # Ok::<(), laputa::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct JoinHandle<T>(tokio::task::JoinHandle<T>);
 

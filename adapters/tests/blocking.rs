@@ -138,3 +138,26 @@ fn feed_corks_until_a_call_writes() {
     ws.close(CloseCode::NORMAL, "").unwrap();
     handle.join().unwrap();
 }
+
+/// A send once the close handshake has begun is refused as closed, from either side: a loop
+/// that stops on `is_closed` stops there too.
+#[test]
+fn sends_after_a_close_are_refused_as_closed() {
+    let (url, handle) = server(|stream| {
+        let mut ws = blocking::accept(stream).unwrap();
+        let closed = ws.read().unwrap_err();
+        let refused = ws.send("too late").unwrap_err();
+        (closed.is_closed(), refused.is_closed(), format!("{refused:?}"))
+    });
+    let (mut ws, _) = blocking::connect(&url).unwrap();
+    ws.send_close(CloseCode::NORMAL, "done").unwrap();
+    let refused = ws.send("after my close").unwrap_err();
+    assert!(refused.is_closed(), "the closing side's send: {refused:?}");
+    match ws.read() {
+        Err(Error::Closed(closed)) => assert!(closed.clean, "{closed:?}"),
+        other => panic!("{other:?}"),
+    }
+    let (closed, refused, debug) = handle.join().unwrap();
+    assert!(closed, "the server's read after the client's close");
+    assert!(refused, "the server's send after the client's close: {debug}");
+}

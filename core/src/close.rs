@@ -53,6 +53,15 @@ impl CloseCode {
     /// Whether the code may be sent in a close frame: the registered codes 1000-1003 and
     /// 1007-1014, and the ranges 3000-3999 (registered with IANA) and 4000-4999 (private use).
     /// 1005, 1006 and 1015 are only reported locally; everything else is reserved.
+    ///
+    /// ```
+    /// use laputa_core::CloseCode;
+    ///
+    /// assert!(CloseCode::GOING_AWAY.is_sendable());
+    /// assert!(CloseCode(4001).is_sendable(), "private use");
+    /// assert!(!CloseCode::NO_STATUS.is_sendable(), "only reported locally");
+    /// assert!(!CloseCode(1004).is_sendable(), "reserved");
+    /// ```
     pub fn is_sendable(self) -> bool {
         matches!(self.0, 1000..=1003 | 1007..=1014 | 3000..=4999)
     }
@@ -77,6 +86,22 @@ impl fmt::Display for CloseCode {
 }
 
 /// The content of a close frame: a code and a UTF-8 reason of at most 123 bytes.
+///
+/// ```
+/// use laputa_core::{CloseCode, CloseFrame, Config, Connection, Event, Role};
+/// # use std::time::Instant;
+///
+/// let mut server = Connection::new(Role::Server, Config::default());
+/// # let mut client = Connection::new(Role::Client, Config::default());
+/// # client.close(CloseCode::GOING_AWAY, "restarting")?;
+/// # let mut from_client = Vec::new();
+/// # client.poll_transmit(Instant::now(), &mut from_client);
+/// // The client closes with 1001 "restarting".
+/// server.handle_input(&from_client);
+/// let frame = CloseFrame { code: CloseCode::GOING_AWAY, reason: "restarting".into() };
+/// assert_eq!(server.poll_event(), Some(Event::CloseReceived(Some(frame))));
+/// # Ok::<(), laputa_core::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CloseFrame {
     /// Why the connection is closing.
@@ -86,6 +111,16 @@ pub struct CloseFrame {
 }
 
 /// Longest reason that fits a control frame (125 bytes) beside the 2-byte code.
+///
+/// ```
+/// use laputa_core::{CloseCode, Config, Connection, Error, Role, MAX_REASON_LEN};
+///
+/// let mut server = Connection::new(Role::Server, Config::default());
+/// let reason = "x".repeat(MAX_REASON_LEN + 1);
+/// assert_eq!(server.close(CloseCode::NORMAL, &reason), Err(Error::ControlPayloadTooLong));
+/// server.close(CloseCode::NORMAL, &reason[..MAX_REASON_LEN])?;
+/// # Ok::<(), Error>(())
+/// ```
 pub const MAX_REASON_LEN: usize = 123;
 
 impl CloseFrame {
@@ -93,6 +128,16 @@ impl CloseFrame {
     ///
     /// An empty payload means "no status" (`Ok(None)`). A 1-byte payload and codes that may not
     /// be sent are protocol errors (1002); a reason that is not UTF-8 is 1007.
+    ///
+    /// ```
+    /// use laputa_core::{CloseCode, CloseFrame, ProtocolError};
+    ///
+    /// let frame = CloseFrame::parse(b"\x03\xe8bye")?.expect("the payload has a code");
+    /// assert_eq!((frame.code, frame.reason.as_str()), (CloseCode::NORMAL, "bye"));
+    /// assert_eq!(CloseFrame::parse(b"")?, None, "no status");
+    /// assert_eq!(CloseFrame::parse(b"\x03\xed"), Err(ProtocolError::InvalidCloseCode(1005)));
+    /// # Ok::<(), ProtocolError>(())
+    /// ```
     pub fn parse(payload: &[u8]) -> Result<Option<Self>, ProtocolError> {
         match payload {
             [] => Ok(None),
@@ -109,6 +154,16 @@ impl CloseFrame {
     }
 
     /// The frame's payload: the code in network order followed by the reason.
+    ///
+    /// ```
+    /// use laputa_core::{CloseCode, CloseFrame};
+    ///
+    /// let frame = CloseFrame { code: CloseCode::GOING_AWAY, reason: "restarting".into() };
+    /// let payload = frame.encode();
+    /// assert_eq!(&payload[..], b"\x03\xe9restarting");
+    /// assert_eq!(CloseFrame::parse(&payload)?, Some(frame));
+    /// # Ok::<(), laputa_core::ProtocolError>(())
+    /// ```
     pub fn encode(&self) -> Bytes {
         let mut out = Vec::with_capacity(2 + self.reason.len());
         out.put_u16(self.code.0);

@@ -25,6 +25,23 @@ const KEEP_BUFFER: usize = 16 * 1024;
 const MAX_QUEUED_PONGS: usize = 16;
 
 /// Which end of the connection this endpoint is.
+///
+/// ```
+/// use laputa_core::{Config, Connection, Message, Role};
+/// use std::time::Instant;
+///
+/// let mut client = Connection::new(Role::Client, Config::default());
+/// let mut server = Connection::new(Role::Server, Config::default());
+/// let (mut from_client, mut from_server) = (Vec::new(), Vec::new());
+/// client.send(Message::from("hi"))?;
+/// client.poll_transmit(Instant::now(), &mut from_client);
+/// server.send(Message::from("hi"))?;
+/// server.poll_transmit(Instant::now(), &mut from_server);
+/// assert_eq!(from_client[1], 0x80 | 2, "a client masks: the mask bit, then a 4-byte key");
+/// assert_eq!(from_client.len(), 2 + 4 + 2);
+/// assert_eq!(from_server, [0x81, 0x02, b'h', b'i'], "a server does not");
+/// # Ok::<(), laputa_core::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     /// The endpoint that opened the connection; it masks every frame it sends.
@@ -35,6 +52,28 @@ pub enum Role {
 
 /// Where a connection stands in its life. (Before this, the opening handshake is the
 /// `Connecting` state; it is represented by the [`handshake`](crate::handshake) types.)
+///
+/// ```
+/// use laputa_core::{CloseCode, Config, Connection, Role, State};
+/// # use std::time::Instant;
+///
+/// let mut client = Connection::new(Role::Client, Config::default());
+/// # let mut server = Connection::new(Role::Server, Config::default());
+/// assert_eq!(client.state(), State::Open);
+/// client.close(CloseCode::NORMAL, "")?;
+/// assert_eq!(client.state(), State::Closing);
+/// # let mut from_client = Vec::new();
+/// # client.poll_transmit(Instant::now(), &mut from_client);
+/// # server.handle_input(&from_client);
+/// # while server.poll_event().is_some() {}
+/// # let mut from_server = Vec::new();
+/// # server.poll_transmit(Instant::now(), &mut from_server);
+/// // The server's close frame answers ours.
+/// client.handle_input(&from_server);
+/// while client.poll_event().is_some() {}
+/// assert_eq!(client.state(), State::Closed);
+/// # Ok::<(), laputa_core::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
     /// Messages flow both ways.
@@ -148,11 +187,34 @@ impl Connection {
     /// A connection in the `Open` state, for a stream whose upgrade is already done (by the
     /// [`handshake`](crate::handshake) types, or by another HTTP stack such as hyper). A client
     /// masks with keys from the operating system's CSPRNG.
+    ///
+    /// ```
+    /// use laputa_core::{Config, Connection, Role, State};
+    ///
+    /// // Another HTTP stack (such as hyper) answered the upgrade with 101 already.
+    /// let server = Connection::new(Role::Server, Config::default());
+    /// assert_eq!(server.state(), State::Open);
+    /// assert_eq!(server.pending_transmit(), 0, "no handshake response to send");
+    /// ```
     pub fn new(role: Role, config: Config) -> Self {
         Self::with_rng(role, config, Rng::os())
     }
 
     /// Like [`new`](Self::new), with the source of masking keys given (seeded in tests).
+    ///
+    /// ```
+    /// use laputa_core::{Config, Connection, Message, Rng, Role};
+    /// use std::time::Instant;
+    ///
+    /// let mut wires = [Vec::new(), Vec::new()];
+    /// for wire in &mut wires {
+    ///     let mut client = Connection::with_rng(Role::Client, Config::default(), Rng::seeded(7));
+    ///     client.send(Message::from("Hello"))?;
+    ///     client.poll_transmit(Instant::now(), wire);
+    /// }
+    /// assert_eq!(wires[0], wires[1], "seeded alike, two clients mask alike");
+    /// # Ok::<(), laputa_core::Error>(())
+    /// ```
     pub fn with_rng(role: Role, config: Config, rng: Rng) -> Self {
         let keepalive = KeepaliveTimer::new(config.keepalive);
         Self {
@@ -185,6 +247,25 @@ impl Connection {
     /// [`deflate::server_negotiate`](crate::deflate::server_negotiate) /
     /// [`deflate::client_accept`](crate::deflate::client_accept)). Compression level and
     /// threshold come from [`Config::deflate`], or its defaults.
+    ///
+    /// ```
+    /// use laputa_core::{Config, Connection, DeflateParams, Event, Message, Rng, Role};
+    /// use std::time::Instant;
+    ///
+    /// // Both ends agreed on permessage-deflate without parameters.
+    /// let params = DeflateParams::default();
+    /// let mut server = Connection::with_deflate(Role::Server, Config::default(), Rng::os(), params);
+    /// let mut client = Connection::with_deflate(Role::Client, Config::default(), Rng::os(), params);
+    /// let text = "All work and no play makes Jack a dull boy. ".repeat(20);
+    /// server.send(Message::from(text.clone()))?;
+    /// let mut wire = Vec::new();
+    /// server.poll_transmit(Instant::now(), &mut wire);
+    /// assert_eq!(wire[0], 0x80 | 0x40 | 0x1, "FIN, RSV1 (compressed), text");
+    /// assert!(wire.len() < text.len() / 4);
+    /// client.handle_input(&wire);
+    /// assert_eq!(client.poll_event(), Some(Event::Message(Message::from(text))));
+    /// # Ok::<(), laputa_core::Error>(())
+    /// ```
     pub fn with_deflate(role: Role, config: Config, rng: Rng, params: DeflateParams) -> Self {
         let deflate = PerMessageDeflate::new(role, params, config.deflate.as_ref());
         let mut connection = Self::with_rng(role, config, rng);
@@ -193,6 +274,23 @@ impl Connection {
     }
 
     /// Whether permessage-deflate is on for this connection.
+    ///
+    /// ```
+    /// use laputa_core::handshake::{Accept, ServerHandshake};
+    /// use laputa_core::{Config, DeflateConfig};
+    /// use std::time::Instant;
+    ///
+    /// let mut config = Config::default();
+    /// config.deflate = Some(DeflateConfig::default());
+    /// let mut handshake = ServerHandshake::new(config, Instant::now());
+    /// let request = b"GET / HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    ///     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+    ///     Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n";
+    /// let incoming = handshake.handle_input(request)?.expect("the head is complete");
+    /// let connection = incoming.accept(Accept::new())?;
+    /// assert!(connection.is_compressed(), "the client offered it and the server allows it");
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
     pub fn is_compressed(&self) -> bool {
         self.deflate.is_some()
     }
@@ -205,22 +303,62 @@ impl Connection {
     // ---- getters ----
 
     /// Client or server.
+    ///
+    /// ```
+    /// use laputa_core::{Config, Connection, Role};
+    ///
+    /// let client = Connection::new(Role::Client, Config::default());
+    /// assert_eq!(client.role(), Role::Client);
+    /// ```
     pub fn role(&self) -> Role {
         self.role
     }
 
     /// Open, closing or closed.
+    ///
+    /// ```
+    /// use laputa_core::{Config, Connection, Role, State};
+    ///
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// assert_eq!(server.state(), State::Open);
+    /// server.handle_input(&[0x81, 0x02, b'h', b'i']); // not masked: the client broke the protocol
+    /// assert_eq!(server.state(), State::Open, "input is read as events are polled");
+    /// while server.poll_event().is_some() {}
+    /// assert_eq!(server.state(), State::Closed);
+    /// ```
     pub fn state(&self) -> State {
         self.close
     }
 
     /// The settings this connection runs with.
+    ///
+    /// ```
+    /// use laputa_core::{Config, Connection, Role};
+    ///
+    /// let mut config = Config::default();
+    /// config.max_message_size = 1 << 20;
+    /// let server = Connection::new(Role::Server, config);
+    /// assert_eq!(server.config().max_message_size, 1 << 20);
+    /// ```
     pub fn config(&self) -> &Config {
         &self.config
     }
 
     /// Bytes queued for sending and not yet taken by [`poll_transmit`](Self::poll_transmit);
     /// drivers apply backpressure on it.
+    ///
+    /// ```
+    /// use laputa_core::{Config, Connection, Message, Role};
+    /// use std::time::Instant;
+    ///
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// server.send(Message::from(vec![0u8; 1000]))?;
+    /// assert_eq!(server.pending_transmit(), 4 + 1000);
+    /// let mut socket = Vec::new(); // stands in for a socket
+    /// server.poll_transmit(Instant::now(), &mut socket);
+    /// assert_eq!(server.pending_transmit(), 0);
+    /// # Ok::<(), laputa_core::Error>(())
+    /// ```
     pub fn pending_transmit(&self) -> usize {
         self.transmit.remaining() + self.waiting_pong.as_ref().map_or(0, |p| p.len() + 2)
     }
@@ -229,6 +367,20 @@ impl Connection {
     /// a ping waiting to join the queue, or a clock reading to take (the keepalive interval
     /// restarts after input). Lets a driver skip reading the clock on a connection with
     /// nothing to send; see [`TransmitQueue`] for the loop that writes until it is false.
+    ///
+    /// ```
+    /// use laputa_core::{Config, Connection, Message, Role};
+    /// use std::time::Instant;
+    ///
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// assert!(!server.wants_transmit(), "nothing to do: no need to read the clock");
+    /// server.send(Message::from("Hello"))?;
+    /// assert!(server.wants_transmit());
+    /// let mut socket = Vec::new(); // stands in for a socket
+    /// server.poll_transmit(Instant::now(), &mut socket);
+    /// assert!(!server.wants_transmit());
+    /// # Ok::<(), laputa_core::Error>(())
+    /// ```
     pub fn wants_transmit(&self) -> bool {
         self.transmit.has_remaining()
             || self.waiting_pong.is_some()
@@ -239,6 +391,28 @@ impl Connection {
     /// True once nothing more will happen on this connection: the driver flushes what
     /// `poll_transmit` gives and drops the socket. Reached at the peer's EOF after the close
     /// handshake, or when the close timeout expires.
+    ///
+    /// ```
+    /// use laputa_core::{CloseCode, Config, Connection, Role};
+    /// use std::time::Instant;
+    ///
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// # let mut client = Connection::new(Role::Client, Config::default());
+    /// # client.close(CloseCode::NORMAL, "")?;
+    /// # let mut from_client = Vec::new();
+    /// # client.poll_transmit(Instant::now(), &mut from_client);
+    /// // The client closes: the close handshake completes, then the TCP connection.
+    /// server.handle_input(&from_client);
+    /// while server.poll_event().is_some() {}
+    /// let mut socket = Vec::new(); // stands in for a socket
+    /// server.poll_transmit(Instant::now(), &mut socket);
+    /// assert!(server.poll_shutdown());
+    /// assert!(!server.is_finished(), "the client's FIN has not arrived");
+    /// server.handle_eof();
+    /// assert_eq!(server.poll_event(), None);
+    /// assert!(server.is_finished());
+    /// # Ok::<(), laputa_core::Error>(())
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.finished
     }
@@ -249,6 +423,18 @@ impl Connection {
     /// is called, one event at a time, so that the application's answer to a message goes out
     /// before a protocol error later in the same read fails the connection. A violation queues
     /// the close frame with the matching code and ends in [`Event::Closed`] with its error.
+    ///
+    /// ```
+    /// use laputa_core::{Config, Connection, Event, Message, Role};
+    ///
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// // A masked text frame "Hello" from RFC 6455 section 5.7, in two reads.
+    /// let frame = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+    /// server.handle_input(&frame[..6]);
+    /// assert_eq!(server.poll_event(), None, "the frame is incomplete");
+    /// server.handle_input(&frame[6..]);
+    /// assert_eq!(server.poll_event(), Some(Event::Message(Message::from("Hello"))));
+    /// ```
     pub fn handle_input(&mut self, data: &[u8]) {
         if self.close == State::Closed || self.eof {
             return; // After the close handshake, a failure or EOF, input is discarded.
@@ -359,6 +545,29 @@ impl Connection {
     /// block): room lent ahead of a frame that has not begun is released, so that a connection
     /// waiting for its peer holds no buffer. Room for the rest of a frame already arriving is
     /// kept.
+    ///
+    /// ```
+    /// use laputa_core::bytes::BufMut;
+    /// use laputa_core::{Config, Connection, Event, Role};
+    ///
+    /// // A client that has just received a 64 KiB binary frame from a server.
+    /// let mut client = Connection::new(Role::Client, Config::default());
+    /// # let mut frame = vec![0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0];
+    /// # frame.resize(10 + 65_536, 7);
+    /// # client.handle_input(&frame);
+    /// # assert!(matches!(client.poll_event(), Some(Event::Message(_))));
+    /// // The core lends room for the next frame, header and all, before it arrives...
+    /// let room = client.input_room_buf().expect("room ahead after a large frame");
+    /// assert!(room.remaining_mut() >= frame.len());
+    /// // ...but the socket has nothing yet (the read would block): the room goes back.
+    /// client.release_input_room();
+    /// // Later the next frame arrives, and is read into room lent again.
+    /// let mut room = client.input_room_buf().expect("room ahead after a large frame");
+    /// room.put_slice(&frame);
+    /// client.handle_input_read(frame.len());
+    /// let Some(Event::Message(message)) = client.poll_event() else { panic!() };
+    /// assert_eq!(message.payload().len(), 65_536);
+    /// ```
     pub fn release_input_room(&mut self) {
         if self.frame.is_none() {
             self.inbuf.release_if_empty_and_large();
@@ -384,6 +593,24 @@ impl Connection {
     ///
     /// # Panics
     /// If `n` is larger than the room lent, or than the bytes appended.
+    ///
+    /// ```
+    /// use laputa_core::{Config, Connection, Event, Role};
+    ///
+    /// let mut client = Connection::new(Role::Client, Config::default());
+    /// // The header of an unmasked 100 KB binary frame from a server.
+    /// client.handle_input(&[0x82, 127, 0, 0, 0, 0, 0, 1, 0x86, 0xa0]);
+    /// assert_eq!(client.poll_event(), None);
+    /// let room = client.input_room().expect("a large frame is arriving");
+    /// room[..60_000].fill(7); // stands in for a read of 60 000 bytes from the socket
+    /// client.handle_input_read(60_000);
+    /// let room = client.input_room().expect("the rest of the frame");
+    /// assert_eq!(room.len(), 40_000);
+    /// room.fill(7);
+    /// client.handle_input_read(40_000);
+    /// let Some(Event::Message(message)) = client.poll_event() else { panic!() };
+    /// assert_eq!(message.payload().len(), 100_000);
+    /// ```
     pub fn handle_input_read(&mut self, n: usize) {
         // Only the room ahead is lent with no frame begun (`input_room_buf`).
         if self.frame.is_none() && self.inbuf.len() == 0 {
@@ -395,12 +622,47 @@ impl Connection {
 
     /// The peer closed its side of the TCP connection (read returned 0). Takes effect once the
     /// frames that arrived before it are read.
+    ///
+    /// ```
+    /// use laputa_core::{CloseCode, Config, Connection, Event, Message, ProtocolError, Role};
+    ///
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// // A masked text frame "Hello" from RFC 6455 section 5.7, then the client vanishes.
+    /// server.handle_input(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+    /// server.handle_eof();
+    /// assert_eq!(server.poll_event(), Some(Event::Message(Message::from("Hello"))));
+    /// let Some(Event::Closed(closed)) = server.poll_event() else { panic!() };
+    /// assert_eq!((closed.code, closed.clean), (CloseCode::ABNORMAL, false));
+    /// assert_eq!(closed.error, Some(ProtocolError::UnexpectedEof));
+    /// assert!(server.is_finished());
+    /// ```
     pub fn handle_eof(&mut self) {
         self.eof = true;
     }
 
     /// Advances time: sends a keepalive ping or fails a silent peer when those are due, and
     /// finishes the connection once the close deadline passes.
+    ///
+    /// ```
+    /// use laputa_core::{Config, Connection, Event, Keepalive, ProtocolError, Role};
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let mut config = Config::default();
+    /// config.keepalive = Some(Keepalive { interval: Duration::from_secs(20), timeout: Duration::from_secs(10) });
+    /// let mut server = Connection::new(Role::Server, config);
+    /// let mut socket = Vec::new(); // stands in for a socket
+    /// server.poll_transmit(Instant::now(), &mut socket);
+    /// // 20 quiet seconds later: a ping.
+    /// let deadline = server.poll_timeout().expect("the keepalive timer runs");
+    /// server.handle_timeout(deadline);
+    /// server.poll_transmit(deadline, &mut socket);
+    /// assert_eq!(socket, [0x89, 0x00]);
+    /// // 10 more seconds without a word from the client: it is gone.
+    /// let deadline = server.poll_timeout().expect("waiting for the client");
+    /// server.handle_timeout(deadline);
+    /// let Some(Event::Closed(closed)) = server.poll_event() else { panic!() };
+    /// assert_eq!(closed.error, Some(ProtocolError::KeepaliveTimeout));
+    /// ```
     pub fn handle_timeout(&mut self, now: Instant) {
         match self.keepalive.on_timeout(now) {
             keepalive::Action::Ping => self.queue_frame(true, OpCode::Ping, b""),
@@ -421,6 +683,29 @@ impl Connection {
     // ---- output ----
 
     /// The next event, in order of arrival.
+    ///
+    /// ```
+    /// use laputa_core::{Config, Connection, Event, Message, Role};
+    /// use std::time::Instant;
+    ///
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// # let mut client = Connection::new(Role::Client, Config::default());
+    /// # client.send(Message::from("one"))?;
+    /// # client.ping(b"")?;
+    /// # client.send(Message::from("two"))?;
+    /// # let mut from_client = Vec::new();
+    /// # client.poll_transmit(Instant::now(), &mut from_client);
+    /// // One read brings "one", a ping and "two".
+    /// server.handle_input(&from_client);
+    /// assert_eq!(server.poll_event(), Some(Event::Message(Message::from("one"))));
+    /// assert_eq!(server.poll_event(), Some(Event::Message(Message::from("two"))));
+    /// assert_eq!(server.poll_event(), None);
+    /// // The core answered the ping by itself.
+    /// let mut socket = Vec::new(); // stands in for a socket
+    /// server.poll_transmit(Instant::now(), &mut socket);
+    /// assert_eq!(socket, [0x8a, 0x00]);
+    /// # Ok::<(), laputa_core::Error>(())
+    /// ```
     pub fn poll_event(&mut self) -> Option<Event> {
         if self.events.is_empty() && self.close != State::Closed {
             if let Err(error) = self.read_frames() {
@@ -443,6 +728,21 @@ impl Connection {
     /// that a peer that pings without reading cannot grow it), and joins it at the next call:
     /// after writing everything, call again while [`wants_transmit`](Self::wants_transmit) is
     /// true.
+    ///
+    /// ```
+    /// use laputa_core::bytes::Buf;
+    /// use laputa_core::{Config, Connection, Message, Role};
+    /// use std::time::Instant;
+    ///
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// server.send(Message::from("Hello"))?;
+    /// let queue = server.transmit(Instant::now());
+    /// assert_eq!(queue.chunk(), [0x81, 0x05, b'H', b'e', b'l', b'l', b'o']);
+    /// queue.advance(3); // the socket took only 3 bytes
+    /// assert_eq!(server.pending_transmit(), 4);
+    /// assert_eq!(server.transmit(Instant::now()).chunk(), b"ello");
+    /// # Ok::<(), laputa_core::Error>(())
+    /// ```
     pub fn transmit(&mut self, now: Instant) -> &mut TransmitQueue {
         // The answer to a ping that waited joins once earlier answers are written.
         self.forget_written_pongs();
@@ -460,6 +760,21 @@ impl Connection {
     /// Moves every byte [`transmit`](Self::transmit) holds to the end of `buf` and returns how
     /// many: for drivers that want one contiguous buffer (this copies; writing from the queue
     /// does not).
+    ///
+    /// ```
+    /// use laputa_core::{Config, Connection, Message, Role};
+    /// use std::time::Instant;
+    ///
+    /// let mut client = Connection::new(Role::Client, Config::default());
+    /// client.send(Message::from("Hello"))?;
+    /// client.ping(b"")?;
+    /// let mut out = b"earlier bytes".to_vec();
+    /// let n = client.poll_transmit(Instant::now(), &mut out);
+    /// assert_eq!(n, (2 + 4 + 5) + (2 + 4), "two masked frames, appended");
+    /// assert!(out.starts_with(b"earlier bytes"));
+    /// assert_eq!(client.pending_transmit(), 0);
+    /// # Ok::<(), laputa_core::Error>(())
+    /// ```
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> usize {
         let start = buf.len();
         // Taking all of the queue makes room for the answers to pings still waiting.
@@ -479,6 +794,20 @@ impl Connection {
     /// handshake on a server (RFC 6455 section 7.1.1: "the server MUST close the underlying TCP
     /// connection" first), after failing the connection, or on a client once the server's FIN
     /// arrived; and only when every byte from `poll_transmit` has been taken.
+    ///
+    /// ```
+    /// use laputa_core::{Config, Connection, Role};
+    /// use std::time::Instant;
+    ///
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// server.handle_input(&[0x81, 0x02, b'h', b'i']); // not masked: the client broke the protocol
+    /// while server.poll_event().is_some() {}
+    /// assert!(!server.poll_shutdown(), "the close frame is not written yet");
+    /// let mut socket = Vec::new(); // stands in for a socket
+    /// server.poll_transmit(Instant::now(), &mut socket);
+    /// assert!(server.poll_shutdown(), "now shut down the write side");
+    /// assert!(!server.poll_shutdown(), "only once");
+    /// ```
     pub fn poll_shutdown(&mut self) -> bool {
         if self.shutdown == Shutdown::Due && self.pending_transmit() == 0 {
             self.shutdown = Shutdown::Done;
@@ -488,6 +817,24 @@ impl Connection {
     }
 
     /// When the driver must call [`handle_timeout`](Self::handle_timeout) next, if at all.
+    ///
+    /// ```
+    /// use laputa_core::{CloseCode, Config, Connection, Role};
+    /// use std::time::Instant;
+    ///
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// assert_eq!(server.poll_timeout(), None, "no keepalive and no close handshake: no timer");
+    /// server.close(CloseCode::NORMAL, "")?;
+    /// let sent = Instant::now();
+    /// let mut socket = Vec::new(); // stands in for a socket
+    /// server.poll_transmit(sent, &mut socket);
+    /// let deadline = server.poll_timeout().expect("the close timeout runs");
+    /// assert_eq!(deadline, sent + server.config().close_timeout);
+    /// // The client never answers.
+    /// server.handle_timeout(deadline);
+    /// assert!(server.is_finished());
+    /// # Ok::<(), laputa_core::Error>(())
+    /// ```
     pub fn poll_timeout(&self) -> Option<Instant> {
         let deadlines = [self.close_deadline, self.keepalive.poll_timeout()];
         deadlines.into_iter().flatten().min().filter(|_| !self.finished)
@@ -496,12 +843,42 @@ impl Connection {
     // ---- commands ----
 
     /// Sends a whole message in one frame.
+    ///
+    /// ```
+    /// use laputa_core::{Config, Connection, Event, Message, Role};
+    /// # use std::time::Instant;
+    ///
+    /// let mut client = Connection::new(Role::Client, Config::default());
+    /// # let mut server = Connection::new(Role::Server, Config::default());
+    /// client.send(Message::from("Hello"))?;
+    /// client.send(Message::from(vec![1u8, 2, 3]))?;
+    /// # let mut from_client = Vec::new();
+    /// # client.poll_transmit(Instant::now(), &mut from_client);
+    /// # server.handle_input(&from_client);
+    /// assert_eq!(server.poll_event(), Some(Event::Message(Message::from("Hello"))));
+    /// assert_eq!(server.poll_event(), Some(Event::Message(Message::from(vec![1u8, 2, 3]))));
+    /// # Ok::<(), laputa_core::Error>(())
+    /// ```
     pub fn send(&mut self, message: Message) -> Result<(), Error> {
         self.send_data(message.kind(), message.payload(), Some(message.payload_bytes()), true)
     }
 
     /// Sends a whole message from borrowed bytes (text must be UTF-8: it is the caller's `&str`
     /// or validated bytes).
+    ///
+    /// ```
+    /// use laputa_core::{Config, Connection, MessageKind, Role};
+    /// use std::time::Instant;
+    ///
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// let buf = [1, 2, 3, 4, 5, 6]; // the application's own buffer
+    /// server.send_message(MessageKind::Binary, &buf[..3])?;
+    /// server.send_message(MessageKind::Text, "hi".as_bytes())?;
+    /// let mut out = Vec::new();
+    /// server.poll_transmit(Instant::now(), &mut out);
+    /// assert_eq!(out, [0x82, 0x03, 1, 2, 3, 0x81, 0x02, b'h', b'i']);
+    /// # Ok::<(), laputa_core::Error>(())
+    /// ```
     pub fn send_message(&mut self, kind: MessageKind, payload: &[u8]) -> Result<(), Error> {
         self.send_data(kind, payload, None, true)
     }
@@ -509,6 +886,26 @@ impl Connection {
     /// Sends a whole message without compressing it, even when permessage-deflate is on: for
     /// secrets sent alongside data an attacker controls (RFC 7692 section 8; CRIME and BREACH
     /// recover secrets from compressed sizes).
+    ///
+    /// ```
+    /// use laputa_core::{Config, Connection, DeflateParams, Message, Rng, Role};
+    /// use std::time::Instant;
+    ///
+    /// let params = DeflateParams::default();
+    /// let mut server = Connection::with_deflate(Role::Server, Config::default(), Rng::os(), params);
+    /// let secret = Message::from(format!("token={}", "x".repeat(100)));
+    /// server.send_uncompressed(secret.clone())?;
+    /// let mut out = Vec::new();
+    /// server.poll_transmit(Instant::now(), &mut out);
+    /// assert_eq!(out[0], 0x81, "FIN and text, RSV1 clear: not compressed");
+    /// assert_eq!(&out[2..], secret.payload());
+    /// // `send` compresses the same message.
+    /// server.send(secret)?;
+    /// out.clear();
+    /// server.poll_transmit(Instant::now(), &mut out);
+    /// assert_eq!(out[0], 0x80 | 0x40 | 0x1, "FIN, RSV1 (compressed), text");
+    /// # Ok::<(), laputa_core::Error>(())
+    /// ```
     pub fn send_uncompressed(&mut self, message: Message) -> Result<(), Error> {
         self.send_data(message.kind(), message.payload(), Some(message.payload_bytes()), false)
     }
@@ -533,6 +930,21 @@ impl Connection {
     /// Sends one fragment of a message, so that a large message can be streamed without holding
     /// it whole. The first call starts a message of `kind`; later calls must give the same kind;
     /// `is_final` ends it. Control frames may be sent between fragments.
+    ///
+    /// ```
+    /// use laputa_core::{Config, Connection, Error, MessageKind, Role};
+    /// use std::time::Instant;
+    ///
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// server.send_fragment(MessageKind::Text, b"Hel", false)?;
+    /// server.ping(b"")?; // control frames may come between fragments
+    /// assert_eq!(server.send_fragment(MessageKind::Binary, b"?", true), Err(Error::FragmentMismatch));
+    /// server.send_fragment(MessageKind::Text, b"lo", true)?;
+    /// let mut out = Vec::new();
+    /// server.poll_transmit(Instant::now(), &mut out);
+    /// assert_eq!(out, [0x01, 0x03, b'H', b'e', b'l', 0x89, 0x00, 0x80, 0x02, b'l', b'o']);
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn send_fragment(&mut self, kind: MessageKind, data: &[u8], is_final: bool) -> Result<(), Error> {
         self.ensure_open()?;
         let (first, compress) = match self.outgoing {
@@ -546,11 +958,47 @@ impl Connection {
     }
 
     /// Sends a ping; payloads are at most 125 bytes.
+    ///
+    /// ```
+    /// use laputa_core::{Config, Connection, Error, Event, Role};
+    /// # use std::time::Instant;
+    ///
+    /// let mut client = Connection::new(Role::Client, Config::default());
+    /// # let mut server = Connection::new(Role::Server, Config::default());
+    /// client.ping(b"are you there?")?;
+    /// assert_eq!(client.ping(&[0; 126]), Err(Error::ControlPayloadTooLong));
+    /// # let mut from_client = Vec::new();
+    /// # client.poll_transmit(Instant::now(), &mut from_client);
+    /// # server.handle_input(&from_client);
+    /// # while server.poll_event().is_some() {}
+    /// # let mut from_server = Vec::new();
+    /// # server.poll_transmit(Instant::now(), &mut from_server);
+    /// // The server's core answers by itself.
+    /// client.handle_input(&from_server);
+    /// assert_eq!(client.poll_event(), Some(Event::Pong("are you there?".into())));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
         self.send_control(OpCode::Ping, payload)
     }
 
     /// Sends an unsolicited pong (a one-way heartbeat); payloads are at most 125 bytes.
+    ///
+    /// ```
+    /// use laputa_core::{Config, Connection, Event, Role};
+    /// use std::time::Instant;
+    ///
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// # let mut client = Connection::new(Role::Client, Config::default());
+    /// server.pong(b"heartbeat")?;
+    /// # let mut from_server = Vec::new();
+    /// # server.poll_transmit(Instant::now(), &mut from_server);
+    /// # client.handle_input(&from_server);
+    /// assert_eq!(client.poll_event(), Some(Event::Pong("heartbeat".into())));
+    /// let mut from_client = Vec::new();
+    /// assert_eq!(client.poll_transmit(Instant::now(), &mut from_client), 0, "a pong is not answered");
+    /// # Ok::<(), laputa_core::Error>(())
+    /// ```
     pub fn pong(&mut self, payload: &[u8]) -> Result<(), Error> {
         self.send_control(OpCode::Pong, payload)
     }
@@ -558,6 +1006,27 @@ impl Connection {
     /// Starts the close handshake. `code` must be sendable ([`CloseCode::is_sendable`]), or
     /// [`CloseCode::NO_STATUS`] with an empty reason to send a close frame without a body; the
     /// reason is at most 123 bytes. Calling it again while closing does nothing.
+    ///
+    /// ```
+    /// use laputa_core::{CloseCode, CloseFrame, Closed, Config, Connection, Error, Event, Role};
+    /// # use std::time::Instant;
+    ///
+    /// let mut client = Connection::new(Role::Client, Config::default());
+    /// # let mut server = Connection::new(Role::Server, Config::default());
+    /// assert_eq!(client.close(CloseCode::ABNORMAL, ""), Err(Error::InvalidCloseCode(1006)));
+    /// client.close(CloseCode::NORMAL, "bye")?;
+    /// let queued = client.pending_transmit();
+    /// client.close(CloseCode::GOING_AWAY, "")?;
+    /// assert_eq!(client.pending_transmit(), queued, "already closing: nothing more is queued");
+    /// # let mut from_client = Vec::new();
+    /// # client.poll_transmit(Instant::now(), &mut from_client);
+    /// # server.handle_input(&from_client);
+    /// let frame = CloseFrame { code: CloseCode::NORMAL, reason: "bye".into() };
+    /// assert_eq!(server.poll_event(), Some(Event::CloseReceived(Some(frame))));
+    /// let closed = Closed { code: CloseCode::NORMAL, reason: "bye".into(), clean: true, error: None };
+    /// assert_eq!(server.poll_event(), Some(Event::Closed(closed)));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         let no_status = code == CloseCode::NO_STATUS && reason.is_empty();
         if !code.is_sendable() && !no_status {

@@ -5,6 +5,21 @@ use std::fmt;
 
 /// The peer broke RFC 6455 or one of our limits. Each variant maps to the close code sent to the
 /// peer ([`ProtocolError::close_code`]); this is the one place that mapping lives.
+///
+/// ```
+/// use laputa_core::{CloseCode, Config, Connection, Event, ProtocolError, Role};
+/// use std::time::Instant;
+///
+/// let mut server = Connection::new(Role::Server, Config::default());
+/// server.handle_input(&[0x81, 0x02, b'h', b'i']); // a text frame, but not masked
+/// let Some(Event::Closed(closed)) = server.poll_event() else { panic!("the connection fails") };
+/// assert_eq!(closed.error, Some(ProtocolError::UnmaskedFrame));
+/// assert_eq!(closed.code, CloseCode::PROTOCOL_ERROR);
+/// // The close frame to the client carries the same code.
+/// let mut out = Vec::new();
+/// server.poll_transmit(Instant::now(), &mut out);
+/// assert_eq!(&out[2..4], &1002u16.to_be_bytes());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProtocolError {
@@ -59,7 +74,17 @@ pub enum ProtocolError {
 }
 
 impl ProtocolError {
-    /// The close code sent to the peer for this error.
+    /// The close code sent to the peer for this error. For
+    /// [`UnexpectedEof`](Self::UnexpectedEof), where no close frame can be sent, it is 1006
+    /// ([`CloseCode::ABNORMAL`]): the code [`Closed`](crate::Closed) reports, never sent.
+    ///
+    /// ```
+    /// use laputa_core::{CloseCode, ProtocolError};
+    ///
+    /// assert_eq!(ProtocolError::InvalidUtf8.close_code(), CloseCode::INVALID_PAYLOAD);
+    /// assert_eq!(ProtocolError::MessageTooLarge { limit: 1 << 20 }.close_code(), CloseCode::MESSAGE_TOO_BIG);
+    /// assert_eq!(ProtocolError::ReservedOpcode(0x3).close_code(), CloseCode::PROTOCOL_ERROR);
+    /// ```
     pub fn close_code(&self) -> CloseCode {
         match self {
             Self::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
@@ -101,6 +126,20 @@ impl fmt::Display for ProtocolError {
 impl std::error::Error for ProtocolError {}
 
 /// Everything that can go wrong in the core.
+///
+/// ```
+/// use laputa_core::{CloseCode, Config, Connection, Error, Message, ProtocolError, Role};
+///
+/// let mut server = Connection::new(Role::Server, Config::default());
+/// assert_eq!(server.ping(&[0; 126]), Err(Error::ControlPayloadTooLong));
+/// server.close(CloseCode::NORMAL, "done")?;
+/// assert_eq!(server.send(Message::from("late")), Err(Error::Closed));
+/// // A protocol error converts (as `?` does) and stays reachable as the source.
+/// let error = Error::from(ProtocolError::InvalidUtf8);
+/// assert_eq!(error.to_string(), "protocol error: invalid UTF-8 in text");
+/// assert!(std::error::Error::source(&error).is_some());
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {

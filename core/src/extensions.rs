@@ -18,6 +18,16 @@ use std::fmt;
 ///
 /// Names are tokens and compare case-insensitively, so the parser lower-cases them. Values are
 /// kept as sent (unquoted), since their meaning belongs to the extension.
+///
+/// ```
+/// use laputa_core::extensions::{parse_extensions, Extension};
+///
+/// let offer = Extension::new("permessage-deflate").with_param("client_max_window_bits");
+/// assert_eq!(offer.to_string(), "permessage-deflate; client_max_window_bits");
+/// // What a peer sends, whatever its spelling, parses to the same value.
+/// assert_eq!(parse_extensions("PerMessage-Deflate ;Client_Max_Window_Bits")?, [offer]);
+/// # Ok::<(), laputa_core::extensions::ExtensionError>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Extension {
     /// The extension's name, such as `permessage-deflate`, lower-cased.
@@ -30,11 +40,27 @@ pub struct Extension {
 
 impl Extension {
     /// An extension without parameters.
+    ///
+    /// ```
+    /// use laputa_core::extensions::Extension;
+    ///
+    /// let ext = Extension::new("permessage-deflate");
+    /// assert_eq!(ext.name, "permessage-deflate");
+    /// assert!(ext.params.is_empty());
+    /// ```
     pub fn new(name: impl Into<String>) -> Self {
         Self { name: name.into(), params: Vec::new() }
     }
 
     /// Adds a parameter without a value (`; name`).
+    ///
+    /// ```
+    /// use laputa_core::extensions::Extension;
+    ///
+    /// let ext = Extension::new("permessage-deflate").with_param("server_no_context_takeover");
+    /// assert_eq!(ext.param("server_no_context_takeover"), Some(None));
+    /// assert_eq!(ext.to_string(), "permessage-deflate; server_no_context_takeover");
+    /// ```
     #[must_use]
     pub fn with_param(mut self, name: impl Into<String>) -> Self {
         self.params.push((name.into(), None));
@@ -42,6 +68,14 @@ impl Extension {
     }
 
     /// Adds a parameter with a value (`; name=value`).
+    ///
+    /// ```
+    /// use laputa_core::extensions::Extension;
+    ///
+    /// let ext = Extension::new("permessage-deflate").with_param_value("client_max_window_bits", "10");
+    /// assert_eq!(ext.param("client_max_window_bits"), Some(Some("10")));
+    /// assert_eq!(ext.to_string(), "permessage-deflate; client_max_window_bits=10");
+    /// ```
     #[must_use]
     pub fn with_param_value(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.params.push((name.into(), Some(value.into())));
@@ -50,6 +84,16 @@ impl Extension {
 
     /// The first parameter called `name` (compared case-insensitively): `None` if absent,
     /// `Some(None)` if present without a value.
+    ///
+    /// ```
+    /// use laputa_core::extensions::parse_extensions;
+    ///
+    /// let offers = parse_extensions("permessage-deflate; client_max_window_bits; server_max_window_bits=10")?;
+    /// assert_eq!(offers[0].param("client_max_window_bits"), Some(None));
+    /// assert_eq!(offers[0].param("Server_Max_Window_Bits"), Some(Some("10")));
+    /// assert_eq!(offers[0].param("server_no_context_takeover"), None);
+    /// # Ok::<(), laputa_core::extensions::ExtensionError>(())
+    /// ```
     pub fn param(&self, name: &str) -> Option<Option<&str>> {
         self.params.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_deref())
     }
@@ -63,6 +107,15 @@ impl fmt::Display for Extension {
 
 /// Why a `Sec-WebSocket-Extensions` value does not follow the grammar. Positions are byte offsets
 /// into the value.
+///
+/// ```
+/// use laputa_core::extensions::{parse_extensions, ExtensionError};
+///
+/// assert_eq!(parse_extensions(" , "), Err(ExtensionError::Empty));
+/// let err = parse_extensions("permessage-deflate;").unwrap_err();
+/// assert_eq!(err, ExtensionError::Unexpected { position: 19, found: None });
+/// assert_eq!(err.to_string(), "unexpected end at 19");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ExtensionError {
@@ -189,6 +242,17 @@ pub fn write_extension(ext: &Extension) -> String {
 }
 
 /// Writes a whole header value: the elements of [`write_extension`] joined with `", "`.
+///
+/// ```
+/// use laputa_core::extensions::{write_extensions, Extension};
+///
+/// // An offer with a fallback (RFC 7692 section 5.2).
+/// let offers = [
+///     Extension::new("permessage-deflate").with_param_value("client_max_window_bits", "10"),
+///     Extension::new("permessage-deflate"),
+/// ];
+/// assert_eq!(write_extensions(&offers), "permessage-deflate; client_max_window_bits=10, permessage-deflate");
+/// ```
 pub fn write_extensions(list: &[Extension]) -> String {
     let mut out = String::new();
     for (i, ext) in list.iter().enumerate() {

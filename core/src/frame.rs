@@ -16,6 +16,17 @@
 use crate::error::ProtocolError;
 
 /// Frame opcodes (RFC 6455 section 5.2); the reserved values are kept as `Reserved`.
+///
+/// ```
+/// use laputa_core::frame::{FrameHeader, OpCode};
+///
+/// let (header, _) = FrameHeader::parse(&[0x89, 0x00])?.expect("a complete header");
+/// assert_eq!(header.opcode, OpCode::Ping);
+/// // The codec reports reserved opcodes; refusing them is the connection's job.
+/// let (header, _) = FrameHeader::parse(&[0x83, 0x00])?.expect("a complete header");
+/// assert_eq!(header.opcode, OpCode::Reserved(0x3));
+/// # Ok::<(), laputa_core::ProtocolError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpCode {
     /// 0x0: continues a fragmented message.
@@ -60,12 +71,33 @@ impl OpCode {
     }
 
     /// Control frames (close, ping, pong and reserved 0xB-0xF) have the top opcode bit set.
+    ///
+    /// ```
+    /// use laputa_core::frame::OpCode;
+    ///
+    /// assert!(OpCode::Close.is_control());
+    /// assert!(OpCode::Reserved(0xB).is_control());
+    /// assert!(!OpCode::Text.is_control());
+    /// assert!(!OpCode::Reserved(0x3).is_control());
+    /// ```
     pub fn is_control(self) -> bool {
         self.bits() & 0x8 != 0
     }
 }
 
 /// A decoded frame header.
+///
+/// ```
+/// use laputa_core::frame::{FrameHeader, OpCode};
+///
+/// // The header of an unmasked 256-byte binary frame, as a server sends it.
+/// let header = FrameHeader { fin: true, rsv: [false; 3], opcode: OpCode::Binary, mask: None, len: 256 };
+/// let mut out = Vec::new();
+/// header.encode(&mut out);
+/// assert_eq!(out, [0x82, 0x7E, 0x01, 0x00]);
+/// assert_eq!(FrameHeader::parse(&out)?, Some((header, 4)));
+/// # Ok::<(), laputa_core::ProtocolError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameHeader {
     /// Last frame of its message.
@@ -81,6 +113,17 @@ pub struct FrameHeader {
 }
 
 /// The longest header: 2 bytes, 8 of extended length, 4 of mask.
+///
+/// ```
+/// use laputa_core::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
+///
+/// // A client's frame with a 64-bit length has the longest header.
+/// let mask = Some([1, 2, 3, 4]);
+/// let header = FrameHeader { fin: true, rsv: [false; 3], opcode: OpCode::Binary, mask, len: 1 << 16 };
+/// let mut out = Vec::with_capacity(MAX_HEADER_LEN);
+/// header.encode(&mut out);
+/// assert_eq!(out.len(), MAX_HEADER_LEN);
+/// ```
 pub const MAX_HEADER_LEN: usize = 14;
 
 impl FrameHeader {
@@ -88,6 +131,24 @@ impl FrameHeader {
     /// `None` if more bytes are needed. Rejects lengths that are not in their shortest form or
     /// that set the top bit of the 64-bit form (RFC 6455 section 5.2: "the minimal number of bytes
     /// MUST be used to encode the length"; "the most significant bit MUST be 0").
+    ///
+    /// ```
+    /// use laputa_core::frame::{FrameHeader, OpCode};
+    /// use laputa_core::mask::apply_mask;
+    /// use laputa_core::ProtocolError;
+    ///
+    /// // A masked text frame "Hello" from RFC 6455 section 5.7.
+    /// let frame = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+    /// assert_eq!(FrameHeader::parse(&frame[..4])?, None, "the mask has not all arrived");
+    /// let (header, header_len) = FrameHeader::parse(&frame)?.expect("a complete header");
+    /// assert_eq!((header.fin, header.opcode, header.len), (true, OpCode::Text, 5));
+    /// let mut payload = frame[header_len..].to_vec();
+    /// apply_mask(&mut payload, header.mask.expect("a client frame is masked"), 0);
+    /// assert_eq!(payload, b"Hello");
+    /// // 5 in the 16-bit length form is not the shortest encoding.
+    /// assert_eq!(FrameHeader::parse(&[0x82, 0x7E, 0x00, 0x05]), Err(ProtocolError::InvalidLength));
+    /// # Ok::<(), ProtocolError>(())
+    /// ```
     #[inline]
     pub fn parse(buf: &[u8]) -> Result<Option<(Self, usize)>, ProtocolError> {
         let [b0, b1, rest @ ..] = buf else { return Ok(None) };
@@ -132,6 +193,16 @@ impl FrameHeader {
     }
 
     /// Appends the encoded header to `out`, using the shortest length form.
+    ///
+    /// ```
+    /// use laputa_core::frame::{FrameHeader, OpCode};
+    ///
+    /// // A client's masked ping with a 4-byte payload: the length fits in the first 7 bits.
+    /// let header = FrameHeader { fin: true, rsv: [false; 3], opcode: OpCode::Ping, mask: Some([1, 2, 3, 4]), len: 4 };
+    /// let mut out = Vec::new();
+    /// header.encode(&mut out);
+    /// assert_eq!(out, [0x89, 0x84, 1, 2, 3, 4]);
+    /// ```
     pub fn encode(&self, out: &mut impl bytes::BufMut) {
         let (bytes, len) = self.encode_array();
         out.put_slice(&bytes[..len]);

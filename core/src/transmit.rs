@@ -143,11 +143,39 @@ impl TransmitQueue {
     }
 
     /// Whether nothing is queued.
+    ///
+    /// ```
+    /// use laputa_core::{Config, Connection, Message, Role};
+    /// use std::time::Instant;
+    ///
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// assert!(server.transmit(Instant::now()).is_empty());
+    /// server.send(Message::from("Hello"))?;
+    /// let queue = server.transmit(Instant::now());
+    /// let mut socket = Vec::new(); // stands in for a socket
+    /// while !queue.is_empty() {
+    ///     queue.write_to(&mut socket)?;
+    /// }
+    /// assert_eq!(socket.len(), 7);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         !self.has_remaining()
     }
 
     /// Drops everything queued, when the transport failed and nothing more can be written.
+    ///
+    /// ```
+    /// use laputa_core::{Config, Connection, Message, Role};
+    /// use std::time::Instant;
+    ///
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// server.send(Message::from("Hello"))?;
+    /// // The socket failed: nothing queued can be written any more.
+    /// server.transmit(Instant::now()).clear();
+    /// assert_eq!(server.pending_transmit(), 0);
+    /// # Ok::<(), laputa_core::Error>(())
+    /// ```
     pub fn clear(&mut self) {
         let written = self.end_position();
         *self = Self { written, ..Self::default() };

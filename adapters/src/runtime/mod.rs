@@ -97,24 +97,96 @@ pub trait Runtime: Sized + Send + Sync + 'static {
     type JoinHandle<T: Send + 'static>: Future<Output = T> + Send + 'static;
 
     /// A sleep that ends at `deadline`. Called from within the runtime.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run() {
+    /// use laputa::runtime::Runtime;
+    /// use laputa::tokio::Tokio;
+    /// use std::time::{Duration, Instant};
+    /// Tokio::sleep_until(Instant::now() + Duration::from_millis(100)).await;
+    /// # }
+    /// ```
     fn sleep_until(deadline: Instant) -> Self::Sleep;
 
     /// Moves a sleep's deadline.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run() {
+    /// use laputa::runtime::Runtime;
+    /// use laputa::tokio::Tokio;
+    /// use std::time::{Duration, Instant};
+    /// let mut sleep = std::pin::pin!(Tokio::sleep_until(Instant::now() + Duration::from_secs(60)));
+    /// Tokio::reset_sleep(sleep.as_mut(), Instant::now() + Duration::from_millis(100));
+    /// sleep.await; // ends after 100 ms
+    /// # }
+    /// ```
     fn reset_sleep(sleep: Pin<&mut Self::Sleep>, deadline: Instant);
 
     /// Connects to `host` (a name or address) and `port`, with `TCP_NODELAY` set.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run() -> Result<(), laputa::Error> {
+    /// use laputa::runtime::Runtime;
+    /// use laputa::tokio::Tokio;
+    /// let stream = Tokio::connect("localhost", 9001).await?;
+    /// # Ok(()) }
+    /// ```
     fn connect(host: &str, port: u16) -> impl Future<Output = io::Result<Self::TcpStream>> + Send;
 
     /// Listens on `addr` (such as `127.0.0.1:9001`).
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run() -> Result<(), laputa::Error> {
+    /// use laputa::runtime::Runtime;
+    /// use laputa::tokio::Tokio;
+    /// let listener = Tokio::bind("127.0.0.1:9001").await?;
+    /// # Ok(()) }
+    /// ```
     fn bind(addr: &str) -> impl Future<Output = io::Result<Self::TcpListener>> + Send;
 
     /// The address a listener is bound to.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run() -> Result<(), laputa::Error> {
+    /// use laputa::runtime::Runtime;
+    /// use laputa::tokio::Tokio;
+    /// let listener = Tokio::bind("127.0.0.1:0").await?;
+    /// println!("listening on ws://{}/", Tokio::local_addr(&listener)?);
+    /// # Ok(()) }
+    /// ```
     fn local_addr(listener: &Self::TcpListener) -> io::Result<SocketAddr>;
 
     /// Accepts a connection, with `TCP_NODELAY` set.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run() -> Result<(), laputa::Error> {
+    /// use laputa::runtime::Runtime;
+    /// use laputa::tokio::Tokio;
+    /// # let listener = Tokio::bind("127.0.0.1:9001").await?;
+    /// let (stream, peer) = Tokio::accept(&listener).await?;
+    /// println!("connection from {peer}");
+    /// let ws = laputa::tokio::accept(stream).await?;
+    /// # Ok(()) }
+    /// ```
     fn accept(listener: &Self::TcpListener) -> impl Future<Output = io::Result<(Self::TcpStream, SocketAddr)>> + Send;
 
     /// Runs `future` as a task of the runtime.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run() {
+    /// use laputa::runtime::Runtime;
+    /// use laputa::tokio::Tokio;
+    /// let task = Tokio::spawn(async { 6 * 7 });
+    /// println!("{}", task.await);
+    /// # }
+    /// ```
     fn spawn<F>(future: F) -> Self::JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -124,8 +196,34 @@ pub trait Runtime: Sized + Send + Sync + 'static {
 /// How runtime `Self` reads and writes a stream `S` (through tokio's `AsyncRead`/`AsyncWrite`,
 /// or the `futures-io` traits for smol and async-std). The runtimes implement it for every
 /// `Unpin` stream with those traits; pin a stream that is not `Unpin` in a `Box`.
+///
+/// Code generic over the runtime and the stream takes `R: RuntimeIo<S>`:
+///
+/// ```no_run
+/// # #[cfg(feature = "tokio")] {
+/// use laputa::runtime::{self, RuntimeIo};
+///
+/// async fn echo_once<S, R: RuntimeIo<S>>(stream: S) -> Result<(), laputa::Error> {
+///     let mut ws = runtime::accept::<S, R>(stream).await?;
+///     let message = ws.recv().await?;
+///     ws.send(message).await
+/// }
+/// # let _ = echo_once::<tokio::io::DuplexStream, laputa::tokio::Tokio>;
+/// # }
+/// ```
 pub trait RuntimeIo<S>: Runtime {
     /// Reads into `buf`; `Ok(0)` is the end of the stream.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run(mut stream: tokio::net::TcpStream) -> Result<(), laputa::Error> {
+    /// use laputa::runtime::RuntimeIo;
+    /// use laputa::tokio::Tokio;
+    /// use std::future::poll_fn;
+    /// let mut buf = [0; 4096];
+    /// let n = poll_fn(|cx| Tokio::poll_read(&mut stream, cx, &mut buf)).await?;
+    /// # Ok(()) }
+    /// ```
     fn poll_read(stream: &mut S, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
 
     /// Whether [`poll_read_spare`](Self::poll_read_spare) can read into memory that was never
@@ -135,6 +233,20 @@ pub trait RuntimeIo<S>: Runtime {
     /// Reads into the spare capacity of `buf`, at most its limit, without zeroing it first
     /// (tokio's `read_buf`): the core lends it while a large frame arrives. Called only when
     /// [`READS_SPARE`](Self::READS_SPARE) is true; the default refuses.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run(mut stream: tokio::net::TcpStream) -> Result<(), laputa::Error> {
+    /// use laputa::core::bytes::{BufMut, BytesMut};
+    /// use laputa::runtime::RuntimeIo;
+    /// use laputa::tokio::Tokio;
+    /// use std::future::poll_fn;
+    /// let mut buf = BytesMut::with_capacity(4096);
+    /// if <Tokio as RuntimeIo<tokio::net::TcpStream>>::READS_SPARE {
+    ///     let n = poll_fn(|cx| Tokio::poll_read_spare(&mut stream, cx, &mut (&mut buf).limit(4096))).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
     fn poll_read_spare(
         stream: &mut S,
         cx: &mut Context<'_>,
@@ -147,35 +259,137 @@ pub trait RuntimeIo<S>: Runtime {
     /// Writes from `buf`: the driver's write when the output is one chunk (on Linux a plain
     /// `send` costs the kernel less than a `writev` of one buffer). The default writes it as a
     /// vectored write of one slice.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run(mut stream: tokio::net::TcpStream) -> Result<(), laputa::Error> {
+    /// use laputa::runtime::RuntimeIo;
+    /// use laputa::tokio::Tokio;
+    /// use std::future::poll_fn;
+    /// let n = poll_fn(|cx| Tokio::poll_write(&mut stream, cx, b"hello")).await?;
+    /// # Ok(()) }
+    /// ```
     fn poll_write(stream: &mut S, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         Self::poll_write_vectored(stream, cx, &[IoSlice::new(buf)])
     }
 
     /// Writes from `bufs`, in order.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run(mut stream: tokio::net::TcpStream) -> Result<(), laputa::Error> {
+    /// use laputa::runtime::RuntimeIo;
+    /// use laputa::tokio::Tokio;
+    /// use std::future::poll_fn;
+    /// let bufs = [std::io::IoSlice::new(b"hello, "), std::io::IoSlice::new(b"world")];
+    /// let n = poll_fn(|cx| Tokio::poll_write_vectored(&mut stream, cx, &bufs)).await?;
+    /// # Ok(()) }
+    /// ```
     fn poll_write_vectored(stream: &mut S, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>>;
 
     /// Whether a vectored write is worth it on `stream` (when not, one buffer is written at a time).
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # fn run(stream: tokio::net::TcpStream) {
+    /// use laputa::runtime::RuntimeIo;
+    /// use laputa::tokio::Tokio;
+    /// println!("vectored writes: {}", Tokio::is_write_vectored(&stream));
+    /// # }
+    /// ```
     fn is_write_vectored(stream: &S) -> bool;
 
     /// Flushes buffered writes.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run(mut stream: tokio::net::TcpStream) -> Result<(), laputa::Error> {
+    /// use laputa::runtime::RuntimeIo;
+    /// use laputa::tokio::Tokio;
+    /// use std::future::poll_fn;
+    /// poll_fn(|cx| Tokio::poll_flush(&mut stream, cx)).await?;
+    /// # Ok(()) }
+    /// ```
     fn poll_flush(stream: &mut S, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 
     /// Shuts down the write side (TCP FIN).
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run(mut stream: tokio::net::TcpStream) -> Result<(), laputa::Error> {
+    /// use laputa::runtime::RuntimeIo;
+    /// use laputa::tokio::Tokio;
+    /// use std::future::poll_fn;
+    /// poll_fn(|cx| Tokio::poll_shutdown(&mut stream, cx)).await?; // the peer reads the end of the stream
+    /// # Ok(()) }
+    /// ```
     fn poll_shutdown(stream: &mut S, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 }
 
 /// A [`Runtime`] that can drive its own TCP stream: what `connect` and servers need.
+///
+/// ```no_run
+/// # #[cfg(feature = "tokio")] {
+/// use laputa::runtime::{self, TcpRuntime};
+///
+/// async fn hello<R: TcpRuntime>(url: &str) -> Result<(), laputa::Error> {
+///     let (mut ws, _response) = runtime::connect::<R>(url).await?;
+///     ws.send("hello").await
+/// }
+/// # let _ = hello::<laputa::tokio::Tokio>;
+/// # }
+/// ```
 pub trait TcpRuntime: Runtime + RuntimeIo<<Self as Runtime>::TcpStream> {}
 
 impl<R> TcpRuntime for R where R: Runtime + RuntimeIo<<R as Runtime>::TcpStream> {}
 
 /// Opens a client connection to a `ws://` URL with the default [`Config`].
+///
+/// A client and an echo server on loopback:
+///
+/// ```
+/// # #[cfg(feature = "tokio")] {
+/// use laputa::runtime::{self, Runtime};
+/// use laputa::tokio::Tokio;
+///
+/// tokio::runtime::Runtime::new()?.block_on(async {
+///     let listener = Tokio::bind("127.0.0.1:0").await?;
+///     let url = format!("ws://{}/", Tokio::local_addr(&listener)?);
+///     let server = Tokio::spawn(async move {
+///         let (stream, _) = Tokio::accept(&listener).await?;
+///         let mut ws = runtime::accept::<_, Tokio>(stream).await?;
+///         let message = ws.recv().await?;
+///         ws.send(message).await
+///     });
+///
+///     let (mut ws, response) = runtime::connect::<Tokio>(&url).await?;
+///     assert_eq!(response.status(), 101);
+///     ws.send("BALUS").await?;
+///     assert_eq!(ws.recv().await?.as_text(), Some("BALUS"));
+///     server.await
+/// })?;
+/// # }
+/// # Ok::<(), laputa::Error>(())
+/// ```
 pub async fn connect<R: TcpRuntime>(url: &str) -> Result<(WebSocket<R::TcpStream, R>, http::Response<()>), Error> {
     connect_with::<R>(ClientRequest::new(url)?, Config::default()).await
 }
 
 /// Opens a client connection for a prepared request (subprotocols, Origin, extra headers).
 /// [`Config::handshake_timeout`] bounds the TCP connect and the handshake together.
+///
+/// ```no_run
+/// # #[cfg(feature = "tokio")]
+/// # async fn run() -> Result<(), laputa::Error> {
+/// use laputa::{runtime, tokio::Tokio, ClientRequest, Config};
+/// use std::time::Duration;
+///
+/// let request = ClientRequest::new("ws://127.0.0.1:9001/chat")?.protocol("chat");
+/// let mut config = Config::default();
+/// config.handshake_timeout = Duration::from_secs(5);
+/// let (ws, response) = runtime::connect_with::<Tokio>(request, config).await?;
+/// # Ok(()) }
+/// ```
 pub async fn connect_with<R: TcpRuntime>(
     request: ClientRequest,
     config: Config,
@@ -203,6 +417,17 @@ pub async fn connect_with<R: TcpRuntime>(
 
 /// Runs the client handshake over a stream the caller connected (a Unix socket, a TLS stream,
 /// a proxy tunnel).
+///
+/// ```no_run
+/// # #[cfg(feature = "tokio")]
+/// # async fn run() -> Result<(), laputa::Error> {
+/// use laputa::{runtime, tokio::Tokio, ClientRequest, Config};
+///
+/// let stream = tokio::net::UnixStream::connect("/run/app.sock").await?;
+/// let request = ClientRequest::new("ws://localhost/")?;
+/// let (ws, _response) = runtime::client::<_, Tokio>(stream, request, Config::default()).await?;
+/// # Ok(()) }
+/// ```
 pub async fn client<S, R: RuntimeIo<S>>(
     stream: S,
     request: ClientRequest,
@@ -226,6 +451,16 @@ async fn drive_client<S, R: RuntimeIo<S>>(
 }
 
 /// Answers the opening handshake on a server with the default [`Config`], accepting any request.
+///
+/// ```no_run
+/// # #[cfg(feature = "tokio")]
+/// # async fn run(stream: tokio::net::TcpStream) -> Result<(), laputa::Error> {
+/// use laputa::{runtime, tokio::Tokio};
+///
+/// let mut ws = runtime::accept::<_, Tokio>(stream).await?;
+/// let message = ws.recv().await?;
+/// # Ok(()) }
+/// ```
 pub async fn accept<S, R: RuntimeIo<S>>(stream: S) -> Result<WebSocket<S, R>, Error> {
     accept_with::<S, R, _>(stream, Config::default(), |_| Ok(Accept::default())).await
 }
@@ -233,6 +468,21 @@ pub async fn accept<S, R: RuntimeIo<S>>(stream: S) -> Result<WebSocket<S, R>, Er
 /// Answers the opening handshake, letting `decide` look at the request (path, query, Origin,
 /// cookies, subprotocols) and accept it (choosing a subprotocol, adding headers) or reject it
 /// with an HTTP response. A request that is not a valid upgrade gets the matching HTTP error.
+///
+/// ```no_run
+/// # #[cfg(feature = "tokio")]
+/// # async fn run(stream: tokio::net::TcpStream) -> Result<(), laputa::Error> {
+/// use laputa::{runtime, tokio::Tokio, Accept, Config, Reject};
+///
+/// let ws = runtime::accept_with::<_, Tokio, _>(stream, Config::default(), |request| {
+///     if !request.protocols().any(|protocol| protocol == "chat") {
+///         return Err(Reject::new(http::StatusCode::BAD_REQUEST).body("this server speaks chat"));
+///     }
+///     Ok(Accept::new().protocol("chat"))
+/// })
+/// .await?;
+/// # Ok(()) }
+/// ```
 pub async fn accept_with<S, R, F>(stream: S, config: Config, decide: F) -> Result<WebSocket<S, R>, Error>
 where
     R: RuntimeIo<S>,
@@ -310,6 +560,25 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
     /// Wraps a stream whose upgrade another HTTP stack already performed (see
     /// [`IncomingRequest::from_request`](laputa_core::handshake::IncomingRequest::from_request)),
     /// or any stream with a [`Connection`] made by hand.
+    ///
+    /// Two ends of an in-memory pipe, as if an HTTP stack had upgraded them:
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// use laputa::core::{Connection, Role};
+    /// use laputa::{tokio::WebSocket, Config};
+    ///
+    /// tokio::runtime::Runtime::new()?.block_on(async {
+    ///     let (a, b) = tokio::io::duplex(64 * 1024);
+    ///     let mut client = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
+    ///     let mut server = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
+    ///     client.send("hello").await?;
+    ///     assert_eq!(server.recv().await?.as_text(), Some("hello"));
+    ///     Ok::<(), laputa::Error>(())
+    /// })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
     pub fn from_upgraded(stream: S, connection: Connection) -> Self {
         Self::from_driver(Driver::new(Io::new(stream), connection))
     }
@@ -319,37 +588,99 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
     }
 
     /// The underlying stream.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # fn run(ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// println!("peer: {}", ws.get_ref().peer_addr()?);
+    /// # Ok(()) }
+    /// ```
     pub fn get_ref(&self) -> &S {
         &self.driver.io.stream
     }
 
     /// The underlying stream, to set options; do not read or write it directly.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # fn run(mut ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// ws.get_mut().set_ttl(64)?;
+    /// # Ok(()) }
+    /// ```
     pub fn get_mut(&mut self) -> &mut S {
         &mut self.driver.io.stream
     }
 
     /// The protocol state machine, for what this type does not expose.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # fn run(ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// if ws.connection().is_compressed() {
+    ///     println!("permessage-deflate is on");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn connection(&self) -> &Connection {
         &self.driver.connection
     }
 
     /// How the connection ended, once it has.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run(mut ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// while let Ok(message) = ws.recv().await {
+    ///     println!("{message:?}");
+    /// }
+    /// if let Some(closed) = ws.closed() {
+    ///     println!("closed with {} {:?}, clean: {}", closed.code, closed.reason, closed.clean);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn closed(&self) -> Option<&Closed> {
         self.driver.closed.as_ref()
     }
 
     /// Sets how many bytes may wait to be written before sending waits
     /// ([`DEFAULT_HIGH_WATER_MARK`](crate::DEFAULT_HIGH_WATER_MARK) by default).
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # fn run(mut ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// ws.set_high_water_mark(1024 * 1024); // let up to 1 MiB wait before `send` waits
+    /// # Ok(()) }
+    /// ```
     pub fn set_high_water_mark(&mut self, bytes: usize) {
         self.driver.high_water = bytes;
     }
 
     /// The high-water mark of [`set_high_water_mark`](Self::set_high_water_mark).
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # let (stream, _peer) = tokio::io::duplex(64 * 1024);
+    /// # let mut ws = laputa::tokio::WebSocket::from_upgraded(stream, Connection::new(Role::Client, laputa::Config::default()));
+    /// assert_eq!(ws.high_water_mark(), laputa::DEFAULT_HIGH_WATER_MARK);
+    /// ws.set_high_water_mark(16 * 1024);
+    /// assert_eq!(ws.high_water_mark(), 16 * 1024);
+    /// # }
+    /// ```
     pub fn high_water_mark(&self) -> usize {
         self.driver.high_water
     }
 
     /// Bytes queued and not yet written to the socket (the WebSocket API's `bufferedAmount`).
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run(mut ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// ws.feed("hello").await?;
+    /// println!("{} bytes not yet written", ws.buffered_amount());
+    /// ws.flush().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn buffered_amount(&self) -> usize {
         self.driver.buffered()
     }
@@ -357,27 +688,78 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
     /// Waits for the next message (answering pings and honouring the deadlines meanwhile).
     /// When the connection ends, returns [`Error::Closed`] once the TCP teardown is done.
     /// Cancellation safe.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run(mut ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// loop {
+    ///     match ws.recv().await {
+    ///         Ok(message) => println!("{}", message.as_text().unwrap_or("<binary>")),
+    ///         Err(laputa::Error::Closed(closed)) => {
+    ///             println!("closed: {}", closed.code);
+    ///             break;
+    ///         }
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn recv(&mut self) -> Result<Message, Error> {
         recv(self).await
     }
 
     /// Waits for the next event of any kind: messages, pings (with `Config::emit_pings`),
     /// pongs, and the close handshake. Cancellation safe.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run(mut ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// use laputa::Event;
+    ///
+    /// match ws.recv_event().await? {
+    ///     Event::Message(message) => println!("message: {message:?}"),
+    ///     Event::Pong(payload) => println!("pong: {payload:?}"),
+    ///     other => println!("{other:?}"),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn recv_event(&mut self) -> Result<Event, Error> {
         poll_fn(|cx| self.driver.poll_event(cx)).await
     }
 
     /// The blocking adapter's name for [`recv`](Self::recv).
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run(mut ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// let message = ws.read().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn read(&mut self) -> Result<Message, Error> {
         recv(self).await
     }
 
     /// The blocking adapter's name for [`recv_event`](Self::recv_event).
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run(mut ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// let event = ws.read_event().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn read_event(&mut self) -> Result<Event, Error> {
         self.recv_event().await
     }
 
     /// Sends a whole message: waits below the high-water mark, queues it, and writes it out.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run(mut ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// ws.send("hello").await?; // text
+    /// ws.send(vec![1, 2, 3]).await?; // binary
+    /// # Ok(()) }
+    /// ```
     pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         send(self, message.into()).await
     }
@@ -386,23 +768,67 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
     /// everything else queued at the next call that writes ([`recv`](Self::recv) before it
     /// waits, [`flush`](Self::flush), [`send`](Self::send)). An echo loop of `recv` and `feed`
     /// thus answers all messages of one read with one write.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run(mut ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// // An echo server: the echoes of one read go out together, in one write.
+    /// while let Ok(message) = ws.recv().await {
+    ///     ws.feed(message).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn feed(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         feed(self, message.into()).await
     }
 
     /// Sends one fragment of a message (stream a large message without holding it whole);
     /// `is_final` ends the message.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run(mut ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// use laputa::MessageKind;
+    ///
+    /// ws.send_fragment(MessageKind::Binary, b"first part, ", false).await?;
+    /// ws.send_fragment(MessageKind::Binary, b"last part", true).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn send_fragment(&mut self, kind: MessageKind, data: &[u8], is_final: bool) -> Result<(), Error> {
         send_fragment(self, kind, data, is_final).await
     }
 
     /// Sends a ping (at most 125 bytes); the pong arrives as an event in
     /// [`recv_event`](Self::recv_event).
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run(mut ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// use laputa::Event;
+    ///
+    /// ws.ping(b"are you there?").await?;
+    /// while let Ok(event) = ws.recv_event().await {
+    ///     if let Event::Pong(payload) = event {
+    ///         println!("pong: {payload:?}");
+    ///         break;
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
         ping(self, payload).await
     }
 
     /// Writes everything queued.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run(mut ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// ws.feed("one").await?;
+    /// ws.feed("two").await?;
+    /// ws.flush().await?; // both go out in one write
+    /// # Ok(()) }
+    /// ```
     pub async fn flush(&mut self) -> Result<(), Error> {
         poll_fn(|cx| self.driver.poll_flush(cx)).await
     }
@@ -411,6 +837,27 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
     /// discards messages that still arrive, and returns once the peer answered and the TCP
     /// connection is torn down, or the close timeout passed (also when the peer stopped
     /// reading and the close frame cannot get out).
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// use laputa::CloseCode;
+    ///
+    /// tokio::runtime::Runtime::new()?.block_on(async {
+    /// # use laputa::core::{Connection, Role};
+    /// # let (a, b) = tokio::io::duplex(64 * 1024);
+    /// # let mut client = laputa::tokio::WebSocket::from_upgraded(a, Connection::new(Role::Client, laputa::Config::default()));
+    /// # let mut server = laputa::tokio::WebSocket::from_upgraded(b, Connection::new(Role::Server, laputa::Config::default()));
+    ///     // The server keeps receiving while the client closes.
+    ///     let (closing, received) = tokio::join!(client.close(CloseCode::NORMAL, "bye"), server.recv());
+    ///     closing?;
+    ///     assert_eq!(client.closed().map(|closed| closed.clean), Some(true));
+    ///     let Err(laputa::Error::Closed(closed)) = received else { panic!("not closed: {received:?}") };
+    ///     assert_eq!((closed.code, closed.reason.as_str()), (CloseCode::NORMAL, "bye"));
+    ///     Ok::<(), laputa::Error>(())
+    /// })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         self.driver.connection.close(code, reason)?;
         loop {
@@ -425,6 +872,22 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
     /// Starts the close handshake without waiting: the close frame goes out as far as the
     /// socket takes it now, the rest while receiving; keep calling [`recv`](Self::recv) to
     /// receive what the peer sent before its close frame, until it returns [`Error::Closed`].
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run(mut ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// use laputa::CloseCode;
+    ///
+    /// ws.send_close(CloseCode::GOING_AWAY, "shutting down").await?;
+    /// loop {
+    ///     match ws.recv().await {
+    ///         Ok(message) => println!("sent before the close: {message:?}"),
+    ///         Err(e) if e.is_closed() => break,
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn send_close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         send_close(self, code, reason).await
     }
@@ -480,11 +943,41 @@ impl<S: Unpin, R: RuntimeIo<S>> Sink<Message> for WebSocket<S, R> {
 
 /// The receiving half of a split [`WebSocket`]: messages and events. It also writes what
 /// receiving makes the core send (pongs, the close echo) and drives the connection's timer.
+///
+/// It is also a `Stream` of messages:
+///
+/// ```no_run
+/// # #[cfg(feature = "tokio")]
+/// # async fn run(ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+/// use futures::StreamExt;
+///
+/// let (mut reader, _writer) = ws.split();
+/// while let Some(message) = reader.next().await {
+///     println!("{:?}", message?);
+/// }
+/// # Ok(()) }
+/// ```
 pub struct ReadHalf<S, R: Runtime> {
     shared: Arc<Mutex<Driver<S, R>>>,
 }
 
 /// The sending half of a split [`WebSocket`].
+///
+/// It is also a `Sink` of messages:
+///
+/// ```no_run
+/// # #[cfg(feature = "tokio")]
+/// # async fn run(ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+/// use futures::{stream, StreamExt};
+/// use laputa::Message;
+///
+/// let (mut reader, writer) = ws.split();
+/// tokio::spawn(stream::iter(["one", "two", "three"]).map(|text| Ok(Message::from(text))).forward(writer));
+/// while let Ok(message) = reader.recv().await {
+///     println!("{message:?}");
+/// }
+/// # Ok(()) }
+/// ```
 pub struct WriteHalf<S, R: Runtime> {
     shared: Arc<Mutex<Driver<S, R>>>,
 }
@@ -507,26 +1000,82 @@ impl<S, R: Runtime> std::fmt::Debug for WriteHalf<S, R> {
 
 impl<S, R: RuntimeIo<S>> ReadHalf<S, R> {
     /// Waits for the next message; see [`WebSocket::recv`]. Cancellation safe.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run(mut reader: laputa::tokio::ReadHalf) -> Result<(), laputa::Error> {
+    /// let message = reader.recv().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn recv(&mut self) -> Result<Message, Error> {
         recv(&mut Locked(&self.shared)).await
     }
 
     /// Waits for the next event; see [`WebSocket::recv_event`]. Cancellation safe.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run(mut reader: laputa::tokio::ReadHalf) -> Result<(), laputa::Error> {
+    /// if let laputa::Event::Pong(payload) = reader.recv_event().await? {
+    ///     println!("pong: {payload:?}");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn recv_event(&mut self) -> Result<Event, Error> {
         poll_fn(|cx| lock(&self.shared).poll_event(cx)).await
     }
 
     /// How the connection ended, once it has.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run(mut reader: laputa::tokio::ReadHalf) -> Result<(), laputa::Error> {
+    /// while let Ok(message) = reader.recv().await {
+    ///     println!("{message:?}");
+    /// }
+    /// if let Some(closed) = reader.closed() {
+    ///     println!("closed with {} {:?}, clean: {}", closed.code, closed.reason, closed.clean);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn closed(&self) -> Option<Closed> {
         lock(&self.shared).closed.clone()
     }
 
     /// Whether `other` is the sending half of the same connection.
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # let (a, b) = tokio::io::duplex(64 * 1024);
+    /// # let client = laputa::tokio::WebSocket::from_upgraded(a, Connection::new(Role::Client, laputa::Config::default()));
+    /// # let server = laputa::tokio::WebSocket::from_upgraded(b, Connection::new(Role::Server, laputa::Config::default()));
+    /// let (reader, writer) = client.split();
+    /// let (_, other_writer) = server.split();
+    /// assert!(reader.is_pair_of(&writer));
+    /// assert!(!reader.is_pair_of(&other_writer));
+    /// # }
+    /// ```
     pub fn is_pair_of(&self, other: &WriteHalf<S, R>) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
     }
 
     /// Puts the halves back together; gives them back if they are not a pair.
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # let (a, b) = tokio::io::duplex(64 * 1024);
+    /// # let client = laputa::tokio::WebSocket::from_upgraded(a, Connection::new(Role::Client, laputa::Config::default()));
+    /// # let server = laputa::tokio::WebSocket::from_upgraded(b, Connection::new(Role::Server, laputa::Config::default()));
+    /// let (reader, writer) = client.split();
+    /// let (other_reader, other_writer) = server.split();
+    /// // Halves of different connections are given back.
+    /// let (reader, other_writer) = reader.reunite(other_writer).unwrap_err();
+    /// let client = reader.reunite(writer).expect("a pair");
+    /// let server = other_reader.reunite(other_writer).expect("a pair");
+    /// # }
+    /// ```
     pub fn reunite(self, other: WriteHalf<S, R>) -> Result<WebSocket<S, R>, (Self, WriteHalf<S, R>)> {
         if !self.is_pair_of(&other) {
             return Err((self, other));
@@ -552,26 +1101,67 @@ struct Locked<'a, S, R: Runtime>(&'a Mutex<Driver<S, R>>);
 
 impl<S, R: RuntimeIo<S>> WriteHalf<S, R> {
     /// Sends a whole message; see [`WebSocket::send`].
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run(mut writer: laputa::tokio::WriteHalf) -> Result<(), laputa::Error> {
+    /// writer.send("hello").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         send(&mut Locked(&self.shared), message.into()).await
     }
 
     /// Queues a message without waiting for it to be written; see [`WebSocket::feed`].
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run(mut writer: laputa::tokio::WriteHalf) -> Result<(), laputa::Error> {
+    /// writer.feed("one").await?;
+    /// writer.feed("two").await?;
+    /// writer.flush().await?; // both go out in one write
+    /// # Ok(()) }
+    /// ```
     pub async fn feed(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         feed(&mut Locked(&self.shared), message.into()).await
     }
 
     /// Sends one fragment of a message; see [`WebSocket::send_fragment`].
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run(mut writer: laputa::tokio::WriteHalf) -> Result<(), laputa::Error> {
+    /// use laputa::MessageKind;
+    ///
+    /// writer.send_fragment(MessageKind::Text, b"Hello, ", false).await?;
+    /// writer.send_fragment(MessageKind::Text, b"world", true).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn send_fragment(&mut self, kind: MessageKind, data: &[u8], is_final: bool) -> Result<(), Error> {
         send_fragment(&mut Locked(&self.shared), kind, data, is_final).await
     }
 
     /// Sends a ping; the pong arrives on the [`ReadHalf`].
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run(mut writer: laputa::tokio::WriteHalf) -> Result<(), laputa::Error> {
+    /// writer.ping(b"").await?; // the pong arrives as `Event::Pong` on the reader
+    /// # Ok(()) }
+    /// ```
     pub async fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
         ping(&mut Locked(&self.shared), payload).await
     }
 
     /// Writes everything queued.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run(mut writer: laputa::tokio::WriteHalf) -> Result<(), laputa::Error> {
+    /// writer.feed("hello").await?;
+    /// writer.flush().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn flush(&mut self) -> Result<(), Error> {
         poll_fn(|cx| lock(&self.shared).poll_flush(cx)).await
     }
@@ -581,6 +1171,19 @@ impl<S, R: RuntimeIo<S>> WriteHalf<S, R> {
     ///
     /// Writing gives up once the connection is finished: when the peer does not read, the
     /// [`ReadHalf`] ends it at the close timeout.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn run(ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// use laputa::CloseCode;
+    ///
+    /// let (mut reader, mut writer) = ws.split();
+    /// writer.close(CloseCode::NORMAL, "done").await?;
+    /// while let Ok(message) = reader.recv().await {
+    ///     println!("sent before the close: {message:?}");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         let mut access = Locked(&self.shared);
         access.with(|driver| driver.connection.close(code, reason))?;
@@ -589,11 +1192,25 @@ impl<S, R: RuntimeIo<S>> WriteHalf<S, R> {
 
     /// Sets how many bytes may wait to be written before sending waits
     /// ([`DEFAULT_HIGH_WATER_MARK`](crate::DEFAULT_HIGH_WATER_MARK) by default).
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # fn run(mut writer: laputa::tokio::WriteHalf) -> Result<(), laputa::Error> {
+    /// writer.set_high_water_mark(16 * 1024);
+    /// # Ok(()) }
+    /// ```
     pub fn set_high_water_mark(&mut self, bytes: usize) {
         lock(&self.shared).high_water = bytes;
     }
 
     /// Bytes queued and not yet written to the socket.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # fn run(writer: laputa::tokio::WriteHalf) -> Result<(), laputa::Error> {
+    /// println!("{} bytes not yet written", writer.buffered_amount());
+    /// # Ok(()) }
+    /// ```
     pub fn buffered_amount(&self) -> usize {
         lock(&self.shared).buffered()
     }

@@ -5,6 +5,15 @@ use crate::Role;
 use std::fmt;
 
 /// The extension's registered name.
+///
+/// ```
+/// use laputa_core::deflate::PERMESSAGE_DEFLATE;
+/// use laputa_core::extensions::parse_extensions;
+///
+/// let offers = parse_extensions("x-webkit-deflate-frame, permessage-deflate; client_max_window_bits")?;
+/// assert!(offers.iter().any(|offer| offer.name == PERMESSAGE_DEFLATE));
+/// # Ok::<(), laputa_core::extensions::ExtensionError>(())
+/// ```
 pub const PERMESSAGE_DEFLATE: &str = "permessage-deflate";
 
 const SERVER_NO_CONTEXT_TAKEOVER: &str = "server_no_context_takeover";
@@ -119,6 +128,24 @@ fn clamp_window_bits(bits: u8) -> u8 {
 /// The no-context-takeover flags also include what an endpoint chose for itself without asking:
 /// a client configured with `client_no_context_takeover` resets its compressor even when the
 /// server did not echo the parameter.
+///
+/// ```
+/// use laputa_core::deflate::{client_accept, client_offer, server_negotiate};
+/// use laputa_core::extensions::parse_extensions;
+/// use laputa_core::DeflateConfig;
+///
+/// let client = DeflateConfig::default();
+/// let mut server = DeflateConfig::default();
+/// server.server_no_context_takeover = true;
+///
+/// let offers = parse_extensions(&client_offer(&client))?;
+/// let (server_params, answer) = server_negotiate(&offers, &server).expect("the offer is acceptable");
+/// let client_params = client_accept(&answer, &client)?;
+/// assert_eq!(client_params, server_params, "both ends agree");
+/// assert!(client_params.server_no_context_takeover);
+/// assert_eq!((client_params.server_max_window_bits, client_params.client_max_window_bits), (15, 15));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DeflateParams {
@@ -146,6 +173,19 @@ impl Default for DeflateParams {
 
 impl DeflateParams {
     /// Window of the messages that `role` sends: a server sends with the `server_*` parameters.
+    ///
+    /// ```
+    /// use laputa_core::deflate::server_negotiate;
+    /// use laputa_core::extensions::parse_extensions;
+    /// use laputa_core::{DeflateConfig, Role};
+    ///
+    /// // The client compresses with at most a 10-bit window.
+    /// let offers = parse_extensions("permessage-deflate; client_max_window_bits=10")?;
+    /// let (params, _answer) = server_negotiate(&offers, &DeflateConfig::default()).expect("accepted");
+    /// assert_eq!(params.send_window_bits(Role::Client), 10);
+    /// assert_eq!(params.send_window_bits(Role::Server), 15);
+    /// # Ok::<(), laputa_core::extensions::ExtensionError>(())
+    /// ```
     pub fn send_window_bits(&self, role: Role) -> u8 {
         match role {
             Role::Server => self.server_max_window_bits,
@@ -154,11 +194,37 @@ impl DeflateParams {
     }
 
     /// Window of the messages that `role` receives.
+    ///
+    /// ```
+    /// use laputa_core::deflate::server_negotiate;
+    /// use laputa_core::extensions::parse_extensions;
+    /// use laputa_core::{DeflateConfig, Role};
+    ///
+    /// // The client compresses with at most a 10-bit window, so that is what the server inflates.
+    /// let offers = parse_extensions("permessage-deflate; client_max_window_bits=10")?;
+    /// let (params, _answer) = server_negotiate(&offers, &DeflateConfig::default()).expect("accepted");
+    /// assert_eq!(params.recv_window_bits(Role::Server), 10);
+    /// assert_eq!(params.recv_window_bits(Role::Client), 15);
+    /// # Ok::<(), laputa_core::extensions::ExtensionError>(())
+    /// ```
     pub fn recv_window_bits(&self, role: Role) -> u8 {
         self.send_window_bits(peer(role))
     }
 
     /// Whether `role` resets its compressor after every message it sends.
+    ///
+    /// ```
+    /// use laputa_core::deflate::server_negotiate;
+    /// use laputa_core::extensions::parse_extensions;
+    /// use laputa_core::{DeflateConfig, Role};
+    ///
+    /// // The client asks the server to compress every message on its own.
+    /// let offers = parse_extensions("permessage-deflate; server_no_context_takeover")?;
+    /// let (params, _answer) = server_negotiate(&offers, &DeflateConfig::default()).expect("accepted");
+    /// assert!(params.send_no_context_takeover(Role::Server));
+    /// assert!(!params.send_no_context_takeover(Role::Client));
+    /// # Ok::<(), laputa_core::extensions::ExtensionError>(())
+    /// ```
     pub fn send_no_context_takeover(&self, role: Role) -> bool {
         match role {
             Role::Server => self.server_no_context_takeover,
@@ -168,6 +234,20 @@ impl DeflateParams {
 
     /// Whether the peer of `role` resets its compressor after every message, which lets `role`
     /// reset its decompressor too.
+    ///
+    /// ```
+    /// use laputa_core::deflate::server_negotiate;
+    /// use laputa_core::extensions::parse_extensions;
+    /// use laputa_core::{DeflateConfig, Role};
+    ///
+    /// // The server resets its compressor after every message, so the client may reset its
+    /// // decompressor too.
+    /// let offers = parse_extensions("permessage-deflate; server_no_context_takeover")?;
+    /// let (params, _answer) = server_negotiate(&offers, &DeflateConfig::default()).expect("accepted");
+    /// assert!(params.recv_no_context_takeover(Role::Client));
+    /// assert!(!params.recv_no_context_takeover(Role::Server));
+    /// # Ok::<(), laputa_core::extensions::ExtensionError>(())
+    /// ```
     pub fn recv_no_context_takeover(&self, role: Role) -> bool {
         self.send_no_context_takeover(peer(role))
     }
@@ -182,6 +262,23 @@ fn peer(role: Role) -> Role {
 
 /// Why a server's permessage-deflate response cannot be accepted. RFC 7692 says the client
 /// "MUST _Fail the WebSocket Connection_" in each of these cases.
+///
+/// ```
+/// use laputa_core::deflate::{client_accept, NegotiationError};
+/// use laputa_core::extensions::parse_extensions;
+/// use laputa_core::DeflateConfig;
+///
+/// let mut config = DeflateConfig::default();
+/// config.server_max_window_bits = Some(10);
+/// config.fallback_offer = false;
+/// // We asked for a server window of at most 10 bits; the server answers with 12.
+/// let response = parse_extensions("permessage-deflate; server_max_window_bits=12")?;
+/// let err = client_accept(&response[0], &config).unwrap_err();
+/// let param = "server_max_window_bits".to_owned();
+/// assert_eq!(err, NegotiationError::WindowTooLarge { param, offered: 10, answered: 12 });
+/// assert_eq!(err.to_string(), "response has server_max_window_bits=12, above the offered 10");
+/// # Ok::<(), laputa_core::extensions::ExtensionError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum NegotiationError {
@@ -409,6 +506,24 @@ pub fn client_offer(config: &DeflateConfig) -> String {
 ///
 /// `response` is the `permessage-deflate` element of the response's `Sec-WebSocket-Extensions`
 /// (a server may accept only one). Any error means the client must fail the connection.
+///
+/// ```
+/// use laputa_core::deflate::{client_accept, client_offer, NegotiationError};
+/// use laputa_core::extensions::parse_extensions;
+/// use laputa_core::DeflateConfig;
+///
+/// let config = DeflateConfig::default();
+/// assert_eq!(client_offer(&config), "permessage-deflate; client_max_window_bits");
+/// // The server lowers our window to 10 bits and resets its compressor after every message.
+/// let response = parse_extensions("permessage-deflate; server_no_context_takeover; client_max_window_bits=10")?;
+/// let params = client_accept(&response[0], &config)?;
+/// assert_eq!(params.client_max_window_bits, 10);
+/// assert!(params.server_no_context_takeover);
+///
+/// let other = parse_extensions("x-webkit-deflate-frame")?;
+/// assert!(matches!(client_accept(&other[0], &config), Err(NegotiationError::NotPermessageDeflate(_))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn client_accept(response: &Extension, config: &DeflateConfig) -> Result<DeflateParams, NegotiationError> {
     if !response.name.eq_ignore_ascii_case(PERMESSAGE_DEFLATE) {
         return Err(NegotiationError::NotPermessageDeflate(response.name.clone()));
@@ -453,6 +568,24 @@ pub fn client_accept(response: &Extension, config: &DeflateConfig) -> Result<Def
 /// configured, `server_max_window_bits` as the smaller of the client's request and
 /// [`DeflateConfig::server_max_window_bits`], `client_no_context_takeover` when offered or
 /// configured, and `client_max_window_bits` only when the offer carried it and a limit applies.
+///
+/// ```
+/// use laputa_core::deflate::server_negotiate;
+/// use laputa_core::extensions::parse_extensions;
+/// use laputa_core::DeflateConfig;
+///
+/// let mut config = DeflateConfig::default();
+/// config.server_max_window_bits = Some(12);
+/// // The client asks for a server window of at most 10 bits.
+/// let offers = parse_extensions("permessage-deflate; server_max_window_bits=10; client_max_window_bits")?;
+/// let (params, answer) = server_negotiate(&offers, &config).expect("the offer is acceptable");
+/// assert_eq!(answer.to_string(), "permessage-deflate; server_max_window_bits=10");
+/// assert_eq!((params.server_max_window_bits, params.client_max_window_bits), (10, 15));
+///
+/// // Without a permessage-deflate offer, messages go uncompressed.
+/// assert!(server_negotiate(&parse_extensions("x-foo")?, &config).is_none());
+/// # Ok::<(), laputa_core::extensions::ExtensionError>(())
+/// ```
 pub fn server_negotiate(offers: &[Extension], config: &DeflateConfig) -> Option<(DeflateParams, Extension)> {
     offers
         .iter()

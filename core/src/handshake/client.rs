@@ -46,6 +46,16 @@ impl ClientRequest {
     /// The host is required; the port defaults to 80 (or 443 when secure); the path defaults to
     /// `/`. RFC 6455 section 3: "Fragment identifiers are meaningless in the context of
     /// WebSocket URIs and MUST NOT be used on these URIs", so a URL with `#` is refused.
+    ///
+    /// ```
+    /// use laputa_core::handshake::{ClientRequest, HandshakeError};
+    ///
+    /// let request = ClientRequest::new("ws://example.com/chat")?;
+    /// assert_eq!((request.host(), request.port(), request.uri().path()), ("example.com", 80, "/chat"));
+    /// let err = ClientRequest::new("ws://example.com/chat#top").unwrap_err();
+    /// assert!(matches!(err, HandshakeError::InvalidUrl(_)));
+    /// # Ok::<(), HandshakeError>(())
+    /// ```
     pub fn new(url: &str) -> Result<Self, HandshakeError> {
         let invalid = |why: &str| HandshakeError::InvalidUrl(format!("{why}: {url}"));
         if url.contains('#') {
@@ -80,6 +90,24 @@ impl ClientRequest {
     }
 
     /// Sets the `Origin` header.
+    ///
+    /// ```
+    /// use laputa_core::handshake::{ClientHandshake, ClientRequest, HandshakeError};
+    /// use laputa_core::Config;
+    /// use std::time::Instant;
+    ///
+    /// let request = ClientRequest::new("ws://example.com/chat")?.origin("https://example.com");
+    /// let mut handshake = ClientHandshake::new(request, Config::default(), Instant::now())?;
+    /// let mut out = Vec::new();
+    /// handshake.poll_transmit(&mut out);
+    /// assert!(String::from_utf8_lossy(&out).contains("\r\nOrigin: https://example.com\r\n"));
+    ///
+    /// // A value that cannot be sent is reported when the handshake starts.
+    /// let request = ClientRequest::new("ws://example.com/chat")?.origin("https://example.com\r\nX-Evil: 1");
+    /// let err = ClientHandshake::new(request, Config::default(), Instant::now()).unwrap_err();
+    /// assert!(matches!(err, HandshakeError::InvalidRequest(_)));
+    /// # Ok::<(), HandshakeError>(())
+    /// ```
     pub fn origin(mut self, origin: impl Into<String>) -> Self {
         match HeaderValue::try_from(origin.into()) {
             Ok(value) => self.origin = Some(value),
@@ -89,6 +117,24 @@ impl ClientRequest {
     }
 
     /// Offers a subprotocol; call several times to offer several, most preferred first.
+    ///
+    /// ```
+    /// use laputa_core::handshake::{ClientHandshake, ClientRequest, HandshakeError};
+    /// use laputa_core::Config;
+    /// use std::time::Instant;
+    ///
+    /// let request = ClientRequest::new("ws://example.com/chat")?.protocol("chat.v2").protocol("chat");
+    /// let mut handshake = ClientHandshake::new(request, Config::default(), Instant::now())?;
+    /// let mut out = Vec::new();
+    /// handshake.poll_transmit(&mut out);
+    /// assert!(String::from_utf8_lossy(&out).contains("\r\nSec-WebSocket-Protocol: chat.v2, chat\r\n"));
+    ///
+    /// // Offering one twice is reported when the handshake starts.
+    /// let request = ClientRequest::new("ws://example.com/chat")?.protocol("chat").protocol("chat");
+    /// let err = ClientHandshake::new(request, Config::default(), Instant::now()).unwrap_err();
+    /// assert_eq!(err, HandshakeError::InvalidRequest("subprotocol offered twice"));
+    /// # Ok::<(), HandshakeError>(())
+    /// ```
     pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
         let protocol = protocol.into();
         // RFC 6455 section 4.1: the elements "MUST be non-empty strings with characters in the
@@ -106,6 +152,21 @@ impl ClientRequest {
 
     /// Offers an extension: a raw `Sec-WebSocket-Extensions` element such as
     /// `permessage-deflate; client_max_window_bits`.
+    ///
+    /// ```
+    /// use laputa_core::handshake::{ClientHandshake, ClientRequest};
+    /// use laputa_core::Config;
+    /// use std::time::Instant;
+    ///
+    /// let request = ClientRequest::new("ws://example.com/chat")?
+    ///     .extension_offer("x-foo; level=2")
+    ///     .extension_offer("x-bar");
+    /// let mut handshake = ClientHandshake::new(request, Config::default(), Instant::now())?;
+    /// let mut out = Vec::new();
+    /// handshake.poll_transmit(&mut out);
+    /// assert!(String::from_utf8_lossy(&out).contains("\r\nSec-WebSocket-Extensions: x-foo; level=2, x-bar\r\n"));
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
     pub fn extension_offer(mut self, value: impl Into<String>) -> Self {
         match HeaderValue::try_from(value.into()) {
             Ok(value) if names_an_extension(&value) => self.extensions.push(value),
@@ -117,6 +178,26 @@ impl ClientRequest {
     /// Adds a header (for example `Authorization`, `Cookie` or `User-Agent`). Headers the
     /// handshake writes itself (`Host`, `Upgrade`, `Connection`, `Origin` and the
     /// `Sec-WebSocket-*` ones) are refused: use the dedicated methods.
+    ///
+    /// ```
+    /// use laputa_core::handshake::{ClientHandshake, ClientRequest, HandshakeError};
+    /// use laputa_core::http::{header, HeaderValue};
+    /// use laputa_core::Config;
+    /// use std::time::Instant;
+    ///
+    /// let request = ClientRequest::new("ws://example.com/chat")?
+    ///     .header(header::AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
+    /// let mut handshake = ClientHandshake::new(request, Config::default(), Instant::now())?;
+    /// let mut out = Vec::new();
+    /// handshake.poll_transmit(&mut out);
+    /// assert!(String::from_utf8_lossy(&out).contains("\r\nauthorization: Bearer abc\r\n"));
+    ///
+    /// // A header the handshake writes itself is refused when the handshake starts.
+    /// let request = ClientRequest::new("ws://example.com/chat")?.header(header::HOST, HeaderValue::from_static("h"));
+    /// let err = ClientHandshake::new(request, Config::default(), Instant::now()).unwrap_err();
+    /// assert_eq!(err, HandshakeError::InvalidRequest("header is set by the handshake itself"));
+    /// # Ok::<(), HandshakeError>(())
+    /// ```
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         if RESERVED.contains(&name) {
             self.fail("header is set by the handshake itself");
@@ -127,21 +208,60 @@ impl ClientRequest {
     }
 
     /// The host to connect to, without brackets for IPv6 addresses.
+    ///
+    /// ```
+    /// use laputa_core::handshake::ClientRequest;
+    ///
+    /// assert_eq!(ClientRequest::new("wss://example.com/chat")?.host(), "example.com");
+    /// // Ready for `TcpStream::connect((request.host(), request.port()))`.
+    /// let request = ClientRequest::new("ws://[::1]:9001/chat")?;
+    /// assert_eq!((request.host(), request.port()), ("::1", 9001));
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
     pub fn host(&self) -> &str {
         &self.host
     }
 
     /// The port to connect to.
+    ///
+    /// ```
+    /// use laputa_core::handshake::ClientRequest;
+    ///
+    /// assert_eq!(ClientRequest::new("ws://example.com/chat")?.port(), 80);
+    /// assert_eq!(ClientRequest::new("wss://example.com/chat")?.port(), 443);
+    /// assert_eq!(ClientRequest::new("ws://example.com:9001/chat")?.port(), 9001);
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
     pub fn port(&self) -> u16 {
         self.port
     }
 
     /// Whether the URL asks for TLS (`wss://` or `https://`).
+    ///
+    /// ```
+    /// use laputa_core::handshake::ClientRequest;
+    ///
+    /// // A driver wraps the TCP stream in TLS when this is true.
+    /// assert!(ClientRequest::new("wss://example.com/chat")?.is_secure());
+    /// assert!(ClientRequest::new("https://example.com/chat")?.is_secure());
+    /// assert!(!ClientRequest::new("ws://example.com/chat")?.is_secure());
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
     pub fn is_secure(&self) -> bool {
         self.secure
     }
 
     /// The parsed URL.
+    ///
+    /// ```
+    /// use laputa_core::handshake::ClientRequest;
+    ///
+    /// let request = ClientRequest::new("wss://example.com/chat?room=1")?;
+    /// assert_eq!(request.uri().scheme_str(), Some("wss"));
+    /// assert_eq!(request.uri().path(), "/chat");
+    /// assert_eq!(request.uri().query(), Some("room=1"));
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
     pub fn uri(&self) -> &Uri {
         &self.uri
     }
@@ -302,21 +422,63 @@ impl ClientHandshake {
     ///
     /// Fails with [`HandshakeError::InvalidRequest`] if a builder method of `request` got an
     /// invalid value.
+    ///
+    /// ```
+    /// use laputa_core::handshake::{ClientHandshake, ClientRequest, HandshakeError};
+    /// use laputa_core::Config;
+    /// use std::time::Instant;
+    ///
+    /// let now = Instant::now();
+    /// let request = ClientRequest::new("ws://example.com/chat")?.protocol("chat");
+    /// let handshake = ClientHandshake::new(request, Config::default(), now)?;
+    /// assert_eq!(handshake.poll_timeout(), Some(now + Config::default().handshake_timeout));
+    ///
+    /// // Invalid builder input surfaces here.
+    /// let request = ClientRequest::new("ws://example.com/chat")?.protocol("not a token");
+    /// let err = ClientHandshake::new(request, Config::default(), now).unwrap_err();
+    /// assert_eq!(err, HandshakeError::InvalidRequest("subprotocol is not a token"));
+    /// # Ok::<(), HandshakeError>(())
+    /// ```
     pub fn new(request: ClientRequest, config: Config, now: Instant) -> Result<Self, HandshakeError> {
         Self::with_rng(request, config, Rng::os(), now)
     }
 
     /// Same as [`new`](Self::new) with a given random source, which also masks the frames of
     /// the resulting [`Connection`].
+    ///
+    /// ```
+    /// use laputa_core::handshake::{ClientHandshake, ClientRequest, HandshakeError};
+    /// use laputa_core::{Config, Rng};
+    /// use std::time::Instant;
+    ///
+    /// // A seeded source makes the request, key included, repeatable in a test.
+    /// let request_bytes = |seed| -> Result<Vec<u8>, HandshakeError> {
+    ///     let request = ClientRequest::new("ws://example.com/chat")?;
+    ///     let rng = Rng::seeded(seed);
+    ///     let mut handshake = ClientHandshake::with_rng(request, Config::default(), rng, Instant::now())?;
+    ///     let mut out = Vec::new();
+    ///     handshake.poll_transmit(&mut out);
+    ///     Ok(out)
+    /// };
+    /// assert_eq!(request_bytes(7)?, request_bytes(7)?);
+    /// assert_ne!(request_bytes(7)?, request_bytes(8)?);
+    /// # Ok::<(), HandshakeError>(())
+    /// ```
     pub fn with_rng(
-        request: ClientRequest,
+        mut request: ClientRequest,
         config: Config,
         mut rng: Rng,
         now: Instant,
     ) -> Result<Self, HandshakeError> {
         // permessage-deflate is offered from the configuration, ahead of any raw offers.
         let request = match &config.deflate {
-            Some(deflate) => request.extension_offer(crate::deflate::client_offer(deflate)),
+            Some(deflate) => {
+                // Offers are in order of preference (RFC 6455 section 9.1).
+                let raw = std::mem::take(&mut request.extensions);
+                let mut request = request.extension_offer(crate::deflate::client_offer(deflate));
+                request.extensions.extend(raw);
+                request
+            }
             None => request,
         };
         if let Some(why) = request.error {
@@ -339,6 +501,24 @@ impl ClientHandshake {
     }
 
     /// Appends the request to `buf` the first time; does nothing afterwards.
+    ///
+    /// ```
+    /// use laputa_core::handshake::{ClientHandshake, ClientRequest};
+    /// use laputa_core::Config;
+    /// use std::time::Instant;
+    ///
+    /// let request = ClientRequest::new("ws://example.com/chat")?;
+    /// let mut handshake = ClientHandshake::new(request, Config::default(), Instant::now())?;
+    /// let mut out = Vec::new();
+    /// handshake.poll_transmit(&mut out);
+    /// assert!(out.starts_with(b"GET /chat HTTP/1.1\r\nHost: example.com\r\n"));
+    /// assert!(out.ends_with(b"\r\n\r\n"));
+    /// // The whole request came out at once: nothing more to send.
+    /// let sent = out.len();
+    /// handshake.poll_transmit(&mut out);
+    /// assert_eq!(out.len(), sent);
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
     pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) {
         buf.append(&mut self.transmit);
     }
@@ -349,6 +529,29 @@ impl ClientHandshake {
     /// client [`Connection`] has already been fed any bytes that followed the head. A non-101
     /// answer is [`HandshakeError::UnexpectedStatus`]. After `Some` or an error the handshake is
     /// spent and further calls return [`HandshakeError::Finished`].
+    ///
+    /// ```
+    /// use laputa_core::handshake::{ClientHandshake, ClientRequest, HandshakeError};
+    /// use laputa_core::{Config, Role};
+    /// use std::time::Instant;
+    ///
+    /// let request = ClientRequest::new("ws://example.com/chat")?;
+    /// let mut handshake = ClientHandshake::new(request, Config::default(), Instant::now())?;
+    /// # let mut request = Vec::new();
+    /// # handshake.poll_transmit(&mut request);
+    /// # let mut server = laputa_core::handshake::ServerHandshake::new(Config::default(), Instant::now());
+    /// # let incoming = server.handle_input(&request)?.expect("a complete request");
+    /// # let mut answer = Vec::new();
+    /// # incoming.accept(laputa_core::handshake::Accept::new())?.poll_transmit(Instant::now(), &mut answer);
+    /// // `answer` holds the server's 101 response, which may arrive in pieces.
+    /// let (start, rest) = answer.split_at(10);
+    /// assert!(handshake.handle_input(start)?.is_none(), "the head is not complete");
+    /// let (connection, response) = handshake.handle_input(rest)?.expect("the server accepted");
+    /// assert_eq!(response.status(), 101);
+    /// assert_eq!(connection.role(), Role::Client);
+    /// assert_eq!(handshake.handle_input(b"more").unwrap_err(), HandshakeError::Finished);
+    /// # Ok::<(), HandshakeError>(())
+    /// ```
     pub fn handle_input(&mut self, data: &[u8]) -> Result<Option<(Connection, Response<()>)>, HandshakeError> {
         let mut pending = self.pending.take().ok_or(HandshakeError::Finished)?;
         match pending.reader.push(data) {
@@ -363,12 +566,42 @@ impl ClientHandshake {
 
     /// When [`handle_timeout`](Self::handle_timeout) should next be called; `None` once the
     /// handshake is over (or if the timeout is too large to represent).
+    ///
+    /// ```
+    /// use laputa_core::handshake::{ClientHandshake, ClientRequest};
+    /// use laputa_core::Config;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let mut config = Config::default();
+    /// config.handshake_timeout = Duration::from_secs(5);
+    /// let now = Instant::now();
+    /// let handshake = ClientHandshake::new(ClientRequest::new("ws://example.com/chat")?, config, now)?;
+    /// assert_eq!(handshake.poll_timeout(), Some(now + Duration::from_secs(5)));
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.pending.as_ref().and(self.deadline)
     }
 
     /// Tells the handshake the time. Returns [`HandshakeError::Timeout`] (once) if no complete
     /// response arrived by the deadline; the handshake is then spent.
+    ///
+    /// ```
+    /// use laputa_core::handshake::{ClientHandshake, ClientRequest, HandshakeError};
+    /// use laputa_core::Config;
+    /// use std::time::Instant;
+    ///
+    /// let now = Instant::now();
+    /// let request = ClientRequest::new("ws://example.com/chat")?;
+    /// let mut handshake = ClientHandshake::new(request, Config::default(), now)?;
+    /// let deadline = handshake.poll_timeout().expect("a deadline");
+    /// assert_eq!(handshake.handle_timeout(now), Ok(()));
+    /// assert_eq!(handshake.handle_timeout(deadline), Err(HandshakeError::Timeout));
+    /// // The handshake is spent.
+    /// assert_eq!(handshake.poll_timeout(), None);
+    /// assert_eq!(handshake.handle_input(b"HTTP/1.1 101").unwrap_err(), HandshakeError::Finished);
+    /// # Ok::<(), HandshakeError>(())
+    /// ```
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), HandshakeError> {
         match (&self.pending, self.deadline) {
             (Some(_), Some(deadline)) if now >= deadline => {
@@ -746,6 +979,20 @@ mod tests {
         let sent = transmit(&mut client);
         let extra = "Sec-WebSocket-Extensions: x-foo, x-bar\r\n";
         assert!(client.handle_input(response(&sent, extra).as_bytes()).is_err());
+    }
+
+    /// The configured permessage-deflate offer is the preferred one: it comes before the
+    /// application's own offers.
+    #[test]
+    fn configured_deflate_is_offered_first() {
+        let config = Config { deflate: Some(crate::DeflateConfig::default()), ..Config::default() };
+        let request = ClientRequest::new("ws://h/").unwrap().extension_offer("x-foo").extension_offer("x-bar");
+        let mut client = ClientHandshake::with_rng(request, config, Rng::seeded(1), Instant::now()).unwrap();
+        let sent = transmit(&mut client);
+        assert!(
+            sent.contains("\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits, x-foo, x-bar\r\n"),
+            "{sent}"
+        );
     }
 
     #[test]

@@ -53,6 +53,19 @@ pub fn accept_key(key: &[u8]) -> String {
 ///
 /// A server that gets [`HandshakeError::Rejected`] writes
 /// [`response_bytes`](HandshakeError::response_bytes) to the client and closes the connection.
+///
+/// ```
+/// use laputa_core::handshake::{HandshakeError, ServerHandshake};
+/// use laputa_core::http::StatusCode;
+/// use laputa_core::Config;
+/// use std::time::Instant;
+///
+/// let mut handshake = ServerHandshake::new(Config::default(), Instant::now());
+/// let err = handshake.handle_input(b"POST /chat HTTP/1.1\r\nHost: example.com\r\n\r\n").unwrap_err();
+/// assert!(matches!(err, HandshakeError::Rejected { status, .. } if status == StatusCode::METHOD_NOT_ALLOWED));
+/// let response = err.response_bytes().expect("a rejection has a response");
+/// assert!(response.starts_with(b"HTTP/1.1 405 Method Not Allowed\r\n"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HandshakeError {
@@ -106,6 +119,20 @@ pub enum HandshakeError {
 impl HandshakeError {
     /// The HTTP status involved: the one to answer with for [`HandshakeError::Rejected`], the one
     /// received for [`HandshakeError::UnexpectedStatus`]; `None` otherwise.
+    ///
+    /// ```
+    /// use laputa_core::handshake::{ClientHandshake, ClientRequest, HandshakeError};
+    /// use laputa_core::http::StatusCode;
+    /// use laputa_core::Config;
+    /// use std::time::Instant;
+    ///
+    /// let request = ClientRequest::new("ws://example.com/chat")?;
+    /// let mut handshake = ClientHandshake::new(request, Config::default(), Instant::now())?;
+    /// let err = handshake.handle_input(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n").unwrap_err();
+    /// assert_eq!(err.http_status(), Some(StatusCode::UNAUTHORIZED));
+    /// assert_eq!(HandshakeError::Timeout.http_status(), None);
+    /// # Ok::<(), HandshakeError>(())
+    /// ```
     pub fn http_status(&self) -> Option<StatusCode> {
         match self {
             Self::Rejected { status, .. } | Self::UnexpectedStatus { status, .. } => Some(*status),
@@ -351,20 +378,118 @@ fn write_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Vec<u
 
 /// What a driver needs from either side of the opening handshake, so that one drive loop serves
 /// both: write what `poll_transmit` gives, feed what it reads, honour the deadline.
+///
+/// ```
+/// use laputa_core::handshake::{Accept, ClientHandshake, ClientRequest, Handshake, HandshakeError, ServerHandshake};
+/// use laputa_core::Config;
+/// use std::time::Instant;
+///
+/// // One drive loop for either side: `reads` stands in for what arrives on the socket, `sent`
+/// // for what is written to it.
+/// fn drive<H: Handshake>(
+///     hs: &mut H,
+///     reads: &[&[u8]],
+///     sent: &mut Vec<u8>,
+/// ) -> Result<Option<H::Output>, HandshakeError> {
+///     hs.poll_transmit(sent);
+///     for read in reads {
+///         if let Some(done) = hs.handle_input(read)? {
+///             return Ok(Some(done));
+///         }
+///         hs.poll_transmit(sent);
+///     }
+///     Ok(None) // a real driver keeps reading, and calls `handle_timeout` at `poll_timeout`
+/// }
+///
+/// let now = Instant::now();
+/// let mut client = ClientHandshake::new(ClientRequest::new("ws://example.com/chat")?, Config::default(), now)?;
+/// let mut request = Vec::new();
+/// assert!(drive(&mut client, &[], &mut request)?.is_none());
+///
+/// let mut server = ServerHandshake::new(Config::default(), now);
+/// let (start, end) = request.split_at(20); // the request may arrive in pieces
+/// let incoming = drive(&mut server, &[start, end], &mut Vec::new())?.expect("a complete request");
+/// assert_eq!(incoming.path(), "/chat");
+/// let mut response = Vec::new();
+/// incoming.accept(Accept::new())?.poll_transmit(now, &mut response);
+///
+/// let (_connection, response) = drive(&mut client, &[&response], &mut request)?.expect("a complete response");
+/// assert_eq!(response.status(), 101);
+/// # Ok::<(), HandshakeError>(())
+/// ```
 pub trait Handshake {
     /// What the handshake produces: the connection (client) or the request to decide on (server).
     type Output;
 
     /// Feeds bytes read from the peer; `Some` once the handshake is complete.
+    ///
+    /// ```
+    /// use laputa_core::handshake::{Handshake, ServerHandshake};
+    /// use laputa_core::Config;
+    /// use std::time::Instant;
+    ///
+    /// let mut server = ServerHandshake::new(Config::default(), Instant::now());
+    /// let request: &[u8] = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    ///     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    /// let (start, end) = request.split_at(30);
+    /// assert!(Handshake::handle_input(&mut server, start)?.is_none(), "the head is not complete");
+    /// let incoming = Handshake::handle_input(&mut server, end)?.expect("the head is complete");
+    /// assert_eq!(incoming.path(), "/chat");
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
     fn handle_input(&mut self, data: &[u8]) -> Result<Option<Self::Output>, HandshakeError>;
 
     /// Appends bytes to send (the client's request; nothing for a server).
+    ///
+    /// ```
+    /// use laputa_core::handshake::{ClientHandshake, ClientRequest, Handshake, ServerHandshake};
+    /// use laputa_core::Config;
+    /// use std::time::Instant;
+    ///
+    /// let now = Instant::now();
+    /// let mut client = ClientHandshake::new(ClientRequest::new("ws://example.com/chat")?, Config::default(), now)?;
+    /// let mut out = Vec::new();
+    /// Handshake::poll_transmit(&mut client, &mut out);
+    /// assert!(out.starts_with(b"GET /chat HTTP/1.1\r\n"));
+    ///
+    /// // A server answers through the connection it accepts, so it has nothing to send here.
+    /// let mut server = ServerHandshake::new(Config::default(), now);
+    /// let mut out = Vec::new();
+    /// Handshake::poll_transmit(&mut server, &mut out);
+    /// assert!(out.is_empty());
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
     fn poll_transmit(&mut self, buf: &mut Vec<u8>);
 
     /// The handshake deadline.
+    ///
+    /// ```
+    /// use laputa_core::handshake::{Handshake, ServerHandshake};
+    /// use laputa_core::Config;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let mut config = Config::default();
+    /// config.handshake_timeout = Duration::from_secs(5);
+    /// let now = Instant::now();
+    /// let server = ServerHandshake::new(config, now);
+    /// assert_eq!(Handshake::poll_timeout(&server), Some(now + Duration::from_secs(5)));
+    /// ```
     fn poll_timeout(&self) -> Option<Instant>;
 
     /// Fails with [`HandshakeError::Timeout`] once `now` is past the deadline.
+    ///
+    /// ```
+    /// use laputa_core::handshake::{Handshake, HandshakeError, ServerHandshake};
+    /// use laputa_core::Config;
+    /// use std::time::Instant;
+    ///
+    /// let now = Instant::now();
+    /// let mut server = ServerHandshake::new(Config::default(), now);
+    /// let deadline = Handshake::poll_timeout(&server).expect("a deadline");
+    /// assert_eq!(Handshake::handle_timeout(&mut server, now), Ok(()));
+    /// assert_eq!(Handshake::handle_timeout(&mut server, deadline), Err(HandshakeError::Timeout));
+    /// assert_eq!(Handshake::poll_timeout(&server), None, "the handshake is over");
+    /// ```
     fn handle_timeout(&mut self, now: Instant) -> Result<(), HandshakeError>;
 }
 

@@ -47,6 +47,18 @@ pub struct ServerHandshake {
 impl ServerHandshake {
     /// Starts waiting for a request; the deadline is `now` plus
     /// [`Config::handshake_timeout`].
+    ///
+    /// ```
+    /// use laputa_core::handshake::ServerHandshake;
+    /// use laputa_core::Config;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let mut config = Config::default();
+    /// config.handshake_timeout = Duration::from_secs(3);
+    /// let now = Instant::now();
+    /// let handshake = ServerHandshake::new(config, now);
+    /// assert_eq!(handshake.poll_timeout(), Some(now + Duration::from_secs(3)));
+    /// ```
     pub fn new(config: Config, now: Instant) -> Self {
         Self {
             deadline: now.checked_add(config.handshake_timeout),
@@ -61,6 +73,29 @@ impl ServerHandshake {
     /// any bytes after its head are kept for the connection. `Err(Rejected { .. })`: answer with
     /// [`HandshakeError::response_bytes`]. After `Some` or an error the handshake is spent and
     /// further calls return [`HandshakeError::Finished`].
+    ///
+    /// ```
+    /// use laputa_core::handshake::ServerHandshake;
+    /// use laputa_core::http::StatusCode;
+    /// use laputa_core::Config;
+    /// use std::time::Instant;
+    ///
+    /// let mut handshake = ServerHandshake::new(Config::default(), Instant::now());
+    /// // The head may arrive in pieces.
+    /// assert!(handshake.handle_input(b"GET /chat HTTP/1.1\r\nHost: example.com\r\n")?.is_none());
+    /// let rest = b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    ///     Sec-WebSocket-Version: 13\r\n\r\n";
+    /// let incoming = handshake.handle_input(rest)?.expect("the head is complete");
+    /// assert_eq!(incoming.path(), "/chat");
+    ///
+    /// // A request that is not a WebSocket upgrade gets an error response.
+    /// let mut handshake = ServerHandshake::new(Config::default(), Instant::now());
+    /// let err = handshake.handle_input(b"GET /chat HTTP/1.1\r\nHost: example.com\r\n\r\n").unwrap_err();
+    /// assert_eq!(err.http_status(), Some(StatusCode::BAD_REQUEST));
+    /// let response = err.response_bytes().expect("a rejection has a response");
+    /// assert!(response.starts_with(b"HTTP/1.1 400 Bad Request\r\n"));
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
     pub fn handle_input(&mut self, data: &[u8]) -> Result<Option<IncomingRequest>, HandshakeError> {
         let mut reader = self.reader.take().ok_or(HandshakeError::Finished)?;
         match reader.push(data) {
@@ -75,12 +110,43 @@ impl ServerHandshake {
 
     /// When [`handle_timeout`](Self::handle_timeout) should next be called; `None` once the
     /// handshake is over (or if the timeout is too large to represent).
+    ///
+    /// ```
+    /// use laputa_core::handshake::ServerHandshake;
+    /// use laputa_core::Config;
+    /// use std::time::Instant;
+    ///
+    /// let now = Instant::now();
+    /// let mut handshake = ServerHandshake::new(Config::default(), now);
+    /// assert_eq!(handshake.poll_timeout(), Some(now + Config::default().handshake_timeout));
+    /// # let request = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    /// #     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    /// // Once a whole `request` has arrived there is nothing left to time out.
+    /// assert!(handshake.handle_input(request)?.is_some());
+    /// assert_eq!(handshake.poll_timeout(), None);
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.reader.as_ref().and(self.deadline)
     }
 
     /// Tells the handshake the time. Returns [`HandshakeError::Timeout`] (once) if the request
     /// is still incomplete at the deadline; the handshake is then spent.
+    ///
+    /// ```
+    /// use laputa_core::handshake::{HandshakeError, ServerHandshake};
+    /// use laputa_core::Config;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let mut handshake = ServerHandshake::new(Config::default(), Instant::now());
+    /// assert!(handshake.handle_input(b"GET /chat HTTP/1.1\r\n")?.is_none());
+    /// let deadline = handshake.poll_timeout().expect("a deadline");
+    /// assert_eq!(handshake.handle_timeout(deadline - Duration::from_millis(1)), Ok(()));
+    /// assert_eq!(handshake.handle_timeout(deadline), Err(HandshakeError::Timeout));
+    /// // The handshake is spent: the rest of the request comes too late.
+    /// assert_eq!(handshake.handle_input(b"Host: example.com\r\n\r\n").unwrap_err(), HandshakeError::Finished);
+    /// # Ok::<(), HandshakeError>(())
+    /// ```
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), HandshakeError> {
         match (&self.reader, self.deadline) {
             (Some(_), Some(deadline)) if now >= deadline => {
@@ -118,6 +184,24 @@ fn version_not_supported() -> HandshakeError {
 /// The accessors give what an application usually checks before accepting: path and query,
 /// `Origin`, cookies, offered subprotocols and extensions; [`request`](Self::request) has the
 /// rest.
+///
+/// ```
+/// use laputa_core::handshake::{Reject, ServerHandshake};
+/// use laputa_core::http::StatusCode;
+/// use laputa_core::Config;
+/// use std::time::Instant;
+///
+/// let mut handshake = ServerHandshake::new(Config::default(), Instant::now());
+/// let request = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+///     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+///     Origin: https://evil.example\r\n\r\n";
+/// let incoming = handshake.handle_input(request)?.expect("a complete request");
+/// // A page of another site opened this WebSocket: refuse it.
+/// assert_ne!(incoming.origin(), Some("https://example.com"));
+/// let response = incoming.reject(Reject::new(StatusCode::FORBIDDEN));
+/// assert!(response.starts_with(b"HTTP/1.1 403 Forbidden\r\n"));
+/// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+/// ```
 #[derive(Debug)]
 pub struct IncomingRequest {
     request: Request<()>,
@@ -176,6 +260,25 @@ impl IncomingRequest {
     /// Accepts the upgrade for another HTTP stack: returns the 101 response for it to send
     /// (with the same headers and checks as [`accept`](Self::accept)) and the server
     /// [`Connection`] to run over the upgraded stream once it has.
+    ///
+    /// ```
+    /// use laputa_core::handshake::Accept;
+    /// # let now = std::time::Instant::now();
+    /// # let mut handshake = laputa_core::handshake::ServerHandshake::new(Default::default(), now);
+    /// # let request = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\n\
+    /// #     Sec-WebSocket-Protocol: chat\r\n\
+    /// #     \r\n";
+    /// # let incoming = handshake.handle_input(request)?.expect("a complete request");
+    /// // The client offered `chat`.
+    /// let (response, connection) = incoming.accept_response(Accept::new().protocol("chat"))?;
+    /// assert_eq!(response.status(), 101);
+    /// assert_eq!(response.headers()["sec-websocket-accept"], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    /// assert_eq!(response.headers()["sec-websocket-protocol"], "chat");
+    /// assert_eq!(connection.pending_transmit(), 0, "the other stack sends the response");
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
     pub fn accept_response(self, accept: Accept) -> Result<(http::Response<()>, Connection), HandshakeError> {
         let deflate = self.negotiate_deflate();
         let extra = self.answer_headers(&accept, deflate.as_ref().map(|(_, answer)| answer))?;
@@ -206,32 +309,121 @@ impl IncomingRequest {
 
     /// The request: method (GET), URI (as sent: path and query, or absolute form), version
     /// (HTTP/1.1) and headers.
+    ///
+    /// ```
+    /// # let now = std::time::Instant::now();
+    /// # let mut handshake = laputa_core::handshake::ServerHandshake::new(Default::default(), now);
+    /// # let request = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\n\
+    /// #     User-Agent: laputa-test\r\n\
+    /// #     \r\n";
+    /// # let incoming = handshake.handle_input(request)?.expect("a complete request");
+    /// // The client sent `GET /chat?room=1 HTTP/1.1`.
+    /// let request = incoming.request();
+    /// assert_eq!(request.method(), "GET");
+    /// assert_eq!(request.uri(), "/chat?room=1");
+    /// assert_eq!(request.version(), laputa_core::http::Version::HTTP_11);
+    /// assert_eq!(request.headers()["user-agent"], "laputa-test");
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
     pub fn request(&self) -> &Request<()> {
         &self.request
     }
 
     /// The path of the request target, e.g. `/chat`.
+    ///
+    /// ```
+    /// # let now = std::time::Instant::now();
+    /// # let mut handshake = laputa_core::handshake::ServerHandshake::new(Default::default(), now);
+    /// # let request = b"GET ws://example.com/chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\n\
+    /// #     \r\n";
+    /// # let incoming = handshake.handle_input(request)?.expect("a complete request");
+    /// // The client sent `GET ws://example.com/chat?room=1 HTTP/1.1`.
+    /// assert_eq!(incoming.path(), "/chat");
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
     pub fn path(&self) -> &str {
         self.request.uri().path()
     }
 
     /// The query of the request target without the `?`, if any.
+    ///
+    /// ```
+    /// # let now = std::time::Instant::now();
+    /// # let mut handshake = laputa_core::handshake::ServerHandshake::new(Default::default(), now);
+    /// # let request = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\n\
+    /// #     \r\n";
+    /// # let incoming = handshake.handle_input(request)?.expect("a complete request");
+    /// // The client sent `GET /chat?room=1 HTTP/1.1`.
+    /// assert_eq!(incoming.query(), Some("room=1"));
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
     pub fn query(&self) -> Option<&str> {
         self.request.uri().query()
     }
 
     /// All request headers.
+    ///
+    /// ```
+    /// # let now = std::time::Instant::now();
+    /// # let mut handshake = laputa_core::handshake::ServerHandshake::new(Default::default(), now);
+    /// # let request = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\n\
+    /// #     Authorization: Bearer abc\r\n\
+    /// #     \r\n";
+    /// # let incoming = handshake.handle_input(request)?.expect("a complete request");
+    /// // The client sent `Authorization: Bearer abc`.
+    /// let token = incoming.headers().get("authorization").and_then(|value| value.to_str().ok());
+    /// assert_eq!(token, Some("Bearer abc"));
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
     pub fn headers(&self) -> &HeaderMap {
         self.request.headers()
     }
 
     /// The `Origin` header (sent by browsers), if present and visible ASCII.
+    ///
+    /// ```
+    /// # let now = std::time::Instant::now();
+    /// # let mut handshake = laputa_core::handshake::ServerHandshake::new(Default::default(), now);
+    /// # let request = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\n\
+    /// #     Origin: https://example.com\r\n\
+    /// #     \r\n";
+    /// # let incoming = handshake.handle_input(request)?.expect("a complete request");
+    /// // The client, a page of https://example.com, sent `Origin: https://example.com`.
+    /// assert_eq!(incoming.origin(), Some("https://example.com"));
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
     pub fn origin(&self) -> Option<&str> {
         self.headers().get(ORIGIN)?.to_str().ok()
     }
 
     /// The `(name, value)` pairs of every `Cookie` header (`name=value; name2=value2`), in order.
     /// Values are returned as sent (not unquoted or decoded); pairs without `=` are skipped.
+    ///
+    /// ```
+    /// # let now = std::time::Instant::now();
+    /// # let mut handshake = laputa_core::handshake::ServerHandshake::new(Default::default(), now);
+    /// # let request = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\n\
+    /// #     Cookie: session=abc; theme=dark\r\n\
+    /// #     \r\n";
+    /// # let incoming = handshake.handle_input(request)?.expect("a complete request");
+    /// // The client sent `Cookie: session=abc; theme=dark`.
+    /// let session = incoming.cookies().find(|(name, _)| *name == "session").map(|(_, value)| value);
+    /// assert_eq!(session, Some("abc"));
+    /// assert_eq!(incoming.cookies().collect::<Vec<_>>(), [("session", "abc"), ("theme", "dark")]);
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
     pub fn cookies(&self) -> impl Iterator<Item = (&str, &str)> {
         self.headers()
             .get_all(COOKIE)
@@ -244,12 +436,48 @@ impl IncomingRequest {
 
     /// The subprotocols the client offered, across all `Sec-WebSocket-Protocol` headers, in
     /// order of preference, trimmed.
+    ///
+    /// ```
+    /// # let now = std::time::Instant::now();
+    /// # let mut handshake = laputa_core::handshake::ServerHandshake::new(Default::default(), now);
+    /// # let request = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\n\
+    /// #     Sec-WebSocket-Protocol: chat.v2, chat\r\n\
+    /// #     \r\n";
+    /// # let incoming = handshake.handle_input(request)?.expect("a complete request");
+    /// // The client sent `Sec-WebSocket-Protocol: chat.v2, chat`.
+    /// assert_eq!(incoming.protocols().collect::<Vec<_>>(), ["chat.v2", "chat"]);
+    /// // The first one offered that this server speaks.
+    /// let supported = ["chat", "superchat"];
+    /// assert_eq!(incoming.protocols().find(|offered| supported.contains(offered)), Some("chat"));
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
     pub fn protocols(&self) -> impl Iterator<Item = &str> {
         list_elements(self.headers(), &SEC_WEBSOCKET_PROTOCOL)
     }
 
     /// The raw values of the `Sec-WebSocket-Extensions` headers, in order (each may hold several
     /// comma-separated offers with parameters). Values that are not visible ASCII are skipped.
+    ///
+    /// ```
+    /// use laputa_core::extensions::parse_extensions;
+    /// # let now = std::time::Instant::now();
+    /// # let mut handshake = laputa_core::handshake::ServerHandshake::new(Default::default(), now);
+    /// # let request = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\n\
+    /// #     Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits, x-foo\r\n\
+    /// #     \r\n";
+    /// # let incoming = handshake.handle_input(request)?.expect("a complete request");
+    /// // The client sent `Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits, x-foo`.
+    /// let raw: Vec<&str> = incoming.extension_offers().collect();
+    /// assert_eq!(raw, ["permessage-deflate; client_max_window_bits, x-foo"]);
+    /// let offers = parse_extensions(raw[0]).expect("valid offers");
+    /// let names: Vec<&str> = offers.iter().map(|offer| offer.name.as_str()).collect();
+    /// assert_eq!(names, ["permessage-deflate", "x-foo"]);
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
     pub fn extension_offers(&self) -> impl Iterator<Item = &str> {
         self.headers().get_all(SEC_WEBSOCKET_EXTENSIONS).iter().filter_map(|value| value.to_str().ok())
     }
@@ -266,6 +494,26 @@ impl IncomingRequest {
     /// Fails with [`HandshakeError::InvalidAccept`] if `accept.protocol` is not one of
     /// [`protocols`](Self::protocols) or `accept.headers` sets a header the handshake writes
     /// itself (`Upgrade`, `Connection`, `Sec-WebSocket-Accept`, `Sec-WebSocket-Protocol`).
+    ///
+    /// ```
+    /// use laputa_core::handshake::{Accept, ServerHandshake};
+    /// use laputa_core::{Config, Event, Message};
+    /// use std::time::Instant;
+    ///
+    /// let mut handshake = ServerHandshake::new(Config::default(), Instant::now());
+    /// let mut input = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    ///     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ///     .to_vec();
+    /// // The client's first frame, a masked text "Hello", came in the same read as its request.
+    /// input.extend_from_slice(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+    /// let incoming = handshake.handle_input(&input)?.expect("a complete request");
+    /// let mut connection = incoming.accept(Accept::new())?;
+    /// let mut out = Vec::new();
+    /// connection.poll_transmit(Instant::now(), &mut out);
+    /// assert!(out.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
+    /// assert_eq!(connection.poll_event(), Some(Event::Message(Message::from("Hello"))));
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
     pub fn accept(self, accept: Accept) -> Result<Connection, HandshakeError> {
         let deflate = self.negotiate_deflate();
         let head = self.response_head(&accept, deflate.as_ref().map(|(_, answer)| answer))?;
@@ -284,6 +532,30 @@ impl IncomingRequest {
     /// response has `headers`, `Content-Length` for `body` (any `Content-Length` or
     /// `Transfer-Encoding` in `headers` is replaced) and `Connection: close` unless `headers`
     /// has a `Connection` header. `status` should be an error or redirect status.
+    ///
+    /// ```
+    /// use laputa_core::handshake::Reject;
+    /// use laputa_core::http::{header::WWW_AUTHENTICATE, HeaderValue, StatusCode};
+    /// # let now = std::time::Instant::now();
+    /// # let mut handshake = laputa_core::handshake::ServerHandshake::new(Default::default(), now);
+    /// # let request = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\n\
+    /// #     \r\n";
+    /// # let incoming = handshake.handle_input(request)?.expect("a complete request");
+    /// // No credentials: ask for them instead of upgrading.
+    /// assert!(incoming.headers().get("authorization").is_none());
+    /// let reject = Reject::new(StatusCode::UNAUTHORIZED)
+    ///     .header(WWW_AUTHENTICATE, HeaderValue::from_static("Basic"))
+    ///     .body("who?");
+    /// let response = incoming.reject(reject);
+    /// assert_eq!(
+    ///     response,
+    ///     b"HTTP/1.1 401 Unauthorized\r\nwww-authenticate: Basic\r\nConnection: close\r\n\
+    ///       Content-Length: 4\r\n\r\nwho?"
+    /// );
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
     pub fn reject(self, reject: Reject) -> Vec<u8> {
         write_response(reject.0.status(), reject.0.headers(), reject.0.body())
     }
@@ -438,6 +710,21 @@ pub struct Reject(Box<http::Response<Vec<u8>>>);
 
 impl Reject {
     /// A response with `status` (an error or redirect status) and no body.
+    ///
+    /// ```
+    /// use laputa_core::handshake::Reject;
+    /// use laputa_core::http::StatusCode;
+    /// # let now = std::time::Instant::now();
+    /// # let mut handshake = laputa_core::handshake::ServerHandshake::new(Default::default(), now);
+    /// # let request = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\n\
+    /// #     \r\n";
+    /// # let incoming = handshake.handle_input(request)?.expect("a complete request");
+    /// let response = incoming.reject(Reject::new(StatusCode::FORBIDDEN));
+    /// assert_eq!(response, b"HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
     pub fn new(status: StatusCode) -> Self {
         let mut response = http::Response::new(Vec::new());
         *response.status_mut() = status;
@@ -445,23 +732,61 @@ impl Reject {
     }
 
     /// Adds a header (`WWW-Authenticate`, `Location`, `Set-Cookie`...).
+    ///
+    /// ```
+    /// use laputa_core::handshake::Reject;
+    /// use laputa_core::http::{header::LOCATION, HeaderValue, StatusCode};
+    ///
+    /// let reject = Reject::new(StatusCode::FOUND).header(LOCATION, HeaderValue::from_static("/login"));
+    /// assert_eq!(reject.into_response().headers()[LOCATION], "/login");
+    /// ```
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         self.0.headers_mut().append(name, value);
         self
     }
 
     /// Sets the body.
+    ///
+    /// ```
+    /// use laputa_core::handshake::Reject;
+    /// use laputa_core::http::StatusCode;
+    ///
+    /// let reject = Reject::new(StatusCode::SERVICE_UNAVAILABLE).body("try again later");
+    /// assert_eq!(reject.into_response().body(), b"try again later");
+    /// ```
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
         *self.0.body_mut() = body.into();
         self
     }
 
     /// The status sent.
+    ///
+    /// ```
+    /// use laputa_core::handshake::Reject;
+    /// use laputa_core::http::StatusCode;
+    ///
+    /// let reject = Reject::new(StatusCode::TOO_MANY_REQUESTS);
+    /// assert_eq!(reject.status(), StatusCode::TOO_MANY_REQUESTS);
+    /// assert!(reject.status().is_client_error());
+    /// ```
     pub fn status(&self) -> StatusCode {
         self.0.status()
     }
 
     /// The response, for an HTTP stack that writes responses itself.
+    ///
+    /// ```
+    /// use laputa_core::handshake::Reject;
+    /// use laputa_core::http::{header::WWW_AUTHENTICATE, HeaderValue, StatusCode};
+    ///
+    /// let response = Reject::new(StatusCode::UNAUTHORIZED)
+    ///     .header(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"laputa\""))
+    ///     .body("who are you?")
+    ///     .into_response();
+    /// assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    /// assert_eq!(response.headers()[WWW_AUTHENTICATE], "Basic realm=\"laputa\"");
+    /// assert_eq!(response.body(), b"who are you?");
+    /// ```
     pub fn into_response(self) -> http::Response<Vec<u8>> {
         *self.0
     }
@@ -495,17 +820,77 @@ pub struct Accept {
 
 impl Accept {
     /// No subprotocol, no extra headers.
+    ///
+    /// ```
+    /// use laputa_core::handshake::Accept;
+    /// use std::time::Instant;
+    /// # let now = std::time::Instant::now();
+    /// # let mut handshake = laputa_core::handshake::ServerHandshake::new(Default::default(), now);
+    /// # let request = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\n\
+    /// #     Sec-WebSocket-Protocol: chat\r\n\
+    /// #     \r\n";
+    /// # let incoming = handshake.handle_input(request)?.expect("a complete request");
+    /// // The client offered `chat`; accepting without a subprotocol is allowed too.
+    /// let mut connection = incoming.accept(Accept::new())?;
+    /// let mut out = Vec::new();
+    /// connection.poll_transmit(Instant::now(), &mut out);
+    /// assert!(out.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
+    /// assert!(!String::from_utf8_lossy(&out).contains("Sec-WebSocket-Protocol"));
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Chooses the subprotocol `protocol`.
+    ///
+    /// ```
+    /// use laputa_core::handshake::Accept;
+    /// use std::time::Instant;
+    /// # let now = std::time::Instant::now();
+    /// # let mut handshake = laputa_core::handshake::ServerHandshake::new(Default::default(), now);
+    /// # let request = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\n\
+    /// #     \r\n";
+    /// # let incoming = handshake.handle_input(request)?.expect("a complete request");
+    /// // The client offered `chat, superchat`.
+    /// let mut connection = incoming.accept(Accept::new().protocol("superchat"))?;
+    /// let mut out = Vec::new();
+    /// connection.poll_transmit(Instant::now(), &mut out);
+    /// assert!(String::from_utf8_lossy(&out).contains("\r\nSec-WebSocket-Protocol: superchat\r\n"));
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
     pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
         self.protocol = Some(protocol.into());
         self
     }
 
     /// Adds a response header (repeated names are all sent).
+    ///
+    /// ```
+    /// use laputa_core::handshake::Accept;
+    /// use laputa_core::http::{header::SET_COOKIE, HeaderValue};
+    /// use std::time::Instant;
+    /// # let now = std::time::Instant::now();
+    /// # let mut handshake = laputa_core::handshake::ServerHandshake::new(Default::default(), now);
+    /// # let request = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\n\
+    /// #     \r\n";
+    /// # let incoming = handshake.handle_input(request)?.expect("a complete request");
+    /// let accept = Accept::new()
+    ///     .header(SET_COOKIE, HeaderValue::from_static("session=1"))
+    ///     .header(SET_COOKIE, HeaderValue::from_static("theme=dark"));
+    /// let mut connection = incoming.accept(accept)?;
+    /// let mut out = Vec::new();
+    /// connection.poll_transmit(Instant::now(), &mut out);
+    /// assert!(String::from_utf8_lossy(&out).contains("\r\nset-cookie: session=1\r\nset-cookie: theme=dark\r\n"));
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         self.headers.append(name, value);
         self
