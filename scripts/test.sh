@@ -52,6 +52,9 @@ check_features() {
 }
 step check_features
 step cargo clippy --workspace --all-targets --all-features -- -D warnings
+# The fuzz targets are a package of their own, outside the workspace.
+fuzz_lints() { (cd fuzz && cargo fmt -- --check && cargo clippy --all-targets -- -D warnings); }
+step fuzz_lints
 step env RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --all-features
 # The integration tests run the release examples; build them here, in view, so the tests'
 # own `cargo build` (tests/src/lib.rs, example_bin) finds nothing left to do.

@@ -8,7 +8,12 @@
 //! Checked: no panic; a rejection carries a status among 400/405/426/431/505 and a response
 //! starting with that status line; after a result the handshake is spent; an accepted request
 //! yields a 101 with the right `Sec-WebSocket-Accept` followed by the connection's frames; a
-//! subprotocol not offered is refused; and splitting the input changes nothing.
+//! subprotocol not offered is refused; and splitting the input changes nothing but which pings
+//! get their own pong: an answer that finds 16 unwritten waits and is replaced by a newer one
+//! (RFC 6455 section 5.5.3 allows answering only the latest ping), so the number of pongs
+//! depends on the writes between reads. Pongs are compared apart: with `Ping` events on (bit
+//! 6), each run's pongs answer the pings in their order; the rest of the output must be
+//! identical.
 #![no_main]
 
 use laputa_core::handshake::{accept_key, Accept, HandshakeError, Reject, ServerHandshake};
@@ -36,8 +41,32 @@ enum Outcome {
     AcceptRefused(HandshakeError),
     /// The application rejected the request with this response.
     AppRejected(Vec<u8>),
-    /// Upgraded: the bytes the connection sent (101 first) and its events.
+    /// Upgraded: the bytes the connection sent (101 first) but its pongs, and its events.
     Upgraded(Vec<u8>, Vec<Event>),
+}
+
+/// Takes the pong frames out of `out` (a server's head and then its unmasked frames): the
+/// rest, and the pongs' payloads in order.
+fn take_pongs(out: &[u8], head_end: usize) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let (mut rest, mut pongs) = (out[..head_end].to_vec(), Vec::new());
+    let mut frames = &out[head_end..];
+    while let [b0, b1, ..] = *frames {
+        assert_eq!(b1 & 0x80, 0, "a server frame is not masked");
+        let (len, header) = match b1 & 0x7f {
+            126 => (usize::from(u16::from_be_bytes([frames[2], frames[3]])), 4),
+            127 => (usize::try_from(u64::from_be_bytes(frames[2..10].try_into().unwrap())).unwrap(), 10),
+            n => (usize::from(n), 2),
+        };
+        let (frame, more) = frames.split_at(header + len);
+        if b0 & 0x0f == 0xA {
+            pongs.push(frame[header..].to_vec());
+        } else {
+            rest.extend_from_slice(frame);
+        }
+        frames = more;
+    }
+    assert!(frames.is_empty(), "output ends in a partial frame");
+    (rest, pongs)
 }
 
 fn outcome(mode: u8, pieces: &[&[u8]]) -> Outcome {
@@ -47,6 +76,7 @@ fn outcome(mode: u8, pieces: &[&[u8]]) -> Outcome {
     if mode & 0x20 != 0 {
         config.deflate = Some(laputa_core::DeflateConfig::default());
     }
+    config.emit_pings = mode & 0x40 != 0;
     let mut handshake = ServerHandshake::new(config, Instant::now());
     let mut pieces = pieces.iter();
     let request = loop {
@@ -114,5 +144,16 @@ fn outcome(mode: u8, pieces: &[&[u8]]) -> Outcome {
     let head = std::str::from_utf8(&out[..head_end]).expect("an ASCII head");
     assert!(head.contains(&accept_line), "{head}");
     assert_eq!(events.iter().filter(|e| matches!(e, Event::Closed(_))).count(), 1);
-    Outcome::Upgraded(out, events)
+    let (rest, pongs) = take_pongs(&out, head_end);
+    assert!(pongs.iter().all(|p| p.len() <= 125));
+    if mode & 0x40 != 0 {
+        let mut pings = events.iter().filter_map(|e| match e {
+            Event::Ping(payload) => Some(&payload[..]),
+            _ => None,
+        });
+        for pong in &pongs {
+            assert!(pings.any(|ping| ping == &pong[..]), "a pong that answers no later ping: {pong:?}");
+        }
+    }
+    Outcome::Upgraded(rest, events)
 }

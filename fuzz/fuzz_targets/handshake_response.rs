@@ -3,11 +3,13 @@
 //!
 //! Input: `mode`, two split bytes, then the response. Every `@A` in the response is replaced by
 //! the accept value the client expects, so that short inputs reach past that check (the seeds
-//! use it). `mode` picks the limits, and bit 5 turns permessage-deflate on.
+//! use it). `mode` picks the limits, bit 5 turns permessage-deflate on, bit 6 `Ping` events.
 //!
 //! Checked: no panic; errors are only the response errors; a 101 gives a connection that reads
 //! what follows without panicking and ends in exactly one `Closed`; the handshake is spent after
-//! a result; splitting the input changes nothing.
+//! a result; splitting the input changes nothing but which pings get their own pong (an answer
+//! that finds 16 unwritten waits and is replaced by a newer one, RFC 6455 section 5.5.3), so
+//! pongs are compared apart: with `Ping` events on, they answer the pings in their order.
 #![no_main]
 
 use laputa_core::frame::FrameHeader;
@@ -37,6 +39,7 @@ fn config(mode: u8) -> Config {
     if mode & 0x20 != 0 {
         config.deflate = Some(laputa_core::DeflateConfig::default());
     }
+    config.emit_pings = mode & 0x40 != 0;
     config
 }
 
@@ -77,8 +80,8 @@ enum Outcome {
     /// much of it came with the head).
     Failed(String),
     /// Upgraded: the response's subprotocol, the connection's events, and the frames it sent
-    /// (first byte and unmasked payload: masking keys are drawn when a frame is encoded, which
-    /// for pongs is when the output is taken, so the keys depend on the split).
+    /// but pongs (first byte and unmasked payload: masking keys are drawn when a frame is
+    /// encoded, which for pongs is when the output is taken, so the keys depend on the split).
     Upgraded(Option<String>, Vec<Event>, Vec<(u8, Vec<u8>)>),
 }
 
@@ -133,7 +136,17 @@ fn outcome(mode: u8, pieces: &[&[u8]]) -> Outcome {
     events.extend(std::iter::from_fn(|| conn.poll_event()));
     conn.poll_transmit(Instant::now(), &mut out);
     assert_eq!(events.iter().filter(|e| matches!(e, Event::Closed(_))).count(), 1);
-    Outcome::Upgraded(protocol, events, unmasked_frames(&out))
+    let (pongs, frames): (Vec<_>, Vec<_>) = unmasked_frames(&out).into_iter().partition(|(b0, _)| b0 & 0x0f == 0xA);
+    if mode & 0x40 != 0 {
+        let mut pings = events.iter().filter_map(|e| match e {
+            Event::Ping(payload) => Some(&payload[..]),
+            _ => None,
+        });
+        for (_, pong) in &pongs {
+            assert!(pings.any(|ping| ping == &pong[..]), "a pong that answers no later ping: {pong:?}");
+        }
+    }
+    Outcome::Upgraded(protocol, events, frames)
 }
 
 /// The frames a client sent, each checked to be masked.

@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     let mut events = Vec::new();
     for (i, piece) in pieces.iter().enumerate() {
         let (first, last) = (i == 0, i + 1 == pieces.len());
-        let mut frame = vec![(u8::from(last) << 7) | (u8::from(first) << 6) | u8::from(first) * 2];
+        let mut frame = vec![(u8::from(last) << 7) | (u8::from(first) << 6) | (u8::from(first) * 2)];
         frame.push(0xff);
         frame.extend_from_slice(&(piece.len() as u64).to_be_bytes());
         if piece.len() <= 0xffff {

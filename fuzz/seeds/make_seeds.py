@@ -80,6 +80,11 @@ req = {
     "many_headers": (4, RFC.replace(b"\r\n\r\n", b"\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(10)) + b"\r\n")),
 }
 req["deflate_offer"] = (0x20, req["extensions_cookies"][1])
+# More pings in one read than the 16 unwritten answers the core queues (the rest coalesce),
+# with Ping events on (mode bit 6): then a close, or a frame with reserved bits that fails.
+PINGS = b"".join(client(0x89, b"ping %02d" % i) for i in range(18))
+req["ping_flood"] = (0x40, RFC + PINGS + client(0x88, b"\x03\xe8"))
+req["ping_flood_failing"] = (0x40, RFC + PINGS + client(0xF1, b"rsv"))
 for name, (mode, data) in req.items():
     write("handshake_request", name, bytes([mode, 0x40, 0x80]) + data)
 
@@ -104,6 +109,9 @@ resp = {
 for name, data in resp.items():
     write("handshake_response", name, bytes([0, 0x40, 0x80]) + data)
 write("handshake_response", "deflate_on", bytes([0x20, 0x40, 0x80]) + resp["ok_extension"])
+SERVER_PINGS = b"".join(frame(0x89, b"ping %02d" % i) for i in range(18))
+write("handshake_response", "ping_flood", bytes([0x40, 0x40, 0x80]) + OK + b"\r\n" + SERVER_PINGS + frame(0x88, b"\x03\xe8"))
+write("handshake_response", "ping_flood_failing", bytes([0x40, 0x40, 0x80]) + OK + b"\r\n" + SERVER_PINGS + frame(0xF1, b"rsv"))
 
 # ---- ops: header, then (kind << 1 | side) and arguments (see core/tests/common/ops.rs) ----
 ARGS = [2, 2, 1, 1, 2, 1, 1, 0, 0]
