@@ -567,7 +567,8 @@ pub fn client_accept(response: &Extension, config: &DeflateConfig) -> Result<Def
 /// The response names what the server will do: `server_no_context_takeover` when asked or
 /// configured, `server_max_window_bits` as the smaller of the client's request and
 /// [`DeflateConfig::server_max_window_bits`], `client_no_context_takeover` when offered or
-/// configured, and `client_max_window_bits` only when the offer carried it and a limit applies.
+/// configured, and `client_max_window_bits` when the offer carried it and the offer or
+/// [`DeflateConfig::client_max_window_bits`] gives a value (the smaller when both do).
 ///
 /// ```
 /// use laputa_core::deflate::server_negotiate;
