@@ -184,7 +184,7 @@ async fn close_from_client<R: TcpRuntime>() {
     assert!(theirs.clean);
     assert_eq!((theirs.code, theirs.reason.as_str()), (CloseCode::NORMAL, "bye"));
     // Once closed, sending fails and receiving reports the close again.
-    assert!(ws.send("late").await.is_err());
+    assert!(ws.send("late").await.unwrap_err().is_closed());
     assert!(ws.recv().await.unwrap_err().is_closed());
 }
 
