@@ -405,6 +405,33 @@ impl<S: Stream> WebSocket<S> {
         &self.connection
     }
 
+    /// How the connection ended, once it has (as the async adapters' `closed`).
+    ///
+    /// ```
+    /// use laputa::CloseCode;
+    /// # use laputa::{blocking::WebSocket, core::Connection, Config, Role};
+    /// # use std::io::Write;
+    /// # use std::net::{Shutdown, TcpListener, TcpStream};
+    /// # let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// # let mut client = TcpStream::connect(listener.local_addr()?)?;
+    /// # let mut ws = WebSocket::from_upgraded(listener.accept()?.0, Connection::new(Role::Server, Config::default()));
+    /// # // A masked text frame "Hello", then a close frame with code 1000, then the client's FIN.
+    /// # client.write_all(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58])?;
+    /// # client.write_all(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8])?;
+    /// # client.shutdown(Shutdown::Write)?;
+    /// // `ws` is the server end of a connection whose client sends "Hello", then closes.
+    /// assert!(ws.closed().is_none());
+    /// while let Ok(message) = ws.read() {
+    ///     println!("{message:?}");
+    /// }
+    /// let closed = ws.closed().expect("the connection is over");
+    /// assert!(closed.clean && closed.code == CloseCode::NORMAL);
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
+    pub fn closed(&self) -> Option<&Closed> {
+        self.closed.as_ref()
+    }
+
     /// Sends a whole message.
     ///
     /// ```no_run

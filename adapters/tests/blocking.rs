@@ -140,7 +140,7 @@ fn feed_corks_until_a_call_writes() {
 }
 
 /// A send once the close handshake has begun is refused as closed, from either side: a loop
-/// that stops on `is_closed` stops there too.
+/// that stops on `is_closed` stops there too; `closed()` says how it ended once it has.
 #[test]
 fn sends_after_a_close_are_refused_as_closed() {
     let (url, handle) = server(|stream| {
@@ -153,8 +153,12 @@ fn sends_after_a_close_are_refused_as_closed() {
     ws.send_close(CloseCode::NORMAL, "done").unwrap();
     let refused = ws.send("after my close").unwrap_err();
     assert!(refused.is_closed(), "the closing side's send: {refused:?}");
+    assert!(ws.closed().is_none(), "closing, not closed yet");
     match ws.read() {
-        Err(Error::Closed(closed)) => assert!(closed.clean, "{closed:?}"),
+        Err(Error::Closed(closed)) => {
+            assert!(closed.clean, "{closed:?}");
+            assert_eq!(ws.closed().map(|c| (c.code, c.clean)), Some((closed.code, true)));
+        }
         other => panic!("{other:?}"),
     }
     let (closed, refused, debug) = handle.join().unwrap();
