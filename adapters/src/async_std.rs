@@ -225,14 +225,25 @@ impl_futures_io!(AsyncStd, Stream::poll_shutdown_write, Stream);
 pub trait Stream: AsyncRead + AsyncWrite + Unpin {
     /// Shuts down the write side; by default `poll_close`.
     ///
-    /// ```no_run
+    /// ```
     /// use laputa::async_std::Stream;
     /// use std::pin::Pin;
+    /// # use async_std::io::{ReadExt, WriteExt};
     ///
-    /// # async fn run(mut stream: async_std::net::TcpStream) -> Result<(), laputa::Error> {
+    /// # async_std::task::block_on(async {
+    /// # let listener = async_std::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let mut stream = async_std::net::TcpStream::connect(listener.local_addr()?).await?;
+    /// # let (mut peer, _) = listener.accept().await?;
     /// // Send a FIN: the peer reads the end of the stream, and this side can still read.
     /// std::future::poll_fn(|cx| Pin::new(&mut stream).poll_shutdown_write(cx)).await?;
-    /// # Ok(()) }
+    /// assert_eq!(peer.read(&mut [0; 16]).await?, 0);
+    /// # peer.write_all(b"still open").await?;
+    /// let mut buf = [0; 10];
+    /// stream.read_exact(&mut buf).await?;
+    /// assert_eq!(&buf, b"still open"); // what the peer wrote after the FIN
+    /// # Ok::<(), std::io::Error>(())
+    /// # })?;
+    /// # Ok::<(), std::io::Error>(())
     /// ```
     fn poll_shutdown_write(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.poll_close(cx)

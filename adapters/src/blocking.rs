@@ -343,17 +343,32 @@ pub struct WebSocket<S> {
 impl<S: Stream> WebSocket<S> {
     /// Wraps a stream whose upgrade another HTTP stack already performed.
     ///
-    /// ```no_run
+    /// ```
     /// use laputa::{blocking::WebSocket, Accept, Config, IncomingRequest};
+    /// # use std::io::Write;
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let mut client = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (stream, _) = listener.accept()?;
+    /// # let head = http::Request::get("/chat")
+    /// #     .header("host", "example.com")
+    /// #     .header("upgrade", "websocket")
+    /// #     .header("connection", "Upgrade")
+    /// #     .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+    /// #     .header("sec-websocket-version", "13")
+    /// #     .body(())
+    /// #     .expect("a valid request");
     ///
-    /// # fn run(stream: std::net::TcpStream, head: http::Request<()>) -> Result<(), laputa::Error> {
     /// // The other stack read the request `head` from `stream`; the core checks it.
     /// let incoming = IncomingRequest::from_request(head, Config::default())?;
     /// let (response, connection) = incoming.accept_response(Accept::default())?;
+    /// assert_eq!(response.status(), 101);
     /// // ... the other stack writes the 101 `response` to `stream`, then hands the stream over:
     /// let mut ws = WebSocket::from_upgraded(stream, connection);
-    /// let message = ws.read()?;
-    /// # Ok(()) }
+    /// # // The client's masked text frame "Hello" (RFC 6455 section 5.7).
+    /// # client.write_all(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58])?;
+    /// // The client sends "Hello".
+    /// assert_eq!(ws.read()?.as_text(), Some("Hello"));
+    /// # Ok::<(), laputa::Error>(())
     /// ```
     pub fn from_upgraded(stream: S, connection: Connection) -> Self {
         Self::from_parts(Io::new(stream), connection)
@@ -365,9 +380,17 @@ impl<S: Stream> WebSocket<S> {
 
     /// The underlying stream.
     ///
-    /// ```no_run
-    /// let (ws, _) = laputa::blocking::connect("ws://127.0.0.1:9001/")?;
-    /// println!("connected from {}", ws.get_ref().local_addr()?);
+    /// `peer` is the other end of the connection:
+    ///
+    /// ```
+    /// # use laputa::{blocking::WebSocket, core::Connection, Config, Role};
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (peer, _) = listener.accept()?;
+    /// # let ws = WebSocket::from_upgraded(stream, Connection::new(Role::Client, Config::default()));
+    /// let local = ws.get_ref().local_addr()?;
+    /// println!("connected from {local}");
+    /// assert_eq!(local, peer.peer_addr()?);
     /// # Ok::<(), laputa::Error>(())
     /// ```
     pub fn get_ref(&self) -> &S {
@@ -376,11 +399,15 @@ impl<S: Stream> WebSocket<S> {
 
     /// The underlying stream, to set timeouts or options; do not read or write it directly.
     ///
-    /// ```no_run
+    /// ```
     /// use std::time::Duration;
+    /// # use laputa::{blocking::WebSocket, core::Connection, Config, Role};
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let mut ws = WebSocket::from_upgraded(stream, Connection::new(Role::Client, Config::default()));
     ///
-    /// let (mut ws, _) = laputa::blocking::connect("ws://127.0.0.1:9001/")?;
     /// ws.get_mut().set_write_timeout(Some(Duration::from_secs(5)))?;
+    /// assert_eq!(ws.get_ref().write_timeout()?, Some(Duration::from_secs(5)));
     /// # Ok::<(), laputa::Error>(())
     /// ```
     pub fn get_mut(&mut self) -> &mut S {
@@ -389,16 +416,30 @@ impl<S: Stream> WebSocket<S> {
 
     /// The protocol state machine, for what this type does not expose.
     ///
-    /// ```no_run
+    /// ```
     /// use laputa::{ClientRequest, Config, DeflateConfig};
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let addr = listener.local_addr()?;
+    /// # let server = std::thread::spawn(move || -> Result<(), laputa::Error> {
+    /// #     let mut config = Config::default();
+    /// #     config.deflate = Some(DeflateConfig::default());
+    /// #     let stream = listener.accept()?.0;
+    /// #     let mut ws = laputa::blocking::accept_with(stream, config, |_| Ok(laputa::Accept::new()))?;
+    /// #     while ws.read().is_ok() {}
+    /// #     Ok(())
+    /// # });
     ///
+    /// // A server that allows permessage-deflate listens on `addr`.
     /// let mut config = Config::default();
     /// config.deflate = Some(DeflateConfig::default());
-    /// let request = ClientRequest::new("ws://127.0.0.1:9001/")?;
-    /// let (ws, _) = laputa::blocking::connect_with(request, config)?;
+    /// let request = ClientRequest::new(&format!("ws://{addr}/"))?;
+    /// let (mut ws, _) = laputa::blocking::connect_with(request, config)?;
     /// if !ws.connection().is_compressed() {
     ///     println!("the server declined permessage-deflate");
     /// }
+    /// assert!(ws.connection().is_compressed());
+    /// # ws.close(laputa::CloseCode::NORMAL, "")?;
+    /// # server.join().expect("the server thread")?;
     /// # Ok::<(), laputa::Error>(())
     /// ```
     pub fn connection(&self) -> &Connection {
@@ -434,12 +475,21 @@ impl<S: Stream> WebSocket<S> {
 
     /// Sends a whole message.
     ///
-    /// ```no_run
+    /// `peer` is the other end of the connection:
+    ///
+    /// ```
     /// use laputa::Message;
-    /// # let (mut ws, _) = laputa::blocking::connect("ws://127.0.0.1:9001/")?;
+    /// # use laputa::{blocking::WebSocket, core::Connection, Config, Role};
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let mut peer = WebSocket::from_upgraded(listener.accept()?.0, Connection::new(Role::Server, Config::default()));
+    /// # let mut ws = WebSocket::from_upgraded(stream, Connection::new(Role::Client, Config::default()));
     /// ws.send("text")?; // a `&'static str` or `String` is text
     /// ws.send(vec![0xde, 0xad])?; // a `Vec<u8>` or `Bytes` is binary
     /// ws.send(Message::from(format!("{} + {}", 1, 2)))?;
+    /// assert_eq!(peer.read()?, Message::from("text"));
+    /// assert_eq!(peer.read()?, Message::from(vec![0xde, 0xad]));
+    /// assert_eq!(peer.read()?.as_text(), Some("1 + 2"));
     /// # Ok::<(), laputa::Error>(())
     /// ```
     pub fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
@@ -498,11 +548,31 @@ impl<S: Stream> WebSocket<S> {
     /// Sends a whole message without compressing it even when permessage-deflate is on: for
     /// secrets sent next to attacker-controlled data (RFC 7692 section 8).
     ///
-    /// ```no_run
-    /// # let (mut ws, _) = laputa::blocking::connect("ws://127.0.0.1:9001/")?;
-    /// # let session_token = String::from("s3cr3t");
-    /// ws.send("chatter anyone can write into")?; // compressed when deflate is on
-    /// ws.send_uncompressed(session_token)?; // never compressed next to what an attacker chose
+    /// `ws` is a server with permessage-deflate on; `read_frame` reads one frame from its peer's
+    /// socket:
+    ///
+    /// ```
+    /// # use laputa::{blocking::WebSocket, core::{Connection, DeflateParams, Rng}, Config, Role};
+    /// # use std::io::Read;
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let mut peer = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let connection = Connection::with_deflate(Role::Server, Config::default(), Rng::os(), DeflateParams::default());
+    /// # let mut ws = WebSocket::from_upgraded(listener.accept()?.0, connection);
+    /// # let mut read_frame = || -> std::io::Result<Vec<u8>> {
+    /// #     // A server's frames are not masked; these are short (7-bit length).
+    /// #     let mut frame = vec![0; 2];
+    /// #     peer.read_exact(&mut frame)?;
+    /// #     frame.resize(2 + usize::from(frame[1]), 0);
+    /// #     peer.read_exact(&mut frame[2..])?;
+    /// #     Ok(frame)
+    /// # };
+    /// let session_token = format!("session={}", "7".repeat(64));
+    /// ws.send("chatter anyone can write into. ".repeat(4))?; // compressed when deflate is on
+    /// ws.send_uncompressed(session_token.clone())?; // never compressed next to what an attacker chose
+    /// let (chatter, token) = (read_frame()?, read_frame()?);
+    /// assert_eq!(chatter[0], 0x80 | 0x40 | 0x1, "FIN, RSV1 (compressed), text");
+    /// assert_eq!(token[0], 0x81, "FIN and text, RSV1 clear: not compressed");
+    /// assert_eq!(&token[2..], session_token.as_bytes());
     /// # Ok::<(), laputa::Error>(())
     /// ```
     pub fn send_uncompressed(&mut self, message: impl Into<Message>) -> Result<(), Error> {
@@ -564,20 +634,29 @@ impl<S: Stream> WebSocket<S> {
 
     /// Sends a ping (at most 125 bytes); the pong arrives as an event in [`read_event`](Self::read_event).
     ///
-    /// ```no_run
+    /// ```
     /// use laputa::Event;
     /// use std::time::Instant;
-    /// # let (mut ws, _) = laputa::blocking::connect("ws://127.0.0.1:9001/")?;
+    /// # use laputa::{blocking::WebSocket, core::Connection, Config, Role};
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let mut peer = WebSocket::from_upgraded(listener.accept()?.0, Connection::new(Role::Server, Config::default()));
+    /// # let peer = std::thread::spawn(move || while peer.read().is_ok() {});
+    /// # let mut ws = WebSocket::from_upgraded(stream, Connection::new(Role::Client, Config::default()));
+    /// // The peer's core answers pings while it reads.
     /// let sent = Instant::now();
     /// ws.ping(b"rtt")?;
-    /// loop {
+    /// let pong = loop {
     ///     match ws.read_event()? {
-    ///         Event::Pong(payload) if payload == "rtt" => break,
+    ///         Event::Pong(payload) => break payload,
     ///         Event::Message(message) => println!("{message:?}"),
     ///         _ => {}
     ///     }
-    /// }
+    /// };
     /// println!("round trip: {:?}", sent.elapsed());
+    /// assert_eq!(pong, "rtt"); // a pong carries its ping's payload
+    /// # ws.close(laputa::CloseCode::NORMAL, "")?;
+    /// # peer.join().expect("the peer thread");
     /// # Ok::<(), laputa::Error>(())
     /// ```
     pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
@@ -588,20 +667,35 @@ impl<S: Stream> WebSocket<S> {
     /// Waits for the next message. When the connection ends, returns [`Error::Closed`] once the
     /// TCP teardown is done.
     ///
-    /// ```no_run
-    /// use laputa::{Error, Message};
-    /// # let (mut ws, _) = laputa::blocking::connect("ws://127.0.0.1:9001/")?;
-    /// loop {
+    /// ```
+    /// use laputa::{CloseCode, Error, Message};
+    /// # use laputa::{blocking::WebSocket, core::Connection, Config, Role};
+    /// # use std::io::Write;
+    /// # use std::net::{Shutdown, TcpListener, TcpStream};
+    /// # let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// # let mut client = TcpStream::connect(listener.local_addr()?)?;
+    /// # let mut ws = WebSocket::from_upgraded(listener.accept()?.0, Connection::new(Role::Server, Config::default()));
+    /// # // Masked with the key 0, which leaves the payload as it is: a text frame "Hello", a
+    /// # // binary frame of 3 bytes, a close frame with code 1000 and "bye"; then the client's FIN.
+    /// # client.write_all(&[0x81, 0x85, 0, 0, 0, 0, b'H', b'e', b'l', b'l', b'o'])?;
+    /// # client.write_all(&[0x82, 0x83, 0, 0, 0, 0, 1, 2, 3])?;
+    /// # client.write_all(&[0x88, 0x85, 0, 0, 0, 0, 0x03, 0xe8, b'b', b'y', b'e'])?;
+    /// # client.shutdown(Shutdown::Write)?;
+    /// // The client sends "Hello" and 3 bytes, then closes with 1000 "bye".
+    /// let mut texts = Vec::new();
+    /// let closed = loop {
     ///     match ws.read() {
-    ///         Ok(Message::Text(text)) => println!("text: {text}"),
+    ///         Ok(Message::Text(text)) => texts.push(text),
     ///         Ok(Message::Binary(data)) => println!("{} bytes", data.len()),
     ///         Err(Error::Closed(closed)) => {
     ///             println!("closed: {} {}", closed.code, closed.reason);
-    ///             break;
+    ///             break closed;
     ///         }
     ///         Err(e) => return Err(e),
     ///     }
-    /// }
+    /// };
+    /// assert_eq!(texts, ["Hello"]);
+    /// assert_eq!((closed.code, closed.reason.as_str()), (CloseCode::NORMAL, "bye"));
     /// # Ok::<(), laputa::Error>(())
     /// ```
     pub fn read(&mut self) -> Result<Message, Error> {
@@ -615,21 +709,36 @@ impl<S: Stream> WebSocket<S> {
     /// Waits for the next event of any kind: messages, pings (with `Config::emit_pings`), pongs,
     /// and the close handshake.
     ///
-    /// ```no_run
-    /// use laputa::Event;
-    /// # let (mut ws, _) = laputa::blocking::connect("ws://127.0.0.1:9001/")?;
-    /// loop {
+    /// ```
+    /// use laputa::{CloseCode, CloseFrame, Event};
+    /// # use laputa::{blocking::WebSocket, core::Connection, Config, Role};
+    /// # use std::io::Write;
+    /// # use std::net::{Shutdown, TcpListener, TcpStream};
+    /// # let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// # let mut client = TcpStream::connect(listener.local_addr()?)?;
+    /// # let mut ws = WebSocket::from_upgraded(listener.accept()?.0, Connection::new(Role::Server, Config::default()));
+    /// # // Masked with the key 0, which leaves the payload as it is: a text frame "Hello", then
+    /// # // a close frame with code 1000; then the client's FIN.
+    /// # client.write_all(&[0x81, 0x85, 0, 0, 0, 0, b'H', b'e', b'l', b'l', b'o'])?;
+    /// # client.write_all(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8])?;
+    /// # client.shutdown(Shutdown::Write)?;
+    /// // The client sends "Hello", then closes with 1000.
+    /// let (mut echoed, mut close_frame) = (0, None);
+    /// let closed = loop {
     ///     match ws.read_event()? {
-    ///         Event::Message(message) => ws.send(message)?,
-    ///         Event::Pong(payload) => println!("pong: {payload:?}"),
-    ///         Event::CloseReceived(frame) => println!("the peer closes: {frame:?}"),
-    ///         Event::Closed(closed) => {
-    ///             println!("closed, cleanly: {}", closed.clean);
-    ///             break;
+    ///         Event::Message(message) => {
+    ///             ws.send(message)?;
+    ///             echoed += 1;
     ///         }
+    ///         Event::Pong(payload) => println!("pong: {payload:?}"),
+    ///         Event::CloseReceived(frame) => close_frame = frame,
+    ///         Event::Closed(closed) => break closed,
     ///         _ => {}
     ///     }
-    /// }
+    /// };
+    /// assert_eq!(echoed, 1);
+    /// assert_eq!(close_frame, Some(CloseFrame { code: CloseCode::NORMAL, reason: String::new() }));
+    /// assert!(closed.clean);
     /// # Ok::<(), laputa::Error>(())
     /// ```
     pub fn read_event(&mut self) -> Result<Event, Error> {
@@ -652,11 +761,22 @@ impl<S: Stream> WebSocket<S> {
     /// discards messages that still arrive, and returns once the peer answered and the TCP
     /// connection is torn down, or the close timeout passed.
     ///
-    /// ```no_run
+    /// ```
     /// use laputa::CloseCode;
-    /// # let (mut ws, _) = laputa::blocking::connect("ws://127.0.0.1:9001/")?;
+    /// # use laputa::{blocking::WebSocket, core::Connection, Config, Role};
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let mut peer = WebSocket::from_upgraded(listener.accept()?.0, Connection::new(Role::Server, Config::default()));
+    /// # let peer = std::thread::spawn(move || (peer.read(), peer.read()));
+    /// # let mut ws = WebSocket::from_upgraded(stream, Connection::new(Role::Client, Config::default()));
     /// ws.send("bye")?;
     /// ws.close(CloseCode::NORMAL, "done")?;
+    /// // The peer answered, and the TCP connection is torn down.
+    /// assert!(ws.closed().is_some_and(|closed| closed.clean));
+    /// # let (message, closed) = peer.join().expect("the peer thread");
+    /// # assert_eq!(message?.as_text(), Some("bye"));
+    /// # let Err(laputa::Error::Closed(closed)) = closed else { panic!("not closed: {closed:?}") };
+    /// # assert_eq!((closed.code, closed.reason.as_str()), (CloseCode::NORMAL, "done"));
     /// # Ok::<(), laputa::Error>(())
     /// ```
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
@@ -673,17 +793,30 @@ impl<S: Stream> WebSocket<S> {
     /// Starts the close handshake without waiting: keep calling [`read`](Self::read) to receive
     /// what the peer sent before its close frame, until it returns [`Error::Closed`].
     ///
-    /// ```no_run
-    /// use laputa::CloseCode;
-    /// # let (mut ws, _) = laputa::blocking::connect("ws://127.0.0.1:9001/")?;
+    /// ```
+    /// use laputa::{CloseCode, Message};
+    /// # use laputa::{blocking::WebSocket, core::Connection, Config, Role};
+    /// # use std::io::Write;
+    /// # use std::net::{Shutdown, TcpListener, TcpStream};
+    /// # let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// # let mut client = TcpStream::connect(listener.local_addr()?)?;
+    /// # let mut ws = WebSocket::from_upgraded(listener.accept()?.0, Connection::new(Role::Server, Config::default()));
+    /// # // Masked with the key 0, which leaves the payload as it is: a text frame "late", then a
+    /// # // close frame with code 1000; then the client's FIN.
+    /// # client.write_all(&[0x81, 0x84, 0, 0, 0, 0, b'l', b'a', b't', b'e'])?;
+    /// # client.write_all(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8])?;
+    /// # client.shutdown(Shutdown::Write)?;
+    /// // The client sent "late" before our close frame reached it.
     /// ws.send_close(CloseCode::GOING_AWAY, "shutting down")?;
+    /// let mut received = Vec::new();
     /// loop {
     ///     match ws.read() {
-    ///         Ok(message) => println!("sent before the close: {message:?}"),
+    ///         Ok(message) => received.push(message), // sent before the close
     ///         Err(e) if e.is_closed() => break,
     ///         Err(e) => return Err(e),
     ///     }
     /// }
+    /// assert_eq!(received, [Message::from("late")]);
     /// # Ok::<(), laputa::Error>(())
     /// ```
     pub fn send_close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
@@ -694,12 +827,23 @@ impl<S: Stream> WebSocket<S> {
     /// Writes everything queued (by [`feed`](Self::feed)), then shuts down the write side if the
     /// core asks. On a write timeout the rest stays queued for the next call.
     ///
-    /// ```no_run
-    /// # let (mut ws, _) = laputa::blocking::connect("ws://127.0.0.1:9001/")?;
+    /// `peer` is the other end of the connection:
+    ///
+    /// ```
+    /// # use laputa::{blocking::WebSocket, core::Connection, Config, Role};
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let mut peer = WebSocket::from_upgraded(listener.accept()?.0, Connection::new(Role::Server, Config::default()));
+    /// # let mut ws = WebSocket::from_upgraded(stream, Connection::new(Role::Client, Config::default()));
     /// for n in 0..100 {
     ///     ws.feed(format!("update {n}"))?;
     /// }
+    /// assert!(ws.buffered_amount() > 0, "queued, not written yet");
     /// ws.flush()?; // the hundred messages go out together
+    /// assert_eq!(ws.buffered_amount(), 0);
+    /// for n in 0..100 {
+    ///     assert_eq!(peer.read()?.as_text(), Some(format!("update {n}").as_str()));
+    /// }
     /// # Ok::<(), laputa::Error>(())
     /// ```
     pub fn flush(&mut self) -> Result<(), Error> {

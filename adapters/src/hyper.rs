@@ -38,7 +38,7 @@ use std::task::{Context, Poll};
 
 /// The stream of an upgraded hyper connection, as tokio sees it.
 ///
-/// ```no_run
+/// ```
 /// use laputa::hyper::{PendingUpgrade, UpgradedStream};
 ///
 /// // The hyper WebSocket is a tokio one over this stream: code written for tokio's takes it.
@@ -51,12 +51,39 @@ use std::task::{Context, Poll};
 ///     let mut ws = upgrade.await?;
 ///     greet(&mut ws).await
 /// }
+/// # async fn handle(
+/// #     mut request: hyper::Request<hyper::body::Incoming>,
+/// # ) -> Result<hyper::Response<http_body_util::Full<hyper::body::Bytes>>, hyper::Error> {
+/// #     let (response, upgrade) = match laputa::hyper::upgrade(&mut request) {
+/// #         Ok(accepted) => accepted,
+/// #         Err(refusal) => return Ok(refusal),
+/// #     };
+/// #     tokio::spawn(on_upgrade(upgrade));
+/// #     Ok(response)
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), laputa::Error> {
+/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let addr = listener.local_addr()?;
+/// # tokio::spawn(async move {
+/// #     let (stream, _) = listener.accept().await.unwrap();
+/// #     hyper::server::conn::http1::Builder::new()
+/// #         .serve_connection(hyper_util::rt::TokioIo::new(stream), hyper::service::service_fn(handle))
+/// #         .with_upgrades()
+/// #         .await
+/// #         .unwrap();
+/// # });
+/// # let (mut ws, _) = laputa::tokio::connect(&format!("ws://{addr}/")).await?;
+///
+/// // `ws`, a client of a hyper server whose upgrades run `on_upgrade`, is greeted.
+/// assert_eq!(ws.recv().await?.as_text(), Some("welcome to Laputa"));
+/// # Ok(()) }
 /// ```
 pub type UpgradedStream = TokioIo<hyper::upgrade::Upgraded>;
 
 /// A WebSocket over an upgraded hyper connection.
 ///
-/// ```no_run
+/// ```
 /// use laputa::hyper::{PendingUpgrade, WebSocket};
 ///
 /// // Echoes until the connection ends.
@@ -71,6 +98,34 @@ pub type UpgradedStream = TokioIo<hyper::upgrade::Upgraded>;
 /// fn on_upgrade(upgrade: PendingUpgrade) {
 ///     tokio::spawn(async move { echo(upgrade.await?).await });
 /// }
+/// # async fn handle(
+/// #     mut request: hyper::Request<hyper::body::Incoming>,
+/// # ) -> Result<hyper::Response<http_body_util::Full<hyper::body::Bytes>>, hyper::Error> {
+/// #     let (response, upgrade) = match laputa::hyper::upgrade(&mut request) {
+/// #         Ok(accepted) => accepted,
+/// #         Err(refusal) => return Ok(refusal),
+/// #     };
+/// #     on_upgrade(upgrade);
+/// #     Ok(response)
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), laputa::Error> {
+/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let addr = listener.local_addr()?;
+/// # tokio::spawn(async move {
+/// #     let (stream, _) = listener.accept().await.unwrap();
+/// #     hyper::server::conn::http1::Builder::new()
+/// #         .serve_connection(hyper_util::rt::TokioIo::new(stream), hyper::service::service_fn(handle))
+/// #         .with_upgrades()
+/// #         .await
+/// #         .unwrap();
+/// # });
+/// # let (mut ws, _) = laputa::tokio::connect(&format!("ws://{addr}/")).await?;
+///
+/// // `ws`, a client of a hyper server whose upgrades run `on_upgrade`, gets its messages back.
+/// ws.send("Balse").await?;
+/// assert_eq!(ws.recv().await?.as_text(), Some("Balse"));
+/// # Ok(()) }
 /// ```
 pub type WebSocket = crate::tokio::WebSocket<UpgradedStream>;
 

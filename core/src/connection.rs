@@ -550,7 +550,7 @@ impl Connection {
     /// use laputa_core::bytes::BufMut;
     /// use laputa_core::{Config, Connection, Event, Role};
     ///
-    /// // A client that has just received a 64 KiB binary frame from a server.
+    /// // A client that has just received `frame`, a 64 KiB binary frame from a server.
     /// let mut client = Connection::new(Role::Client, Config::default());
     /// # let mut frame = vec![0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0];
     /// # frame.resize(10 + 65_536, 7);

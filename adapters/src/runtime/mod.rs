@@ -98,94 +98,142 @@ pub trait Runtime: Sized + Send + Sync + 'static {
 
     /// A sleep that ends at `deadline`. Called from within the runtime.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run() {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
     /// use laputa::runtime::Runtime;
     /// use laputa::tokio::Tokio;
     /// use std::time::{Duration, Instant};
-    /// Tokio::sleep_until(Instant::now() + Duration::from_millis(100)).await;
+    ///
+    /// let deadline = Instant::now() + Duration::from_millis(10);
+    /// Tokio::sleep_until(deadline).await;
+    /// assert!(Instant::now() >= deadline, "a sleep does not end early");
+    /// # Ok::<(), std::io::Error>(())
+    /// # })?;
     /// # }
+    /// # Ok::<(), std::io::Error>(())
     /// ```
     fn sleep_until(deadline: Instant) -> Self::Sleep;
 
     /// Moves a sleep's deadline.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run() {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
     /// use laputa::runtime::Runtime;
     /// use laputa::tokio::Tokio;
     /// use std::time::{Duration, Instant};
-    /// let mut sleep = std::pin::pin!(Tokio::sleep_until(Instant::now() + Duration::from_secs(60)));
-    /// Tokio::reset_sleep(sleep.as_mut(), Instant::now() + Duration::from_millis(100));
-    /// sleep.await; // ends after 100 ms
+    ///
+    /// let start = Instant::now();
+    /// let mut sleep = std::pin::pin!(Tokio::sleep_until(start + Duration::from_secs(60)));
+    /// let deadline = Instant::now() + Duration::from_millis(10);
+    /// Tokio::reset_sleep(sleep.as_mut(), deadline);
+    /// sleep.await; // ends at the new deadline
+    /// assert!(Instant::now() >= deadline);
+    /// assert!(start.elapsed() < Duration::from_secs(60), "not at the old one");
+    /// # Ok::<(), std::io::Error>(())
+    /// # })?;
     /// # }
+    /// # Ok::<(), std::io::Error>(())
     /// ```
     fn reset_sleep(sleep: Pin<&mut Self::Sleep>, deadline: Instant);
 
     /// Connects to `host` (a name or address) and `port`, with `TCP_NODELAY` set.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run() -> Result<(), laputa::Error> {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
     /// use laputa::runtime::Runtime;
     /// use laputa::tokio::Tokio;
-    /// let stream = Tokio::connect("localhost", 9001).await?;
-    /// # Ok(()) }
+    /// # let listener = Tokio::bind("127.0.0.1:0").await?;
+    /// # let port = Tokio::local_addr(&listener)?.port();
+    ///
+    /// // A server listens on `port`.
+    /// let stream = Tokio::connect("127.0.0.1", port).await?;
+    /// assert!(stream.nodelay()?, "TCP_NODELAY is set");
+    /// assert_eq!(stream.peer_addr()?.port(), port);
+    /// # Ok::<(), std::io::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), std::io::Error>(())
     /// ```
     fn connect(host: &str, port: u16) -> impl Future<Output = io::Result<Self::TcpStream>> + Send;
 
     /// Listens on `addr` (such as `127.0.0.1:9001`).
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run() -> Result<(), laputa::Error> {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
     /// use laputa::runtime::Runtime;
     /// use laputa::tokio::Tokio;
-    /// let listener = Tokio::bind("127.0.0.1:9001").await?;
-    /// # Ok(()) }
+    ///
+    /// let listener = Tokio::bind("127.0.0.1:0").await?; // port 0: the system picks a free one
+    /// let addr = Tokio::local_addr(&listener)?;
+    /// assert!(addr.ip().is_loopback());
+    /// assert_ne!(addr.port(), 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), std::io::Error>(())
     /// ```
     fn bind(addr: &str) -> impl Future<Output = io::Result<Self::TcpListener>> + Send;
 
     /// The address a listener is bound to.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run() -> Result<(), laputa::Error> {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
     /// use laputa::runtime::Runtime;
     /// use laputa::tokio::Tokio;
+    ///
     /// let listener = Tokio::bind("127.0.0.1:0").await?;
-    /// println!("listening on ws://{}/", Tokio::local_addr(&listener)?);
-    /// # Ok(()) }
+    /// let addr = Tokio::local_addr(&listener)?;
+    /// println!("listening on ws://{addr}/");
+    /// let stream = Tokio::connect("127.0.0.1", addr.port()).await?;
+    /// assert_eq!(stream.peer_addr()?, addr);
+    /// # Ok::<(), std::io::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), std::io::Error>(())
     /// ```
     fn local_addr(listener: &Self::TcpListener) -> io::Result<SocketAddr>;
 
     /// Accepts a connection, with `TCP_NODELAY` set.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run() -> Result<(), laputa::Error> {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
     /// use laputa::runtime::Runtime;
     /// use laputa::tokio::Tokio;
-    /// # let listener = Tokio::bind("127.0.0.1:9001").await?;
+    /// # let listener = Tokio::bind("127.0.0.1:0").await?;
+    /// # let client = tokio::net::TcpStream::connect(Tokio::local_addr(&listener)?).await?;
+    ///
+    /// // A client connected to `listener`.
     /// let (stream, peer) = Tokio::accept(&listener).await?;
     /// println!("connection from {peer}");
-    /// let ws = laputa::tokio::accept(stream).await?;
-    /// # Ok(()) }
+    /// assert_eq!(peer, client.local_addr()?);
+    /// assert!(stream.nodelay()?, "TCP_NODELAY is set");
+    /// # Ok::<(), std::io::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), std::io::Error>(())
     /// ```
     fn accept(listener: &Self::TcpListener) -> impl Future<Output = io::Result<(Self::TcpStream, SocketAddr)>> + Send;
 
     /// Runs `future` as a task of the runtime.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run() {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
     /// use laputa::runtime::Runtime;
     /// use laputa::tokio::Tokio;
+    ///
     /// let task = Tokio::spawn(async { 6 * 7 });
-    /// println!("{}", task.await);
+    /// assert_eq!(task.await, 42);
+    /// # Ok::<(), std::io::Error>(())
+    /// # })?;
     /// # }
+    /// # Ok::<(), std::io::Error>(())
     /// ```
     fn spawn<F>(future: F) -> Self::JoinHandle<F::Output>
     where
@@ -199,7 +247,7 @@ pub trait Runtime: Sized + Send + Sync + 'static {
 ///
 /// Code generic over the runtime and the stream takes `R: RuntimeIo<S>`:
 ///
-/// ```no_run
+/// ```
 /// # #[cfg(feature = "tokio")] {
 /// use laputa::runtime::{self, RuntimeIo};
 ///
@@ -208,21 +256,45 @@ pub trait Runtime: Sized + Send + Sync + 'static {
 ///     let message = ws.recv().await?;
 ///     ws.send(message).await
 /// }
-/// # let _ = echo_once::<tokio::io::DuplexStream, laputa::tokio::Tokio>;
+///
+/// # tokio::runtime::Runtime::new()?.block_on(async {
+/// // On tokio, over an in-memory pipe.
+/// let (client_end, server_end) = tokio::io::duplex(64 * 1024);
+/// let server = tokio::spawn(echo_once::<_, laputa::tokio::Tokio>(server_end));
+/// # let request = laputa::ClientRequest::new("ws://localhost/")?;
+/// let (mut client, _) = laputa::tokio::client(client_end, request, laputa::Config::default()).await?;
+/// client.send("BALUS").await?;
+/// assert_eq!(client.recv().await?.as_text(), Some("BALUS"));
+/// # server.await.expect("the server task")?;
+/// # Ok::<(), laputa::Error>(())
+/// # })?;
 /// # }
+/// # Ok::<(), laputa::Error>(())
 /// ```
 pub trait RuntimeIo<S>: Runtime {
     /// Reads into `buf`; `Ok(0)` is the end of the stream.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run(mut stream: tokio::net::TcpStream) -> Result<(), laputa::Error> {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
     /// use laputa::runtime::RuntimeIo;
     /// use laputa::tokio::Tokio;
     /// use std::future::poll_fn;
+    /// # use tokio::io::AsyncWriteExt;
+    /// # let (mut stream, mut peer) = tokio::io::duplex(4096);
+    /// # peer.write_all(b"hello").await?;
+    /// # drop(peer);
+    ///
+    /// // The peer of `stream` wrote "hello", then closed.
     /// let mut buf = [0; 4096];
     /// let n = poll_fn(|cx| Tokio::poll_read(&mut stream, cx, &mut buf)).await?;
-    /// # Ok(()) }
+    /// assert_eq!(&buf[..n], b"hello");
+    /// let n = poll_fn(|cx| Tokio::poll_read(&mut stream, cx, &mut buf)).await?;
+    /// assert_eq!(n, 0, "the end of the stream");
+    /// # Ok::<(), std::io::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), std::io::Error>(())
     /// ```
     fn poll_read(stream: &mut S, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
 
@@ -234,18 +306,27 @@ pub trait RuntimeIo<S>: Runtime {
     /// (tokio's `read_buf`): the core lends it while a large frame arrives. Called only when
     /// [`READS_SPARE`](Self::READS_SPARE) is true; the default refuses.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run(mut stream: tokio::net::TcpStream) -> Result<(), laputa::Error> {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
     /// use laputa::core::bytes::{BufMut, BytesMut};
     /// use laputa::runtime::RuntimeIo;
     /// use laputa::tokio::Tokio;
     /// use std::future::poll_fn;
+    /// use tokio::io::DuplexStream;
+    /// # use tokio::io::AsyncWriteExt;
+    /// # let (mut stream, mut peer) = tokio::io::duplex(4096);
+    /// # peer.write_all(b"hello").await?;
+    ///
+    /// // The peer of `stream` wrote "hello". Tokio reads into spare capacity (`read_buf`):
+    /// assert!(<Tokio as RuntimeIo<DuplexStream>>::READS_SPARE);
     /// let mut buf = BytesMut::with_capacity(4096);
-    /// if <Tokio as RuntimeIo<tokio::net::TcpStream>>::READS_SPARE {
-    ///     let n = poll_fn(|cx| Tokio::poll_read_spare(&mut stream, cx, &mut (&mut buf).limit(4096))).await?;
-    /// }
-    /// # Ok(()) }
+    /// let n = poll_fn(|cx| Tokio::poll_read_spare(&mut stream, cx, &mut (&mut buf).limit(4096))).await?;
+    /// assert_eq!((n, &buf[..]), (5, &b"hello"[..]));
+    /// # Ok::<(), std::io::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), std::io::Error>(())
     /// ```
     fn poll_read_spare(
         stream: &mut S,
@@ -260,14 +341,24 @@ pub trait RuntimeIo<S>: Runtime {
     /// `send` costs the kernel less than a `writev` of one buffer). The default writes it as a
     /// vectored write of one slice.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run(mut stream: tokio::net::TcpStream) -> Result<(), laputa::Error> {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
     /// use laputa::runtime::RuntimeIo;
     /// use laputa::tokio::Tokio;
     /// use std::future::poll_fn;
+    /// # use tokio::io::AsyncReadExt;
+    /// # let (mut stream, mut peer) = tokio::io::duplex(4096);
+    ///
     /// let n = poll_fn(|cx| Tokio::poll_write(&mut stream, cx, b"hello")).await?;
-    /// # Ok(()) }
+    /// assert_eq!(n, 5);
+    /// # let mut received = [0; 5];
+    /// # peer.read_exact(&mut received).await?;
+    /// assert_eq!(&received, b"hello"); // what the peer of `stream` read
+    /// # Ok::<(), std::io::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), std::io::Error>(())
     /// ```
     fn poll_write(stream: &mut S, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         Self::poll_write_vectored(stream, cx, &[IoSlice::new(buf)])
@@ -275,53 +366,96 @@ pub trait RuntimeIo<S>: Runtime {
 
     /// Writes from `bufs`, in order.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run(mut stream: tokio::net::TcpStream) -> Result<(), laputa::Error> {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
     /// use laputa::runtime::RuntimeIo;
     /// use laputa::tokio::Tokio;
     /// use std::future::poll_fn;
-    /// let bufs = [std::io::IoSlice::new(b"hello, "), std::io::IoSlice::new(b"world")];
+    /// use std::io::IoSlice;
+    /// # use tokio::io::AsyncReadExt;
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let mut stream = tokio::net::TcpStream::connect(listener.local_addr()?).await?;
+    /// # let (mut peer, _) = listener.accept().await?;
+    ///
+    /// // `stream` is a TCP socket.
+    /// let bufs = [IoSlice::new(b"hello, "), IoSlice::new(b"world")];
     /// let n = poll_fn(|cx| Tokio::poll_write_vectored(&mut stream, cx, &bufs)).await?;
-    /// # Ok(()) }
+    /// assert_eq!(n, 12, "both buffers, in one write");
+    /// # let mut received = [0; 12];
+    /// # peer.read_exact(&mut received).await?;
+    /// assert_eq!(&received, b"hello, world"); // what the peer of `stream` read
+    /// # Ok::<(), std::io::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), std::io::Error>(())
     /// ```
     fn poll_write_vectored(stream: &mut S, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>>;
 
     /// Whether a vectored write is worth it on `stream` (when not, one buffer is written at a time).
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # fn run(stream: tokio::net::TcpStream) {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
     /// use laputa::runtime::RuntimeIo;
     /// use laputa::tokio::Tokio;
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let stream = tokio::net::TcpStream::connect(listener.local_addr()?).await?;
+    ///
+    /// // `stream` is a TCP socket, which takes several buffers in one system call.
     /// println!("vectored writes: {}", Tokio::is_write_vectored(&stream));
+    /// assert!(Tokio::is_write_vectored(&stream));
+    /// # Ok::<(), std::io::Error>(())
+    /// # })?;
     /// # }
+    /// # Ok::<(), std::io::Error>(())
     /// ```
     fn is_write_vectored(stream: &S) -> bool;
 
     /// Flushes buffered writes.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run(mut stream: tokio::net::TcpStream) -> Result<(), laputa::Error> {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
     /// use laputa::runtime::RuntimeIo;
     /// use laputa::tokio::Tokio;
     /// use std::future::poll_fn;
+    /// # use tokio::io::AsyncReadExt;
+    /// # let (stream, mut peer) = tokio::io::duplex(4096);
+    ///
+    /// // A stream that holds what is written until it is flushed.
+    /// let mut stream = tokio::io::BufWriter::new(stream);
+    /// poll_fn(|cx| Tokio::poll_write(&mut stream, cx, b"hello")).await?;
+    /// assert_eq!(stream.buffer(), b"hello", "held in the buffer");
     /// poll_fn(|cx| Tokio::poll_flush(&mut stream, cx)).await?;
-    /// # Ok(()) }
+    /// assert!(stream.buffer().is_empty(), "written to the stream beneath");
+    /// # let mut received = [0; 5];
+    /// # peer.read_exact(&mut received).await?;
+    /// # assert_eq!(&received, b"hello");
+    /// # Ok::<(), std::io::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), std::io::Error>(())
     /// ```
     fn poll_flush(stream: &mut S, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 
     /// Shuts down the write side (TCP FIN).
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run(mut stream: tokio::net::TcpStream) -> Result<(), laputa::Error> {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
     /// use laputa::runtime::RuntimeIo;
     /// use laputa::tokio::Tokio;
     /// use std::future::poll_fn;
-    /// poll_fn(|cx| Tokio::poll_shutdown(&mut stream, cx)).await?; // the peer reads the end of the stream
-    /// # Ok(()) }
+    /// use tokio::io::AsyncReadExt;
+    /// # let (mut stream, mut peer) = tokio::io::duplex(4096);
+    ///
+    /// poll_fn(|cx| Tokio::poll_shutdown(&mut stream, cx)).await?;
+    /// assert_eq!(peer.read(&mut [0; 16]).await?, 0, "the peer reads the end of the stream");
+    /// # Ok::<(), std::io::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), std::io::Error>(())
     /// ```
     fn poll_shutdown(stream: &mut S, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 }
@@ -452,14 +586,27 @@ async fn drive_client<S, R: RuntimeIo<S>>(
 
 /// Answers the opening handshake on a server with the default [`Config`], accepting any request.
 ///
-/// ```no_run
-/// # #[cfg(feature = "tokio")]
-/// # async fn run(stream: tokio::net::TcpStream) -> Result<(), laputa::Error> {
+/// ```
+/// # #[cfg(feature = "tokio")] {
 /// use laputa::{runtime, tokio::Tokio};
 ///
+/// # tokio::runtime::Runtime::new()?.block_on(async {
+/// # let (client_end, stream) = tokio::io::duplex(64 * 1024);
+/// # let client = tokio::spawn(async move {
+/// #     let request = laputa::ClientRequest::new("ws://localhost/")?;
+/// #     let (mut ws, _) = laputa::tokio::client(client_end, request, laputa::Config::default()).await?;
+/// #     ws.send("hello").await?;
+/// #     Ok::<_, laputa::Error>(ws)
+/// # });
+/// // A client on the other end of `stream` sends "hello".
 /// let mut ws = runtime::accept::<_, Tokio>(stream).await?;
 /// let message = ws.recv().await?;
-/// # Ok(()) }
+/// assert_eq!(message.as_text(), Some("hello"));
+/// # client.await.expect("the client task")?;
+/// # Ok::<(), laputa::Error>(())
+/// # })?;
+/// # }
+/// # Ok::<(), laputa::Error>(())
 /// ```
 pub async fn accept<S, R: RuntimeIo<S>>(stream: S) -> Result<WebSocket<S, R>, Error> {
     accept_with::<S, R, _>(stream, Config::default(), |_| Ok(Accept::default())).await
@@ -469,11 +616,17 @@ pub async fn accept<S, R: RuntimeIo<S>>(stream: S) -> Result<WebSocket<S, R>, Er
 /// cookies, subprotocols) and accept it (choosing a subprotocol, adding headers) or reject it
 /// with an HTTP response. A request that is not a valid upgrade gets the matching HTTP error.
 ///
-/// ```no_run
-/// # #[cfg(feature = "tokio")]
-/// # async fn run(stream: tokio::net::TcpStream) -> Result<(), laputa::Error> {
+/// ```
+/// # #[cfg(feature = "tokio")] {
 /// use laputa::{runtime, tokio::Tokio, Accept, Config, Reject};
 ///
+/// # tokio::runtime::Runtime::new()?.block_on(async {
+/// # let (client_end, stream) = tokio::io::duplex(64 * 1024);
+/// # let client = tokio::spawn(async move {
+/// #     let request = laputa::ClientRequest::new("ws://localhost/")?.protocol("chat");
+/// #     laputa::tokio::client(client_end, request, Config::default()).await
+/// # });
+/// // A client on the other end of `stream` offers the subprotocol "chat".
 /// let ws = runtime::accept_with::<_, Tokio, _>(stream, Config::default(), |request| {
 ///     if !request.protocols().any(|protocol| protocol == "chat") {
 ///         return Err(Reject::new(http::StatusCode::BAD_REQUEST).body("this server speaks chat"));
@@ -481,7 +634,12 @@ pub async fn accept<S, R: RuntimeIo<S>>(stream: S) -> Result<WebSocket<S, R>, Er
 ///     Ok(Accept::new().protocol("chat"))
 /// })
 /// .await?;
-/// # Ok(()) }
+/// # let (_client, response) = client.await.expect("the client task")?;
+/// assert_eq!(response.headers()["sec-websocket-protocol"], "chat"); // the client's `response`
+/// # Ok::<(), laputa::Error>(())
+/// # })?;
+/// # }
+/// # Ok::<(), laputa::Error>(())
 /// ```
 pub async fn accept_with<S, R, F>(stream: S, config: Config, decide: F) -> Result<WebSocket<S, R>, Error>
 where
@@ -589,11 +747,20 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
 
     /// The underlying stream.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # fn run(ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let stream = tokio::net::TcpStream::connect(listener.local_addr()?).await?;
+    /// # let mut ws = laputa::tokio::WebSocket::from_upgraded(stream, Connection::new(Role::Client, laputa::Config::default()));
+    /// // `ws` is connected to `listener`.
     /// println!("peer: {}", ws.get_ref().peer_addr()?);
-    /// # Ok(()) }
+    /// assert_eq!(ws.get_ref().peer_addr()?, listener.local_addr()?);
+    /// # Ok::<(), laputa::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
     /// ```
     pub fn get_ref(&self) -> &S {
         &self.driver.io.stream
@@ -601,11 +768,19 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
 
     /// The underlying stream, to set options; do not read or write it directly.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # fn run(mut ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
-    /// ws.get_mut().set_ttl(64)?;
-    /// # Ok(()) }
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let stream = tokio::net::TcpStream::connect(listener.local_addr()?).await?;
+    /// # let mut ws = laputa::tokio::WebSocket::from_upgraded(stream, Connection::new(Role::Client, laputa::Config::default()));
+    /// ws.get_mut().set_ttl(100)?;
+    /// assert_eq!(ws.get_ref().ttl()?, 100);
+    /// # Ok::<(), laputa::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
     /// ```
     pub fn get_mut(&mut self) -> &mut S {
         &mut self.driver.io.stream
@@ -613,13 +788,23 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
 
     /// The protocol state machine, for what this type does not expose.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # fn run(ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, DeflateParams, Rng, Role};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let (stream, _peer) = tokio::io::duplex(64 * 1024);
+    /// # let connection = Connection::with_deflate(Role::Client, laputa::Config::default(), Rng::os(), DeflateParams::default());
+    /// # let ws = laputa::tokio::WebSocket::from_upgraded(stream, connection);
+    /// // Both ends of `ws` agreed on permessage-deflate.
     /// if ws.connection().is_compressed() {
     ///     println!("permessage-deflate is on");
     /// }
-    /// # Ok(()) }
+    /// assert!(ws.connection().is_compressed());
+    /// assert_eq!(ws.connection().role(), Role::Client);
+    /// # Ok::<(), laputa::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
     /// ```
     pub fn connection(&self) -> &Connection {
         &self.driver.connection
@@ -627,16 +812,30 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
 
     /// How the connection ended, once it has.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run(mut ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # use laputa::{tokio::WebSocket, Config};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let (a, b) = tokio::io::duplex(64 * 1024);
+    /// # let mut ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
+    /// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
+    /// # let closing = tokio::spawn(async move { peer.close(laputa::CloseCode::NORMAL, "done").await });
+    /// use laputa::CloseCode;
+    ///
+    /// // `peer` closes the connection with 1000 "done".
+    /// assert!(ws.closed().is_none());
     /// while let Ok(message) = ws.recv().await {
     ///     println!("{message:?}");
     /// }
-    /// if let Some(closed) = ws.closed() {
-    ///     println!("closed with {} {:?}, clean: {}", closed.code, closed.reason, closed.clean);
-    /// }
-    /// # Ok(()) }
+    /// let closed = ws.closed().expect("the connection is over");
+    /// println!("closed with {} {:?}, clean: {}", closed.code, closed.reason, closed.clean);
+    /// assert_eq!((closed.code, closed.reason.as_str(), closed.clean), (CloseCode::NORMAL, "done", true));
+    /// # closing.await.expect("the peer task")?;
+    /// # Ok::<(), laputa::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
     /// ```
     pub fn closed(&self) -> Option<&Closed> {
         self.driver.closed.as_ref()
@@ -645,11 +844,29 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
     /// Sets how many bytes may wait to be written before sending waits
     /// ([`DEFAULT_HIGH_WATER_MARK`](crate::DEFAULT_HIGH_WATER_MARK) by default).
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # fn run(mut ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
-    /// ws.set_high_water_mark(1024 * 1024); // let up to 1 MiB wait before `send` waits
-    /// # Ok(()) }
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # use laputa::{tokio::WebSocket, Config};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let (a, b) = tokio::io::duplex(1024);
+    /// # let mut ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
+    /// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
+    /// use futures::FutureExt; // `now_or_never`: polls a future once
+    ///
+    /// // `peer` reads nothing for now, and the pipe to it holds 1 KiB.
+    /// ws.set_high_water_mark(16 * 1024);
+    /// ws.feed(vec![0u8; 20 * 1024]).await?; // queued: less than the mark was waiting
+    /// assert!(ws.send("more").now_or_never().is_none(), "more than the mark waits: `send` waits");
+    /// // Once `peer` reads, the waiting ends.
+    /// let (sent, received) = tokio::join!(ws.send("more"), peer.recv());
+    /// sent?;
+    /// assert_eq!(received?.payload().len(), 20 * 1024);
+    /// assert_eq!(peer.recv().await?.as_text(), Some("more"));
+    /// # Ok::<(), laputa::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
     /// ```
     pub fn set_high_water_mark(&mut self, bytes: usize) {
         self.driver.high_water = bytes;
@@ -673,13 +890,23 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
 
     /// Bytes queued and not yet written to the socket (the WebSocket API's `bufferedAmount`).
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run(mut ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # use laputa::{tokio::WebSocket, Config};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let (a, b) = tokio::io::duplex(64 * 1024);
+    /// # let mut ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
+    /// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
     /// ws.feed("hello").await?;
     /// println!("{} bytes not yet written", ws.buffered_amount());
+    /// assert_eq!(ws.buffered_amount(), 2 + 4 + 5, "a masked frame with 5 bytes of text");
     /// ws.flush().await?;
-    /// # Ok(()) }
+    /// assert_eq!(ws.buffered_amount(), 0);
+    /// # Ok::<(), laputa::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
     /// ```
     pub fn buffered_amount(&self) -> usize {
         self.driver.buffered()
@@ -689,12 +916,23 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
     /// When the connection ends, returns [`Error::Closed`] once the TCP teardown is done.
     /// Cancellation safe.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run(mut ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # use laputa::{tokio::WebSocket, Config};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let (a, b) = tokio::io::duplex(64 * 1024);
+    /// # let mut ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
+    /// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
+    /// # let sending = tokio::spawn(async move {
+    /// #     peer.send("Hello").await?;
+    /// #     peer.close(laputa::CloseCode::NORMAL, "").await
+    /// # });
+    /// // `peer` sends "Hello", then closes.
+    /// let mut texts = Vec::new();
     /// loop {
     ///     match ws.recv().await {
-    ///         Ok(message) => println!("{}", message.as_text().unwrap_or("<binary>")),
+    ///         Ok(message) => texts.push(message.as_text().unwrap_or("<binary>").to_owned()),
     ///         Err(laputa::Error::Closed(closed)) => {
     ///             println!("closed: {}", closed.code);
     ///             break;
@@ -702,7 +940,12 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
     ///         Err(e) => return Err(e),
     ///     }
     /// }
-    /// # Ok(()) }
+    /// assert_eq!(texts, ["Hello"]);
+    /// # sending.await.expect("the peer task")?;
+    /// # Ok::<(), laputa::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
     /// ```
     pub async fn recv(&mut self) -> Result<Message, Error> {
         recv(self).await
@@ -711,17 +954,29 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
     /// Waits for the next event of any kind: messages, pings (with `Config::emit_pings`),
     /// pongs, and the close handshake. Cancellation safe.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run(mut ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
-    /// use laputa::Event;
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # use laputa::{tokio::WebSocket, Config};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let (a, b) = tokio::io::duplex(64 * 1024);
+    /// # let mut ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
+    /// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
+    /// # peer.send("Hello").await?;
+    /// use laputa::{Event, Message};
     ///
-    /// match ws.recv_event().await? {
+    /// // `peer` sent "Hello".
+    /// let event = ws.recv_event().await?;
+    /// match &event {
     ///     Event::Message(message) => println!("message: {message:?}"),
     ///     Event::Pong(payload) => println!("pong: {payload:?}"),
     ///     other => println!("{other:?}"),
     /// }
-    /// # Ok(()) }
+    /// assert_eq!(event, Event::Message(Message::from("Hello")));
+    /// # Ok::<(), laputa::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
     /// ```
     pub async fn recv_event(&mut self) -> Result<Event, Error> {
         poll_fn(|cx| self.driver.poll_event(cx)).await
@@ -729,11 +984,22 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
 
     /// The blocking adapter's name for [`recv`](Self::recv).
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run(mut ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # use laputa::{tokio::WebSocket, Config};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let (a, b) = tokio::io::duplex(64 * 1024);
+    /// # let mut ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
+    /// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
+    /// # peer.send("Hello").await?;
+    /// // `peer` sent "Hello".
     /// let message = ws.read().await?;
-    /// # Ok(()) }
+    /// assert_eq!(message.as_text(), Some("Hello"));
+    /// # Ok::<(), laputa::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
     /// ```
     pub async fn read(&mut self) -> Result<Message, Error> {
         recv(self).await
@@ -741,11 +1007,24 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
 
     /// The blocking adapter's name for [`recv_event`](Self::recv_event).
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run(mut ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # use laputa::{tokio::WebSocket, Config};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let (a, b) = tokio::io::duplex(64 * 1024);
+    /// # let mut ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
+    /// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
+    /// # peer.send("Hello").await?;
+    /// use laputa::{Event, Message};
+    ///
+    /// // `peer` sent "Hello".
     /// let event = ws.read_event().await?;
-    /// # Ok(()) }
+    /// assert_eq!(event, Event::Message(Message::from("Hello")));
+    /// # Ok::<(), laputa::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
     /// ```
     pub async fn read_event(&mut self) -> Result<Event, Error> {
         self.recv_event().await
@@ -753,12 +1032,24 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
 
     /// Sends a whole message: waits below the high-water mark, queues it, and writes it out.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run(mut ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// `peer` is the other end of the connection:
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # use laputa::{tokio::WebSocket, Config};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let (a, b) = tokio::io::duplex(64 * 1024);
+    /// # let mut ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
+    /// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
     /// ws.send("hello").await?; // text
     /// ws.send(vec![1, 2, 3]).await?; // binary
-    /// # Ok(()) }
+    /// assert_eq!(peer.recv().await?, laputa::Message::from("hello"));
+    /// assert_eq!(peer.recv().await?, laputa::Message::from(vec![1, 2, 3]));
+    /// # Ok::<(), laputa::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
     /// ```
     pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         send(self, message.into()).await
@@ -769,14 +1060,37 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
     /// waits, [`flush`](Self::flush), [`send`](Self::send)). An echo loop of `recv` and `feed`
     /// thus answers all messages of one read with one write.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run(mut ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # use laputa::{tokio::WebSocket, Config};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let (a, b) = tokio::io::duplex(64 * 1024);
+    /// # let mut ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
+    /// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
+    /// # let peer = tokio::spawn(async move {
+    /// #     for text in ["one", "two", "three"] {
+    /// #         peer.feed(text).await?;
+    /// #     }
+    /// #     peer.flush().await?;
+    /// #     let mut echoes = Vec::new();
+    /// #     for _ in 0..3 {
+    /// #         echoes.push(peer.recv().await?.as_text().unwrap_or_default().to_owned());
+    /// #     }
+    /// #     peer.close(laputa::CloseCode::NORMAL, "").await?;
+    /// #     Ok::<_, laputa::Error>(echoes)
+    /// # });
+    /// // `peer` sends "one", "two" and "three", reads the echoes, then closes.
     /// // An echo server: the echoes of one read go out together, in one write.
     /// while let Ok(message) = ws.recv().await {
     ///     ws.feed(message).await?;
     /// }
-    /// # Ok(()) }
+    /// # let echoes = peer.await.expect("the peer task")?;
+    /// assert_eq!(echoes, ["one", "two", "three"]); // what `peer` received
+    /// # Ok::<(), laputa::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
     /// ```
     pub async fn feed(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         feed(self, message.into()).await
@@ -785,14 +1099,25 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
     /// Sends one fragment of a message (stream a large message without holding it whole);
     /// `is_final` ends the message.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run(mut ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// `peer` is the other end of the connection:
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # use laputa::{tokio::WebSocket, Config};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let (a, b) = tokio::io::duplex(64 * 1024);
+    /// # let mut ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
+    /// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
     /// use laputa::MessageKind;
     ///
     /// ws.send_fragment(MessageKind::Binary, b"first part, ", false).await?;
     /// ws.send_fragment(MessageKind::Binary, b"last part", true).await?;
-    /// # Ok(()) }
+    /// assert_eq!(peer.recv().await?.payload(), b"first part, last part"); // one message
+    /// # Ok::<(), laputa::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
     /// ```
     pub async fn send_fragment(&mut self, kind: MessageKind, data: &[u8], is_final: bool) -> Result<(), Error> {
         send_fragment(self, kind, data, is_final).await
@@ -801,19 +1126,30 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
     /// Sends a ping (at most 125 bytes); the pong arrives as an event in
     /// [`recv_event`](Self::recv_event).
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run(mut ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # use laputa::{tokio::WebSocket, Config};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let (a, b) = tokio::io::duplex(64 * 1024);
+    /// # let mut ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
+    /// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
+    /// # let peer = tokio::spawn(async move { while peer.recv().await.is_ok() {} });
     /// use laputa::Event;
     ///
+    /// // The peer's core answers pings while it receives.
     /// ws.ping(b"are you there?").await?;
-    /// while let Ok(event) = ws.recv_event().await {
-    ///     if let Event::Pong(payload) = event {
+    /// let pong = loop {
+    ///     if let Event::Pong(payload) = ws.recv_event().await? {
     ///         println!("pong: {payload:?}");
-    ///         break;
+    ///         break payload;
     ///     }
-    /// }
-    /// # Ok(()) }
+    /// };
+    /// assert_eq!(pong, "are you there?"); // a pong carries its ping's payload
+    /// # Ok::<(), laputa::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
     /// ```
     pub async fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
         ping(self, payload).await
@@ -821,13 +1157,27 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
 
     /// Writes everything queued.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run(mut ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+    /// `peer` is the other end of the connection:
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # use laputa::{tokio::WebSocket, Config};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let (a, b) = tokio::io::duplex(64 * 1024);
+    /// # let mut ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
+    /// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
     /// ws.feed("one").await?;
     /// ws.feed("two").await?;
+    /// assert!(ws.buffered_amount() > 0, "queued, not written yet");
     /// ws.flush().await?; // both go out in one write
-    /// # Ok(()) }
+    /// assert_eq!(ws.buffered_amount(), 0);
+    /// assert_eq!(peer.recv().await?.as_text(), Some("one"));
+    /// assert_eq!(peer.recv().await?.as_text(), Some("two"));
+    /// # Ok::<(), laputa::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
     /// ```
     pub async fn flush(&mut self) -> Result<(), Error> {
         poll_fn(|cx| self.driver.poll_flush(cx)).await
@@ -873,20 +1223,33 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
     /// socket takes it now, the rest while receiving; keep calling [`recv`](Self::recv) to
     /// receive what the peer sent before its close frame, until it returns [`Error::Closed`].
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run(mut ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
-    /// use laputa::CloseCode;
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # use laputa::{tokio::WebSocket, Config};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let (a, b) = tokio::io::duplex(64 * 1024);
+    /// # let mut ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
+    /// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
+    /// # peer.send("late").await?;
+    /// # let peer = tokio::spawn(async move { while peer.recv().await.is_ok() {} });
+    /// use laputa::{CloseCode, Message};
     ///
+    /// // `peer` sent "late" before our close frame reached it.
     /// ws.send_close(CloseCode::GOING_AWAY, "shutting down").await?;
+    /// let mut received = Vec::new();
     /// loop {
     ///     match ws.recv().await {
-    ///         Ok(message) => println!("sent before the close: {message:?}"),
+    ///         Ok(message) => received.push(message), // sent before the close
     ///         Err(e) if e.is_closed() => break,
     ///         Err(e) => return Err(e),
     ///     }
     /// }
-    /// # Ok(()) }
+    /// assert_eq!(received, [Message::from("late")]);
+    /// # Ok::<(), laputa::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
     /// ```
     pub async fn send_close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         send_close(self, code, reason).await
@@ -946,16 +1309,34 @@ impl<S: Unpin, R: RuntimeIo<S>> Sink<Message> for WebSocket<S, R> {
 ///
 /// It is also a `Stream` of messages:
 ///
-/// ```no_run
-/// # #[cfg(feature = "tokio")]
-/// # async fn run(ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+/// ```
+/// # #[cfg(feature = "tokio")] {
+/// # use laputa::core::{Connection, Role};
+/// # use laputa::{tokio::WebSocket, Config};
+/// # tokio::runtime::Runtime::new()?.block_on(async {
+/// # let (a, b) = tokio::io::duplex(64 * 1024);
+/// # let mut ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
+/// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
+/// # let sending = tokio::spawn(async move {
+/// #     peer.send("one").await?;
+/// #     peer.send("two").await?;
+/// #     peer.close(laputa::CloseCode::NORMAL, "").await
+/// # });
 /// use futures::StreamExt;
+/// use laputa::Message;
 ///
+/// // `peer` sends "one" and "two", then closes: the stream ends.
 /// let (mut reader, _writer) = ws.split();
+/// let mut received = Vec::new();
 /// while let Some(message) = reader.next().await {
-///     println!("{:?}", message?);
+///     received.push(message?);
 /// }
-/// # Ok(()) }
+/// assert_eq!(received, [Message::from("one"), Message::from("two")]);
+/// # sending.await.expect("the peer task")?;
+/// # Ok::<(), laputa::Error>(())
+/// # })?;
+/// # }
+/// # Ok::<(), laputa::Error>(())
 /// ```
 pub struct ReadHalf<S, R: Runtime> {
     shared: Arc<Mutex<Driver<S, R>>>,
@@ -965,18 +1346,36 @@ pub struct ReadHalf<S, R: Runtime> {
 ///
 /// It is also a `Sink` of messages:
 ///
-/// ```no_run
-/// # #[cfg(feature = "tokio")]
-/// # async fn run(ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
+/// ```
+/// # #[cfg(feature = "tokio")] {
+/// # use laputa::core::{Connection, Role};
+/// # use laputa::{tokio::WebSocket, Config};
+/// # tokio::runtime::Runtime::new()?.block_on(async {
+/// # let (a, b) = tokio::io::duplex(64 * 1024);
+/// # let mut ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
+/// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
+/// # let echo = tokio::spawn(async move {
+/// #     while let Ok(message) = peer.recv().await {
+/// #         peer.send(message).await?;
+/// #     }
+/// #     Ok::<(), laputa::Error>(())
+/// # });
 /// use futures::{stream, StreamExt};
 /// use laputa::Message;
 ///
+/// // `peer` echoes what it receives. `forward` closes the sink at the end (a close frame, 1000).
 /// let (mut reader, writer) = ws.split();
 /// tokio::spawn(stream::iter(["one", "two", "three"]).map(|text| Ok(Message::from(text))).forward(writer));
+/// let mut echoes = Vec::new();
 /// while let Ok(message) = reader.recv().await {
-///     println!("{message:?}");
+///     echoes.push(message);
 /// }
-/// # Ok(()) }
+/// assert_eq!(echoes, [Message::from("one"), Message::from("two"), Message::from("three")]);
+/// # echo.await.expect("the peer task")?;
+/// # Ok::<(), laputa::Error>(())
+/// # })?;
+/// # }
+/// # Ok::<(), laputa::Error>(())
 /// ```
 pub struct WriteHalf<S, R: Runtime> {
     shared: Arc<Mutex<Driver<S, R>>>,
@@ -1001,11 +1400,23 @@ impl<S, R: Runtime> std::fmt::Debug for WriteHalf<S, R> {
 impl<S, R: RuntimeIo<S>> ReadHalf<S, R> {
     /// Waits for the next message; see [`WebSocket::recv`]. Cancellation safe.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run(mut reader: laputa::tokio::ReadHalf) -> Result<(), laputa::Error> {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # use laputa::{tokio::WebSocket, Config};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let (a, b) = tokio::io::duplex(64 * 1024);
+    /// # let mut ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
+    /// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
+    /// # peer.send("Hello").await?;
+    /// # let (mut reader, _writer) = ws.split();
+    /// // `peer` sent "Hello".
     /// let message = reader.recv().await?;
-    /// # Ok(()) }
+    /// assert_eq!(message.as_text(), Some("Hello"));
+    /// # Ok::<(), laputa::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
     /// ```
     pub async fn recv(&mut self) -> Result<Message, Error> {
         recv(&mut Locked(&self.shared)).await
@@ -1013,13 +1424,27 @@ impl<S, R: RuntimeIo<S>> ReadHalf<S, R> {
 
     /// Waits for the next event; see [`WebSocket::recv_event`]. Cancellation safe.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run(mut reader: laputa::tokio::ReadHalf) -> Result<(), laputa::Error> {
-    /// if let laputa::Event::Pong(payload) = reader.recv_event().await? {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # use laputa::{tokio::WebSocket, Config};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let (a, b) = tokio::io::duplex(64 * 1024);
+    /// # let mut ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
+    /// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
+    /// # let peer = tokio::spawn(async move { while peer.recv().await.is_ok() {} });
+    /// # let (mut reader, mut writer) = ws.split();
+    /// # writer.ping(b"hi").await?;
+    /// // `writer` sent a ping with "hi", which `peer` answers.
+    /// let event = reader.recv_event().await?;
+    /// if let laputa::Event::Pong(payload) = &event {
     ///     println!("pong: {payload:?}");
     /// }
-    /// # Ok(()) }
+    /// assert_eq!(event, laputa::Event::Pong("hi".into()));
+    /// # Ok::<(), laputa::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
     /// ```
     pub async fn recv_event(&mut self) -> Result<Event, Error> {
         poll_fn(|cx| lock(&self.shared).poll_event(cx)).await
@@ -1027,16 +1452,31 @@ impl<S, R: RuntimeIo<S>> ReadHalf<S, R> {
 
     /// How the connection ended, once it has.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run(mut reader: laputa::tokio::ReadHalf) -> Result<(), laputa::Error> {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # use laputa::{tokio::WebSocket, Config};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let (a, b) = tokio::io::duplex(64 * 1024);
+    /// # let mut ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
+    /// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
+    /// # let closing = tokio::spawn(async move { peer.close(laputa::CloseCode::NORMAL, "done").await });
+    /// # let (mut reader, _writer) = ws.split();
+    /// use laputa::CloseCode;
+    ///
+    /// // `peer` closes the connection with 1000 "done".
+    /// assert!(reader.closed().is_none());
     /// while let Ok(message) = reader.recv().await {
     ///     println!("{message:?}");
     /// }
-    /// if let Some(closed) = reader.closed() {
-    ///     println!("closed with {} {:?}, clean: {}", closed.code, closed.reason, closed.clean);
-    /// }
-    /// # Ok(()) }
+    /// let closed = reader.closed().expect("the connection is over");
+    /// println!("closed with {} {:?}, clean: {}", closed.code, closed.reason, closed.clean);
+    /// assert_eq!((closed.code, closed.reason.as_str(), closed.clean), (CloseCode::NORMAL, "done", true));
+    /// # closing.await.expect("the peer task")?;
+    /// # Ok::<(), laputa::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
     /// ```
     pub fn closed(&self) -> Option<Closed> {
         lock(&self.shared).closed.clone()
@@ -1072,8 +1512,10 @@ impl<S, R: RuntimeIo<S>> ReadHalf<S, R> {
     /// let (other_reader, other_writer) = server.split();
     /// // Halves of different connections are given back.
     /// let (reader, other_writer) = reader.reunite(other_writer).unwrap_err();
+    /// assert!(reader.is_pair_of(&writer) && other_reader.is_pair_of(&other_writer));
     /// let client = reader.reunite(writer).expect("a pair");
     /// let server = other_reader.reunite(other_writer).expect("a pair");
+    /// assert_eq!((client.connection().role(), server.connection().role()), (Role::Client, Role::Server));
     /// # }
     /// ```
     pub fn reunite(self, other: WriteHalf<S, R>) -> Result<WebSocket<S, R>, (Self, WriteHalf<S, R>)> {
@@ -1102,11 +1544,23 @@ struct Locked<'a, S, R: Runtime>(&'a Mutex<Driver<S, R>>);
 impl<S, R: RuntimeIo<S>> WriteHalf<S, R> {
     /// Sends a whole message; see [`WebSocket::send`].
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run(mut writer: laputa::tokio::WriteHalf) -> Result<(), laputa::Error> {
+    /// `peer` is the other end of the connection:
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # use laputa::{tokio::WebSocket, Config};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let (a, b) = tokio::io::duplex(64 * 1024);
+    /// # let mut ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
+    /// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
+    /// # let (mut reader, mut writer) = ws.split();
     /// writer.send("hello").await?;
-    /// # Ok(()) }
+    /// assert_eq!(peer.recv().await?.as_text(), Some("hello"));
+    /// # Ok::<(), laputa::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
     /// ```
     pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         send(&mut Locked(&self.shared), message.into()).await
@@ -1114,13 +1568,27 @@ impl<S, R: RuntimeIo<S>> WriteHalf<S, R> {
 
     /// Queues a message without waiting for it to be written; see [`WebSocket::feed`].
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run(mut writer: laputa::tokio::WriteHalf) -> Result<(), laputa::Error> {
+    /// `peer` is the other end of the connection:
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # use laputa::{tokio::WebSocket, Config};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let (a, b) = tokio::io::duplex(64 * 1024);
+    /// # let mut ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
+    /// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
+    /// # let (mut reader, mut writer) = ws.split();
     /// writer.feed("one").await?;
     /// writer.feed("two").await?;
+    /// assert!(writer.buffered_amount() > 0, "queued, not written yet");
     /// writer.flush().await?; // both go out in one write
-    /// # Ok(()) }
+    /// assert_eq!(peer.recv().await?.as_text(), Some("one"));
+    /// assert_eq!(peer.recv().await?.as_text(), Some("two"));
+    /// # Ok::<(), laputa::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
     /// ```
     pub async fn feed(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         feed(&mut Locked(&self.shared), message.into()).await
@@ -1128,14 +1596,26 @@ impl<S, R: RuntimeIo<S>> WriteHalf<S, R> {
 
     /// Sends one fragment of a message; see [`WebSocket::send_fragment`].
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run(mut writer: laputa::tokio::WriteHalf) -> Result<(), laputa::Error> {
+    /// `peer` is the other end of the connection:
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # use laputa::{tokio::WebSocket, Config};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let (a, b) = tokio::io::duplex(64 * 1024);
+    /// # let mut ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
+    /// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
+    /// # let (mut reader, mut writer) = ws.split();
     /// use laputa::MessageKind;
     ///
     /// writer.send_fragment(MessageKind::Text, b"Hello, ", false).await?;
     /// writer.send_fragment(MessageKind::Text, b"world", true).await?;
-    /// # Ok(()) }
+    /// assert_eq!(peer.recv().await?.as_text(), Some("Hello, world")); // one message
+    /// # Ok::<(), laputa::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
     /// ```
     pub async fn send_fragment(&mut self, kind: MessageKind, data: &[u8], is_final: bool) -> Result<(), Error> {
         send_fragment(&mut Locked(&self.shared), kind, data, is_final).await
@@ -1143,11 +1623,25 @@ impl<S, R: RuntimeIo<S>> WriteHalf<S, R> {
 
     /// Sends a ping; the pong arrives on the [`ReadHalf`].
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run(mut writer: laputa::tokio::WriteHalf) -> Result<(), laputa::Error> {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # use laputa::{tokio::WebSocket, Config};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let (a, b) = tokio::io::duplex(64 * 1024);
+    /// # let mut ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
+    /// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
+    /// # let peer = tokio::spawn(async move { while peer.recv().await.is_ok() {} });
+    /// # let (mut reader, mut writer) = ws.split();
+    /// use laputa::Event;
+    ///
+    /// // The peer's core answers pings while it receives.
     /// writer.ping(b"").await?; // the pong arrives as `Event::Pong` on the reader
-    /// # Ok(()) }
+    /// assert_eq!(reader.recv_event().await?, Event::Pong(Default::default()));
+    /// # Ok::<(), laputa::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
     /// ```
     pub async fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
         ping(&mut Locked(&self.shared), payload).await
@@ -1155,12 +1649,26 @@ impl<S, R: RuntimeIo<S>> WriteHalf<S, R> {
 
     /// Writes everything queued.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run(mut writer: laputa::tokio::WriteHalf) -> Result<(), laputa::Error> {
+    /// `peer` is the other end of the connection:
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # use laputa::{tokio::WebSocket, Config};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let (a, b) = tokio::io::duplex(64 * 1024);
+    /// # let mut ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
+    /// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
+    /// # let (mut reader, mut writer) = ws.split();
     /// writer.feed("hello").await?;
+    /// assert!(writer.buffered_amount() > 0, "queued, not written yet");
     /// writer.flush().await?;
-    /// # Ok(()) }
+    /// assert_eq!(writer.buffered_amount(), 0);
+    /// assert_eq!(peer.recv().await?.as_text(), Some("hello"));
+    /// # Ok::<(), laputa::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
     /// ```
     pub async fn flush(&mut self) -> Result<(), Error> {
         poll_fn(|cx| lock(&self.shared).poll_flush(cx)).await
@@ -1172,17 +1680,31 @@ impl<S, R: RuntimeIo<S>> WriteHalf<S, R> {
     /// Writing gives up once the connection is finished: when the peer does not read, the
     /// [`ReadHalf`] ends it at the close timeout.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # async fn run(ws: laputa::tokio::WebSocket) -> Result<(), laputa::Error> {
-    /// use laputa::CloseCode;
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # use laputa::{tokio::WebSocket, Config};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let (a, b) = tokio::io::duplex(64 * 1024);
+    /// # let mut ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
+    /// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
+    /// # peer.send("late").await?;
+    /// # let peer = tokio::spawn(async move { while peer.recv().await.is_ok() {} });
+    /// use laputa::{CloseCode, Message};
     ///
+    /// // `peer` sent "late" before our close frame reached it.
     /// let (mut reader, mut writer) = ws.split();
     /// writer.close(CloseCode::NORMAL, "done").await?;
+    /// let mut received = Vec::new();
     /// while let Ok(message) = reader.recv().await {
-    ///     println!("sent before the close: {message:?}");
+    ///     received.push(message); // sent before the close
     /// }
-    /// # Ok(()) }
+    /// assert_eq!(received, [Message::from("late")]);
+    /// assert!(reader.closed().is_some_and(|closed| closed.clean));
+    /// # Ok::<(), laputa::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
     /// ```
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         let mut access = Locked(&self.shared);
@@ -1193,11 +1715,30 @@ impl<S, R: RuntimeIo<S>> WriteHalf<S, R> {
     /// Sets how many bytes may wait to be written before sending waits
     /// ([`DEFAULT_HIGH_WATER_MARK`](crate::DEFAULT_HIGH_WATER_MARK) by default).
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # fn run(mut writer: laputa::tokio::WriteHalf) -> Result<(), laputa::Error> {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # use laputa::{tokio::WebSocket, Config};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let (a, b) = tokio::io::duplex(1024);
+    /// # let mut ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
+    /// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
+    /// # let (mut reader, mut writer) = ws.split();
+    /// use futures::FutureExt; // `now_or_never`: polls a future once
+    ///
+    /// // `peer` reads nothing for now, and the pipe to it holds 1 KiB.
     /// writer.set_high_water_mark(16 * 1024);
-    /// # Ok(()) }
+    /// writer.feed(vec![0u8; 20 * 1024]).await?; // queued: less than the mark was waiting
+    /// assert!(writer.send("more").now_or_never().is_none(), "more than the mark waits: `send` waits");
+    /// // Once `peer` reads, the waiting ends.
+    /// let (sent, received) = tokio::join!(writer.send("more"), peer.recv());
+    /// sent?;
+    /// assert_eq!(received?.payload().len(), 20 * 1024);
+    /// assert_eq!(peer.recv().await?.as_text(), Some("more"));
+    /// # Ok::<(), laputa::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
     /// ```
     pub fn set_high_water_mark(&mut self, bytes: usize) {
         lock(&self.shared).high_water = bytes;
@@ -1205,11 +1746,24 @@ impl<S, R: RuntimeIo<S>> WriteHalf<S, R> {
 
     /// Bytes queued and not yet written to the socket.
     ///
-    /// ```no_run
-    /// # #[cfg(feature = "tokio")]
-    /// # fn run(writer: laputa::tokio::WriteHalf) -> Result<(), laputa::Error> {
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # use laputa::{tokio::WebSocket, Config};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let (a, b) = tokio::io::duplex(64 * 1024);
+    /// # let mut ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
+    /// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
+    /// # let (mut reader, mut writer) = ws.split();
+    /// writer.feed("hello").await?;
     /// println!("{} bytes not yet written", writer.buffered_amount());
-    /// # Ok(()) }
+    /// assert_eq!(writer.buffered_amount(), 2 + 4 + 5, "a masked frame with 5 bytes of text");
+    /// writer.flush().await?;
+    /// assert_eq!(writer.buffered_amount(), 0);
+    /// # Ok::<(), laputa::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
     /// ```
     pub fn buffered_amount(&self) -> usize {
         lock(&self.shared).buffered()
