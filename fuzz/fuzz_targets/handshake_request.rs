@@ -16,6 +16,7 @@
 //! identical.
 #![no_main]
 
+use laputa_core::frame::{FrameHeader, OpCode};
 use laputa_core::handshake::{accept_key, Accept, HandshakeError, Reject, ServerHandshake};
 use laputa_core::http::{header, HeaderValue, Method, StatusCode};
 use laputa_core::{Config, Event};
@@ -50,22 +51,17 @@ enum Outcome {
 fn take_pongs(out: &[u8], head_end: usize) -> (Vec<u8>, Vec<Vec<u8>>) {
     let (mut rest, mut pongs) = (out[..head_end].to_vec(), Vec::new());
     let mut frames = &out[head_end..];
-    while let [b0, b1, ..] = *frames {
-        assert_eq!(b1 & 0x80, 0, "a server frame is not masked");
-        let (len, header) = match b1 & 0x7f {
-            126 => (usize::from(u16::from_be_bytes([frames[2], frames[3]])), 4),
-            127 => (usize::try_from(u64::from_be_bytes(frames[2..10].try_into().unwrap())).unwrap(), 10),
-            n => (usize::from(n), 2),
-        };
-        let (frame, more) = frames.split_at(header + len);
-        if b0 & 0x0f == 0xA {
-            pongs.push(frame[header..].to_vec());
+    while !frames.is_empty() {
+        let (header, len) = FrameHeader::parse(frames).expect("a valid header").expect("a whole frame");
+        assert!(header.mask.is_none(), "a server frame is not masked");
+        let (frame, more) = frames.split_at(len + header.len as usize);
+        if header.opcode == OpCode::Pong {
+            pongs.push(frame[len..].to_vec());
         } else {
             rest.extend_from_slice(frame);
         }
         frames = more;
     }
-    assert!(frames.is_empty(), "output ends in a partial frame");
     (rest, pongs)
 }
 
