@@ -201,6 +201,7 @@ pub fn connect_with(
             HandshakeError::InvalidUrl("wss:// needs TLS, which the blocking adapter lacks so far".into()).into()
         );
     }
+    tracing::debug!(host = request.host(), port = request.port(), "connecting");
     let stream = TcpStream::connect((request.host(), request.port()))?;
     stream.set_nodelay(true)?;
     client(stream, request, config)
@@ -884,6 +885,7 @@ impl<S: Stream> WebSocket<S> {
             Err(e) if is_timeout(&e) => return Err(e.into()),
             Err(e) => {
                 // A reset or other failure ends the connection as abnormal closure.
+                tracing::debug!(error = %e, "socket failed: the connection ends");
                 self.connection.handle_eof();
                 self.closed.get_or_insert_with(abnormal);
                 return Err(e.into());

@@ -21,9 +21,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::thread;
 use std::time::Duration;
+use tracing::instrument::WithSubscriber;
 
 mod common;
 mod raw_peer;
+#[path = "../../core/src/test_log.rs"]
+mod test_log;
 
 use common::{timeout, Harness};
 use raw_peer::{abnormal, client_frame, config, read_to_eof, reset, upgrade, DEFLATE_REQUEST, REQUEST, WATCHDOG};
@@ -442,11 +445,15 @@ async fn a_reset_mid_frame_ends_the_connection_once_with_1006<R: TcpRuntime>() {
     for hard in [true, false] {
         let fds_before = open_fds();
         let (listener, addr) = listen::<R>().await;
-        let server = R::spawn(async move {
-            let (stream, _) = R::accept(&listener).await.unwrap();
-            let mut ws = runtime::accept_with::<_, R, _>(stream, config(), |_| Ok(Accept::new())).await.unwrap();
-            read_to_end(&mut ws).await
-        });
+        let logs = test_log::Logs::default();
+        let server = R::spawn(
+            async move {
+                let (stream, _) = R::accept(&listener).await.unwrap();
+                let mut ws = runtime::accept_with::<_, R, _>(stream, config(), |_| Ok(Accept::new())).await.unwrap();
+                read_to_end(&mut ws).await
+            }
+            .with_subscriber(logs.subscriber()),
+        );
         let mut peer = raw_connect(addr);
         upgrade(&mut peer, REQUEST);
         // A text frame announcing 10 bytes, 3 of them sent.
@@ -460,6 +467,10 @@ async fn a_reset_mid_frame_ends_the_connection_once_with_1006<R: TcpRuntime>() {
         let ending = server.await;
         assert_reset_ending(&ending, hard);
         assert_eq!(ending.messages, 0);
+        let logs = logs.text();
+        assert!(logs.contains("upgrade accepted uri=/chat"), "{logs}");
+        assert_eq!(logs.contains("socket failed: the connection ends"), hard, "{logs}");
+        assert!(logs.contains("connection closed code=1006"), "{logs}");
         assert_eq!(open_fds(), fds_before, "descriptors leaked (hard reset: {hard})");
     }
 }

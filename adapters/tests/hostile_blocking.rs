@@ -12,6 +12,8 @@ use std::thread;
 use std::time::Duration;
 
 mod raw_peer;
+#[path = "../../core/src/test_log.rs"]
+mod test_log;
 
 use raw_peer::{abnormal, client_frame, config, read_to_eof, reset, upgrade, REQUEST, WATCHDOG};
 
@@ -118,7 +120,9 @@ fn a_reset_mid_frame_ends_the_connection_once_with_1006() {
     for hard in [true, false] {
         let (mut peer, server) = setup(|stream| {
             let mut ws = accept(stream);
-            read_to_end(&mut ws)
+            let mut ending = None;
+            let logs = test_log::logs_of(|| ending = Some(read_to_end(&mut ws)));
+            (ending.unwrap(), logs)
         });
         upgrade(&mut peer, REQUEST);
         // A text frame announcing 10 bytes, 3 of them sent.
@@ -129,7 +133,7 @@ fn a_reset_mid_frame_ends_the_connection_once_with_1006() {
         } else {
             drop(peer);
         }
-        let ending = server.join().unwrap();
+        let (ending, logs) = server.join().unwrap();
         let eof = Closed {
             code: CloseCode::ABNORMAL,
             reason: String::new(),
@@ -142,6 +146,8 @@ fn a_reset_mid_frame_ends_the_connection_once_with_1006() {
         // A reset is reported once as an I/O error before the end; a FIN is not an error.
         let expected: &[ErrorKind] = if hard { &[ErrorKind::ConnectionReset] } else { &[] };
         assert_eq!(ending.io_errors, expected, "hard reset: {hard}");
+        assert_eq!(logs.contains("socket failed: the connection ends"), hard, "{logs}");
+        assert!(logs.contains("connection closed code=1006"), "{logs}");
     }
 }
 

@@ -17,6 +17,7 @@ use bytes::buf::Limit;
 use bytes::{Buf, Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::time::Instant;
+use tracing::{debug, trace};
 
 /// Largest empty buffer kept for reuse; larger ones are released once drained.
 const KEEP_BUFFER: usize = 16 * 1024;
@@ -665,7 +666,10 @@ impl Connection {
     /// ```
     pub fn handle_timeout(&mut self, now: Instant) {
         match self.keepalive.on_timeout(now) {
-            keepalive::Action::Ping => self.queue_frame(true, OpCode::Ping, b""),
+            keepalive::Action::Ping => {
+                trace!("keepalive: the peer was quiet, pinging it");
+                self.queue_frame(true, OpCode::Ping, b"");
+            }
             keepalive::Action::PeerGone => self.fail(ProtocolError::KeepaliveTimeout),
             keepalive::Action::None => {}
         }
@@ -673,6 +677,7 @@ impl Connection {
             self.close_deadline = None;
             if self.close != State::Closed {
                 // We sent a close frame and the peer never answered.
+                debug!("close handshake timed out: the peer never answered our close frame");
                 self.discard_input();
                 self.finish_close(CloseCode::ABNORMAL, String::new(), false, None);
             }
@@ -1036,6 +1041,7 @@ impl Connection {
             return Err(Error::ControlPayloadTooLong);
         }
         if self.close == State::Open {
+            debug!(%code, reason, "closing: close frame queued");
             let frame = (!no_status).then(|| CloseFrame { code, reason: reason.to_owned() });
             self.queue_close(frame.as_ref());
             self.close = State::Closing;
@@ -1057,6 +1063,9 @@ impl Connection {
                         if self.is_whole_message(&header, header_len) {
                             // It queued its message: one event per call, as below.
                             return self.read_whole_message(&header, header_len);
+                        }
+                        if tracing::level_enabled!(tracing::Level::TRACE) {
+                            trace_frame("frame received", header.opcode, header.fin, header.len);
                         }
                         self.check_header(&header)?;
                         self.inbuf.advance(header_len);
@@ -1182,6 +1191,9 @@ impl Connection {
     /// order, so the same error wins), then the payload is unmasked and validated in one pass
     /// and split off with its header, which the message's bytes skip by a pointer bump.
     fn read_whole_message(&mut self, header: &FrameHeader, header_len: usize) -> Result<(), ProtocolError> {
+        if tracing::level_enabled!(tracing::Level::TRACE) {
+            trace_frame("frame received", header.opcode, header.fin, header.len);
+        }
         self.check_frame_rules(header)?;
         // `check_frame_rules` bounded the length by `max_frame_size`, a `usize`.
         let len = header.len as usize;
@@ -1289,6 +1301,7 @@ impl Connection {
             if self.queued_pongs.len() < MAX_QUEUED_PONGS {
                 self.queue_pong(&payload);
             } else {
+                trace!("answers to earlier pings are unwritten: only the latest ping will be answered");
                 self.waiting_pong = Some(payload.clone());
             }
         }
@@ -1299,6 +1312,10 @@ impl Connection {
 
     fn on_close(&mut self, payload: &[u8]) -> Result<(), ProtocolError> {
         let frame = CloseFrame::parse(payload)?;
+        match &frame {
+            Some(frame) => debug!(code = %frame.code, reason = frame.reason, "close frame received"),
+            None => debug!("close frame received, with no status code"),
+        }
         self.events.push_back(Event::CloseReceived(frame.clone()));
         if self.close == State::Open {
             // "the endpoint typically echos the status code it received"
@@ -1316,6 +1333,7 @@ impl Connection {
     fn fail(&mut self, error: ProtocolError) {
         let code = error.close_code();
         let reason = truncate_reason(&error.to_string());
+        debug!(%code, %error, "failing the connection");
         if self.close == State::Open {
             self.queue_close(Some(&CloseFrame { code, reason: reason.clone() }));
         }
@@ -1326,6 +1344,7 @@ impl Connection {
 
     /// Enters `Closed` and emits the one `Closed` event.
     fn finish_close(&mut self, code: CloseCode, reason: String, clean: bool, error: Option<ProtocolError>) {
+        debug!(%code, reason, clean, "connection closed");
         self.close = State::Closed;
         self.outgoing = None;
         if self.role == Role::Server {
@@ -1336,6 +1355,7 @@ impl Connection {
 
     fn on_eof(&mut self) {
         if self.close != State::Closed {
+            debug!("the peer ended the TCP connection without a close frame");
             self.discard_input();
             self.waiting_pong = None;
             self.finish_close(CloseCode::ABNORMAL, String::new(), false, Some(ProtocolError::UnexpectedEof));
@@ -1445,6 +1465,9 @@ impl Connection {
     /// queued as they are, beside its header.
     #[inline(always)]
     fn encode_frame(&mut self, fin: bool, rsv1: bool, opcode: OpCode, payload: &[u8], shared: Option<&Bytes>) {
+        if tracing::level_enabled!(tracing::Level::TRACE) {
+            trace_frame("frame queued", opcode, fin, payload.len() as u64);
+        }
         if self.role == Role::Server && payload.len() <= 125 {
             // The common case, a server's small frame: with no key and a one-byte length known
             // here, the header folds to two stores and this inlines into the sender.
@@ -1479,6 +1502,17 @@ impl Connection {
             apply_mask(&mut out[start..], key, 0);
         }
     }
+}
+
+/// Logs a frame at trace level. Callers check `level_enabled!(TRACE)` first and pass scalars,
+/// and this is out of line and cold, so that the receive and send paths keep their shape when
+/// tracing is off. Measured with callgrind on a server echoing through the core alone: an inline
+/// `trace!` of the received header cost 37 instructions per 1 KiB echo (of about 1,380), even
+/// unreached; this way both directions cost 9 (11 of 775 at 20 B).
+#[cold]
+#[inline(never)]
+fn trace_frame(what: &'static str, opcode: OpCode, fin: bool, len: u64) {
+    trace!(?opcode, fin, len, "{what}");
 }
 
 /// The kind of message a text or binary frame starts.

@@ -15,6 +15,8 @@ pub mod mask;
 mod message;
 mod rng;
 mod room_ahead;
+#[cfg(test)]
+mod test_log;
 mod transmit;
 mod utf8;
 

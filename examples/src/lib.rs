@@ -115,6 +115,15 @@ pub fn conformance_config(deflate: bool) -> Config {
     config
 }
 
+/// Prints laputa's logs on stderr as the `RUST_LOG` variable selects them (`RUST_LOG=debug`:
+/// every connection's handshake, close and failure; `trace`: every frame), warnings only when
+/// it is unset. Standard output stays the program's own.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
 /// Prints `message` on stderr and exits with status 1.
 pub fn fail(message: impl std::fmt::Display) -> ! {
     eprintln!("error: {message}");

@@ -392,6 +392,7 @@ impl<S, R: RuntimeIo<S>> Driver<S, R> {
 
     /// The socket failed: the connection ends as abnormal closure and no more I/O happens.
     fn break_io(&mut self, error: io::Error) -> Error {
+        tracing::debug!(%error, "socket failed: the connection ends");
         self.broken = true;
         self.connection.transmit(Instant::now()).clear();
         self.connection.handle_eof();

@@ -533,6 +533,7 @@ pub async fn connect_with<R: TcpRuntime>(
     }
     let handshake = ClientHandshake::new(request.clone(), config, Instant::now())?;
     let deadline = laputa_core::handshake::Handshake::poll_timeout(&handshake);
+    tracing::debug!(host = request.host(), port = request.port(), "connecting");
     let connecting = R::connect(request.host(), request.port());
     let stream = match deadline {
         None => connecting.await?,

@@ -992,3 +992,54 @@ fn corrupt_compressed_data_fails_the_connection() {
     server.handle_input(&frame(true, true, 0x1, &[0x00, 0x01, 0x00, 0xfe, 0xff, 0xff, 0x00], true));
     assert!(matches!(&events(&mut server)[..], [Event::Closed(c)] if c.code == CloseCode::INVALID_PAYLOAD));
 }
+
+// ---- logs ----
+
+#[test]
+fn a_failed_connection_logs_why_and_the_code_sent() {
+    let logs = crate::test_log::logs_of(|| {
+        let mut c = client();
+        c.handle_input(&frame(true, false, 0x1, b"secret", true));
+        events(&mut c);
+    });
+    assert!(logs.contains("TRACE"), "{logs}");
+    assert!(logs.contains("frame received opcode=Text fin=true len=6"), "{logs}");
+    assert!(logs.contains("DEBUG"), "{logs}");
+    assert!(logs.contains(&format!("failing the connection code=1002 error={}", ProtocolError::MaskedFrame)), "{logs}");
+    assert!(logs.contains("connection closed code=1002"), "{logs}");
+    assert!(logs.contains("clean=false"), "{logs}");
+}
+
+#[test]
+fn the_close_handshake_and_its_timeout_are_logged() {
+    let logs = crate::test_log::logs_of(|| {
+        let mut s = server();
+        s.close(CloseCode::GOING_AWAY, "restart").unwrap();
+        let now = Instant::now();
+        s.poll_transmit(now, &mut Vec::new());
+        let deadline = s.poll_timeout().expect("close timer armed");
+        s.handle_timeout(deadline);
+        events(&mut s);
+    });
+    assert!(logs.contains("closing: close frame queued code=1001 reason=\"restart\""), "{logs}");
+    assert!(logs.contains("close handshake timed out"), "{logs}");
+    assert!(logs.contains("connection closed code=1006"), "{logs}");
+    let logs = crate::test_log::logs_of(|| {
+        let mut s = server();
+        s.handle_input(&frame(true, false, 0x8, &[0x03, 0xe8, b'b', b'y', b'e'], true));
+        events(&mut s);
+    });
+    assert!(logs.contains("close frame received code=1000 reason=\"bye\""), "{logs}");
+    assert!(logs.contains("connection closed code=1000 reason=\"bye\" clean=true"), "{logs}");
+}
+
+#[test]
+fn a_peer_gone_without_a_close_frame_is_logged() {
+    let logs = crate::test_log::logs_of(|| {
+        let mut s = server();
+        s.handle_eof();
+        events(&mut s);
+    });
+    assert!(logs.contains("the peer ended the TCP connection without a close frame"), "{logs}");
+    assert!(logs.contains("connection closed code=1006"), "{logs}");
+}

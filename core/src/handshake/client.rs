@@ -13,6 +13,7 @@ use http::header::{
 };
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode, Uri, Version};
 use std::time::Instant;
+use tracing::debug;
 
 /// What to connect to and what to offer: the builder of a client's upgrade request.
 ///
@@ -562,6 +563,7 @@ impl ClientHandshake {
             Ok(Some(end)) => self.finish(pending, &data[end..]).map(Some),
             Err(err) => Err(response_error(err)),
         }
+        .inspect_err(|err| debug!(%err, "upgrade failed"))
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should next be called; `None` once the
@@ -605,6 +607,7 @@ impl ClientHandshake {
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), HandshakeError> {
         match (&self.pending, self.deadline) {
             (Some(_), Some(deadline)) if now >= deadline => {
+                debug!("upgrade timed out: no complete response arrived in time");
                 self.pending = None;
                 Err(HandshakeError::Timeout)
             }
@@ -629,7 +632,10 @@ impl ClientHandshake {
             return Err(HandshakeError::InvalidResponse("101 response is not HTTP/1.1"));
         }
         self.validate(response.headers())?;
-        let mut connection = match accepted_deflate(response.headers(), pending.config.deflate.as_ref())? {
+        let deflate = accepted_deflate(response.headers(), pending.config.deflate.as_ref())?;
+        let protocol = response.headers().get(SEC_WEBSOCKET_PROTOCOL).and_then(|value| value.to_str().ok());
+        debug!(protocol, deflate = ?deflate, "upgrade accepted by the server");
+        let mut connection = match deflate {
             Some(params) => Connection::with_deflate(Role::Client, pending.config, pending.rng, params),
             None => Connection::with_rng(Role::Client, pending.config, pending.rng),
         };
@@ -763,6 +769,21 @@ mod tests {
 
     fn handshake(request: ClientRequest) -> ClientHandshake {
         ClientHandshake::with_rng(request, Config::default(), Rng::seeded(1), Instant::now()).unwrap()
+    }
+
+    #[test]
+    fn the_outcome_of_the_upgrade_is_logged() {
+        let logs = crate::test_log::logs_of(|| {
+            answer("Sec-WebSocket-Protocol: chat\r\n").unwrap().unwrap();
+            let mut refused = handshake(ClientRequest::new("ws://h/").unwrap());
+            let _ = refused.handle_input(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n");
+            let mut late = handshake(ClientRequest::new("ws://h/").unwrap());
+            let deadline = late.poll_timeout().unwrap();
+            let _ = late.handle_timeout(deadline);
+        });
+        assert!(logs.contains("upgrade accepted by the server protocol=\"chat\" deflate=None"), "{logs}");
+        assert!(logs.contains("upgrade failed err=") && logs.contains("401"), "{logs}");
+        assert!(logs.contains("upgrade timed out"), "{logs}");
     }
 
     fn transmit(handshake: &mut ClientHandshake) -> String {

@@ -14,6 +14,7 @@ use http::header::{
 };
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri, Version};
 use std::time::Instant;
+use tracing::debug;
 
 /// Reads a client's opening handshake (RFC 6455 section 4.2.1).
 ///
@@ -106,6 +107,12 @@ impl ServerHandshake {
             Ok(Some(end)) => IncomingRequest::parse(reader.head(), &data[end..], self.config.clone()).map(Some),
             Err(err) => Err(rejection(err)),
         }
+        .inspect(|request| {
+            if let Some(request) = request {
+                debug!(uri = %request.request.uri(), "upgrade request received");
+            }
+        })
+        .inspect_err(|err| debug!(%err, "upgrade request refused"))
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should next be called; `None` once the
@@ -150,6 +157,7 @@ impl ServerHandshake {
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), HandshakeError> {
         match (&self.reader, self.deadline) {
             (Some(_), Some(deadline)) if now >= deadline => {
+                debug!("upgrade request timed out: the head did not arrive in time");
                 self.reader = None;
                 Err(HandshakeError::Timeout)
             }
@@ -297,14 +305,7 @@ impl IncomingRequest {
         for (name, value) in &extra {
             headers.append(name, value.clone());
         }
-        let mut connection = match deflate {
-            Some((params, _)) => Connection::with_deflate(Role::Server, self.config, Rng::os(), params),
-            None => Connection::new(Role::Server, self.config),
-        };
-        if !self.leftover.is_empty() {
-            connection.handle_input(&self.leftover);
-        }
-        Ok((response, connection))
+        Ok((response, self.into_connection(accept.protocol.as_deref(), deflate.map(|(params, _)| params))))
     }
 
     /// The request: method (GET), URI (as sent: path and query, or absolute form), version
@@ -517,14 +518,8 @@ impl IncomingRequest {
     pub fn accept(self, accept: Accept) -> Result<Connection, HandshakeError> {
         let deflate = self.negotiate_deflate();
         let head = self.response_head(&accept, deflate.as_ref().map(|(_, answer)| answer))?;
-        let mut connection = match deflate {
-            Some((params, _)) => Connection::with_deflate(Role::Server, self.config, Rng::os(), params),
-            None => Connection::new(Role::Server, self.config),
-        };
+        let mut connection = self.into_connection(accept.protocol.as_deref(), deflate.map(|(params, _)| params));
         connection.queue_raw(&head);
-        if !self.leftover.is_empty() {
-            connection.handle_input(&self.leftover);
-        }
         Ok(connection)
     }
 
@@ -557,7 +552,22 @@ impl IncomingRequest {
     /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
     /// ```
     pub fn reject(self, reject: Reject) -> Vec<u8> {
+        debug!(uri = %self.request.uri(), status = %reject.0.status(), "upgrade refused by the application");
         write_response(reject.0.status(), reject.0.headers(), reject.0.body())
+    }
+
+    /// The connection an accepted upgrade opens, given the bytes that came after the request.
+    /// The 101 response is the caller's to send or queue first.
+    fn into_connection(self, protocol: Option<&str>, deflate: Option<crate::DeflateParams>) -> Connection {
+        debug!(uri = %self.request.uri(), protocol, deflate = ?deflate, "upgrade accepted");
+        let mut connection = match deflate {
+            Some(params) => Connection::with_deflate(Role::Server, self.config, Rng::os(), params),
+            None => Connection::new(Role::Server, self.config),
+        };
+        if !self.leftover.is_empty() {
+            connection.handle_input(&self.leftover);
+        }
+        connection
     }
 
     /// permessage-deflate, when [`Config::deflate`] enables it and the client offered something
@@ -913,6 +923,24 @@ mod tests {
 
     fn server() -> ServerHandshake {
         ServerHandshake::new(Config::default(), Instant::now())
+    }
+
+    #[test]
+    fn upgrades_accepted_refused_and_rejected_are_logged() {
+        let logs = crate::test_log::logs_of(|| {
+            let incoming = parse(REQUEST).unwrap().unwrap();
+            incoming.accept(Accept::new().protocol("chat")).unwrap();
+            let _ = parse(b"POST /chat HTTP/1.1\r\nHost: h\r\n\r\n");
+            parse(REQUEST).unwrap().unwrap().reject(Reject::new(StatusCode::FORBIDDEN));
+            let mut handshake = server();
+            let deadline = handshake.poll_timeout().unwrap();
+            let _ = handshake.handle_timeout(deadline);
+        });
+        assert!(logs.contains("upgrade request received uri=/chat?room=1"), "{logs}");
+        assert!(logs.contains("upgrade accepted uri=/chat?room=1 protocol=\"chat\" deflate=None"), "{logs}");
+        assert!(logs.contains("upgrade request refused err=request rejected (405 Method Not Allowed)"), "{logs}");
+        assert!(logs.contains("upgrade refused by the application uri=/chat?room=1 status=403 Forbidden"), "{logs}");
+        assert!(logs.contains("upgrade request timed out"), "{logs}");
     }
 
     fn parse(request: &[u8]) -> Result<Option<IncomingRequest>, HandshakeError> {

@@ -10,6 +10,7 @@ use laputa::{blocking, ClientRequest, CloseCode, Config, Error};
 use laputa_examples::{conformance_config, fail, run_async, Args};
 
 fn main() {
+    laputa_examples::init_logging();
     let args = Args::parse(&["deflate"]);
     let server = args.value("server").unwrap_or("ws://127.0.0.1:9001").trim_end_matches('/');
     let agent = args.value("agent").unwrap_or("laputa");

@@ -41,6 +41,7 @@ async fn websocket(mut request: Request, config: Config) -> Response {
 }
 
 fn main() {
+    laputa_examples::init_logging();
     let args = Args::parse(&["deflate"]);
     let config = conformance_config(args.switch("deflate"));
     let addr = args.value("addr").unwrap_or("127.0.0.1:9001").to_owned();

@@ -14,6 +14,7 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 fn main() {
+    laputa_examples::init_logging();
     let args = Args::parse(&["deflate"]);
     let runtime = args.runtime().unwrap_or_else(|e| fail(e));
     let Some(url) = args.positional().first() else {

@@ -10,6 +10,7 @@ use laputa_examples::{conformance_config, fail, run_async, Args};
 use std::net::{TcpListener, TcpStream};
 
 fn main() {
+    laputa_examples::init_logging();
     let args = Args::parse(&["deflate"]);
     let addr = args.value("addr").unwrap_or("127.0.0.1:9001");
     let config = conformance_config(args.switch("deflate"));

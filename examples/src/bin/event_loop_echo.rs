@@ -21,6 +21,7 @@ const LISTENER: Token = Token(0);
 const HIGH_WATER: usize = 1 << 20;
 
 fn main() {
+    laputa_examples::init_logging();
     let args = Args::parse(&["deflate"]);
     let config = conformance_config(args.switch("deflate"));
     let addr = args.value("addr").unwrap_or("127.0.0.1:9001");
