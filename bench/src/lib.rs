@@ -312,6 +312,23 @@ pub fn std_listener(addr: &str) -> TcpListener {
     socket.into()
 }
 
+/// The echo of the async-tungstenite peers, as tokio-tungstenite's `echo-server` example (and
+/// `echo-tungstenite`) writes it: the read half forwarded into the write half, with the limits
+/// of every server here. Generic over the `futures-io` stream, so that one body serves the
+/// smol and the async-std servers.
+pub async fn async_tungstenite_echo<S>(stream: S)
+where
+    S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
+{
+    use futures_util::{future, StreamExt, TryStreamExt};
+    let config = async_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE))
+        .max_frame_size(Some(MAX_MESSAGE));
+    let Ok(ws) = async_tungstenite::accept_async_with_config(stream, Some(config)).await else { return };
+    let (write, read) = ws.split();
+    let _ = read.try_filter(|m| future::ready(m.is_text() || m.is_binary())).forward(write).await;
+}
+
 // --- Echo servers on laputa-core, driven by loops of their own ----------------------------
 
 /// Where a connection of an echo server on `laputa-core` is: the handshake, the open
