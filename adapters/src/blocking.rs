@@ -620,16 +620,19 @@ impl<S: Stream> WebSocket<S> {
     /// # Ok::<(), laputa::Error>(())
     /// ```
     pub fn send_from(&mut self, kind: MessageKind, mut reader: impl Read, chunk: usize) -> Result<(), Error> {
+        // Two buffers, swapped: the next chunk is read before this one is sent, so that the
+        // last fragment is known to be last.
         let mut buf = vec![0; chunk.max(1)];
+        let mut next = vec![0; buf.len()];
         let mut filled = read_full(&mut reader, &mut buf)?;
         loop {
-            let mut next = vec![0; buf.len()];
             let next_filled = if filled == buf.len() { read_full(&mut reader, &mut next)? } else { 0 };
             self.send_fragment(kind, &buf[..filled], next_filled == 0)?;
             if next_filled == 0 {
                 return Ok(());
             }
-            (buf, filled) = (next, next_filled);
+            std::mem::swap(&mut buf, &mut next);
+            filled = next_filled;
         }
     }
 

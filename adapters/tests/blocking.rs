@@ -91,6 +91,23 @@ fn streamed_message_arrives_whole() {
 }
 
 #[test]
+fn streamed_text_may_split_code_points_between_chunks_but_not_be_invalid() {
+    let (url, handle) = server(|stream| blocking::accept(stream).unwrap().read().unwrap());
+    let (mut ws, _) = blocking::connect(&url).unwrap();
+    // 3-byte code points read 4 bytes at a time: almost every fragment ends inside one.
+    let text = "\u{20ac}uro ".repeat(1000);
+    let invalid = [text.as_bytes(), b"\xff"].concat();
+    match ws.send_from(laputa::MessageKind::Text, &invalid[..], 4) {
+        Err(Error::Ws(laputa::core::Error::InvalidUtf8)) => {}
+        other => panic!("{other:?}"),
+    }
+    // The refused fragment left the message open; a new message cannot start until it ends.
+    ws.send_fragment(laputa::MessageKind::Text, b"", true).unwrap();
+    let received = handle.join().unwrap();
+    assert_eq!(received.as_text(), Some(text.as_str()));
+}
+
+#[test]
 fn bytes_sent_right_after_the_request_are_not_lost() {
     let (url, handle) = server(|stream| blocking::accept(stream).unwrap().read().unwrap());
     let addr = url.trim_start_matches("ws://").split('/').next().unwrap().to_owned();

@@ -142,6 +142,9 @@ pub struct Connection {
     /// The fragmented message being sent, if one is unfinished: its kind and whether it is
     /// compressed.
     outgoing: Option<(MessageKind, bool)>,
+    /// Where the UTF-8 of the fragmented text being sent stands: a code point may be split
+    /// between fragments.
+    outgoing_text: Utf8Validator,
     /// permessage-deflate, when negotiated.
     deflate: Option<Box<PerMessageDeflate>>,
     /// Compressed payloads on their way into `out`.
@@ -231,6 +234,7 @@ impl Connection {
             queued_pongs: VecDeque::new(),
             waiting_pong: None,
             outgoing: None,
+            outgoing_text: Utf8Validator::default(),
             deflate: None,
             scratch: Vec::new(),
             close: State::Open,
@@ -868,11 +872,13 @@ impl Connection {
         self.send_data(message.kind(), message.payload(), Some(message.payload_bytes()), true)
     }
 
-    /// Sends a whole message from borrowed bytes (text must be UTF-8: it is the caller's `&str`
-    /// or validated bytes).
+    /// Sends a whole message from borrowed bytes. Text is checked to be UTF-8
+    /// ([`Error::InvalidUtf8`] otherwise, and nothing is sent): a peer fails the connection on
+    /// invalid text. [`send`](Self::send) skips the check, since a [`Message`]'s text is
+    /// valid by construction.
     ///
     /// ```
-    /// use laputa_core::{Config, Connection, MessageKind, Role};
+    /// use laputa_core::{Config, Connection, Error, MessageKind, Role};
     /// use std::time::Instant;
     ///
     /// let mut server = Connection::new(Role::Server, Config::default());
@@ -882,9 +888,13 @@ impl Connection {
     /// let mut out = Vec::new();
     /// server.poll_transmit(Instant::now(), &mut out);
     /// assert_eq!(out, [0x82, 0x03, 1, 2, 3, 0x81, 0x02, b'h', b'i']);
-    /// # Ok::<(), laputa_core::Error>(())
+    /// assert_eq!(server.send_message(MessageKind::Text, b"\xff"), Err(Error::InvalidUtf8));
+    /// # Ok::<(), Error>(())
     /// ```
     pub fn send_message(&mut self, kind: MessageKind, payload: &[u8]) -> Result<(), Error> {
+        if kind == MessageKind::Text {
+            utf8::validate(payload).map_err(|_| Error::InvalidUtf8)?;
+        }
         self.send_data(kind, payload, None, true)
     }
 
@@ -936,6 +946,10 @@ impl Connection {
     /// it whole. The first call starts a message of `kind`; later calls must give the same kind;
     /// `is_final` ends it. Control frames may be sent between fragments.
     ///
+    /// Text is checked to be UTF-8 as it goes: a code point may be split between fragments, but
+    /// a fragment with an invalid byte, or a final one that leaves a code point unfinished, is
+    /// refused with [`Error::InvalidUtf8`]; nothing of it is sent and the message stays open.
+    ///
     /// ```
     /// use laputa_core::{Config, Connection, Error, MessageKind, Role};
     /// use std::time::Instant;
@@ -948,6 +962,10 @@ impl Connection {
     /// let mut out = Vec::new();
     /// server.poll_transmit(Instant::now(), &mut out);
     /// assert_eq!(out, [0x01, 0x03, b'H', b'e', b'l', 0x89, 0x00, 0x80, 0x02, b'l', b'o']);
+    /// // "é" is two bytes: split between fragments, it is still text.
+    /// server.send_fragment(MessageKind::Text, b"caf\xc3", false)?;
+    /// assert_eq!(server.send_fragment(MessageKind::Text, b"", true), Err(Error::InvalidUtf8));
+    /// server.send_fragment(MessageKind::Text, b"\xa9", true)?;
     /// # Ok::<(), Error>(())
     /// ```
     pub fn send_fragment(&mut self, kind: MessageKind, data: &[u8], is_final: bool) -> Result<(), Error> {
@@ -957,8 +975,23 @@ impl Connection {
             Some((current, compress)) if current == kind => (false, compress),
             Some(_) => return Err(Error::FragmentMismatch),
         };
+        if kind == MessageKind::Text {
+            self.check_text_fragment(first, data, is_final)?;
+        }
         self.outgoing = if is_final { None } else { Some((kind, compress)) };
         self.queue_data(kind, first, is_final, compress, data, None);
+        Ok(())
+    }
+
+    /// Checks the next fragment of text being sent, keeping a code point split at its end; on
+    /// error the state is left as it was, so that the caller may send a corrected fragment.
+    fn check_text_fragment(&mut self, first: bool, data: &[u8], is_final: bool) -> Result<(), Error> {
+        let mut text = if first { Utf8Validator::default() } else { self.outgoing_text.clone() };
+        text.feed(data).map_err(|_| Error::InvalidUtf8)?;
+        if is_final {
+            text.finish().map_err(|_| Error::InvalidUtf8)?;
+        }
+        self.outgoing_text = text;
         Ok(())
     }
 

@@ -156,6 +156,8 @@ pub enum Error {
     /// Local misuse: a fragment of a different kind than the message in progress, or a whole
     /// message sent while a fragmented one is unfinished.
     FragmentMismatch,
+    /// Local misuse: text to send that is not UTF-8 (the peer would fail the connection).
+    InvalidUtf8,
 }
 
 impl fmt::Display for Error {
@@ -167,6 +169,7 @@ impl fmt::Display for Error {
             Self::InvalidCloseCode(code) => write!(f, "close code {code} may not be sent"),
             Self::ControlPayloadTooLong => f.write_str("control frame payload over 125 bytes"),
             Self::FragmentMismatch => f.write_str("fragment does not continue the message in progress"),
+            Self::InvalidUtf8 => f.write_str("text to send is not UTF-8"),
         }
     }
 }

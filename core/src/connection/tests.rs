@@ -237,6 +237,34 @@ fn pair_exchanges_messages_pings_and_fragments() {
 }
 
 #[test]
+fn text_that_is_not_utf8_is_refused_before_anything_is_queued() {
+    let mut pair = Pair::new();
+    assert_eq!(pair.client.send_message(MessageKind::Text, b"ok \xc0\xaf"), Err(Error::InvalidUtf8));
+    assert_eq!(pair.client.send_fragment(MessageKind::Text, b"\xed\xa0\x80", false), Err(Error::InvalidUtf8));
+    assert_eq!(pair.client.pending_transmit(), 0, "nothing of a refused text is queued");
+    pair.client.send_message(MessageKind::Binary, b"\xff").unwrap();
+    // "\u{1d11e}" (4 bytes) split over three fragments; a bad continuation and an unfinished
+    // end are refused, and the message goes on with the right bytes.
+    pair.client.send_fragment(MessageKind::Text, b"G clef: \xf0", false).unwrap();
+    assert_eq!(pair.client.send_fragment(MessageKind::Text, b"\x41", false), Err(Error::InvalidUtf8));
+    pair.client.send_fragment(MessageKind::Text, b"\x9d", false).unwrap();
+    assert_eq!(pair.client.send_fragment(MessageKind::Text, b"\x84", true), Err(Error::InvalidUtf8));
+    pair.client.send_fragment(MessageKind::Text, b"\x84\x9e", true).unwrap();
+    // The next text starts afresh: nothing of the last one's state is left.
+    pair.client.send_fragment(MessageKind::Text, b"\xc3", false).unwrap();
+    pair.client.send_fragment(MessageKind::Text, b"\xa9", true).unwrap();
+    let (at_server, _) = pair.drive();
+    assert_eq!(
+        at_server,
+        [
+            Event::Message(Message::from(b"\xff".to_vec())),
+            Event::Message(Message::from("G clef: \u{1d11e}")),
+            Event::Message(Message::from("\u{e9}")),
+        ]
+    );
+}
+
+#[test]
 fn client_initiated_close_is_clean_and_server_closes_tcp_first() {
     let mut pair = Pair::new();
     pair.client.close(CloseCode::NORMAL, "bye").unwrap();
