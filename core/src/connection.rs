@@ -760,7 +760,8 @@ impl Connection {
         }
         if self.close_queued {
             self.close_queued = false;
-            self.close_deadline = Some(now + self.config.close_timeout);
+            // A timeout too large to represent (`Duration::MAX`) means no deadline.
+            self.close_deadline = now.checked_add(self.config.close_timeout);
         }
         self.keepalive.on_transmit(now);
         &mut self.transmit

@@ -40,7 +40,8 @@ impl KeepaliveTimer {
         if let Some(settings) = self.settings.filter(|_| self.heard) {
             self.heard = false;
             self.awaiting_pong = false;
-            self.deadline = Some(now + settings.interval);
+            // An interval too large to represent means no ping.
+            self.deadline = now.checked_add(settings.interval);
         }
     }
 
@@ -55,6 +56,12 @@ impl KeepaliveTimer {
 
     pub(crate) fn on_timeout(&mut self, now: Instant) -> Action {
         let Some(settings) = self.settings else { return Action::None };
+        if self.heard {
+            // Input arrived since the clock was last given: the peer is alive, whatever the
+            // deadline says (a driver may hand over a timeout before its next transmit).
+            self.on_transmit(now);
+            return Action::None;
+        }
         match self.deadline {
             Some(deadline) if now >= deadline && self.awaiting_pong => {
                 self.deadline = None;
@@ -62,7 +69,7 @@ impl KeepaliveTimer {
             }
             Some(deadline) if now >= deadline => {
                 self.awaiting_pong = true;
-                self.deadline = Some(now + settings.timeout);
+                self.deadline = now.checked_add(settings.timeout);
                 Action::Ping
             }
             _ => Action::None,

@@ -546,8 +546,8 @@ fn rejection(config: Config, request: &[u8]) -> HandshakeError {
 }
 
 /// Asserts that `err` is the rejection with `status` and `reason`, and that its response is
-/// exactly the status line, `headers` (lines without CRLF), `Connection: close`, the length and
-/// the reason as body.
+/// exactly the status line, `headers` (lines without CRLF), `Connection: close` unless `headers`
+/// has a `connection:` line, the length and the reason as body.
 fn assert_response(err: &HandshakeError, status: u16, reason: &str, headers: &[&str]) {
     let status = StatusCode::from_u16(status).unwrap();
     assert_eq!(err, &HandshakeError::Rejected { status, reason: leak(reason) });
@@ -556,7 +556,10 @@ fn assert_response(err: &HandshakeError, status: u16, reason: &str, headers: &[&
     for header in headers {
         expected.push_str(&format!("{header}\r\n"));
     }
-    expected.push_str(&format!("Connection: close\r\nContent-Length: {}\r\n\r\n{reason}\n", reason.len() + 1));
+    if !headers.iter().any(|header| header.starts_with("connection:")) {
+        expected.push_str("Connection: close\r\n");
+    }
+    expected.push_str(&format!("Content-Length: {}\r\n\r\n{reason}\n", reason.len() + 1));
     let actual = err.response_bytes().expect("a response");
     assert_eq!(String::from_utf8(actual).unwrap(), expected);
 }
@@ -858,7 +861,9 @@ fn version_other_than_13_is_426_naming_13() {
         "",
     ] {
         let err = rejection(Config::default(), &request_replacing("Sec-WebSocket-Version", line));
-        assert_response(&err, 426, reason, &["sec-websocket-version: 13"]);
+        // RFC 9110 section 15.5.22: a 426 names the protocol to upgrade to.
+        let headers = ["sec-websocket-version: 13", "upgrade: websocket", "connection: Upgrade, close"];
+        assert_response(&err, 426, reason, &headers);
     }
 }
 

@@ -281,13 +281,14 @@ impl<S, R: RuntimeIo<S>> Io<S, R> {
     }
 
     /// Writes `bytes` (an HTTP error response) and shuts down the write side, giving up at
-    /// `deadline`. Best effort: the connection is being refused anyway.
-    pub(crate) async fn write_and_shut(&mut self, bytes: Vec<u8>, deadline: Instant) {
+    /// `deadline` (none: a timeout too large to represent). Best effort: the connection is being
+    /// refused anyway.
+    pub(crate) async fn write_and_shut(&mut self, bytes: Vec<u8>, deadline: Option<Instant>) {
         self.handshake_out = bytes;
         self.written = 0;
         let mut timer = Timer::<R>::default();
         std::future::poll_fn(|cx| {
-            if timer.poll(cx, deadline).is_ready() {
+            if deadline.is_some_and(|deadline| timer.poll(cx, deadline).is_ready()) {
                 return Poll::Ready(());
             }
             match self.poll_write_handshake(cx) {

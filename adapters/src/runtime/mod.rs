@@ -665,7 +665,7 @@ where
         Ok(request) => request,
         Err(error) => {
             if let Some(response) = error.handshake_error().and_then(HandshakeError::response_bytes) {
-                io.write_and_shut(response, Instant::now() + close_timeout).await;
+                io.write_and_shut(response, Instant::now().checked_add(close_timeout)).await;
             }
             return Err(error);
         }
@@ -679,7 +679,7 @@ where
         }
         Err(reject) => {
             let status = reject.status();
-            io.write_and_shut(request.reject(reject), Instant::now() + close_timeout).await;
+            io.write_and_shut(request.reject(reject), Instant::now().checked_add(close_timeout)).await;
             Err(HandshakeError::Rejected { status, reason: "rejected by the application" }.into())
         }
     }

@@ -867,8 +867,9 @@ fn keepalive_pings_a_quiet_peer_and_fails_a_silent_one() {
     assert_eq!(&out[..4], [0x88, out[1], 0x03, 0xf3]);
 }
 
-#[test]
-fn keepalive_answered_in_time_keeps_the_connection() {
+/// A server with a keepalive of 10 s (pong within 5 s) that has just sent its first ping, at
+/// the instant returned plus 10 s.
+fn pinged_keepalive_server() -> (Connection, Instant) {
     let keepalive = crate::Keepalive { interval: Duration::from_secs(10), timeout: Duration::from_secs(5) };
     let config = Config { keepalive: Some(keepalive), ..Config::default() };
     let mut s = Connection::with_rng(Role::Server, config, Rng::seeded(1));
@@ -877,6 +878,14 @@ fn keepalive_answered_in_time_keeps_the_connection() {
     s.poll_transmit(t0, &mut out);
     s.handle_timeout(t0 + Duration::from_secs(10));
     s.poll_transmit(t0 + Duration::from_secs(10), &mut out);
+    assert_eq!(out, [0x89, 0x00], "the ping");
+    (s, t0)
+}
+
+#[test]
+fn keepalive_answered_in_time_keeps_the_connection() {
+    let (mut s, t0) = pinged_keepalive_server();
+    let mut out = Vec::new();
     s.handle_input(&frame(true, false, 0xA, b"", true));
     assert_eq!(events(&mut s), [Event::Pong(Bytes::new())]);
     s.poll_transmit(t0 + Duration::from_secs(12), &mut out);
@@ -884,6 +893,35 @@ fn keepalive_answered_in_time_keeps_the_connection() {
     assert_eq!(events(&mut s), []);
     assert_eq!(s.state(), State::Open);
     assert_eq!(s.poll_timeout(), Some(t0 + Duration::from_secs(22)));
+}
+
+#[test]
+fn keepalive_counts_input_even_when_the_timeout_comes_before_the_next_transmit() {
+    let (mut s, t0) = pinged_keepalive_server();
+    // The pong arrives, but the driver hands over the pong deadline before it transmits again.
+    s.handle_input(&frame(true, false, 0xA, b"", true));
+    assert_eq!(events(&mut s), [Event::Pong(Bytes::new())]);
+    s.handle_timeout(t0 + Duration::from_secs(15));
+    assert_eq!(events(&mut s), []);
+    assert_eq!(s.state(), State::Open);
+    assert_eq!(s.poll_timeout(), Some(t0 + Duration::from_secs(25)), "the interval starts again");
+}
+
+#[test]
+fn timeouts_too_large_to_represent_mean_no_deadline() {
+    let keepalive = crate::Keepalive { interval: Duration::MAX, timeout: Duration::MAX };
+    let config = Config { keepalive: Some(keepalive), close_timeout: Duration::MAX, ..Config::default() };
+    let mut s = Connection::with_rng(Role::Server, config, Rng::seeded(1));
+    let mut out = Vec::new();
+    s.poll_transmit(Instant::now(), &mut out);
+    assert_eq!(s.poll_timeout(), None, "no ping is ever due");
+    s.handle_input(&frame(true, false, 0xA, b"", true));
+    events(&mut s);
+    s.poll_transmit(Instant::now(), &mut out);
+    s.close(CloseCode::NORMAL, "").unwrap();
+    s.poll_transmit(Instant::now(), &mut out);
+    assert_eq!(s.poll_timeout(), None, "the close handshake waits for the peer");
+    assert_eq!(s.state(), State::Closing);
 }
 
 #[test]

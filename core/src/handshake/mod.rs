@@ -143,7 +143,8 @@ impl HandshakeError {
     /// For [`HandshakeError::Rejected`], the complete HTTP response to send before closing the
     /// connection: status line, `Connection: close`, `Content-Length`, and a short text body.
     /// A 405 carries `Allow: GET`; a 426 carries `Sec-WebSocket-Version: 13`, as RFC 6455
-    /// section 4.4 asks. `None` for every other variant.
+    /// section 4.4 asks, and `Upgrade: websocket`, as RFC 9110 asks. `None` for every other
+    /// variant.
     ///
     /// ```
     /// use laputa_core::handshake::HandshakeError;
@@ -180,6 +181,10 @@ impl HandshakeError {
             // RFC 6455 section 4.4: the server "MUST" answer an unsupported version with "a
             // |Sec-WebSocket-Version| header field containing all versions it supports".
             headers.insert(http::header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static(VERSION));
+            // RFC 9110 section 15.5.22: a 426 "MUST send an Upgrade header field", and section
+            // 7.8: its sender "MUST also send an "upgrade" connection option".
+            headers.insert(http::header::UPGRADE, HeaderValue::from_static("websocket"));
+            headers.insert(CONNECTION, HeaderValue::from_static("Upgrade, close"));
         }
         let mut response = http::Response::new(format!("{reason}\n").into_bytes());
         *response.status_mut() = *status;

@@ -4,7 +4,7 @@ use super::{
     accept_key, has_token, header_map, list_elements, parse_error, push_header, push_headers, single_value,
     write_response, HandshakeError, HeadError, HeadReader, VERSION,
 };
-use crate::deflate::server_negotiate;
+use crate::deflate::{server_negotiate, PERMESSAGE_DEFLATE};
 use crate::extensions::{parse_extensions, write_extension, Extension};
 use crate::{Config, Connection, Rng, Role};
 use base64::Engine as _;
@@ -603,6 +603,13 @@ impl IncomingRequest {
         if RESERVED.iter().any(|name| accept.headers.contains_key(name)) {
             return Err(HandshakeError::InvalidAccept("header is set by the handshake itself"));
         }
+        if accept.headers.get_all(SEC_WEBSOCKET_EXTENSIONS).iter().any(names_deflate) {
+            // The client would compress and this connection would not decompress (or the
+            // client would see it answered twice): the core alone negotiates it.
+            return Err(HandshakeError::InvalidAccept(
+                "permessage-deflate is negotiated by the core (Config::deflate)",
+            ));
+        }
         let mut headers = accept.headers.clone();
         if let Some(answer) = deflate {
             let value = HeaderValue::from_str(&write_extension(answer))
@@ -611,6 +618,13 @@ impl IncomingRequest {
         }
         Ok(headers)
     }
+}
+
+/// Whether an extensions header answers with permessage-deflate (an unparsable one is taken to,
+/// as the client may read it either way).
+fn names_deflate(value: &HeaderValue) -> bool {
+    let Ok(value) = value.to_str() else { return true };
+    parse_extensions(value).map_or(true, |list| list.iter().any(|e| e.name.eq_ignore_ascii_case(PERMESSAGE_DEFLATE)))
 }
 
 /// Headers of the 101 response that [`Accept::headers`] may not set.
@@ -809,7 +823,9 @@ impl From<http::Response<Vec<u8>>> for Reject {
 }
 
 /// How to accept an upgrade: the chosen subprotocol and extra response headers (for example
-/// `Sec-WebSocket-Extensions` or `Set-Cookie`).
+/// `Set-Cookie`, or `Sec-WebSocket-Extensions` for an extension the application runs itself:
+/// permessage-deflate is the core's, answered from [`Config::deflate`](crate::Config::deflate),
+/// and an `Accept` that names it is refused).
 ///
 /// ```
 /// use laputa_core::handshake::Accept;
@@ -1089,6 +1105,8 @@ mod tests {
         let response = String::from_utf8(err.response_bytes().unwrap()).unwrap();
         assert!(response.starts_with("HTTP/1.1 426 Upgrade Required\r\n"));
         assert!(response.contains("\r\nsec-websocket-version: 13\r\n"));
+        assert!(response.contains("\r\nupgrade: websocket\r\nconnection: Upgrade, close\r\n"), "{response}");
+        assert_eq!(response.matches("onnection:").count(), 1, "{response}");
         assert_eq!(status(&replace("Sec-WebSocket-Version", "")), 426);
     }
 
@@ -1187,6 +1205,17 @@ mod tests {
         let accept = Accept::new().header(SEC_WEBSOCKET_ACCEPT, HeaderValue::from_static("x"));
         assert!(matches!(incoming().accept(accept), Err(HandshakeError::InvalidAccept(_))));
         assert!(incoming().accept(Accept::new().protocol("chat")).is_ok());
+        // permessage-deflate is the core's to answer: an application header naming it would
+        // have the client compress for a connection that does not inflate.
+        let extensions = |value| Accept::new().header(SEC_WEBSOCKET_EXTENSIONS, HeaderValue::from_static(value));
+        for claims_deflate in ["permessage-deflate", "x-foo, PerMessage-Deflate; server_no_context_takeover", "x;;"] {
+            assert_eq!(
+                incoming().accept(extensions(claims_deflate)).map(|_| ()),
+                Err(HandshakeError::InvalidAccept("permessage-deflate is negotiated by the core (Config::deflate)")),
+                "{claims_deflate}"
+            );
+        }
+        assert!(incoming().accept(extensions("x-foo; bar=1")).is_ok());
     }
 
     #[test]
