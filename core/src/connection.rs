@@ -1044,7 +1044,9 @@ impl Connection {
 
     /// Starts the close handshake. `code` must be sendable ([`CloseCode::is_sendable`]), or
     /// [`CloseCode::NO_STATUS`] with an empty reason to send a close frame without a body; the
-    /// reason is at most 123 bytes. Calling it again while closing does nothing.
+    /// reason is at most 123 bytes. Calling it again while closing, or once closed, does nothing
+    /// and returns `Ok` (the connection is ending as asked), where sending returns
+    /// [`Error::Closed`].
     ///
     /// ```
     /// use laputa_core::{CloseCode, CloseFrame, Closed, Config, Connection, Error, Event, Role};

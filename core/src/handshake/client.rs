@@ -651,8 +651,10 @@ impl ClientHandshake {
         // "If the response lacks an |Upgrade| header field or the |Upgrade| header field
         // contains a value that is not an ASCII case-insensitive match for the value
         // "websocket" [...]"
-        if !has_token(headers, &UPGRADE, "websocket") {
-            return Err(invalid("Upgrade header lacks the websocket token"));
+        let mut upgrade = list_elements(headers, &UPGRADE);
+        let only_websocket = upgrade.next().is_some_and(|first| first.eq_ignore_ascii_case("websocket"));
+        if !only_websocket || upgrade.next().is_some() {
+            return Err(invalid("Upgrade header is not websocket"));
         }
         // "If the response lacks a |Connection| header field or the |Connection| header field
         // doesn't contain a token that is an ASCII case-insensitive match for the value
@@ -973,6 +975,8 @@ mod tests {
         assert!(invalid_response("Sec-WebSocket-Protocol: Chat\r\n"));
         assert!(invalid_response("Sec-WebSocket-Protocol: chat, superchat\r\n"));
         assert!(invalid_response("Sec-WebSocket-Accept: x\r\n"));
+        // RFC 6455 section 4.1: the Upgrade value must be "websocket", nothing beside it.
+        assert!(invalid_response("Upgrade: h2c\r\n"));
         assert!(invalid_response("Sec-WebSocket-Extensions: permessage-deflate\r\n"));
     }
 

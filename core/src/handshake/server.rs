@@ -1,7 +1,7 @@
 //! The server side: read the upgrade request, then accept or reject it.
 
 use super::{
-    accept_key, has_token, header_map, list_elements, parse_error, push_header, push_headers, single_value,
+    accept_key, has_token, header_map, is_token, list_elements, parse_error, push_header, push_headers, single_value,
     write_response, HandshakeError, HeadError, HeadReader, VERSION,
 };
 use crate::deflate::{server_negotiate, PERMESSAGE_DEFLATE};
@@ -455,7 +455,8 @@ impl IncomingRequest {
     /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
     /// ```
     pub fn protocols(&self) -> impl Iterator<Item = &str> {
-        list_elements(self.headers(), &SEC_WEBSOCKET_PROTOCOL)
+        // RFC 6455 section 4.1: each is a token; anything else could not be answered.
+        list_elements(self.headers(), &SEC_WEBSOCKET_PROTOCOL).filter(|offered| is_token(offered))
     }
 
     /// The raw values of the `Sec-WebSocket-Extensions` headers, in order (each may hold several
@@ -685,7 +686,7 @@ fn validate(headers: &HeaderMap) -> Result<String, HandshakeError> {
         return Err(bad_request("missing or duplicate Host header"));
     }
     // Bytes after the head belong to the WebSocket stream, so a body cannot be delimited.
-    let body = headers.get(CONTENT_LENGTH).is_some_and(|v| v != "0");
+    let body = headers.get_all(CONTENT_LENGTH).iter().any(|v| v != "0");
     if body || headers.contains_key(TRANSFER_ENCODING) {
         return Err(bad_request("upgrade request must not have a body"));
     }
@@ -1092,6 +1093,7 @@ mod tests {
         assert_eq!(status(b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n"), 400);
         assert_eq!(status(b"\x01\x02\r\n\r\n"), 400);
         assert!(parse(&replace("Origin", "Content-Length: 0")).unwrap().is_some());
+        assert_eq!(status(&replace("Origin", "Content-Length: 0\r\nContent-Length: 5")), 400, "every value counts");
         let star = String::from_utf8(REQUEST.to_vec()).unwrap().replace("/chat?room=1", "*");
         assert_eq!(status(star.as_bytes()), 400);
         let authority_form = String::from_utf8(REQUEST.to_vec()).unwrap().replace("/chat?room=1", "h:80");
@@ -1216,6 +1218,10 @@ mod tests {
             );
         }
         assert!(incoming().accept(extensions("x-foo; bar=1")).is_ok());
+        // Offers that are not tokens are not offers: they could not be answered.
+        let odd = parse(&replace("Sec-WebSocket-Protocol", "Sec-WebSocket-Protocol: a b, chat, x/y")).unwrap().unwrap();
+        assert_eq!(odd.protocols().collect::<Vec<_>>(), ["chat"]);
+        assert!(odd.accept(Accept::new().protocol("a b")).is_err());
     }
 
     #[test]
