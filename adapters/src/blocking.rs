@@ -851,6 +851,10 @@ impl<S: Stream> WebSocket<S> {
     /// # Ok::<(), laputa::Error>(())
     /// ```
     pub fn flush(&mut self) -> Result<(), Error> {
+        self.write_output().map_err(|e| if is_timeout(&e) { e.into() } else { self.fail_socket(e) })
+    }
+
+    fn write_output(&mut self) -> io::Result<()> {
         // Writing everything can let answers to pings that waited join the queue: go again.
         while self.connection.wants_transmit() {
             write_all_buf(&mut self.io.stream, self.connection.transmit(Instant::now()))?;
@@ -860,6 +864,16 @@ impl<S: Stream> WebSocket<S> {
             self.io.stream.shutdown_write()?;
         }
         Ok(())
+    }
+
+    /// A reset or other failure of the socket, reading or writing, ends the connection as an
+    /// abnormal closure: what is queued is dropped, and later calls return [`Error::Closed`].
+    fn fail_socket(&mut self, error: io::Error) -> Error {
+        tracing::debug!(%error, "socket failed: the connection ends");
+        self.connection.transmit(Instant::now()).clear();
+        self.connection.handle_eof();
+        self.closed.get_or_insert_with(abnormal);
+        error.into()
     }
 
     /// One read from the stream into the core (straight into its buffer while a large frame
@@ -886,13 +900,7 @@ impl<S: Stream> WebSocket<S> {
             Ok(Input::Eof) => self.connection.handle_eof(),
             Ok(Input::Deadline) => self.connection.handle_timeout(Instant::now()),
             Err(e) if is_timeout(&e) => return Err(e.into()),
-            Err(e) => {
-                // A reset or other failure ends the connection as abnormal closure.
-                tracing::debug!(error = %e, "socket failed: the connection ends");
-                self.connection.handle_eof();
-                self.closed.get_or_insert_with(abnormal);
-                return Err(e.into());
-            }
+            Err(e) => return Err(self.fail_socket(e)),
         }
         Ok(())
     }

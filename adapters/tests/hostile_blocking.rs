@@ -151,6 +151,33 @@ fn a_reset_mid_frame_ends_the_connection_once_with_1006() {
     }
 }
 
+/// A write that fails (the peer reset the connection before an answer went out) ends the
+/// connection as a failed read does: one I/O error, then the abnormal end, not the same error
+/// again on every call.
+#[test]
+fn a_reset_seen_while_writing_ends_the_connection_once_with_1006() {
+    let (mut peer, server) = setup(|stream| {
+        let mut ws = accept(stream);
+        thread::sleep(Duration::from_millis(200)); // the peer resets meanwhile
+        ws.feed("late answer").unwrap();
+        // The first write may still be taken by the kernel: write until the reset shows.
+        let mut ending = read_to_end(&mut ws);
+        if ending.io_errors.is_empty() {
+            ws.feed("later answer").ok();
+            ending = read_to_end(&mut ws);
+        }
+        (ending, ws.closed().cloned())
+    });
+    upgrade(&mut peer, REQUEST);
+    reset(peer);
+    let (ending, closed) = server.join().unwrap();
+    assert_eq!(ending.last.code, CloseCode::ABNORMAL);
+    assert!(!ending.last.clean);
+    assert!(ending.io_errors.len() <= 1, "{ending:?}");
+    assert_eq!(ending.messages, 0);
+    assert_eq!(closed.map(|closed| closed.code), Some(CloseCode::ABNORMAL));
+}
+
 #[test]
 fn a_slowloris_handshake_is_dropped_at_the_handshake_timeout() {
     let (mut peer, server) = setup(|stream| blocking::accept_with(stream, config(), |_| Ok(Accept::new())).map(drop));

@@ -36,7 +36,7 @@ const MAX_WRITE_SLICES: usize = TransmitQueue::MAX_WRITE_SLICES;
 
 thread_local! {
     /// The read buffer of every connection polled on this thread (see `Io::poll_read`).
-    static SCRATCH: std::cell::RefCell<Box<[u8]>> = std::cell::RefCell::new(vec![0; READ_CHUNK].into_boxed_slice());
+    static SCRATCH: std::cell::Cell<Box<[u8]>> = std::cell::Cell::new(vec![0; READ_CHUNK].into_boxed_slice());
 }
 
 /// Who is polling: the receiving side or the sending side. Each has its own waker slot for
@@ -221,16 +221,26 @@ impl<S, R: RuntimeIo<S>> Io<S, R> {
     /// One read into the thread's scratch buffer (retrying on `Interrupted`), whose bytes go
     /// straight to `consume`; `None` at EOF. The buffer is shared by every connection polled on
     /// the thread, so an idle connection holds no read buffer at all.
+    ///
+    /// The buffer is taken out of its slot for the read: the stream's own `poll_read` may poll
+    /// another connection on this thread (a WebSocket carried inside WebSocket messages), which
+    /// then finds the slot empty and reads into a buffer of its own.
     fn poll_read<T>(&mut self, cx: &mut Context<'_>, consume: impl FnOnce(&[u8]) -> T) -> Poll<io::Result<Option<T>>> {
-        SCRATCH.with_borrow_mut(|scratch| loop {
-            match R::poll_read(&mut self.stream, cx, scratch) {
+        let mut scratch = SCRATCH.take();
+        if scratch.is_empty() {
+            scratch = vec![0; READ_CHUNK].into_boxed_slice();
+        }
+        let read = loop {
+            match R::poll_read(&mut self.stream, cx, &mut scratch) {
                 Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-                Poll::Ready(Ok(0)) => return Poll::Ready(Ok(None)),
-                Poll::Ready(Ok(n)) => return Poll::Ready(Ok(Some(consume(&scratch[..n])))),
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(0)) => break Poll::Ready(Ok(None)),
+                Poll::Ready(Ok(n)) => break Poll::Ready(Ok(Some(consume(&scratch[..n])))),
+                Poll::Ready(Err(e)) => break Poll::Ready(Err(e)),
+                Poll::Pending => break Poll::Pending,
             }
-        })
+        };
+        SCRATCH.set(scratch);
+        read
     }
 
     /// One read into room the core lent, by `read` (into zeroed room or spare capacity),
