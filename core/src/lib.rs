@@ -1,18 +1,22 @@
 //! Sans-IO WebSocket protocol core of laputa (RFC 6455, RFC 7692).
 #![forbid(unsafe_code)]
 
+pub mod auth;
 mod close;
 mod config;
 mod connection;
+pub mod cookies;
 pub mod deflate;
 mod error;
 pub mod extensions;
 pub mod frame;
 pub mod handshake;
+pub mod http1;
 mod input;
 mod keepalive;
 pub mod mask;
 mod message;
+pub mod proxy;
 mod rng;
 mod room_ahead;
 #[cfg(test)]
