@@ -366,23 +366,78 @@ fn operation_model_holds_on_random_operation_lists() {
     assert!(delivered > 3000 && clean > 100, "{delivered} messages delivered, {clean} clean runs");
 }
 
+/// A fixed operation list and what it must end with.
+struct Scenario {
+    name: &'static str,
+    ops: &'static [u8],
+    /// Operations it runs: a miscounted argument byte changes it.
+    count: usize,
+    /// Messages delivered, both ways.
+    messages: usize,
+    timeout_fired: bool,
+    /// How the client and the server end: code, reason, clean.
+    endings: [(u16, &'static str, bool); 2],
+}
+
 #[test]
 fn operation_model_fixed_scenarios() {
     // First byte: bit 0 turns on emit_pings. Then each op is (kind << 1) | side and its
-    // argument bytes; kinds: 0 send, 1 fragment, 2 ping, 3 pong, 4 close, 5 transmit,
-    // 6 deliver (0 = all, else 7 * n bytes), 8 jump past the close timeout.
-    let scenarios: [&[u8]; 4] = [
-        // Client sends 40 bytes of text, server pings, both transmit and deliver, client closes.
-        &[1, 0, 1, 40, 5, 3, 10, 11, 12, 0, 13, 0, 8, 0, 1],
+    // argument bytes; kinds: 0 send, 1 fragment, 2 ping, 3 pong, 4 close, 5 transmit (1 = the
+    // first half as Bytes, 0 = through the vectored view), 6 deliver (0 = all, else 7 * n
+    // bytes), 8 jump past the close timeout. The same lists are the `ops` fuzz target's seeds
+    // of the same names (fuzz/seeds/make_seeds.py).
+    let scenarios = [
+        // The client sends 40 bytes of text, the server pings, both transmit and deliver, the
+        // client closes (1000, "r"); the server's echo carries the code only.
+        Scenario {
+            name: "text_ping_close",
+            ops: &[1, 0, 1, 40, 5, 3, 10, 1, 11, 0, 12, 0, 13, 0, 8, 0, 1],
+            count: 7,
+            messages: 1,
+            timeout_fired: false,
+            endings: [(1000, "", true), (1000, "r", true)],
+        },
         // Fragmented binary from the server with a ping between fragments, delivered 7 bytes at
-        // a time.
-        &[0, 3, 0, 200, 5, 30, 3, 1, 100, 11, 13, 1, 13, 1, 13, 1, 13, 1],
-        // Both close at once (1000 with a reason, 1001 without).
-        &[0, 8, 0, 5, 9, 1, 0, 10, 11, 12, 0, 13, 0],
-        // The server closes without a status, the client never answers until the clock jumps.
-        &[0, 9, 2, 0, 11, 13, 0, 16],
+        // a time; nobody closes, so the model's finish closes from the client (1000, "end").
+        Scenario {
+            name: "fragments_trickled",
+            ops: &[0, 3, 0, 200, 5, 30, 3, 1, 100, 11, 1, 13, 1, 13, 1, 13, 1, 13, 1],
+            count: 8,
+            messages: 1,
+            timeout_fired: false,
+            endings: [(1000, "", true), (1000, "end", true)],
+        },
+        // Both close at once, the client 1000 with a reason, the server 1001 without: each reads
+        // the other's own close frame.
+        Scenario {
+            name: "both_close",
+            ops: &[0, 8, 0, 5, 9, 1, 0, 10, 1, 11, 0, 12, 0, 13, 0],
+            count: 6,
+            messages: 0,
+            timeout_fired: false,
+            endings: [(1001, "", true), (1000, "rrrrr", true)],
+        },
+        // The server closes without a status; the client reads it and queues its answer but
+        // never transmits it, and the clock jumps past the close timeout: the server gives up
+        // (1006, not clean) while the client, which answered, ends clean with 1005.
+        Scenario {
+            name: "close_timeout",
+            ops: &[0, 9, 2, 0, 11, 1, 13, 0, 16],
+            count: 4,
+            messages: 0,
+            timeout_fired: true,
+            endings: [(1005, "", true), (1006, "", false)],
+        },
     ];
     for scenario in scenarios {
-        ops::run(scenario);
+        let stats = ops::run(scenario.ops);
+        let endings: Vec<(u16, &str, bool)> =
+            stats.closed.iter().map(|c| (c.code.0, c.reason.as_str(), c.clean)).collect();
+        assert_eq!(
+            (stats.ops, stats.messages, stats.timeout_fired, &endings[..]),
+            (scenario.count, scenario.messages, scenario.timeout_fired, &scenario.endings[..]),
+            "{}",
+            scenario.name
+        );
     }
 }

@@ -30,13 +30,18 @@ const CHARS: [char; 10] =
 /// Close codes a side may try: sendable ones, "no status", and ones `close` must refuse.
 const CODES: [u16; 8] = [1000, 1001, 1005, 3000, 4999, 1011, 1006, 999];
 
-/// What a run did, for tests that check the model is not vacuous.
+/// What a run did, for tests that check the model is not vacuous and that a fixed scenario took
+/// the path it describes.
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
+    /// Operations run (each with its argument bytes).
+    pub(crate) ops: usize,
     /// Messages delivered, both ways.
     pub(crate) messages: usize,
     /// A close timeout fired.
     pub(crate) timeout_fired: bool,
+    /// How each side ended: the client's `Closed`, then the server's (empty for no operations).
+    pub(crate) closed: Vec<Closed>,
 }
 
 /// Runs the operations encoded in `data` and checks every invariant; panics on a violation.
@@ -44,12 +49,19 @@ pub(crate) fn run(data: &[u8]) -> Stats {
     let Some((&header, ops)) = data.split_first() else { return Stats::default() };
     let mut model = Model::new(header);
     let mut input = Input { data: ops, pos: 0 };
+    let mut count = 0;
     while let Some(op) = input.next() {
         model.step(op, &mut input);
         model.check_drops();
+        count += 1;
     }
     model.finish();
-    Stats { messages: model.sides.iter().map(|side| side.received.len()).sum(), timeout_fired: model.timeout_fired }
+    Stats {
+        ops: count,
+        messages: model.sides.iter().map(|side| side.received.len()).sum(),
+        timeout_fired: model.timeout_fired,
+        closed: model.sides.iter().map(|side| side.closed[0].clone()).collect(),
+    }
 }
 
 /// The operation bytes; missing bytes read as 0.
