@@ -54,6 +54,16 @@ fn transmit(conn: &mut Connection) -> Vec<u8> {
     out
 }
 
+/// The close frame a server sends when it fails the connection with `error`: unmasked, FIN,
+/// the length byte, the code and the reason its `Closed` carries.
+fn failure_close_frame(error: &ProtocolError) -> Vec<u8> {
+    let reason = truncate_reason(&error.to_string());
+    let code = error.close_code().0.to_be_bytes();
+    let mut out = vec![0x88, (2 + reason.len()) as u8, code[0], code[1]];
+    out.extend_from_slice(reason.as_bytes());
+    out
+}
+
 fn closed(code: CloseCode, clean: bool, error: Option<ProtocolError>) -> Closed {
     let reason = error.as_ref().map(|e| truncate_reason(&e.to_string())).unwrap_or_default();
     Closed { code, reason, clean, error }
@@ -68,7 +78,7 @@ fn assert_fails(input: &[u8], error: ProtocolError) {
     assert!(!evs.iter().any(|e| matches!(e, Event::Message(_))), "{evs:?}");
     assert_eq!(evs.last(), Some(&Event::Closed(closed(code, false, Some(error.clone())))), "{evs:?}");
     let out = transmit(&mut conn);
-    assert_eq!(&out[..4], &[0x88, out[1], (code.0 >> 8) as u8, code.0 as u8], "close frame for {error:?}");
+    assert_eq!(out, failure_close_frame(&error), "close frame for {error:?}");
     assert!(conn.poll_shutdown());
     conn.handle_eof();
     assert_eq!(events(&mut conn), []);
@@ -864,7 +874,8 @@ fn keepalive_pings_a_quiet_peer_and_fails_a_silent_one() {
     );
     out.clear();
     s.poll_transmit(t0 + Duration::from_secs(18), &mut out);
-    assert_eq!(&out[..4], [0x88, out[1], 0x03, 0xf3]);
+    assert_eq!(out, failure_close_frame(&ProtocolError::KeepaliveTimeout));
+    assert_eq!(out[2..4], [0x03, 0xf3], "1011");
 }
 
 /// A server with a keepalive of 10 s (pong within 5 s) that has just sent its first ping, at
