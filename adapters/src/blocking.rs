@@ -34,9 +34,10 @@ use std::time::{Duration, Instant};
 /// Size of the scratch buffer each read goes into.
 const READ_CHUNK: usize = 32 * 1024;
 
-/// What a [`WebSocket`] needs from its stream beyond `Read + Write`: half-closing and read
-/// timeouts, which carry the core's close and handshake deadlines. The defaults do nothing, for
-/// streams without them (then only the peer ends a close handshake).
+/// What a [`WebSocket`] needs from its stream beyond `Read + Write`: half-closing, and read and
+/// write timeouts, which carry the core's deadlines (handshake, keepalive, write stall, close)
+/// so that no read or write waits past them. The defaults do nothing, for streams without them
+/// (then a stalled peer can hold a call for as long as the stream lets it).
 ///
 /// Any `Read + Write` stream will do. Here a recorded client request and message, answered
 /// into a `Vec`:
@@ -134,6 +135,51 @@ pub trait Stream: Read + Write {
         let _ = timeout;
         Ok(())
     }
+
+    /// The write timeout the application set, restored after a deadline is applied.
+    ///
+    /// ```
+    /// use laputa::blocking::Stream;
+    /// use std::net::TcpStream;
+    /// use std::time::Duration;
+    ///
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let stream = TcpStream::connect(listener.local_addr()?)?;
+    /// assert_eq!(Stream::write_timeout(&stream)?, None); // writes block until the peer reads
+    /// stream.set_write_timeout(Some(Duration::from_secs(30)))?;
+    /// assert_eq!(Stream::write_timeout(&stream)?, Some(Duration::from_secs(30)));
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
+    fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(None)
+    }
+
+    /// Sets the write timeout.
+    ///
+    /// ```
+    /// use laputa::blocking::Stream;
+    /// use std::io::{ErrorKind, Write};
+    /// use std::net::TcpStream;
+    /// use std::time::Duration;
+    ///
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let mut stream = TcpStream::connect(listener.local_addr()?)?;
+    /// let _peer = listener.accept()?; // connected, and never reads
+    /// Stream::set_write_timeout(&mut stream, Some(Duration::from_millis(10)))?;
+    /// let chunk = vec![0u8; 1 << 20];
+    /// let error = loop {
+    ///     // The socket buffers fill up, then a write waits 10 ms and gives up.
+    ///     if let Err(error) = stream.write(&chunk) {
+    ///         break error;
+    ///     }
+    /// };
+    /// assert!(matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut));
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        let _ = timeout;
+        Ok(())
+    }
 }
 
 impl Stream for TcpStream {
@@ -151,6 +197,14 @@ impl Stream for TcpStream {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         TcpStream::set_read_timeout(self, timeout)
     }
+
+    fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        TcpStream::write_timeout(self)
+    }
+
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_write_timeout(self, timeout)
+    }
 }
 
 #[cfg(unix)]
@@ -165,6 +219,14 @@ impl Stream for std::os::unix::net::UnixStream {
 
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         std::os::unix::net::UnixStream::set_read_timeout(self, timeout)
+    }
+
+    fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        std::os::unix::net::UnixStream::write_timeout(self)
+    }
+
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        std::os::unix::net::UnixStream::set_write_timeout(self, timeout)
     }
 }
 
@@ -282,15 +344,20 @@ where
     S: Stream,
     F: FnOnce(&IncomingRequest) -> Result<Accept, Reject>,
 {
+    // A refusal is written within the close timeout, or given up.
+    let close_timeout = config.close_timeout;
     let mut handshake = ServerHandshake::new(config, Instant::now());
     let mut io = Io::new(stream);
     let request = match io.drive_handshake(&mut handshake) {
         Ok(request) => request,
         Err(error) => {
             if let Some(response) = error.handshake_error().and_then(HandshakeError::response_bytes) {
+                // Best effort, and bounded: a client that reads nothing cannot hold the thread.
                 io.outbuf = response;
-                let _ = io.flush();
-                let _ = io.stream.shutdown_write();
+                let deadline = Instant::now().checked_add(close_timeout);
+                if let Ok(Some(())) = io.bounded(Direction::Write, deadline, Io::flush) {
+                    let _ = io.stream.shutdown_write();
+                }
             }
             return Err(error);
         }
@@ -305,7 +372,10 @@ where
         Err(reject) => {
             let status = reject.status();
             io.outbuf = request.reject(reject);
-            io.flush()?;
+            let deadline = Instant::now().checked_add(close_timeout);
+            if io.bounded(Direction::Write, deadline, Io::flush)?.is_none() {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "the client read none of the refusal").into());
+            }
             io.stream.shutdown_write()?;
             Err(HandshakeError::Rejected { status, reason: "rejected by the application" }.into())
         }
@@ -753,7 +823,12 @@ impl<S: Stream> WebSocket<S> {
                 }
                 return Ok(event);
             }
-            self.flush()?;
+            match self.flush() {
+                Ok(()) => {}
+                // A deadline ended the connection while writing: its `Closed` event comes first.
+                Err(Error::Closed(_)) => continue,
+                Err(e) => return Err(e),
+            }
             if self.connection.is_finished() {
                 return Err(Error::Closed(self.closed.clone().unwrap_or_else(abnormal)));
             }
@@ -784,7 +859,11 @@ impl<S: Stream> WebSocket<S> {
     /// # Ok::<(), laputa::Error>(())
     /// ```
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        self.send_close(code, reason)?;
+        match self.send_close(code, reason) {
+            // A deadline (the close timeout, a stalled write) ended it while writing.
+            Ok(()) | Err(Error::Closed(_)) => {}
+            Err(e) => return Err(e),
+        }
         loop {
             match self.read_event() {
                 Ok(_) => {}
@@ -829,7 +908,11 @@ impl<S: Stream> WebSocket<S> {
     }
 
     /// Writes everything queued (by [`feed`](Self::feed)), then shuts down the write side if the
-    /// core asks. On a write timeout the rest stays queued for the next call.
+    /// core asks. On a write timeout set by the application the rest stays queued for the next
+    /// call. Writes wait at most until the core's next deadline: a keepalive ping is queued
+    /// then, and a peer that has read nothing for
+    /// [`Config::write_stall_timeout`](laputa_core::Config::write_stall_timeout) (or past the
+    /// close timeout) ends the connection with [`Error::Closed`].
     ///
     /// `peer` is the other end of the connection:
     ///
@@ -851,19 +934,46 @@ impl<S: Stream> WebSocket<S> {
     /// # Ok::<(), laputa::Error>(())
     /// ```
     pub fn flush(&mut self) -> Result<(), Error> {
-        self.write_output().map_err(|e| if is_timeout(&e) { e.into() } else { self.fail_socket(e) })
-    }
-
-    fn write_output(&mut self) -> io::Result<()> {
         // Writing everything can let answers to pings that waited join the queue: go again.
         while self.connection.wants_transmit() {
-            write_all_buf(&mut self.io.stream, self.connection.transmit(Instant::now()))?;
+            let now = Instant::now();
+            // The clock reading first, so that the deadline counts what is about to be written.
+            self.connection.transmit(now);
+            let deadline = self.connection.poll_timeout();
+            let queue = self.connection.transmit(now);
+            match self.io.bounded(Direction::Write, deadline, |io| write_all_buf(&mut io.stream, queue)) {
+                Ok(Some(())) => {}
+                Ok(None) => self.handle_deadline()?,
+                Err(e) => return Err(self.io_error(e)),
+            }
         }
-        self.io.flush()?;
-        if self.connection.poll_shutdown() {
-            self.io.stream.shutdown_write()?;
+        let written = self.io.flush().and_then(|()| match self.connection.poll_shutdown() {
+            true => self.io.stream.shutdown_write(),
+            false => Ok(()),
+        });
+        written.map_err(|e| self.io_error(e))
+    }
+
+    /// The core's deadline passed while writing: it decides (a keepalive ping, or the end of a
+    /// connection whose peer stopped reading or never finished the close handshake).
+    fn handle_deadline(&mut self) -> Result<(), Error> {
+        let now = Instant::now();
+        self.connection.handle_timeout(now);
+        if self.connection.is_finished() {
+            // What could not be written never will be.
+            self.connection.transmit(now).clear();
+            return Err(Error::Closed(self.closed.clone().unwrap_or_else(abnormal)));
         }
         Ok(())
+    }
+
+    /// A timeout the application set leaves the connection as it is; any other error ends it.
+    fn io_error(&mut self, error: io::Error) -> Error {
+        if is_timeout(&error) {
+            error.into()
+        } else {
+            self.fail_socket(error)
+        }
     }
 
     /// A reset or other failure of the socket, reading or writing, ends the connection as an
@@ -993,6 +1103,61 @@ enum Input {
     Deadline,
 }
 
+/// Which of the stream's timeouts carries a deadline.
+#[derive(Debug, Clone, Copy)]
+enum Direction {
+    Read,
+    Write,
+}
+
+/// A deadline applied as the stream's timeout for one operation, with the application's own
+/// timeout to put back afterwards.
+struct Timeout {
+    direction: Direction,
+    /// `None`: no deadline, nothing was changed.
+    user: Option<Option<Duration>>,
+    /// The deadline is the shorter of the two: its expiry is ours, not an error.
+    ours: bool,
+}
+
+impl Timeout {
+    /// Sets the stream's timeout for `direction` to what remains until `deadline`, unless the
+    /// application's own is shorter. `None` when the deadline has already passed.
+    fn apply(stream: &mut impl Stream, direction: Direction, deadline: Option<Instant>) -> io::Result<Option<Self>> {
+        let Some(deadline) = deadline else { return Ok(Some(Self { direction, user: None, ours: false })) };
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Ok(None);
+        }
+        let user = match direction {
+            Direction::Read => stream.read_timeout()?,
+            Direction::Write => stream.write_timeout()?,
+        };
+        let ours = user.is_none_or(|user| remaining <= user);
+        let timeout = Some(if ours { remaining } else { user.unwrap_or(remaining) });
+        Self::set(stream, direction, timeout)?;
+        Ok(Some(Self { direction, user: Some(user), ours }))
+    }
+
+    fn set(stream: &mut impl Stream, direction: Direction, timeout: Option<Duration>) -> io::Result<()> {
+        match direction {
+            Direction::Read => stream.set_read_timeout(timeout),
+            Direction::Write => stream.set_write_timeout(timeout),
+        }
+    }
+
+    /// Restores the application's timeout and turns the expiry of ours into `Ok(None)`.
+    fn finish<T>(self, stream: &mut impl Stream, result: io::Result<T>) -> io::Result<Option<T>> {
+        if let Some(user) = self.user {
+            Self::set(stream, self.direction, user)?;
+        }
+        match result {
+            Err(e) if is_timeout(&e) && self.ours => Ok(None),
+            other => other.map(Some),
+        }
+    }
+}
+
 impl<S: Stream> Io<S> {
     fn new(stream: S) -> Self {
         Self { stream, scratch: vec![0; READ_CHUNK].into_boxed_slice(), outbuf: Vec::new(), written: 0 }
@@ -1014,24 +1179,25 @@ impl<S: Stream> Io<S> {
     }
 
     /// Reads once, into `room` or else the scratch buffer. With a deadline, the read waits at
-    /// most until then (the application's own read timeout is restored afterwards) and reports
-    /// `Deadline` when it passes.
+    /// most until then and reports `Deadline` when it passes.
     fn read(&mut self, deadline: Option<Instant>, room: Option<&mut [u8]>) -> io::Result<Input> {
-        let Some(deadline) = deadline else { return self.read_once(room) };
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
-            return Ok(Input::Deadline);
-        }
-        // The application's own read timeout still applies when it is the shorter one.
-        let user_timeout = self.stream.read_timeout()?;
-        let ours = user_timeout.is_none_or(|user| remaining <= user);
-        self.stream.set_read_timeout(Some(if ours { remaining } else { user_timeout.unwrap_or(remaining) }))?;
-        let result = self.read_once(room);
-        self.stream.set_read_timeout(user_timeout)?;
-        match result {
-            Err(e) if is_timeout(&e) && ours => Ok(Input::Deadline),
-            other => other,
-        }
+        let read = self.bounded(Direction::Read, deadline, |io| io.read_once(room))?;
+        Ok(read.unwrap_or(Input::Deadline))
+    }
+
+    /// Runs `op`, a read or a write of the stream, waiting at most until `deadline`: `Ok(None)`
+    /// when the deadline passed first. The application's own timeout for that direction still
+    /// applies when it is the shorter one (its expiry is an error `op` returns), and is restored
+    /// afterwards.
+    fn bounded<T>(
+        &mut self,
+        direction: Direction,
+        deadline: Option<Instant>,
+        op: impl FnOnce(&mut Self) -> io::Result<T>,
+    ) -> io::Result<Option<T>> {
+        let Some(timeout) = Timeout::apply(&mut self.stream, direction, deadline)? else { return Ok(None) };
+        let result = op(self);
+        timeout.finish(&mut self.stream, result)
     }
 
     fn read_once(&mut self, room: Option<&mut [u8]>) -> io::Result<Input> {
@@ -1054,7 +1220,10 @@ impl<S: Stream> Io<S> {
     fn drive_handshake<H: Handshake>(&mut self, handshake: &mut H) -> Result<H::Output, Error> {
         loop {
             handshake.poll_transmit(&mut self.outbuf);
-            self.flush()?;
+            if self.bounded(Direction::Write, handshake.poll_timeout(), Io::flush)?.is_none() {
+                handshake.handle_timeout(Instant::now())?;
+                continue;
+            }
             match self.read(handshake.poll_timeout(), None)? {
                 Input::Data(n) => {
                     if let Some(done) = handshake.handle_input(&self.scratch[..n])? {

@@ -1,5 +1,6 @@
 //! Limits and behaviour switches shared by the handshake and the connection.
 
+use crate::close::CloseCode;
 use crate::deflate::DeflateConfig;
 use std::time::Duration;
 
@@ -41,21 +42,37 @@ pub struct Config {
     /// (websocket-sharp's `EmitOnPing`). Pings are always answered with a pong by the core.
     pub emit_pings: bool,
     /// Ping the peer after a quiet interval and fail the connection (close code 1011) when
-    /// nothing arrives within the timeout after the ping (default off).
+    /// nothing arrives within the timeout after the ping (default on: a ping after 20 s without
+    /// input, the connection failed 20 s later if still nothing arrived, as Python `websockets`
+    /// does). `None` turns it off.
     pub keepalive: Option<Keepalive>,
+    /// Close the connection after a time with no data frame received, pings and pongs not
+    /// counting (default off; uWebSockets closes after 120 s). The close handshake starts with
+    /// the configured code, 1001 by default, and the close timeout bounds it.
+    pub idle_timeout: Option<IdleTimeout>,
+    /// Fail the connection when output has been waiting this long with none of it written
+    /// (default 30 s): a peer that stops reading is let go instead of holding the connection
+    /// and its buffered output forever. Any progress restarts the wait, so a slow reader that
+    /// takes a little at a time is never cut off. The connection ends at once with 1006 and
+    /// [`ProtocolError::WriteStalled`](crate::ProtocolError::WriteStalled): no close frame can
+    /// reach a peer that reads nothing. `None` turns it off.
+    pub write_stall_timeout: Option<Duration>,
     /// permessage-deflate (RFC 7692): a client offers it and a server accepts offers with these
     /// settings (default off). See [`DeflateConfig`] for each parameter and the memory it costs.
     pub deflate: Option<DeflateConfig>,
 }
 
 /// Keepalive settings: after `interval` without any input the core sends a ping; if nothing
-/// arrives within `timeout` after it, the peer is considered gone.
+/// arrives within `timeout` after it, the peer is considered gone. The default is 20 s and 20 s.
 ///
 /// ```
 /// use laputa_core::{Config, Keepalive};
 /// use std::time::Duration;
 /// let mut config = Config::default();
-/// config.keepalive = Some(Keepalive { interval: Duration::from_secs(20), timeout: Duration::from_secs(10) });
+/// assert_eq!(config.keepalive, Some(Keepalive::default()));
+/// config.keepalive = Some(Keepalive { interval: Duration::from_secs(30), timeout: Duration::from_secs(10) });
+/// // Or no keepalive at all:
+/// config.keepalive = None;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Keepalive {
@@ -63,6 +80,52 @@ pub struct Keepalive {
     pub interval: Duration,
     /// Time the peer has to answer (with anything) once the ping is sent.
     pub timeout: Duration,
+}
+
+impl Default for Keepalive {
+    /// A ping after 20 s without input; the peer is gone if nothing arrives within 20 s more.
+    ///
+    /// ```
+    /// use laputa_core::Keepalive;
+    /// use std::time::Duration;
+    /// let keepalive = Keepalive::default();
+    /// assert_eq!((keepalive.interval, keepalive.timeout), (Duration::from_secs(20), Duration::from_secs(20)));
+    /// ```
+    fn default() -> Self {
+        Self { interval: Duration::from_secs(20), timeout: Duration::from_secs(20) }
+    }
+}
+
+/// Idle timeout settings: after `after` without a data frame from the peer, the core starts the
+/// close handshake with `code`.
+///
+/// ```
+/// use laputa_core::{CloseCode, Config, IdleTimeout};
+/// use std::time::Duration;
+/// let mut config = Config::default();
+/// config.idle_timeout = Some(IdleTimeout::new(Duration::from_secs(120)));
+/// assert_eq!(config.idle_timeout.unwrap().code, CloseCode::GOING_AWAY);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdleTimeout {
+    /// Time without a data frame received before the connection is closed.
+    pub after: Duration,
+    /// The close code sent (1001, going away, by default).
+    pub code: CloseCode,
+}
+
+impl IdleTimeout {
+    /// Closes with 1001 (going away) after `after` without a data frame.
+    ///
+    /// ```
+    /// use laputa_core::{CloseCode, IdleTimeout};
+    /// use std::time::Duration;
+    /// let idle = IdleTimeout { code: CloseCode::POLICY_VIOLATION, ..IdleTimeout::new(Duration::from_secs(60)) };
+    /// assert_eq!(idle.after, Duration::from_secs(60));
+    /// ```
+    pub fn new(after: Duration) -> Self {
+        Self { after, code: CloseCode::GOING_AWAY }
+    }
 }
 
 impl Default for Config {
@@ -76,7 +139,9 @@ impl Default for Config {
             close_timeout: Duration::from_secs(5),
             handshake_timeout: Duration::from_secs(10),
             emit_pings: false,
-            keepalive: None,
+            keepalive: Some(Keepalive::default()),
+            idle_timeout: None,
+            write_stall_timeout: Some(Duration::from_secs(30)),
             deflate: None,
         }
     }

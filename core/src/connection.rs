@@ -5,6 +5,7 @@ use crate::close::{CloseCode, CloseFrame, MAX_REASON_LEN};
 use crate::deflate::{DeflateParams, PerMessageDeflate};
 use crate::error::{Error, ProtocolError};
 use crate::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
+use crate::idle::IdleTimer;
 use crate::input::InputBuffer;
 use crate::keepalive::{self, KeepaliveTimer};
 use crate::mask::apply_mask;
@@ -12,6 +13,7 @@ use crate::message::{Closed, Event, Message, MessageKind, Utf8Bytes};
 use crate::room_ahead::RoomAhead;
 use crate::transmit::{TransmitQueue, SHARE_MIN};
 use crate::utf8::{self, Utf8Validator};
+use crate::write_stall::WriteStall;
 use crate::{Config, Rng};
 use bytes::buf::Limit;
 use bytes::{Buf, Bytes, BytesMut};
@@ -154,6 +156,9 @@ pub struct Connection {
     close_queued: bool,
     close_deadline: Option<Instant>,
     keepalive: KeepaliveTimer,
+    idle: IdleTimer,
+    /// The write-stall deadline: output waiting with none of it written.
+    stall: WriteStall,
     /// The peer's FIN arrived; it takes effect once the input before it is read.
     eof: bool,
     shutdown: Shutdown,
@@ -241,6 +246,8 @@ impl Connection {
             close_queued: false,
             close_deadline: None,
             keepalive,
+            idle: IdleTimer::new(),
+            stall: WriteStall::new(),
             eof: false,
             shutdown: Shutdown::NotYet,
             finished: false,
@@ -378,6 +385,9 @@ impl Connection {
     /// use std::time::Instant;
     ///
     /// let mut server = Connection::new(Role::Server, Config::default());
+    /// let mut socket = Vec::new(); // stands in for a socket
+    /// assert!(server.wants_transmit(), "a first clock reading starts the keepalive interval");
+    /// server.poll_transmit(Instant::now(), &mut socket);
     /// assert!(!server.wants_transmit(), "nothing to do: no need to read the clock");
     /// server.send(Message::from("Hello"))?;
     /// assert!(server.wants_transmit());
@@ -391,6 +401,7 @@ impl Connection {
             || self.waiting_pong.is_some()
             || self.close_queued
             || self.keepalive.wants_clock()
+            || self.idle.wants_clock(self.idle_settings())
     }
 
     /// True once nothing more will happen on this connection: the driver flushes what
@@ -645,8 +656,10 @@ impl Connection {
         self.eof = true;
     }
 
-    /// Advances time: sends a keepalive ping or fails a silent peer when those are due, and
-    /// finishes the connection once the close deadline passes.
+    /// Advances time: sends a keepalive ping or fails a silent peer when those are due, starts
+    /// the close handshake at the idle timeout, fails the connection when its output stalled
+    /// (nothing written for [`Config::write_stall_timeout`]: [`ProtocolError::WriteStalled`],
+    /// finished at once), and finishes the connection once the close deadline passes.
     ///
     /// ```
     /// use laputa_core::{Config, Connection, Event, Keepalive, ProtocolError, Role};
@@ -667,8 +680,34 @@ impl Connection {
     /// server.handle_timeout(deadline);
     /// let Some(Event::Closed(closed)) = server.poll_event() else { panic!() };
     /// assert_eq!(closed.error, Some(ProtocolError::KeepaliveTimeout));
+    ///
+    /// // A client that stops reading: the server's output waits, none of it written.
+    /// let mut config = Config::default();
+    /// config.keepalive = None; // else its ping, due at 20 s, comes first
+    /// let mut server = Connection::new(Role::Server, config);
+    /// server.send(laputa_core::Message::from(vec![0; 1 << 20]))?;
+    /// let t0 = Instant::now();
+    /// server.transmit(t0); // the socket takes nothing
+    /// let deadline = server.poll_timeout().expect("the write-stall deadline");
+    /// assert_eq!(deadline, t0 + Duration::from_secs(30));
+    /// server.handle_timeout(deadline);
+    /// let Some(Event::Closed(closed)) = server.poll_event() else { panic!() };
+    /// assert_eq!(closed.error, Some(ProtocolError::WriteStalled));
+    /// assert!(server.is_finished(), "drop the socket now");
+    /// # Ok::<(), laputa_core::Error>(())
     /// ```
     pub fn handle_timeout(&mut self, now: Instant) {
+        let (stall_timeout, written) = (self.config.write_stall_timeout, self.transmit.written());
+        if self.stall.on_timeout(stall_timeout, now, written, self.transmit.has_remaining()) {
+            self.fail_stalled();
+            return;
+        }
+        let idle = self.idle_settings();
+        if let Some(code) = self.idle.on_timeout(now, idle) {
+            debug!(%code, "idle timeout: no data frame arrived in time, closing");
+            // Only an open connection has a running idle timer.
+            let _ = self.close(code, "idle timeout");
+        }
         match self.keepalive.on_timeout(now) {
             keepalive::Action::Ping => {
                 trace!("keepalive: the peer was quiet, pinging it");
@@ -764,6 +803,10 @@ impl Connection {
             self.close_deadline = now.checked_add(self.config.close_timeout);
         }
         self.keepalive.on_transmit(now);
+        let idle = self.idle_settings();
+        self.idle.on_clock(now, idle);
+        let stall_timeout = self.config.write_stall_timeout;
+        self.stall.on_clock(stall_timeout, now, self.transmit.written(), self.transmit.has_remaining());
         &mut self.transmit
     }
 
@@ -846,7 +889,12 @@ impl Connection {
     /// # Ok::<(), laputa_core::Error>(())
     /// ```
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let deadlines = [self.close_deadline, self.keepalive.poll_timeout()];
+        let deadlines = [
+            self.close_deadline,
+            self.keepalive.poll_timeout(),
+            self.idle.poll_timeout(),
+            self.stall.poll_timeout(self.config.write_stall_timeout, self.transmit.has_remaining()),
+        ];
         deadlines.into_iter().flatten().min().filter(|_| !self.finished)
     }
 
@@ -1142,6 +1190,9 @@ impl Connection {
     /// payload is buffered; starts a new incoming message on a text or binary frame.
     fn check_header(&mut self, header: &FrameHeader) -> Result<(), ProtocolError> {
         let compressed = self.check_frame_rules(header)?;
+        if !header.opcode.is_control() {
+            self.idle.on_data();
+        }
         match header.opcode {
             OpCode::Text | OpCode::Binary => {
                 self.incoming = Some(Incoming {
@@ -1231,6 +1282,7 @@ impl Connection {
             trace_frame("frame received", header.opcode, header.fin, header.len);
         }
         self.check_frame_rules(header)?;
+        self.idle.on_data();
         // `check_frame_rules` bounded the length by `max_frame_size`, a `usize`.
         let len = header.len as usize;
         self.check_message_limits(1, len, false)?;
@@ -1376,6 +1428,29 @@ impl Connection {
         self.discard_input();
         self.finish_close(code, reason, false, Some(error));
         self.shutdown = Shutdown::Due;
+    }
+
+    /// The idle timeout, while it runs: only on an open connection.
+    fn idle_settings(&self) -> Option<crate::IdleTimeout> {
+        self.config.idle_timeout.filter(|_| self.close == State::Open)
+    }
+
+    /// Ends a connection whose peer stopped reading: nothing queued can reach it, a close frame
+    /// included, so the output is dropped and the connection finishes at once with 1006.
+    fn fail_stalled(&mut self) {
+        debug!("the peer stopped reading: output stalled past the write-stall timeout");
+        self.transmit.clear();
+        self.queued_pongs.clear();
+        self.waiting_pong = None;
+        self.close_queued = false;
+        self.close_deadline = None;
+        self.keepalive.stop();
+        self.discard_input();
+        if self.close != State::Closed {
+            let error = ProtocolError::WriteStalled;
+            self.finish_close(error.close_code(), String::new(), false, Some(error));
+        }
+        self.finished = true;
     }
 
     /// Enters `Closed` and emits the one `Closed` event.

@@ -71,11 +71,17 @@ pub enum ProtocolError {
     UnexpectedEof,
     /// Nothing arrived within the keepalive timeout after our ping: the peer is gone.
     KeepaliveTimeout,
+    /// Output waited longer than
+    /// [`Config::write_stall_timeout`](crate::Config::write_stall_timeout) with none of it
+    /// written: the peer stopped reading. No close frame can reach it, so the code reported is
+    /// 1006, never sent.
+    WriteStalled,
 }
 
 impl ProtocolError {
     /// The close code sent to the peer for this error. For
-    /// [`UnexpectedEof`](Self::UnexpectedEof), where no close frame can be sent, it is 1006
+    /// [`UnexpectedEof`](Self::UnexpectedEof) and [`WriteStalled`](Self::WriteStalled), where no
+    /// close frame can be sent, it is 1006
     /// ([`CloseCode::ABNORMAL`]): the code [`Closed`](crate::Closed) reports, never sent.
     ///
     /// ```
@@ -91,7 +97,7 @@ impl ProtocolError {
             Self::FrameTooLarge { .. } | Self::MessageTooLarge { .. } | Self::TooManyFragments { .. } => {
                 CloseCode::MESSAGE_TOO_BIG
             }
-            Self::UnexpectedEof => CloseCode::ABNORMAL,
+            Self::UnexpectedEof | Self::WriteStalled => CloseCode::ABNORMAL,
             Self::KeepaliveTimeout => CloseCode::INTERNAL_ERROR,
             _ => CloseCode::PROTOCOL_ERROR,
         }
@@ -119,6 +125,7 @@ impl fmt::Display for ProtocolError {
             Self::Decompression(why) => write!(f, "could not inflate message: {why}"),
             Self::UnexpectedEof => f.write_str("connection closed without a close frame"),
             Self::KeepaliveTimeout => f.write_str("keepalive ping timed out"),
+            Self::WriteStalled => f.write_str("the peer stopped reading: output stalled"),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod extensions;
 pub mod frame;
 pub mod handshake;
 pub mod http1;
+mod idle;
 mod input;
 mod keepalive;
 pub mod mask;
@@ -23,11 +24,12 @@ mod room_ahead;
 mod test_log;
 mod transmit;
 mod utf8;
+mod write_stall;
 
 /// The `bytes` crate: payloads are [`bytes::Bytes`] and [`TransmitQueue`] is a [`bytes::Buf`].
 pub use bytes;
 pub use close::{CloseCode, CloseFrame, MAX_REASON_LEN};
-pub use config::{Config, Keepalive};
+pub use config::{Config, IdleTimeout, Keepalive};
 pub use connection::{Connection, Role, State};
 pub use deflate::{DeflateConfig, DeflateParams};
 pub use error::{Error, ProtocolError};

@@ -14,11 +14,12 @@ use laputa_core::bytes::BufMut;
 use laputa_core::handshake::{Accept, ClientHandshake, ClientRequest, HandshakeError, ServerHandshake};
 use laputa_core::http::StatusCode;
 use laputa_core::{
-    CloseCode, Closed, Config, Connection, DeflateConfig, Event, Message, MessageKind, ProtocolError, Rng, Role, State,
+    CloseCode, Closed, Config, Connection, DeflateConfig, Event, IdleTimeout, Message, MessageKind, ProtocolError, Rng,
+    Role, State,
 };
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 // ---- a counting allocator, per thread so that tests running in parallel do not mix ----
 
@@ -499,6 +500,164 @@ fn a_hundred_thousand_pings_unread_leave_one_pending_pong() {
     let mut expected: Vec<u32> = (0..16).collect();
     expected.push(99_999);
     assert_eq!(pongs, expected);
+}
+
+// ---- peers that stop reading or go quiet (issue 22) ----
+
+/// Everything `conn` has for the peer at `now`, written.
+fn transmit_at(conn: &mut Connection, now: Instant) -> Vec<u8> {
+    let mut out = Vec::new();
+    conn.poll_transmit(now, &mut out);
+    out
+}
+
+/// A clock reading for `conn` at `now`, with a socket that takes nothing.
+fn transmit_nothing(conn: &mut Connection, now: Instant) {
+    write_some(conn, now, 0);
+}
+
+/// Writes at most `n` bytes of what `conn` has for the peer at `now`, as a socket whose send
+/// buffer has room for `n` more would; returns how many.
+fn write_some(conn: &mut Connection, now: Instant, n: usize) -> usize {
+    use laputa_core::bytes::Buf;
+    let queue = conn.transmit(now);
+    let n = n.min(queue.remaining());
+    queue.advance(n);
+    n
+}
+
+#[test]
+fn a_ping_flood_never_read_then_silence_is_let_go_at_the_write_stall_deadline() {
+    let stall = Config::default().write_stall_timeout.expect("on by default");
+    let mut conn = connection(Role::Server);
+    let start = Instant::now();
+    let mut now = start;
+    // The peer pings for a while and reads a little at first, then nothing at all.
+    for i in 0..1000u32 {
+        conn.handle_input(&client_frame(FIN | PING, &i.to_be_bytes()));
+        assert_eq!(events(&mut conn), []);
+        write_some(&mut conn, now, if i < 100 { 6 } else { 0 });
+        now += Duration::from_millis(10);
+    }
+    // The last bytes were written at 0.99 s; the wait counts from the next reading, at 1 s.
+    // Keepalive pings (20 s after the last input, at 10 s) join the stuck output meanwhile.
+    let released = loop {
+        let deadline = conn.poll_timeout().expect("a deadline runs");
+        conn.handle_timeout(deadline);
+        transmit_nothing(&mut conn, deadline);
+        if conn.is_finished() {
+            break deadline;
+        }
+        assert_eq!(events(&mut conn), [], "at {:?}", deadline - start);
+    };
+    assert_eq!(released, start + Duration::from_secs(1) + stall);
+    let evs = events(&mut conn);
+    assert_eq!(
+        evs,
+        [Event::Closed(Closed {
+            code: CloseCode::ABNORMAL,
+            reason: String::new(),
+            clean: false,
+            error: Some(ProtocolError::WriteStalled)
+        })]
+    );
+    assert!(conn.is_finished(), "the driver drops the socket");
+    assert_eq!(conn.pending_transmit(), 0, "what could not be written is dropped");
+    assert_eq!(conn.poll_timeout(), None);
+    assert!(conn.send(Message::from("late")).is_err());
+}
+
+#[test]
+fn a_slow_reader_that_keeps_taking_a_little_is_never_cut_off() {
+    // 10 MiB towards a peer that reads 1 KiB every 100 ms (the socket takes that much): it
+    // would take about 17 minutes, far past the 30 s write-stall timeout; the first 10 simulated
+    // minutes are enough to show the deadline keeps moving.
+    let mut conn = connection(Role::Server);
+    conn.send(Message::from(vec![7u8; 10 * MIB])).unwrap();
+    let mut now = Instant::now();
+    let mut written = 0;
+    for _ in 0..6000 {
+        written += write_some(&mut conn, now, 1024);
+        now += Duration::from_millis(100);
+        while conn.poll_timeout().is_some_and(|deadline| deadline <= now) {
+            conn.handle_timeout(now);
+        }
+        // The peer answers keepalive pings (its pong, as anything it sends, proves it alive).
+        if written % (10 << 10) == 0 {
+            conn.handle_input(&client_frame(FIN | PONG, b""));
+        }
+        let evs = events(&mut conn);
+        assert!(evs.iter().all(|e| matches!(e, Event::Pong(_))), "at {written} bytes: {evs:?}");
+    }
+    assert!(!conn.is_finished());
+    assert_eq!(conn.state(), State::Open);
+    assert_eq!(written, 6000 * 1024);
+}
+
+#[test]
+fn keepalive_is_on_by_default_and_lets_a_silent_peer_go_within_forty_seconds() {
+    let mut conn = connection(Role::Server);
+    let t0 = Instant::now();
+    transmit_at(&mut conn, t0);
+    let ping_at = conn.poll_timeout().expect("keepalive runs by default");
+    assert_eq!(ping_at, t0 + Duration::from_secs(20));
+    conn.handle_timeout(ping_at);
+    assert_eq!(read_frames(&transmit_at(&mut conn, ping_at))[0].opcode(), PING & 0x0f);
+    let gone_at = conn.poll_timeout().expect("waiting for the peer");
+    assert_eq!(gone_at, t0 + Duration::from_secs(40));
+    conn.handle_timeout(gone_at);
+    let evs = events(&mut conn);
+    assert_failed(&mut conn, &evs, ProtocolError::KeepaliveTimeout, 1011);
+}
+
+#[test]
+fn a_peer_that_answers_pings_but_sends_nothing_is_kept_without_an_idle_timeout() {
+    let mut conn = connection(Role::Server);
+    let mut now = Instant::now();
+    transmit_at(&mut conn, now);
+    // An hour of pings, each answered.
+    for _ in 0..180 {
+        now = conn.poll_timeout().expect("keepalive runs");
+        conn.handle_timeout(now);
+        assert_eq!(read_frames(&transmit_at(&mut conn, now)).len(), 1, "a ping");
+        conn.handle_input(&client_frame(FIN | PONG, b""));
+        assert_eq!(events(&mut conn), [Event::Pong(Default::default())]);
+        transmit_at(&mut conn, now);
+    }
+    assert_eq!(conn.state(), State::Open);
+}
+
+#[test]
+fn the_idle_timeout_closes_a_peer_that_only_answers_pings_with_1001() {
+    let mut config = Config::default();
+    config.idle_timeout = Some(IdleTimeout::new(Duration::from_secs(120)));
+    let mut conn = Connection::with_rng(Role::Server, config, Rng::seeded(7));
+    let t0 = Instant::now();
+    transmit_at(&mut conn, t0);
+    // A message at 100 s restarts the wait.
+    let mut closed_at = None;
+    for step in 1..=60 {
+        let now = t0 + Duration::from_secs(step * 5);
+        if step == 20 {
+            conn.handle_input(&client_frame(FIN | TEXT, b"hi"));
+            assert_eq!(events(&mut conn), [Event::Message(Message::from("hi"))]);
+        } else {
+            conn.handle_input(&client_frame(FIN | PONG, b""));
+            assert_eq!(events(&mut conn), [Event::Pong(Default::default())]);
+        }
+        if conn.poll_timeout().is_some_and(|deadline| deadline <= now) {
+            conn.handle_timeout(now);
+        }
+        let frames = read_frames(&transmit_at(&mut conn, now));
+        if let Some(close) = frames.iter().find(|f| f.close_code().is_some()) {
+            assert_eq!(close.close_code(), Some(1001));
+            assert_eq!(&close.payload[2..], b"idle timeout");
+            closed_at = Some(now);
+            break;
+        }
+    }
+    assert_eq!(closed_at, Some(t0 + Duration::from_secs(100 + 120)), "120 s after the last message");
+    assert_eq!(conn.state(), State::Closing);
 }
 
 // ---- the opening handshake ----

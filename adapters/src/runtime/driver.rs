@@ -537,44 +537,75 @@ impl<S, R: RuntimeIo<S>> Driver<S, R> {
         }
     }
 
+    /// The sending side waits for the socket: the core's deadline still runs, so that a peer
+    /// that stops reading is let go at the write-stall deadline (and a close at the close
+    /// timeout) even when nobody receives. True when a deadline was handled; the receiving
+    /// side, whose wakeup the timer may no longer hold, is woken to look.
+    fn poll_deadline(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(deadline) = self.connection.poll_timeout() else { return false };
+        if Instant::now() < deadline && self.timer.poll(cx, deadline).is_pending() {
+            return false;
+        }
+        self.connection.handle_timeout(Instant::now().max(deadline));
+        if let Some(reader) = self.reader.take() {
+            reader.wake();
+        }
+        true
+    }
+
+    /// The error of a call on a connection that is over.
+    fn closed_error(&self) -> Error {
+        Error::Closed(self.closed.clone().unwrap_or_else(abnormal))
+    }
+
     /// Waits until the buffered output is at most the high-water mark, writing meanwhile.
     pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        if self.broken || self.connection.is_finished() {
-            return Poll::Ready(Err(Error::Closed(self.closed.clone().unwrap_or_else(abnormal))));
-        }
-        // Below the high-water mark nothing is written here, so that what is queued while
-        // handling one read goes out together at the next flush (corking); nor can the core's
-        // deadline have moved.
-        if self.buffered() <= self.high_water {
-            return Poll::Ready(Ok(()));
-        }
-        let result = match self.poll_output(cx, Slot::Writer) {
-            Poll::Pending if self.buffered() <= self.high_water => Poll::Ready(Ok(())),
-            other => other,
-        };
-        self.after_command();
-        result
-    }
-
-    /// Writes everything buffered (and shuts down when due). Output still stuck once the
-    /// connection is finished (the close timeout passed) is given up.
-    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let result = match self.poll_output(cx, Slot::Writer) {
-            Poll::Pending if self.connection.is_finished() => {
-                Poll::Ready(Err(Error::Closed(self.closed.clone().unwrap_or_else(abnormal))))
+        loop {
+            if self.broken || self.connection.is_finished() {
+                return Poll::Ready(Err(self.closed_error()));
             }
-            other => other,
-        };
-        self.after_command();
-        result
+            // Below the high-water mark nothing is written here, so that what is queued while
+            // handling one read goes out together at the next flush (corking); nor can the
+            // core's deadline have moved.
+            if self.buffered() <= self.high_water {
+                return Poll::Ready(Ok(()));
+            }
+            let result = match self.poll_output(cx, Slot::Writer) {
+                Poll::Pending if self.buffered() <= self.high_water => Poll::Ready(Ok(())),
+                Poll::Pending if self.poll_deadline(cx) => continue,
+                other => other,
+            };
+            self.after_command();
+            return result;
+        }
     }
 
-    /// Starts the close handshake with 1000 unless it already started, and flushes.
+    /// Writes everything buffered (and shuts down when due), honouring the core's deadline
+    /// meanwhile. Output still stuck once the connection is finished (the close timeout or the
+    /// write-stall deadline passed) is given up.
+    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        loop {
+            let result = match self.poll_output(cx, Slot::Writer) {
+                Poll::Pending if self.connection.is_finished() => Poll::Ready(Err(self.closed_error())),
+                Poll::Pending if self.poll_deadline(cx) => continue,
+                other => other,
+            };
+            self.after_command();
+            return result;
+        }
+    }
+
+    /// Starts the close handshake with 1000 unless it already started, and flushes. As the
+    /// inherent `close` does, it ends well once the connection is over, however it ended (the
+    /// close timeout included): only a failed socket is an error.
     pub(crate) fn poll_close_sink(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         if self.connection.state() == State::Open {
             self.connection.close(CloseCode::NORMAL, "")?;
         }
-        self.poll_flush(cx)
+        match std::task::ready!(self.poll_flush(cx)) {
+            Err(Error::Closed(_)) => Poll::Ready(Ok(())),
+            other => Poll::Ready(other),
+        }
     }
 
     /// The next message for `Stream`: `None` after a clean close, the error once otherwise.
