@@ -172,12 +172,13 @@ async fn ping_pong<R: TcpRuntime>() {
 }
 
 async fn close_from_client<R: TcpRuntime>() {
-    let (url, server) = echo_server::<R>(Config::default()).await;
-    let (mut ws, _) = runtime::connect::<R>(&url).await.unwrap();
-    let start = Instant::now();
+    // Both ends shut down TCP at once: nobody waits for the close timeout, made longer than
+    // TEST_TIMEOUT so that waiting for it fails the test (no wall-time bound to race).
+    let mut config = Config::default();
+    config.close_timeout = 3 * TEST_TIMEOUT;
+    let (url, server) = echo_server::<R>(config.clone()).await;
+    let (mut ws, _) = runtime::connect_with::<R>(ClientRequest::new(&url).unwrap(), config).await.unwrap();
     ws.close(CloseCode::NORMAL, "bye").await.unwrap();
-    // Both ends shut down TCP at once: nobody waits for the close timeout (5 s).
-    assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
     let mine = ws.closed().unwrap();
     assert!(mine.clean && mine.code == CloseCode::NORMAL, "{mine:?}");
     let theirs = closed(server.await);
@@ -240,11 +241,24 @@ async fn limits<R: TcpRuntime>() {
     assert!(matches!(theirs.error, Some(laputa::ProtocolError::MessageTooLarge { .. })), "{theirs:?}");
 }
 
+/// Whether a wait of `elapsed` was for a timeout `configured` much shorter than its `default`.
+/// No bound here races a loaded machine: a timer never ends early, so the wait is at least the
+/// configured value, and one that used the default instead would be at least the default; only
+/// a stall of nearly the default (seconds) can make a right wait look wrong. A timeout that
+/// never fires trips TEST_TIMEOUT.
+fn waited(elapsed: Duration, configured: Duration, default: Duration) -> bool {
+    configured <= elapsed && elapsed < default
+}
+
 async fn handshake_timeout<R: TcpRuntime>() {
-    // A server whose client says nothing.
+    let default = Config::default().handshake_timeout;
     let mut config = Config::default();
     config.handshake_timeout = Duration::from_millis(200);
+    let configured = config.handshake_timeout;
+    // A server whose client says nothing.
+    let server_config = config.clone();
     let (url, server) = serve_one::<R, _, _>(move |stream| async move {
+        let config = server_config;
         let start = Instant::now();
         let result = runtime::accept_with::<_, R, _>(stream, config, |_| Ok(Accept::new())).await;
         (result.map(drop), start.elapsed())
@@ -255,18 +269,16 @@ async fn handshake_timeout<R: TcpRuntime>() {
     let (result, elapsed) = server.await;
     let error = result.unwrap_err();
     assert!(matches!(error.handshake_error(), Some(laputa::HandshakeError::Timeout)), "{error}");
-    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    assert!(waited(elapsed, configured, default), "{elapsed:?}");
     drop(silent);
 
     // A client whose server accepts TCP and says nothing.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("ws://{}/", listener.local_addr().unwrap());
-    let mut config = Config::default();
-    config.handshake_timeout = Duration::from_millis(200);
     let start = Instant::now();
     let error = runtime::connect_with::<R>(ClientRequest::new(&url).unwrap(), config).await.unwrap_err();
     assert!(matches!(error.handshake_error(), Some(laputa::HandshakeError::Timeout)), "{error}");
-    assert!(start.elapsed() < Duration::from_secs(3));
+    assert!(waited(start.elapsed(), configured, default), "{:?}", start.elapsed());
 }
 
 async fn close_timeout<R: TcpRuntime>() {
@@ -287,36 +299,57 @@ async fn close_timeout<R: TcpRuntime>() {
     let (closed, elapsed) = server.await;
     let closed = closed.unwrap();
     assert!(!closed.clean && closed.code == CloseCode::ABNORMAL, "{closed:?}");
-    assert!(elapsed >= Duration::from_millis(150) && elapsed < Duration::from_secs(3), "{elapsed:?}");
+    assert!(waited(elapsed, Duration::from_millis(200), Config::default().close_timeout), "{elapsed:?}");
     done.send(()).unwrap();
     peer.join().unwrap();
 }
 
 async fn keepalive<R: TcpRuntime>() {
+    // A live peer (a laputa client receiving) answers every ping, and the connection outlives
+    // many intervals: quiet for longer than interval + timeout, which is what a keepalive that
+    // fails a live peer needs to show. The timeout is wide (1 s) because the driver reads a pong
+    // only after it has looked at the deadline: a stall of the whole timeout between a ping and
+    // its pong would fail even a live connection, and only that much may not.
     let mut config = Config::default();
-    config.keepalive = Some(Keepalive { interval: Duration::from_millis(50), timeout: Duration::from_millis(100) });
-    config.close_timeout = Duration::from_millis(100);
-    // A live peer (a laputa client receiving) keeps answering; the connection outlives many
-    // intervals.
+    config.keepalive = Some(Keepalive { interval: Duration::from_millis(50), timeout: Duration::from_secs(1) });
+    let quiet = Duration::from_millis(1250);
     let live_config = config.clone();
     let (url, server) = serve_one::<R, _, _>(move |stream| async move {
-        let config = live_config;
-        let mut ws = runtime::accept_with::<_, R, _>(stream, config, |_| Ok(Accept::new())).await.unwrap();
-        let quiet = timeout::<R, _>(Duration::from_millis(500), ws.recv()).await;
-        assert!(quiet.is_none(), "{quiet:?}");
+        let mut ws = runtime::accept_with::<_, R, _>(stream, live_config, |_| Ok(Accept::new())).await.unwrap();
+        let during = timeout::<R, _>(quiet, ws.recv()).await;
+        assert!(during.is_none(), "{during:?}");
         ws.send("still here").await.unwrap();
         ws.recv().await.unwrap_err()
     })
     .await;
-    let (mut ws, _) = runtime::connect::<R>(&url).await.unwrap();
-    assert_eq!(ws.recv().await.unwrap(), Message::from("still here"));
+    let mut client_config = Config::default();
+    client_config.emit_pings = true;
+    let (mut ws, _) = runtime::connect_with::<R>(ClientRequest::new(&url).unwrap(), client_config).await.unwrap();
+    let mut pings = 0;
+    loop {
+        match ws.recv_event().await.unwrap() {
+            Event::Ping(_) => pings += 1,
+            Event::Message(message) => {
+                assert_eq!(message, Message::from("still here"));
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // The server did ping, again and again (every 50 ms of quiet, so about 25 times).
+    assert!(pings >= 3, "{pings} pings");
     ws.close(CloseCode::NORMAL, "").await.unwrap();
     assert!(closed(server.await).clean);
 
-    // A silent peer is found out.
+    // A silent peer is found out: after the interval and the timeout, and not before.
+    let keepalive = Keepalive { interval: Duration::from_millis(50), timeout: Duration::from_millis(200) };
+    config.keepalive = Some(keepalive);
+    // The close frame that follows goes unanswered too: do not wait the default 5 s for it.
+    config.close_timeout = Duration::from_millis(100);
     let (url, server) = serve_one::<R, _, _>(move |stream| async move {
-        let mut ws = runtime::accept_with::<_, R, _>(stream, config, |_| Ok(Accept::new())).await.unwrap();
+        // Before the connection exists, so that its first interval cannot start earlier.
         let start = Instant::now();
+        let mut ws = runtime::accept_with::<_, R, _>(stream, config, |_| Ok(Accept::new())).await.unwrap();
         (ws.recv().await.unwrap_err(), start.elapsed())
     })
     .await;
@@ -327,7 +360,8 @@ async fn keepalive<R: TcpRuntime>() {
     let (error, elapsed) = server.await;
     let closed = closed(error);
     assert_eq!(closed.error, Some(laputa::ProtocolError::KeepaliveTimeout), "{closed:?}");
-    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    // Nothing to race from above: a keepalive that never fires trips TEST_TIMEOUT.
+    assert!(elapsed >= keepalive.interval + keepalive.timeout, "{elapsed:?}");
     done.send(()).unwrap();
     peer.join().unwrap();
 }
