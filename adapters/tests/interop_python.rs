@@ -8,9 +8,10 @@ mod common;
 use common::Harness;
 use laputa::runtime::{self, TcpRuntime};
 use laputa::{Accept, CloseCode, Config, Message};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const MIB: usize = 1 << 20;
 
@@ -74,16 +75,31 @@ async fn python_client<R: TcpRuntime>() {
     assert!(matches!(end, laputa::Error::Closed(ref closed) if closed.clean), "{end:?}");
 }
 
+/// Starts `echo_server.py` on a port the system chooses and waits for its `READY PORT` line:
+/// no port that another process could take first, and no probe connection.
+fn python_echo_server() -> (Guard, u16) {
+    let mut child = python("echo_server.py").args(["--port", "0"]).stdout(Stdio::piped()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let server = Guard(child);
+    // A thread reads the output (to its end, so the script never blocks on a full pipe) and
+    // hands over the first line; a script that dies first closes the pipe.
+    let (line_tx, line_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let _ = line_tx.send(lines.next());
+        lines.for_each(drop);
+    });
+    let line = match line_rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(Some(Ok(line))) => line,
+        other => panic!("echo_server.py said no READY line: {other:?}"),
+    };
+    let port = line.strip_prefix("READY ").and_then(|port| port.parse().ok());
+    (server, port.unwrap_or_else(|| panic!("echo_server.py said {line:?}, not READY PORT")))
+}
+
 /// Our client against `echo_server.py`.
 async fn python_server<R: TcpRuntime>() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let _server =
-        Guard(python("echo_server.py").args(["--port", &port.to_string()]).stdout(Stdio::null()).spawn().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "echo_server.py does not listen");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (_server, port) = python_echo_server();
     let request = laputa::ClientRequest::new(&format!("ws://127.0.0.1:{port}/")).unwrap();
     let (mut ws, response) = runtime::connect_with::<R>(request, limits()).await.unwrap();
     assert!(response.headers().get("sec-websocket-extensions").is_none());

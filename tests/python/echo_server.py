@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """WebSocket echo server on Python `websockets`, the reference peer of the interop tests.
 
-Echoes every text and binary message back unchanged. Prints READY on stdout once it listens.
+Echoes every text and binary message back unchanged. Once it listens, prints READY and the
+port on stdout ("READY 9002"); with --port 0 the system chooses the port, so no other process
+can take it first.
 
     echo_server.py --port 9002 [--compression on] [--server-no-context-takeover]
         [--client-no-context-takeover] [--server-max-window-bits N] [--client-max-window-bits N]
@@ -42,7 +44,8 @@ async def main() -> None:
         max_size=MAX_MESSAGE_SIZE,
         ping_interval=None,
     ) as server:
-        print("READY", flush=True)
+        port = next(iter(server.sockets)).getsockname()[1]
+        print(f"READY {port}", flush=True)
         await server.serve_forever()
 
 
