@@ -153,28 +153,37 @@ fn a_reset_mid_frame_ends_the_connection_once_with_1006() {
 
 /// A write that fails (the peer reset the connection before an answer went out) ends the
 /// connection as a failed read does: one I/O error, then the abnormal end, not the same error
-/// again on every call.
+/// again on every call. The server writes only once the reset has arrived, so that the error
+/// can only come from the write (nothing reads before it).
 #[test]
 fn a_reset_seen_while_writing_ends_the_connection_once_with_1006() {
     let (mut peer, server) = setup(|stream| {
+        // A second handle on the socket, to wait for the reset without reading through `ws`:
+        // a peek blocks until it arrives and reports it (taking the pending error, so the write
+        // then fails with EPIPE rather than ECONNRESET).
+        let watch = stream.try_clone().unwrap();
+        watch.set_read_timeout(Some(WATCHDOG)).unwrap();
         let mut ws = accept(stream);
-        thread::sleep(Duration::from_millis(200)); // the peer resets meanwhile
-        ws.feed("late answer").unwrap();
-        // The first write may still be taken by the kernel: write until the reset shows.
-        let mut ending = read_to_end(&mut ws);
-        if ending.io_errors.is_empty() {
-            ws.feed("later answer").ok();
-            ending = read_to_end(&mut ws);
-        }
-        (ending, ws.closed().cloned())
+        let seen = watch.peek(&mut [0; 1]).map_err(|e| e.kind());
+        let sent = ws.send("late answer");
+        let ending = read_to_end(&mut ws);
+        let later = ws.send("later answer");
+        (seen, sent, ending, later, ws.closed().cloned())
     });
     upgrade(&mut peer, REQUEST);
     reset(peer);
-    let (ending, closed) = server.join().unwrap();
-    assert_eq!(ending.last.code, CloseCode::ABNORMAL);
-    assert!(!ending.last.clean);
-    assert!(ending.io_errors.len() <= 1, "{ending:?}");
-    assert_eq!(ending.messages, 0);
+    let (seen, sent, ending, later, closed) = server.join().unwrap();
+    assert_eq!(seen, Err(ErrorKind::ConnectionReset), "the reset arrived before the write");
+    let kind = match sent {
+        Err(Error::Io(e)) => e.kind(),
+        other => panic!("the write after the reset returned {other:?}"),
+    };
+    assert!(matches!(kind, ErrorKind::BrokenPipe | ErrorKind::ConnectionReset), "{kind:?}");
+    // Then the abnormal end, once, with no second I/O error; and it stays ended.
+    assert_eq!((ending.io_errors.len(), ending.messages), (0, 0), "{ending:?}");
+    assert_eq!(ending.closed_events, std::slice::from_ref(&ending.last));
+    assert_eq!((ending.last.code, ending.last.clean), (CloseCode::ABNORMAL, false), "{ending:?}");
+    assert!(later.as_ref().is_err_and(Error::is_closed), "{later:?}");
     assert_eq!(closed.map(|closed| closed.code), Some(CloseCode::ABNORMAL));
 }
 
