@@ -155,3 +155,83 @@ for i in range(8):
     ops["random_%d" % i] = op_list(rng, 40 + 40 * i)
 for name, data in ops.items():
     write("ops", name, data)
+
+# ---- proxy_env: port (2 bytes, big-endian), then "host\nNO_PROXY list\nproxy URL" ----
+proxy_env = {
+    "names": (443, "www.example.com\nlocalhost, .example.com, 10.0.0.0/8\nhttp://user:p%40ss@proxy.corp:3128"),
+    "ipv6": (80, "[::1]\n::1, fe80::/10, [::2]:80\nproxy.corp"),
+    "cidr": (8080, "10.1.2.3\n10.0.0.0/8,192.168.0.0/16, ::/0\nhttp://[2001:db8::1]:8080/"),
+    "star_dot": (443, "a.b.example.com\n*.example.com:443\nsocks5://s:1080"),
+    "not_suffix": (443, "notexample.com\nexample.com\nhttps://tls.proxy"),
+    "bare_v6": (1, "fe80::1\n[fe80::]/10\n"),
+    "case_dots": (65535, "EXAMPLE.COM.\nexample.com.\n  proxy:  "),
+    "wildcard": (0, "host\n*\nhttp://:3128"),
+    "broken": (22, "10.0.0.1\n10.0.0.0/33, [::1, example.com:http,,\nhttp://[::1\n"),
+}
+for name, (port, text) in proxy_env.items():
+    write("proxy_env", name, struct.pack(">H", port) + text.encode())
+
+# ---- cookie_jar: (op, line) pairs; op low nibble = URL index, high nibble: 0-7 store,
+# 8-9 add, 10-11 time += len(line) seconds, 12-15 Cookie header ----
+STORE, ADD, TIME, HEADER = 0x00, 0x80, 0xA0, 0xC0
+
+
+def jar(*ops):
+    return b"".join(bytes([op]) + line + b"\n" for op, line in ops)
+
+
+cookie_jar = {
+    "redirect": jar(
+        (STORE | 1, b"session=abc; Path=/; Secure; HttpOnly"),
+        (STORE | 0, b"lang=en; Domain=example.com; Max-Age=60"),
+        (HEADER | 3, b""),
+        (TIME, b"x" * 61),
+        (HEADER | 3, b""),
+    ),
+    "domains": jar(
+        (STORE | 2, b"a=1; Domain=example.com"),
+        (STORE | 2, b"b=2; Domain=.EXAMPLE.com"),
+        (STORE | 2, b"c=3; Domain=com"),
+        (STORE | 5, b"d=4; Domain=example.com"),
+        (STORE | 6, b"e=5; Domain=com"),
+        (HEADER | 5, b""),
+        (HEADER | 3, b""),
+    ),
+    "ips": jar(
+        (STORE | 7, b"a=1; Domain=10.0.0.1"),
+        (STORE | 8, b"b=2; Domain=0.0.1"),
+        (STORE | 9, b"c=3; Domain=[::1]"),
+        (STORE | 10, b"d=4; Domain=0:0::1; Secure"),
+        (HEADER | 7, b""),
+        (HEADER | 9, b""),
+    ),
+    "expiry_and_deletion": jar(
+        (STORE | 0, b"a=1; Max-Age=5"),
+        (STORE | 0, b"b=2; Expires=Tue, 14 Nov 2023 22:13:30 GMT"),
+        (STORE | 0, b"c=3; Max-Age=0"),
+        (STORE | 0, b"a=; Expires=Thu, 01 Jan 1970 00:00:00 GMT"),
+        (TIME, b"123456"),
+        (HEADER | 0, b""),
+    ),
+    "secure_and_prefixes": jar(
+        (STORE | 1, b"s=1; Secure"),
+        (STORE | 0, b"s=evil"),
+        (STORE | 0, b"t=1; Secure"),
+        (STORE | 1, b"__Host-h=1; Secure; Path=/"),
+        (STORE | 1, b"__Secure-x=1"),
+        (ADD | 0, b"app=1; Secure"),
+        (HEADER | 0, b""),
+        (HEADER | 1, b""),
+    ),
+    "paths": jar(
+        (STORE | 5, b"a=1"),
+        (STORE | 5, b"b=2; Path=/x/y/"),
+        (STORE | 5, b"c=3; Path=relative"),
+        (STORE | 11, b"d=4; Path=/p"),
+        (HEADER | 5, b""),
+        (HEADER | 11, b""),
+    ),
+    "eviction": jar(*[(STORE | (i % 3), b"c%d=%s" % (i, b"v" * i)) for i in range(40)], (HEADER | 3, b"")),
+}
+for name, data in cookie_jar.items():
+    write("cookie_jar", name, data)
