@@ -36,6 +36,7 @@ mod no_proxy;
 
 pub use no_proxy::NoProxy;
 
+use crate::auth::Credentials;
 use http::HeaderValue;
 use std::fmt;
 use std::net::Ipv6Addr;
@@ -66,7 +67,7 @@ pub struct Proxy {
     /// A name or an IP address; IPv6 without brackets.
     host: String,
     port: u16,
-    credentials: Option<ProxyCredentials>,
+    credentials: Option<Credentials>,
 }
 
 impl Proxy {
@@ -152,7 +153,7 @@ impl Proxy {
             let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
             let user = percent_decode(user).ok_or(ProxyError::InvalidCredentials)?;
             let password = percent_decode(password).ok_or(ProxyError::InvalidCredentials)?;
-            proxy.credentials = Some(ProxyCredentials::new(user, password));
+            proxy.credentials = Some(Credentials::new(user, password));
         }
         Ok(proxy)
     }
@@ -168,7 +169,7 @@ impl Proxy {
     /// ```
     #[must_use]
     pub fn with_credentials(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
-        self.credentials = Some(ProxyCredentials::new(user, password));
+        self.credentials = Some(Credentials::new(user, password));
         self
     }
 
@@ -197,7 +198,8 @@ impl Proxy {
         self.port
     }
 
-    /// The credentials to answer the proxy's `407` with, from the URL or
+    /// The credentials to answer the proxy's `407` with (through
+    /// [`auth::ClientAuth`](crate::auth::ClientAuth)), from the URL or
     /// [`with_credentials`](Self::with_credentials).
     ///
     /// ```
@@ -208,7 +210,7 @@ impl Proxy {
     /// assert_eq!(proxy.credentials().map(|c| (c.user(), c.password())), Some(("alice", "")));
     /// # Ok::<(), laputa_core::proxy::ProxyError>(())
     /// ```
-    pub fn credentials(&self) -> Option<&ProxyCredentials> {
+    pub fn credentials(&self) -> Option<&Credentials> {
         self.credentials.as_ref()
     }
 }
@@ -225,62 +227,6 @@ impl FromStr for Proxy {
 impl fmt::Display for Proxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "http://{}", Authority(&self.host, self.port))
-    }
-}
-
-/// A user name and password for a proxy. Its `Debug` hides the password.
-///
-/// ```
-/// use laputa_core::proxy::ProxyCredentials;
-///
-/// let credentials = ProxyCredentials::new("alice", "secret");
-/// assert_eq!((credentials.user(), credentials.password()), ("alice", "secret"));
-/// assert_eq!(format!("{credentials:?}"), r#"ProxyCredentials { user: "alice", password: "<hidden>" }"#);
-/// ```
-#[derive(Clone, PartialEq, Eq)]
-pub struct ProxyCredentials {
-    user: String,
-    password: String,
-}
-
-impl ProxyCredentials {
-    /// Credentials from a user name and a password.
-    ///
-    /// ```
-    /// use laputa_core::proxy::ProxyCredentials;
-    ///
-    /// assert_eq!(ProxyCredentials::new("alice", "").password(), "");
-    /// ```
-    pub fn new(user: impl Into<String>, password: impl Into<String>) -> Self {
-        Self { user: user.into(), password: password.into() }
-    }
-
-    /// The user name.
-    ///
-    /// ```
-    /// use laputa_core::proxy::ProxyCredentials;
-    ///
-    /// assert_eq!(ProxyCredentials::new("alice", "secret").user(), "alice");
-    /// ```
-    pub fn user(&self) -> &str {
-        &self.user
-    }
-
-    /// The password.
-    ///
-    /// ```
-    /// use laputa_core::proxy::ProxyCredentials;
-    ///
-    /// assert_eq!(ProxyCredentials::new("alice", "secret").password(), "secret");
-    /// ```
-    pub fn password(&self) -> &str {
-        &self.password
-    }
-}
-
-impl fmt::Debug for ProxyCredentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ProxyCredentials").field("user", &self.user).field("password", &"<hidden>").finish()
     }
 }
 
