@@ -152,7 +152,8 @@ impl Challenge {
     }
 
     /// Parses the credentials of an `Authorization` or `Proxy-Authorization` value (RFC 9110
-    /// section 11.4), which must hold exactly one: `None` if the value is anything else.
+    /// section 11.4), which must hold exactly one (empty list elements aside): `None` if the
+    /// value is anything else.
     ///
     /// ```
     /// use laputa_core::auth::{Challenge, Scheme};
@@ -169,7 +170,7 @@ impl Challenge {
         let mut p = Parser { bytes: value.as_bytes(), pos: 0 };
         p.skip_ows();
         let credentials = p.challenge().ok()?;
-        p.skip_ows();
+        p.skip_ows_and_commas(); // trailing empty list elements
         p.at_end().then_some(credentials)
     }
 
@@ -656,6 +657,7 @@ mod tests {
         assert_eq!(digest.param("nc"), Some("00000001"));
         assert_eq!(one("Basic"), Some(challenge(Scheme::Basic, &[])));
         assert_eq!(one("Basic abc, Basic def"), None);
+        assert_eq!(one("Digest a=b, ,").unwrap().param("a"), Some("b"), "empty list elements");
         assert_eq!(one("Digest a=b, Basic"), None);
         assert_eq!(one("Digest a=\"b"), None);
         assert_eq!(one("Digest a=").unwrap().token68(), Some("a="));
