@@ -44,8 +44,8 @@ pub use error::Error;
 pub use laputa_core as core;
 pub use laputa_core::handshake::{self, Accept, ClientRequest, HandshakeError, IncomingRequest, Reject};
 pub use laputa_core::{
-    CloseCode, CloseFrame, Closed, Config, DeflateConfig, Event, Keepalive, Message, MessageKind, ProtocolError, Role,
-    Utf8Bytes,
+    CloseCode, CloseFrame, Closed, Config, DeflateConfig, Event, IdleTimeout, Keepalive, Message, MessageKind,
+    ProtocolError, Role, Utf8Bytes,
 };
 
 /// How many bytes may wait to be written before sending writes them, or waits for the socket
