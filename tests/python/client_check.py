@@ -5,6 +5,10 @@ Sends text and binary messages, small and 1 MiB, of random content, and checks t
 identical. Exits 0 with a summary on success, 1 with the reason otherwise.
 
     client_check.py ws://127.0.0.1:9001/ [--compression on] [deflate options as echo_server.py]
+        [--expect-agreed "permessage-deflate; server_max_window_bits=9"]
+
+With --expect-agreed, the server's Sec-WebSocket-Extensions answer must hold exactly those
+parameters (in any order).
 """
 
 from __future__ import annotations
@@ -26,6 +30,11 @@ def random_text(size: int) -> str:
     # Mostly ASCII with some multi-byte characters, so UTF-8 handling is exercised too.
     alphabet = string.ascii_letters + string.digits + " éß€😀"
     return "".join(random.choices(alphabet, k=size))
+
+
+def parameters(extension: str) -> set[str]:
+    """The parameters of one extension in a Sec-WebSocket-Extensions value, its name first."""
+    return {p.strip().replace(" ", "").lower() for p in extension.split(";") if p.strip()}
 
 
 def messages() -> list[tuple[str, str | bytes]]:
@@ -55,6 +64,8 @@ async def check(args: argparse.Namespace) -> str:
             raise AssertionError(f"permessage-deflate not negotiated (response: {negotiated!r})")
         if args.compression == "off" and negotiated:
             raise AssertionError(f"unexpected extensions negotiated: {negotiated!r}")
+        if args.expect_agreed is not None and parameters(negotiated) != parameters(args.expect_agreed):
+            raise AssertionError(f"agreed {negotiated!r}, expected {args.expect_agreed!r}")
         batch = messages()
         sent = 0
         for name, payload in batch:
@@ -72,6 +83,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("url")
     add_deflate_args(parser)
+    parser.add_argument("--expect-agreed", metavar="EXTENSION")
     args = parser.parse_args()
     try:
         summary = asyncio.run(check(args))

@@ -3,7 +3,8 @@
 
 Echoes every text and binary message back unchanged. Once it listens, prints READY and the
 port on stdout ("READY 9002"); with --port 0 the system chooses the port, so no other process
-can take it first.
+can take it first. For each connection it prints the Sec-WebSocket-Extensions header of the
+request ("OFFER ...") and of its response ("AGREED ..."), empty when there is none.
 
     echo_server.py --port 9002 [--compression on] [--server-no-context-takeover]
         [--client-no-context-takeover] [--server-max-window-bits N] [--client-max-window-bits N]
@@ -22,6 +23,8 @@ MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 
 
 async def echo(ws: ServerConnection) -> None:
+    print("OFFER", ", ".join(ws.request.headers.get_all("Sec-WebSocket-Extensions")), flush=True)
+    print("AGREED", ", ".join(ws.response.headers.get_all("Sec-WebSocket-Extensions")), flush=True)
     try:
         async for message in ws:
             await ws.send(message)

@@ -4,9 +4,12 @@
 //!
 //! `deflate` is `None` for no compression, or `Some(flags)` for permessage-deflate with the
 //! parameters `flags` given as the Python scripts' options (`--server-no-context-takeover`,
-//! `--client-no-context-takeover`, `--server-max-window-bits N`, `--client-max-window-bits N`).
-//! Adding a combination is one `#[test]` line.
+//! `--client-no-context-takeover`, `--server-max-window-bits N`, `--client-max-window-bits N`),
+//! and `agreed` the server's answer both sides must see, parameter for parameter (the client
+//! offers what `flags` say, and laputa's offer is checked to carry them). Adding a combination
+//! is one `#[test]` line.
 
+use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -33,8 +36,29 @@ fn config_name(deflate: Option<&[&str]>) -> String {
     }
 }
 
-/// `tests/python/client_check.py` against our `echo_server`.
-fn python_client_vs_laputa_server(runtime: &str, deflate: Option<&[&str]>) {
+/// The parameters of the first extension in a `Sec-WebSocket-Extensions` value, its name among
+/// them: `permessage-deflate; server_max_window_bits=9` gives `permessage-deflate` and
+/// `server_max_window_bits=9`.
+fn parameters(value: &str) -> BTreeSet<String> {
+    let first = value.split(',').next().unwrap_or_default();
+    first.split(';').map(|p| p.trim().replace(' ', "").to_ascii_lowercase()).filter(|p| !p.is_empty()).collect()
+}
+
+/// The parameters the Python scripts' `flags` stand for: `--server-max-window-bits 9` is
+/// `server_max_window_bits=9`.
+fn flag_parameters(flags: &[&str]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut flags = flags.iter();
+    while let Some(flag) = flags.next() {
+        let name = flag.trim_start_matches('-').replace('-', "_");
+        out.insert(if name.ends_with("bits") { format!("{name}={}", flags.next().unwrap()) } else { name });
+    }
+    out
+}
+
+/// `tests/python/client_check.py` against our `echo_server`; the Python client checks that our
+/// answer is `agreed`.
+fn python_client_vs_laputa_server(runtime: &str, deflate: Option<&[&str]>, agreed: &str) {
     let dir = out_dir(&format!("interop-python-client-{runtime}-{}", config_name(deflate)));
     let addr = free_port();
     let mut server = Command::new(example_bin("echo_server"));
@@ -45,15 +69,17 @@ fn python_client_vs_laputa_server(runtime: &str, deflate: Option<&[&str]>) {
     }
     let mut server = ChildGuard::spawn(&mut server, &dir.join("echo_server.log"));
     server.wait_for_output("listening", START_TIMEOUT);
-    ChildGuard::spawn(
-        python_script("client_check.py").arg(format!("ws://{addr}/")).args(python_deflate_args(deflate)),
-        &dir.join("client_check.log"),
-    )
-    .expect_success(CHECK_TIMEOUT);
+    let mut client = python_script("client_check.py");
+    client.arg(format!("ws://{addr}/")).args(python_deflate_args(deflate));
+    if deflate.is_some() {
+        client.args(["--expect-agreed", agreed]);
+    }
+    ChildGuard::spawn(&mut client, &dir.join("client_check.log")).expect_success(CHECK_TIMEOUT);
 }
 
-/// Our blocking client against `tests/python/echo_server.py`.
-fn laputa_client_vs_python_server(deflate: Option<&[&str]>) {
+/// Our blocking client against `tests/python/echo_server.py`: its answer is `agreed`, and our
+/// offer, as the server saw it, carries every parameter `deflate` asks for.
+fn laputa_client_vs_python_server(deflate: Option<&[&str]>, agreed: &str) {
     let dir = out_dir(&format!("interop-laputa-client-{}", config_name(deflate)));
     let addr = free_port();
     let mut server = ChildGuard::spawn(
@@ -68,8 +94,8 @@ fn laputa_client_vs_python_server(deflate: Option<&[&str]>) {
     config.deflate = deflate.map(deflate_config);
     let (mut ws, response) = laputa::blocking::connect_with(request, config)
         .unwrap_or_else(|e| panic!("connect to the Python echo server: {e:?}"));
-    let extensions = response.headers().get("sec-websocket-extensions");
-    assert_eq!(extensions.is_some(), deflate.is_some(), "negotiated extensions: {extensions:?}");
+    let extensions = response.headers().get("sec-websocket-extensions").map(|v| v.to_str().unwrap());
+    assert_eq!(parameters(extensions.unwrap_or_default()), parameters(agreed), "agreed: {extensions:?}");
     let mut rng = XorShift::seeded();
     for size in [0, 100, MIB] {
         for text in [true, false] {
@@ -81,6 +107,13 @@ fn laputa_client_vs_python_server(deflate: Option<&[&str]>) {
             assert!(echo.payload() == sent, "echo of {size} bytes (text: {text}) differs");
         }
     }
+    // The server printed the offer before it echoed anything.
+    let output = server.output();
+    let offer = output.lines().find_map(|line| line.strip_prefix("OFFER")).expect("echo_server.py printed the offer");
+    let missing: Vec<_> =
+        flag_parameters(deflate.unwrap_or_default()).difference(&parameters(offer)).cloned().collect();
+    assert!(missing.is_empty(), "our offer {offer:?} lacks {missing:?}");
+    assert_eq!(offer.trim().is_empty(), deflate.is_none(), "our offer {offer:?}");
     ws.close(CloseCode::NORMAL, "done").unwrap_or_else(|e| panic!("close: {e:?}"));
 }
 
@@ -134,28 +167,28 @@ impl XorShift {
 
 #[test]
 fn python_client_blocking_server() {
-    python_client_vs_laputa_server("blocking", None);
+    python_client_vs_laputa_server("blocking", None, "");
 }
 
 #[test]
 fn blocking_client_python_server() {
-    laputa_client_vs_python_server(None);
+    laputa_client_vs_python_server(None, "");
 }
 
 #[test]
 fn python_client_tokio_server() {
-    python_client_vs_laputa_server("tokio", None);
+    python_client_vs_laputa_server("tokio", None, "");
 }
 
 #[test]
 fn python_client_smol_server() {
-    python_client_vs_laputa_server("smol", None);
+    python_client_vs_laputa_server("smol", None, "");
 }
 
 /// The permessage-deflate parameter combinations of both directions: each no-context-takeover
-/// flag, and window bits 9, 12 and 15 on each side.
+/// flag, and window bits 9, 12 and 15 on each side; each with the answer both servers give.
 macro_rules! deflate_interop {
-    ($($name:ident: $flags:expr;)*) => {
+    ($($name:ident: $flags:expr => $agreed:expr;)*) => {
         mod deflate {
             use super::*;
             $(
@@ -163,11 +196,11 @@ macro_rules! deflate_interop {
                     use super::*;
                     #[test]
                     fn python_client_blocking_server() {
-                        python_client_vs_laputa_server("blocking", Some($flags));
+                        python_client_vs_laputa_server("blocking", Some($flags), $agreed);
                     }
                     #[test]
                     fn blocking_client_python_server() {
-                        laputa_client_vs_python_server(Some($flags));
+                        laputa_client_vs_python_server(Some($flags), $agreed);
                     }
                 }
             )*
@@ -176,13 +209,13 @@ macro_rules! deflate_interop {
 }
 
 deflate_interop! {
-    defaults: &[];
-    server_no_context_takeover: &["--server-no-context-takeover"];
-    client_no_context_takeover: &["--client-no-context-takeover"];
-    server_window_9: &["--server-max-window-bits", "9"];
-    server_window_12: &["--server-max-window-bits", "12"];
-    server_window_15: &["--server-max-window-bits", "15"];
-    client_window_9: &["--client-max-window-bits", "9"];
-    client_window_12: &["--client-max-window-bits", "12"];
-    client_window_15: &["--client-max-window-bits", "15"];
+    defaults: &[] => "permessage-deflate";
+    server_no_context_takeover: &["--server-no-context-takeover"] => "permessage-deflate; server_no_context_takeover";
+    client_no_context_takeover: &["--client-no-context-takeover"] => "permessage-deflate; client_no_context_takeover";
+    server_window_9: &["--server-max-window-bits", "9"] => "permessage-deflate; server_max_window_bits=9";
+    server_window_12: &["--server-max-window-bits", "12"] => "permessage-deflate; server_max_window_bits=12";
+    server_window_15: &["--server-max-window-bits", "15"] => "permessage-deflate; server_max_window_bits=15";
+    client_window_9: &["--client-max-window-bits", "9"] => "permessage-deflate; client_max_window_bits=9";
+    client_window_12: &["--client-max-window-bits", "12"] => "permessage-deflate; client_max_window_bits=12";
+    client_window_15: &["--client-max-window-bits", "15"] => "permessage-deflate; client_max_window_bits=15";
 }
