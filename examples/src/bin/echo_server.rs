@@ -2,7 +2,10 @@
 //!
 //! `echo_server [--addr HOST:PORT] [--runtime blocking|tokio|smol|async-std] [--deflate]`
 //! (default address 127.0.0.1:9001). `--deflate` accepts permessage-deflate offers. Limits are
-//! raised to 64 MiB so that the Autobahn TestSuite's large cases run.
+//! raised to 64 MiB so that the Autobahn TestSuite's large cases run. The library's defaults
+//! stand otherwise: keepalive (a ping after 20 s without input, the peer gone 20 s later) and
+//! the 30 s write-stall deadline, which the Autobahn cases never reach (none is quiet or
+//! unread for that long).
 
 use laputa::runtime::{self, TcpRuntime};
 use laputa::{blocking, Accept, Config};
