@@ -17,10 +17,12 @@ fn server<T: Send + 'static>(serve: impl FnOnce(TcpStream) -> T + Send + 'static
 
 #[test]
 fn read_timeout_returns_and_the_connection_stays_usable() {
-    let (url, handle) = server(|stream| {
+    // The echo waits until the client's read has timed out: nothing else can end that read.
+    let (timed_out, wait) = std::sync::mpsc::channel::<()>();
+    let (url, handle) = server(move |stream| {
         let mut ws = blocking::accept(stream).unwrap();
         let first = ws.read().unwrap();
-        thread::sleep(Duration::from_millis(150));
+        wait.recv().unwrap();
         ws.send(first).unwrap();
         ws.read()
     });
@@ -29,6 +31,7 @@ fn read_timeout_returns_and_the_connection_stays_usable() {
     ws.send(Message::from("slow echo")).unwrap();
     let error = ws.read().unwrap_err();
     assert!(error.is_timeout(), "{error}");
+    timed_out.send(()).unwrap();
     let echoed = loop {
         match ws.read() {
             Ok(message) => break message,
