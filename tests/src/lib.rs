@@ -291,25 +291,32 @@ pub fn autobahn_case_ids(include: &[&str]) -> BTreeSet<String> {
 /// The cases of the report in `outdir` that did not strictly pass, plus (as `NO RESULT`) every
 /// case matching `include` that the report lacks.
 pub fn autobahn_failures(outdir: &Path, include: &[&str]) -> Vec<CaseVerdict> {
-    let verdicts = autobahn_verdicts(outdir);
+    failures_among(autobahn_verdicts(outdir), autobahn_case_ids(include))
+}
+
+/// The `verdicts` that did not strictly pass, plus (as `NO RESULT`) every case of `selected`
+/// that they lack.
+fn failures_among(verdicts: Vec<CaseVerdict>, selected: BTreeSet<String>) -> Vec<CaseVerdict> {
     let reported: BTreeSet<&str> = verdicts.iter().map(|v| v.id.as_str()).collect();
-    let missing =
-        autobahn_case_ids(include).into_iter().filter(|id| !reported.contains(id.as_str())).map(|id| CaseVerdict {
-            id,
-            agent: "-".into(),
-            behavior: "NO RESULT".into(),
-            behavior_close: "NO RESULT".into(),
-            remote_close_code: None,
-        });
+    let missing = selected.into_iter().filter(|id| !reported.contains(id.as_str())).map(|id| CaseVerdict {
+        id,
+        agent: "-".into(),
+        behavior: "NO RESULT".into(),
+        behavior_close: "NO RESULT".into(),
+        remote_close_code: None,
+    });
     let mut failures: Vec<CaseVerdict> = verdicts.iter().filter(|v| !v.passed()).cloned().chain(missing).collect();
     failures.sort_by_key(|v| case_sort_key(&v.id));
     failures
 }
 
-/// Panics, listing every failing case, unless all cases matching `include` strictly passed in
-/// the report in `outdir`.
-pub fn assert_autobahn_passed(outdir: &Path, include: &[&str]) {
-    let failures = autobahn_failures(outdir, include);
+/// Panics, listing every failing case, unless all cases matching `include`, `expected` of them,
+/// strictly passed in the report in `outdir`. The count is checked first: globs that select no
+/// case (or fewer than meant) and a report that is empty or short cannot pass.
+pub fn assert_autobahn_passed(outdir: &Path, include: &[&str], expected: usize) {
+    let selected = autobahn_case_ids(include);
+    assert_eq!(selected.len(), expected, "{include:?} selects {} Autobahn cases, not {expected}", selected.len());
+    let failures = failures_among(autobahn_verdicts(outdir), selected);
     assert!(
         failures.is_empty(),
         "{} Autobahn cases did not pass (reports in {outdir:?}):\n{}",
@@ -321,4 +328,47 @@ pub fn assert_autobahn_passed(outdir: &Path, include: &[&str]) {
 /// Numeric order of case ids (1.2.10 after 1.2.9).
 fn case_sort_key(id: &str) -> Vec<u32> {
     id.split('.').map(|part| part.parse().unwrap_or(u32::MAX)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A report in `target/laputa-tests/NAME` giving `behavior` to each case of `ids`.
+    fn report(name: &str, ids: &BTreeSet<String>, behavior: &str) -> PathBuf {
+        let dir = out_dir(name);
+        let cases: serde_json::Map<String, serde_json::Value> = ids
+            .iter()
+            .map(|id| {
+                (id.clone(), serde_json::json!({"behavior": behavior, "behaviorClose": "OK", "remoteCloseCode": 1000}))
+            })
+            .collect();
+        fs::write(dir.join("index.json"), serde_json::json!({ "laputa": cases }).to_string()).unwrap();
+        dir
+    }
+
+    fn passes(dir: &Path, include: &[&str], expected: usize) -> bool {
+        std::panic::catch_unwind(|| assert_autobahn_passed(dir, include, expected)).is_ok()
+    }
+
+    /// Only the selected cases, every one of them reported and passed, pass: not an empty
+    /// report, a failed case, a missing one, nor globs that select other than the count.
+    #[test]
+    fn an_autobahn_report_passes_only_whole_and_as_large_as_expected() {
+        let ids = autobahn_case_ids(&["1.1.*"]);
+        assert_eq!(ids.len(), 8, "{ids:?}");
+        let ok = report("autobahn-check-ok", &ids, "OK");
+        assert!(passes(&ok, &["1.1.*"], 8));
+        // The selection is not what the caller counted: a typo'd glob, or none at all.
+        assert!(!passes(&ok, &["1.1.*"], 9));
+        assert!(!passes(&ok, &["1.1.x*"], 8));
+        assert!(!passes(&ok, &[], 8));
+        // An empty report (with no case selected either), a case missing, a case failed.
+        let empty = report("autobahn-check-empty", &BTreeSet::new(), "OK");
+        assert!(!passes(&empty, &[], 8));
+        assert!(!passes(&empty, &["1.1.*"], 8));
+        let short: BTreeSet<String> = ids.iter().skip(1).cloned().collect();
+        assert!(!passes(&report("autobahn-check-short", &short, "OK"), &["1.1.*"], 8));
+        assert!(!passes(&report("autobahn-check-failed", &ids, "FAILED"), &["1.1.*"], 8));
+    }
 }
