@@ -1,8 +1,9 @@
 //! The client side: send the upgrade request, then check the server's answer.
 
-use super::{
-    accept_key, has_token, header_map, is_token, list_elements, parse_error, push_header, push_headers, single_value,
-    HandshakeError, HeadError, HeadReader, VERSION,
+use super::{accept_key, limits, HandshakeError, VERSION};
+use crate::http1::{
+    has_token, is_token, list_elements, push_header, push_headers, single_value, trim_ows, Http1Error, ResponseHead,
+    ResponseReader,
 };
 use crate::{Config, Connection, Rng, Role};
 use base64::Engine as _;
@@ -360,11 +361,7 @@ const RESERVED: [HeaderName; 8] = [
 /// The names of the extensions in a `Sec-WebSocket-Extensions` value: the part of each
 /// comma-separated element before its first `;`.
 fn extension_names(value: &str) -> impl Iterator<Item = &str> {
-    value
-        .split(',')
-        .filter_map(|element| element.split(';').next())
-        .map(super::trim_ows)
-        .filter(|name| !name.is_empty())
+    value.split(',').filter_map(|element| element.split(';').next()).map(trim_ows).filter(|name| !name.is_empty())
 }
 
 /// Runs the client's side of the opening handshake (RFC 6455 section 4.1).
@@ -412,7 +409,7 @@ pub struct ClientHandshake {
 /// What the handshake needs until the response is complete.
 #[derive(Debug)]
 struct Pending {
-    reader: HeadReader,
+    reader: ResponseReader,
     config: Config,
     rng: Rng,
 }
@@ -497,7 +494,7 @@ impl ClientHandshake {
             extension_names: names.flat_map(extension_names).map(str::to_owned).collect(),
             protocols: request.protocols,
             deadline: now.checked_add(config.handshake_timeout),
-            pending: Some(Pending { reader: HeadReader::new(config.max_handshake_size), config, rng }),
+            pending: Some(Pending { reader: ResponseReader::new(limits(&config)), config, rng }),
         })
     }
 
@@ -560,10 +557,51 @@ impl ClientHandshake {
                 self.pending = Some(pending);
                 Ok(None)
             }
-            Ok(Some(end)) => self.finish(pending, &data[end..]).map(Some),
+            Ok(Some((head, end))) => self.finish(pending, head, &data[end..]).map(Some),
             Err(err) => Err(response_error(err)),
         }
         .inspect_err(|err| debug!(%err, "upgrade failed"))
+    }
+
+    /// Takes the server's answer as a head already read with a
+    /// [`ResponseReader`](crate::http1::ResponseReader), and `rest`, the bytes that followed it:
+    /// for a driver that reads every response itself (a connect flow, whose proxy and
+    /// authentication answers go through the same reader). The result is what
+    /// [`handle_input`](Self::handle_input) gives for the whole response; a non-101 answer is
+    /// [`HandshakeError::UnexpectedStatus`], whose body the driver can read to its end with
+    /// [`ResponseHead::framing`] and a [`BodyDecoder`](crate::http1::BodyDecoder) from the head
+    /// it kept a copy of. The handshake is spent afterwards.
+    ///
+    /// ```
+    /// use laputa_core::handshake::{ClientHandshake, ClientRequest};
+    /// use laputa_core::http::{Method, StatusCode};
+    /// use laputa_core::http1::{BodyDecoder, Framing, Limits, Progress, ResponseReader};
+    /// use laputa_core::Config;
+    /// use std::time::Instant;
+    ///
+    /// let request = ClientRequest::new("ws://example.com/chat")?;
+    /// let mut handshake = ClientHandshake::new(request, Config::default(), Instant::now())?;
+    /// let mut reader = ResponseReader::new(Limits::default());
+    /// let answer = b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"chat\"\r\n\
+    ///     Content-Length: 4\r\n\r\nwho?";
+    /// let (head, used) = reader.push(answer)?.expect("a complete head");
+    /// let framing = head.framing(&Method::GET)?;
+    /// let err = handshake.handle_response(head.clone(), &answer[used..]).unwrap_err();
+    /// assert_eq!(err.http_status(), Some(StatusCode::UNAUTHORIZED));
+    /// // Read the body to its end: the connection can carry the retry.
+    /// let mut body = Vec::new();
+    /// let done = BodyDecoder::new(framing, 64 << 10).push(&answer[used..], &mut body)?;
+    /// assert_eq!((framing, done, &body[..]), (Framing::Length(4), Progress::Done(4), &b"who?"[..]));
+    /// assert!(head.persistent());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn handle_response(
+        &mut self,
+        head: ResponseHead,
+        rest: &[u8],
+    ) -> Result<(Connection, Response<()>), HandshakeError> {
+        let pending = self.pending.take().ok_or(HandshakeError::Finished)?;
+        self.finish(pending, head, rest).inspect_err(|err| debug!(%err, "upgrade failed"))
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should next be called; `None` once the
@@ -616,8 +654,13 @@ impl ClientHandshake {
     }
 
     /// Checks the complete response and builds the connection.
-    fn finish(&self, pending: Pending, rest: &[u8]) -> Result<(Connection, Response<()>), HandshakeError> {
-        let response = parse_response(pending.reader.head(), pending.config.max_headers)?;
+    fn finish(
+        &self,
+        pending: Pending,
+        head: ResponseHead,
+        rest: &[u8],
+    ) -> Result<(Connection, Response<()>), HandshakeError> {
+        let response = Response::from(head);
         // RFC 6455 section 4.1: "If the status code received from the server is not 101, the
         // client handles the response per HTTP [RFC2616] procedures."
         if response.status() != StatusCode::SWITCHING_PROTOCOLS {
@@ -734,34 +777,12 @@ fn invalid(why: &'static str) -> HandshakeError {
 }
 
 /// The error for a response head that could not be read.
-fn response_error(err: HeadError) -> HandshakeError {
+fn response_error(err: Http1Error) -> HandshakeError {
     match err {
-        HeadError::TooLarge => HandshakeError::ResponseTooLarge,
-        HeadError::Malformed => invalid("malformed HTTP response"),
-        HeadError::Version => invalid("unsupported HTTP version"),
+        Http1Error::HeadTooLarge => HandshakeError::ResponseTooLarge,
+        Http1Error::UnsupportedVersion => invalid("unsupported HTTP version"),
+        other => invalid(other.reason()),
     }
-}
-
-/// Parses a complete response head into an [`http::Response`].
-fn parse_response(head: &[u8], max_headers: usize) -> Result<Response<()>, HandshakeError> {
-    let mut storage = vec![httparse::EMPTY_HEADER; max_headers];
-    let mut parsed = httparse::Response::new(&mut storage);
-    match parsed.parse(head) {
-        Ok(httparse::Status::Complete(_)) => {}
-        Ok(httparse::Status::Partial) => return Err(invalid("malformed HTTP response")),
-        Err(err) => return Err(response_error(parse_error(err))),
-    }
-    let status =
-        parsed.code.and_then(|code| StatusCode::from_u16(code).ok()).ok_or_else(|| invalid("invalid status code"))?;
-    let headers = header_map(parsed.headers).map_err(response_error)?;
-    let mut response = Response::new(());
-    *response.status_mut() = status;
-    *response.version_mut() = match parsed.version {
-        Some(0) => Version::HTTP_10,
-        _ => Version::HTTP_11,
-    };
-    *response.headers_mut() = headers;
-    Ok(response)
 }
 
 #[cfg(test)]
@@ -1018,6 +1039,76 @@ mod tests {
             sent.contains("\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits, x-foo, x-bar\r\n"),
             "{sent}"
         );
+    }
+
+    /// RFC 9110 section 15.2: "A client MUST be able to parse one or more 1xx responses
+    /// received prior to a final response, even if the client does not expect one."
+    #[test]
+    fn early_hints_before_101_in_every_split() {
+        let mut client = handshake(ClientRequest::new("ws://h/").unwrap());
+        let sent = transmit(&mut client);
+        let mut input = b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\n\r\n".to_vec();
+        input.extend_from_slice(response(&sent, "").as_bytes());
+        input.extend_from_slice(b"\x81\x02hi");
+        for split in 0..=input.len() {
+            let mut client = handshake(ClientRequest::new("ws://h/").unwrap());
+            transmit(&mut client);
+            let (a, b) = input.split_at(split);
+            let (mut connection, response) = match client.handle_input(a).unwrap() {
+                Some(mut done) => {
+                    done.0.handle_input(b);
+                    done
+                }
+                None => client.handle_input(b).unwrap().expect("the 101 is complete"),
+            };
+            assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS, "split at {split}");
+            assert!(!response.headers().contains_key(http::header::LINK), "the 103's headers are not the 101's");
+            assert_eq!(connection.poll_event(), Some(crate::Event::Message("hi".into())), "split at {split}");
+        }
+    }
+
+    #[test]
+    fn interim_responses_are_bounded_by_max_handshake_size() {
+        let config = Config { max_handshake_size: 1024, ..Config::default() };
+        let request = ClientRequest::new("ws://h/").unwrap();
+        let mut client = ClientHandshake::with_rng(request, config, Rng::seeded(1), Instant::now()).unwrap();
+        let interim = b"HTTP/1.1 100 Continue\r\n\r\n";
+        let mut fed = 0;
+        let err = loop {
+            match client.handle_input(interim) {
+                Ok(None) => fed += interim.len(),
+                Ok(Some(_)) => panic!("upgraded"),
+                Err(err) => break err,
+            }
+        };
+        assert_eq!(err, HandshakeError::ResponseTooLarge);
+        assert!(fed <= 1024 && fed + interim.len() > 1024, "{fed}");
+        // A final answer after interim ones is still an unexpected status, with its body.
+        let mut client = handshake(ClientRequest::new("ws://h/").unwrap());
+        let err = client.handle_input(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\n\r\nbody").unwrap_err();
+        assert!(
+            matches!(err, HandshakeError::UnexpectedStatus { status, ref body, .. } if status == 404 && body == "body")
+        );
+    }
+
+    #[test]
+    fn response_read_by_the_caller() {
+        let mut client = handshake(ClientRequest::new("ws://h/").unwrap().protocol("chat"));
+        let sent = transmit(&mut client);
+        let mut reader = ResponseReader::new(crate::http1::Limits::default());
+        let answer = response(&sent, "Sec-WebSocket-Protocol: chat\r\n");
+        let (head, used) = reader.push(answer.as_bytes()).unwrap().unwrap();
+        let (_connection, response) = client.handle_response(head.clone(), &answer.as_bytes()[used..]).unwrap();
+        assert_eq!(response.headers()[SEC_WEBSOCKET_PROTOCOL], "chat");
+        assert_eq!(client.handle_response(head, b"").unwrap_err(), HandshakeError::Finished);
+        assert_eq!(client.poll_timeout(), None);
+        // A wrong accept value fails as through handle_input.
+        let mut client = handshake(ClientRequest::new("ws://h/").unwrap());
+        let mut head = crate::http1::ResponseHead::new(StatusCode::SWITCHING_PROTOCOLS);
+        head.headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+        head.headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+        head.headers.insert(SEC_WEBSOCKET_ACCEPT, HeaderValue::from_static("x"));
+        assert_eq!(client.handle_response(head, b"").unwrap_err(), invalid("wrong Sec-WebSocket-Accept"));
     }
 
     #[test]

@@ -10,7 +10,9 @@
 //! `handle_timeout`. Both sides search for the end of the HTTP head only in newly received bytes,
 //! so a peer trickling its head one byte at a time costs linear time, and both refuse a head over
 //! [`Config::max_handshake_size`](crate::Config::max_handshake_size) bytes as soon as it grows
-//! past the limit.
+//! past the limit. Heads are read and written with [`crate::http1`]; the client skips interim
+//! `1xx` responses before the server's answer (RFC 9110 section 15.2), all of them together
+//! bounded by the same limit.
 
 mod client;
 mod server;
@@ -18,10 +20,11 @@ mod server;
 pub use client::{ClientHandshake, ClientRequest};
 pub use server::{Accept, IncomingRequest, Reject, ServerHandshake};
 
+use crate::http1::{write_response, Limits};
 use base64::Engine as _;
 use bytes::Bytes;
-use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use http::header::CONNECTION;
+use http::{HeaderMap, HeaderValue, StatusCode};
 use sha1::{Digest, Sha1};
 use std::fmt;
 use std::time::Instant;
@@ -47,6 +50,18 @@ pub fn accept_key(key: &[u8]) -> String {
     sha.update(key);
     sha.update(GUID);
     base64::engine::general_purpose::STANDARD.encode(sha.finalize())
+}
+
+/// The HTTP limits of either side: heads bounded by
+/// [`Config::max_handshake_size`](crate::Config::max_handshake_size) and
+/// [`Config::max_headers`](crate::Config::max_headers); a request line by the head size alone,
+/// so that a head that is one long line is answered 431, as every head too large.
+fn limits(config: &crate::Config) -> Limits {
+    Limits {
+        max_head_size: config.max_handshake_size,
+        max_headers: config.max_headers,
+        max_request_line: config.max_handshake_size,
+    }
 }
 
 /// Why the opening handshake failed.
@@ -218,169 +233,6 @@ impl fmt::Display for HandshakeError {
 
 impl std::error::Error for HandshakeError {}
 
-/// Why an HTTP head could not be read; each side maps it to its own error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum HeadError {
-    /// Over the size or header-count limit.
-    TooLarge,
-    /// Not valid HTTP/1.x.
-    Malformed,
-    /// An HTTP version other than 1.0 or 1.1.
-    Version,
-}
-
-/// Accumulates an HTTP head until its empty line.
-///
-/// Each call only searches the new bytes (and the 3 buffered bytes before them) for the end of
-/// the head, and refuses to hold more than `max` bytes, so total work is linear in the input.
-#[derive(Debug)]
-struct HeadReader {
-    buf: Vec<u8>,
-    max: usize,
-}
-
-impl HeadReader {
-    fn new(max: usize) -> Self {
-        Self { buf: Vec::new(), max }
-    }
-
-    /// Adds received bytes. `Ok(Some(n))` when the head is complete: it is [`Self::head`], and
-    /// `data[n..]` comes after it. `Err` when the head would exceed `max` bytes.
-    fn push(&mut self, data: &[u8]) -> Result<Option<usize>, HeadError> {
-        let end = self.find_end(data);
-        let take = end.unwrap_or(data.len());
-        if self.buf.len() + take > self.max {
-            return Err(HeadError::TooLarge);
-        }
-        self.buf.extend_from_slice(&data[..take]);
-        Ok(end)
-    }
-
-    /// Where the first `\r\n\r\n` ends in `data`, counting one that starts in the buffer.
-    fn find_end(&self, data: &[u8]) -> Option<usize> {
-        let tail = &self.buf[self.buf.len().saturating_sub(3)..];
-        let lead = &data[..data.len().min(3)];
-        let mut window = [0u8; 6];
-        window[..tail.len()].copy_from_slice(tail);
-        window[tail.len()..tail.len() + lead.len()].copy_from_slice(lead);
-        if let Some(i) = find_terminator(&window[..tail.len() + lead.len()]) {
-            return Some(i + 4 - tail.len());
-        }
-        find_terminator(data).map(|i| i + 4)
-    }
-
-    /// The complete head, ending with its empty line.
-    fn head(&self) -> &[u8] {
-        &self.buf
-    }
-}
-
-/// Position of the first `\r\n\r\n` in `bytes`.
-fn find_terminator(bytes: &[u8]) -> Option<usize> {
-    bytes.windows(4).position(|w| w == b"\r\n\r\n")
-}
-
-/// Maps an httparse error to a [`HeadError`].
-fn parse_error(err: httparse::Error) -> HeadError {
-    match err {
-        httparse::Error::TooManyHeaders => HeadError::TooLarge,
-        httparse::Error::Version => HeadError::Version,
-        _ => HeadError::Malformed,
-    }
-}
-
-/// Copies parsed header lines into a [`HeaderMap`], keeping repeated names.
-fn header_map(raw: &[httparse::Header<'_>]) -> Result<HeaderMap, HeadError> {
-    let mut map = HeaderMap::new();
-    for header in raw {
-        let name = HeaderName::from_bytes(header.name.as_bytes());
-        let value = HeaderValue::from_bytes(header.value);
-        let (Ok(name), Ok(value)) = (name, value) else {
-            return Err(HeadError::Malformed);
-        };
-        map.try_append(name, value).map_err(|_| HeadError::TooLarge)?;
-    }
-    Ok(map)
-}
-
-/// The elements of the comma-separated lists in every `name` header (RFC 9110 section 5.6.1),
-/// trimmed of spaces and tabs, empty elements dropped. Values that are not visible ASCII are
-/// skipped.
-fn list_elements<'a>(headers: &'a HeaderMap, name: &'a HeaderName) -> impl Iterator<Item = &'a str> + 'a {
-    headers
-        .get_all(name)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(trim_ows)
-        .filter(|element| !element.is_empty())
-}
-
-/// Whether some `name` header lists `token`, compared ASCII case-insensitively.
-fn has_token(headers: &HeaderMap, name: &HeaderName, token: &str) -> bool {
-    list_elements(headers, name).any(|element| element.eq_ignore_ascii_case(token))
-}
-
-/// The value of a header that must appear exactly once, as text.
-fn single_value<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
-    let mut values = headers.get_all(name).iter();
-    match (values.next(), values.next()) {
-        (Some(value), None) => value.to_str().ok().map(trim_ows),
-        _ => None,
-    }
-}
-
-/// Strips optional whitespace (spaces and tabs) from both ends.
-fn trim_ows(s: &str) -> &str {
-    s.trim_matches(|c| c == ' ' || c == '\t')
-}
-
-/// Whether `s` is a non-empty HTTP token (RFC 9110 section 5.6.2).
-fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
-/// Appends `name: value\r\n`.
-fn push_header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b": ");
-    out.extend_from_slice(value);
-    out.extend_from_slice(b"\r\n");
-}
-
-/// Appends every header of `headers`.
-fn push_headers(out: &mut Vec<u8>, headers: &HeaderMap) {
-    for (name, value) in headers {
-        push_header(out, name.as_str(), value.as_bytes());
-    }
-}
-
-/// Appends `HTTP/1.1 <code> <reason>\r\n`.
-fn push_status_line(out: &mut Vec<u8>, status: StatusCode) {
-    let reason = status.canonical_reason().unwrap_or("");
-    out.extend_from_slice(format!("HTTP/1.1 {} {reason}\r\n", status.as_str()).as_bytes());
-}
-
-/// A complete non-101 response: the status line, `headers` (minus any framing headers, which are
-/// computed here), `Connection: close` unless `headers` has a `Connection`, `Content-Length`, and
-/// the body.
-fn write_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(128 + body.len());
-    push_status_line(&mut out, status);
-    for (name, value) in headers {
-        if name != CONTENT_LENGTH && name != TRANSFER_ENCODING {
-            push_header(&mut out, name.as_str(), value.as_bytes());
-        }
-    }
-    if !headers.contains_key(CONNECTION) {
-        push_header(&mut out, "Connection", b"close");
-    }
-    push_header(&mut out, "Content-Length", body.len().to_string().as_bytes());
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(body);
-    out
-}
-
 /// What a driver needs from either side of the opening handshake, so that one drive loop serves
 /// both: write what `poll_transmit` gives, feed what it reads, honour the deadline.
 ///
@@ -539,75 +391,11 @@ impl Handshake for ServerHandshake {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::header::{SEC_WEBSOCKET_PROTOCOL, UPGRADE};
 
     #[test]
     fn accept_key_matches_rfc_sample() {
         // RFC 6455 section 1.3.
         assert_eq!(accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
-    }
-
-    #[test]
-    fn head_end_found_across_every_split() {
-        let input = b"GET / HTTP/1.1\r\nHost: a\r\n\r\nrest";
-        let head_len = input.len() - 4;
-        for split in 0..=input.len() {
-            let mut reader = HeadReader::new(1024);
-            let (a, b) = input.split_at(split);
-            let end = match reader.push(a).unwrap() {
-                Some(end) => end,
-                None => split + reader.push(b).unwrap().unwrap(),
-            };
-            assert_eq!(end, head_len, "split at {split}");
-            assert_eq!(reader.head(), &input[..head_len]);
-        }
-    }
-
-    #[test]
-    fn head_end_found_byte_by_byte() {
-        let input = b"HTTP/1.1 101 OK\r\n\r\n";
-        let mut reader = HeadReader::new(1024);
-        for (i, byte) in input.iter().enumerate() {
-            let found = reader.push(std::slice::from_ref(byte)).unwrap();
-            assert_eq!(found.is_some(), i == input.len() - 1);
-        }
-        assert_eq!(reader.head(), input);
-    }
-
-    #[test]
-    fn head_reader_enforces_size_limit() {
-        let mut reader = HeadReader::new(10);
-        assert_eq!(reader.push(b"0123456789"), Ok(None));
-        assert_eq!(reader.push(b"x"), Err(HeadError::TooLarge));
-        // A head of exactly the limit is fine, even with bytes after it.
-        let mut reader = HeadReader::new(8);
-        assert_eq!(reader.push(b"ab\r\n\r\nmore bytes"), Ok(Some(6)));
-        let mut reader = HeadReader::new(5);
-        assert_eq!(reader.push(b"ab\r\n\r\n"), Err(HeadError::TooLarge));
-    }
-
-    #[test]
-    fn token_lists_are_case_insensitive_and_comma_separated() {
-        let mut headers = HeaderMap::new();
-        headers.append(CONNECTION, HeaderValue::from_static("keep-alive, Upgrade"));
-        headers.append(UPGRADE, HeaderValue::from_static("h2c"));
-        headers.append(UPGRADE, HeaderValue::from_static(" WebSocket\t"));
-        assert!(has_token(&headers, &CONNECTION, "upgrade"));
-        assert!(has_token(&headers, &UPGRADE, "websocket"));
-        assert!(!has_token(&headers, &CONNECTION, "close"));
-        assert!(!has_token(&headers, &SEC_WEBSOCKET_PROTOCOL, "chat"));
-        headers.insert(CONNECTION, HeaderValue::from_static("upgrades,,x"));
-        assert!(!has_token(&headers, &CONNECTION, "upgrade"));
-        assert_eq!(list_elements(&headers, &CONNECTION).collect::<Vec<_>>(), ["upgrades", "x"]);
-    }
-
-    #[test]
-    fn tokens() {
-        assert!(is_token("chat.v2+json"));
-        assert!(!is_token(""));
-        assert!(!is_token("a b"));
-        assert!(!is_token("a,b"));
-        assert!(!is_token("a\r\nX: y"));
     }
 
     #[test]
@@ -625,14 +413,5 @@ mod tests {
         assert!(text.contains("\r\nsec-websocket-version: 13\r\n"), "{text}");
         assert_eq!(HandshakeError::Timeout.response_bytes(), None);
         assert_eq!(HandshakeError::Timeout.http_status(), None);
-    }
-
-    #[test]
-    fn write_response_computes_framing_headers() {
-        let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_LENGTH, HeaderValue::from_static("999"));
-        headers.insert(CONNECTION, HeaderValue::from_static("keep-alive"));
-        let out = write_response(StatusCode::UNAUTHORIZED, &headers, b"no");
-        assert_eq!(out, b"HTTP/1.1 401 Unauthorized\r\nconnection: keep-alive\r\nContent-Length: 2\r\n\r\nno");
     }
 }

@@ -1,18 +1,19 @@
 //! The server side: read the upgrade request, then accept or reject it.
 
-use super::{
-    accept_key, has_token, header_map, is_token, list_elements, parse_error, push_header, push_headers, single_value,
-    write_response, HandshakeError, HeadError, HeadReader, VERSION,
-};
+use super::{accept_key, limits, HandshakeError, VERSION};
 use crate::deflate::{server_negotiate, PERMESSAGE_DEFLATE};
 use crate::extensions::{parse_extensions, write_extension, Extension};
+use crate::http1::{
+    has_token, is_token, list_elements, push_header, push_headers, request_framing, single_value, write_response,
+    Framing, Http1Error, RequestHead, RequestReader,
+};
 use crate::{Config, Connection, Rng, Role};
 use base64::Engine as _;
 use http::header::{
-    CONNECTION, CONTENT_LENGTH, COOKIE, HOST, ORIGIN, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS,
-    SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION, TRANSFER_ENCODING, UPGRADE,
+    CONNECTION, COOKIE, HOST, ORIGIN, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY,
+    SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION, UPGRADE,
 };
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri, Version};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Version};
 use std::time::Instant;
 use tracing::debug;
 
@@ -42,7 +43,7 @@ pub struct ServerHandshake {
     config: Config,
     deadline: Option<Instant>,
     /// `None` once the handshake produced a request or an error.
-    reader: Option<HeadReader>,
+    reader: Option<RequestReader>,
 }
 
 impl ServerHandshake {
@@ -63,7 +64,7 @@ impl ServerHandshake {
     pub fn new(config: Config, now: Instant) -> Self {
         Self {
             deadline: now.checked_add(config.handshake_timeout),
-            reader: Some(HeadReader::new(config.max_handshake_size)),
+            reader: Some(RequestReader::new(limits(&config))),
             config,
         }
     }
@@ -104,7 +105,7 @@ impl ServerHandshake {
                 self.reader = Some(reader);
                 Ok(None)
             }
-            Ok(Some(end)) => IncomingRequest::parse(reader.head(), &data[end..], self.config.clone()).map(Some),
+            Ok(Some((head, end))) => IncomingRequest::parse(head, &data[end..], self.config.clone()).map(Some),
             Err(err) => Err(rejection(err)),
         }
         .inspect(|request| {
@@ -167,14 +168,14 @@ impl ServerHandshake {
 }
 
 /// The status for a head that could not be read.
-fn rejection(err: HeadError) -> HandshakeError {
+fn rejection(err: Http1Error) -> HandshakeError {
     match err {
-        HeadError::TooLarge => HandshakeError::rejected(
+        Http1Error::HeadTooLarge => HandshakeError::rejected(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             "request head too large or too many headers",
         ),
-        HeadError::Malformed => bad_request("malformed HTTP request"),
-        HeadError::Version => version_not_supported(),
+        Http1Error::UnsupportedVersion => version_not_supported(),
+        other => HandshakeError::rejected(other.status(), other.reason()),
     }
 }
 
@@ -221,9 +222,9 @@ pub struct IncomingRequest {
 }
 
 impl IncomingRequest {
-    /// Parses and validates a complete head.
-    fn parse(head: &[u8], leftover: &[u8], config: Config) -> Result<Self, HandshakeError> {
-        let request = parse_request(head, config.max_headers)?;
+    /// Validates a complete head.
+    fn parse(head: RequestHead, leftover: &[u8], config: Config) -> Result<Self, HandshakeError> {
+        let request = upgrade_request(head)?;
         let accept_value = validate(request.headers())?;
         Ok(Self { request, accept_value, leftover: leftover.to_vec(), config })
     }
@@ -646,36 +647,22 @@ fn response_head(accept_value: &str, protocol: Option<&str>, headers: &HeaderMap
     out
 }
 
-/// Parses a complete request head into an [`http::Request`].
-fn parse_request(head: &[u8], max_headers: usize) -> Result<Request<()>, HandshakeError> {
-    let mut storage = vec![httparse::EMPTY_HEADER; max_headers];
-    let mut parsed = httparse::Request::new(&mut storage);
-    match parsed.parse(head) {
-        Ok(httparse::Status::Complete(_)) => {}
-        Ok(httparse::Status::Partial) => return Err(bad_request("malformed HTTP request")),
-        Err(err) => return Err(rejection(parse_error(err))),
-    }
+/// The request line checks of an upgrade request.
+fn upgrade_request(head: RequestHead) -> Result<Request<()>, HandshakeError> {
     // RFC 6455 section 4.1: "The method of the request MUST be GET, and the HTTP version MUST
     // be at least 1.1."
-    if parsed.version != Some(1) {
+    if head.version != Version::HTTP_11 {
         return Err(version_not_supported());
     }
-    if parsed.method != Some("GET") {
+    if head.method != Method::GET {
         return Err(HandshakeError::rejected(StatusCode::METHOD_NOT_ALLOWED, "method must be GET"));
     }
-    let uri: Uri = parsed.path.unwrap_or_default().parse().map_err(|_| bad_request("invalid request target"))?;
     // RFC 6455 section 4.1: the Request-URI "MUST match the /resource name/ [...] (a relative
     // URI) or be an absolute http/https URI"; both have a path starting with `/`.
-    if !uri.path().starts_with('/') {
+    if !head.target.path().starts_with('/') {
         return Err(bad_request("request target must be a path or an absolute URI"));
     }
-    let headers = header_map(parsed.headers).map_err(rejection)?;
-    let mut request = Request::new(());
-    *request.method_mut() = Method::GET;
-    *request.uri_mut() = uri;
-    *request.version_mut() = Version::HTTP_11;
-    *request.headers_mut() = headers;
-    Ok(request)
+    Ok(head.into())
 }
 
 /// Checks the WebSocket-specific headers (RFC 6455 section 4.2.1) and returns the
@@ -686,8 +673,7 @@ fn validate(headers: &HeaderMap) -> Result<String, HandshakeError> {
         return Err(bad_request("missing or duplicate Host header"));
     }
     // Bytes after the head belong to the WebSocket stream, so a body cannot be delimited.
-    let body = headers.get_all(CONTENT_LENGTH).iter().any(|v| v != "0");
-    if body || headers.contains_key(TRANSFER_ENCODING) {
+    if !matches!(request_framing(Version::HTTP_11, headers), Ok(Framing::NoBody | Framing::Length(0))) {
         return Err(bad_request("upgrade request must not have a body"));
     }
     // "An |Upgrade| header field containing the value "websocket", treated as an ASCII
