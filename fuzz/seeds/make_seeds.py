@@ -156,6 +156,67 @@ for i in range(8):
 for name, data in ops.items():
     write("ops", name, data)
 
+# ---- http_head: mode, split_a, split_b, a stream of pipelined messages ----
+# mode bit 0: responses; bits 1-2: head bound (16 KiB, 1024, 256, 64); bit 3: 4 headers at most;
+# bit 4: a 32-byte request line bound; bits 5-6: the method responses answer (GET, HEAD, CONNECT,
+# POST).
+REQUESTS = (
+    b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n"
+    b"POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
+    b"\r\nPUT /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3;x=\"y\"\r\nabc\r\n0\r\nT: 1\r\n\r\n"
+    b"GET /d HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+)
+head = {
+    "requests": (0, REQUESTS),
+    "smuggle_cl_te": (0, b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+    "smuggle_two_cl": (0, b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"),
+    "te_gzip_chunked": (0, b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"),
+    "bare_lf": (0, b"GET / HTTP/1.1\nHost: h\n\nGET / HTTP/1.1\r\nA: b\n\nC: d\r\n\r\n"),
+    "obs_fold": (0, b"GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n"),
+    "long_line": (0x10, b"GET /" + b"a" * 40 + b" HTTP/1.1\r\n\r\n"),
+    "many_headers": (8, b"GET / HTTP/1.1\r\n" + b"".join(b"H%d: v\r\n" % i for i in range(6)) + b"\r\n"),
+    "small_head": (6, REQUESTS),
+    "http2": (0, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+    "early_hints": (1, b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+                       b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x00"),
+    "continue_then_chunked_401": (1, b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 401 Unauthorized\r\n"
+                                     b"WWW-Authenticate: Basic realm=\"x\"\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                     b"4\r\nwho?\r\n0\r\nX: y\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"),
+    "proxy_407_then_200": (0x41, b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 2\r\n\r\nno"
+                                 b"HTTP/1.1 200 Connection established\r\n\r\n\x16\x03\x01"),
+    "head_with_length": (0x21, b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nHTTP/1.1 200 OK\r\n\r\n"),
+    "read_to_close": (1, b"HTTP/1.0 302 Found\r\nLocation: /x\r\n\r\n<html>moved</html>"),
+    "interim_flood": (7, b"HTTP/1.1 102 Processing\r\n\r\n" * 4 + b"HTTP/1.1 200 OK\r\n\r\n"),
+    "te_and_cl_response": (1, b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n"),
+    "bad_status": (1, b"HTTP/1.1 099 Low\r\n\r\n"),
+}
+for name, (mode, data) in head.items():
+    write("http_head", name, bytes([mode, 0x40, 0x80]) + data)
+
+# ---- http_body: mode, split_a, split_b, body bytes ----
+# mode bits 0-1: chunked, read to close, Content-Length (first two bytes), none; bits 2-4: the
+# maximum (0, 1, 7, 64, 1024, 64 KiB, unbounded, 16); bit 5: round trip of the '|'-separated chunks.
+BIG = 5 << 2
+body = {
+    "chunked": (BIG, b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\nnext"),
+    "chunked_ext_trailers": (BIG, b"00a ; name=\"v;\\\"x\" ;n2\r\n0123456789\r\n0;last\r\nExpires: never\r\nX: 1\r\n\r\n"),
+    "chunked_overflow": (BIG, b"10000000000000000\r\n"),
+    "chunked_huge": (6 << 2, b"ffffffffffffffff\r\nabc"),
+    "chunked_bad_hex": (BIG, b"0x1\r\na\r\n"),
+    "chunked_no_crlf": (BIG, b"1\r\naX0\r\n\r\n"),
+    "chunked_bare_lf": (BIG, b"1\na\n0\n\n"),
+    "chunked_over_max": (2 << 2, b"4\r\nabcd\r\n4\r\nefgh\r\n0\r\n\r\n"),
+    "read_to_close": (1 | BIG, b"<html>until the close</html>"),
+    "read_to_close_over": (1 | (3 << 2), b"x" * 100),
+    "length": (2 | BIG, b"\x00\x05helloHTTP/1.1 200 OK\r\n\r\n"),
+    "length_over": (2 | (3 << 2), b"\x01\x00" + b"y" * 300),
+    "none": (3, b"GET / HTTP/1.1\r\n\r\n"),
+    "round_trip": (0x20 | BIG, b"hello| |world||" + bytes(range(256))),
+    "round_trip_over": (0x20 | (2 << 2), b"hello|world"),
+}
+for name, (mode, data) in body.items():
+    write("http_body", name, bytes([mode, 0x40, 0x80]) + data)
+
 # ---- proxy_env: port (2 bytes, big-endian), then "host\nNO_PROXY list\nproxy URL" ----
 proxy_env = {
     "names": (443, "www.example.com\nlocalhost, .example.com, 10.0.0.0/8\nhttp://user:p%40ss@proxy.corp:3128"),
