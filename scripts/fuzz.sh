@@ -5,7 +5,8 @@
 #
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
 #   SECONDS   fuzzing time per target (default 20; 0 replays the seeds only)
-#   TARGET    the targets to run (default: all of them)
+#   TARGET    the targets to run (default: all of them, the [[bin]] names of fuzz/Cargo.toml,
+#             which `cargo fuzz list` must name too; a file of fuzz_targets/ missing there fails)
 #
 # Longer runs, for example before a release or overnight (one target per core; this machine has
 # two, so at most two at once):
@@ -35,10 +36,41 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
 fi
 
+# A field (name or path) of every [[bin]] table of Cargo.toml, one a line.
+bin_field() {
+    awk -v field="$1" '
+        /^\[\[bin\]\]/ { in_bin = 1; next }
+        /^\[/ { in_bin = 0 }
+        in_bin && match($0, "^" field " *= *\"[^\"]+\"") {
+            value = substr($0, RSTART, RLENGTH)
+            sub("^" field " *= *\"", "", value)
+            sub("\"$", "", value)
+            print value
+        }' Cargo.toml
+}
+
+# The targets: what Cargo.toml declares, checked against cargo fuzz's own list and the files,
+# so that an empty or failed list cannot pass for "all of them".
+mapfile -t declared < <(bin_field name)
+if ((${#declared[@]} == 0)); then
+    echo "fuzz/Cargo.toml declares no [[bin]] fuzz target" >&2
+    exit 1
+fi
+listed=$(cargo fuzz list)
+if [[ $(printf '%s\n' "${declared[@]}" | sort) != "$(sort <<<"$listed")" ]]; then
+    printf 'cargo fuzz list gives:\n%s\nbut fuzz/Cargo.toml declares:\n%s\n' "$listed" "$(printf '  %s\n' "${declared[@]}")" >&2
+    exit 1
+fi
+for file in fuzz_targets/*.rs; do
+    if ! bin_field path | grep -qxF "$file"; then
+        echo "$file is no [[bin]] of fuzz/Cargo.toml: it would never run" >&2
+        exit 1
+    fi
+done
 if (($# > 0)); then
     targets=("$@")
 else
-    mapfile -t targets < <(cargo fuzz list)
+    targets=("${declared[@]}")
 fi
 
 # One flag set for every cargo fuzz call, so that cargo reuses its build.
