@@ -4,6 +4,7 @@
 pub mod auth;
 mod close;
 mod config;
+pub mod connect;
 mod connection;
 pub mod cookies;
 pub mod deflate;

@@ -273,8 +273,35 @@ impl ClientRequest {
         self.error.get_or_insert(why);
     }
 
+    /// The first invalid builder input, as the error [`ClientHandshake::new`] reports.
+    pub(crate) fn check(&self) -> Result<(), HandshakeError> {
+        self.error.map_or(Ok(()), |why| Err(HandshakeError::InvalidRequest(why)))
+    }
+
+    /// The same request for another URL (a redirect's): what the application asked for
+    /// (Origin, subprotocols, extension offers, headers) goes along.
+    pub(crate) fn redirected(&self, url: &str) -> Result<Self, HandshakeError> {
+        let next = Self::new(url)?;
+        Ok(Self { uri: next.uri, host: next.host, port: next.port, secure: next.secure, ..self.clone() })
+    }
+
+    /// Removes every `name` header the application added.
+    pub(crate) fn remove_header(&mut self, name: &HeaderName) {
+        self.headers.remove(name);
+    }
+
+    /// Sets `name` to `value` alone, in place of what the application added.
+    pub(crate) fn replace_header(&mut self, name: HeaderName, value: HeaderValue) {
+        self.headers.insert(name, value);
+    }
+
+    /// Adds a `name` header beside any the application added.
+    pub(crate) fn append_header(&mut self, name: HeaderName, value: HeaderValue) {
+        self.headers.append(name, value);
+    }
+
     /// The request target: path (at least `/`) and query.
-    fn target(&self) -> String {
+    pub(crate) fn target(&self) -> String {
         match self.uri.query() {
             Some(query) => format!("{}?{query}", self.uri.path()),
             None => self.uri.path().to_owned(),
