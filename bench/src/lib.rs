@@ -336,7 +336,7 @@ where
 #[derive(Debug)]
 pub enum Phase {
     /// Reading the upgrade request.
-    Handshake(laputa_core::handshake::ServerHandshake),
+    Handshake(Box<laputa_core::handshake::ServerHandshake>),
     /// Upgraded.
     Open(Box<laputa_core::Connection>),
     /// Over.

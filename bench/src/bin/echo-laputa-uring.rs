@@ -153,7 +153,7 @@ impl Server {
         let handshake = ServerHandshake::new(config.clone(), Instant::now());
         self.peers[slot] = Some(Peer {
             fd,
-            phase: Phase::Handshake(handshake),
+            phase: Phase::Handshake(Box::new(handshake)),
             receiving: true,
             cancelling: false,
             paused: false,

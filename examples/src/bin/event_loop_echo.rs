@@ -83,7 +83,7 @@ fn main() {
 /// Where a connection stands.
 enum Phase {
     /// Reading the upgrade request.
-    Handshake(ServerHandshake),
+    Handshake(Box<ServerHandshake>),
     /// A WebSocket connection.
     Open(Box<Connection>),
     /// Refused: the error response is being written, then the socket closes.
@@ -103,7 +103,7 @@ struct Peer {
 impl Peer {
     fn new(stream: TcpStream, config: &Config) -> Self {
         let handshake = ServerHandshake::new(config.clone(), Instant::now());
-        Self { stream, phase: Phase::Handshake(handshake), out: Vec::new(), written: 0 }
+        Self { stream, phase: Phase::Handshake(Box::new(handshake)), out: Vec::new(), written: 0 }
     }
 
     fn deadline(&self) -> Option<Instant> {
