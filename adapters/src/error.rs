@@ -1,5 +1,7 @@
 //! The error type shared by every adapter.
 
+use bytes::Bytes;
+use laputa_core::connect::ConnectError;
 use laputa_core::handshake::HandshakeError;
 use laputa_core::{Closed, ProtocolError};
 use std::{fmt, io};
@@ -50,6 +52,26 @@ pub enum Error {
     Closed(Closed),
     /// The core refused: a failed handshake, or local misuse such as an invalid close code.
     Ws(laputa_core::Error),
+    /// The server answered the upgrade with a status other than `101`: its status, headers and
+    /// the start of its body (what came with the head). A `401` after the credentials were
+    /// refused (or with none given), a redirect while redirects are off, any other status.
+    ///
+    /// ```
+    /// # fn run() -> Result<(), laputa::Error> {
+    /// match laputa::blocking::connect("ws://127.0.0.1:9001/private") {
+    ///     Err(laputa::Error::Http(response)) if response.status() == 401 => println!("wrong password"),
+    ///     Err(laputa::Error::Http(response)) => println!("refused: {}", String::from_utf8_lossy(response.body())),
+    ///     other => drop(other?),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    Http(Box<http::Response<Bytes>>),
+    /// The proxy refused the tunnel: a `407` after the proxy credentials were refused (or with
+    /// none given), or any other status but `2xx`; as for [`Http`](Self::Http).
+    Proxy(Box<http::Response<Bytes>>),
+    /// The connect failed otherwise: its deadline passed, a redirect could not be followed, the
+    /// proxy's answer was not HTTP, or the connection closed before the answer.
+    Connect(ConnectError),
 }
 
 impl Error {
@@ -194,6 +216,9 @@ impl fmt::Display for Error {
                 }
             }
             Self::Ws(e) => fmt::Display::fmt(e, f),
+            Self::Http(response) => write!(f, "server answered {} instead of 101", response.status()),
+            Self::Proxy(response) => write!(f, "proxy refused the tunnel: {}", response.status()),
+            Self::Connect(e) => fmt::Display::fmt(e, f),
         }
     }
 }
@@ -204,6 +229,8 @@ impl std::error::Error for Error {
             Self::Io(e) => Some(e),
             Self::Closed(closed) => closed.error.as_ref().map(|e| e as _),
             Self::Ws(e) => Some(e),
+            Self::Connect(e) => Some(e),
+            Self::Http(_) | Self::Proxy(_) => None,
         }
     }
 }
@@ -217,6 +244,25 @@ impl From<io::Error> for Error {
 impl From<laputa_core::Error> for Error {
     fn from(e: laputa_core::Error) -> Self {
         Self::Ws(e)
+    }
+}
+
+impl From<ConnectError> for Error {
+    /// An answer other than `101` becomes [`Error::Http`] or [`Error::Proxy`]; a failed
+    /// handshake [`Error::Ws`], as from the handshake types; the rest [`Error::Connect`].
+    fn from(e: ConnectError) -> Self {
+        let response = |status, headers: Box<http::HeaderMap>, body| {
+            let mut response = http::Response::new(body);
+            *response.status_mut() = status;
+            *response.headers_mut() = *headers;
+            Box::new(response)
+        };
+        match e {
+            ConnectError::Status { status, headers, body } => Self::Http(response(status, headers, body)),
+            ConnectError::Proxy { status, headers, body } => Self::Proxy(response(status, headers, body)),
+            ConnectError::Handshake(e) => e.into(),
+            other => Self::Connect(other),
+        }
     }
 }
 

@@ -30,6 +30,7 @@
 pub mod async_std;
 #[cfg(feature = "blocking")]
 pub mod blocking;
+mod client;
 mod error;
 #[cfg(feature = "hyper")]
 pub mod hyper;
@@ -40,7 +41,10 @@ pub mod smol;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 
+pub use client::{ClientBuilder, IntoClientRequest};
 pub use error::Error;
+/// The `http` crate, whose types appear in the client and handshake APIs.
+pub use http;
 pub use laputa_core as core;
 pub use laputa_core::handshake::{self, Accept, ClientRequest, HandshakeError, IncomingRequest, Reject};
 pub use laputa_core::{
