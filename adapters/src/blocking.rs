@@ -22,14 +22,15 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
-use crate::Error;
+use crate::{ClientBuilder, Error, IntoClientRequest};
+use laputa_core::connect::{Action, ConnectError, ConnectFlow};
 use laputa_core::handshake::{
     Accept, ClientHandshake, ClientRequest, Handshake, HandshakeError, IncomingRequest, Reject, ServerHandshake,
 };
 use laputa_core::{CloseCode, Closed, Config, Connection, Event, Message, MessageKind, TransmitQueue};
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
-use std::time::{Duration, Instant};
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Size of the scratch buffer each read goes into.
 const READ_CHUNK: usize = 32 * 1024;
@@ -230,19 +231,61 @@ impl Stream for std::os::unix::net::UnixStream {
     }
 }
 
-/// Opens a client connection to a `ws://` URL with the default [`Config`].
+/// The stream of a client connection that [`connect`] opened: TCP for `ws://`, TLS over TCP
+/// for `wss://` (with the `rustls` feature, [`crate::tls::MaybeTls`]; without it, plain TCP
+/// and `wss://` is refused).
+#[cfg(feature = "rustls")]
+pub type ClientStream = crate::tls::BlockingStream<TcpStream>;
+/// The stream of a client connection that [`connect`] opened: TCP (`wss://` needs the
+/// `rustls` feature).
+#[cfg(not(feature = "rustls"))]
+pub type ClientStream = TcpStream;
+
+/// Opens a client connection: a URL (`&str`, `String`, [`http::Uri`]), an
+/// [`http::Request<()>`], a [`ClientRequest`] or a [`ClientBuilder`] (proxy, credentials,
+/// cookies, redirects, TLS, timeouts). Every decision is the core's connect flow
+/// ([`laputa_core::connect`]); this runs it: name resolution and TCP (each address bounded by
+/// the deadline over the whole connect, [`Config::handshake_timeout`]), TLS for `wss://`, the
+/// proxy's tunnel, the upgrade.
 ///
 /// ```no_run
-/// let (mut ws, _response) = laputa::blocking::connect("ws://127.0.0.1:9001/")?;
+/// let (mut ws, response) = laputa::blocking::connect("ws://127.0.0.1:9001/")?;
 /// ws.send("hello")?;
 /// let reply = ws.read()?;
 /// # Ok::<(), laputa::Error>(())
 /// ```
-pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, http::Response<()>), Error> {
-    connect_with(ClientRequest::new(url)?, Config::default())
+///
+/// A server that answers with a status other than 101 is [`Error::Http`], with the answer:
+///
+/// ```
+/// use laputa::{blocking, ClientBuilder, Error, Reject};
+/// use std::net::TcpListener;
+///
+/// # let listener = TcpListener::bind("127.0.0.1:0")?;
+/// # let addr = listener.local_addr()?;
+/// # let server = std::thread::spawn(move || {
+/// #     let refused = blocking::accept_with(listener.accept().unwrap().0, laputa::Config::default(), |_| {
+/// #         Err(Reject::new(http::StatusCode::FORBIDDEN).body("members only"))
+/// #     });
+/// #     assert!(refused.is_err());
+/// # });
+/// // A server on `addr` refuses with 403.
+/// let builder = ClientBuilder::new(&format!("ws://{addr}/private"))?.origin("https://example.com");
+/// match blocking::connect(builder) {
+///     Err(Error::Http(response)) => {
+///         assert_eq!(response.status(), 403);
+///         assert_eq!(response.body(), "members only\n");
+///     }
+///     other => panic!("{other:?}"),
+/// }
+/// # server.join().unwrap();
+/// # Ok::<(), laputa::Error>(())
+/// ```
+pub fn connect(request: impl IntoClientRequest) -> Result<(WebSocket<ClientStream>, http::Response<()>), Error> {
+    run_connect(request.into_client_request()?)
 }
 
-/// Opens a client connection for a prepared request (subprotocols, Origin, extra headers).
+/// [`connect`] with a [`Config`] (limits, timeouts, permessage-deflate).
 ///
 /// ```no_run
 /// use laputa::{ClientRequest, Config};
@@ -255,18 +298,132 @@ pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, http::Response<()>), 
 /// # Ok::<(), laputa::Error>(())
 /// ```
 pub fn connect_with(
-    request: ClientRequest,
+    request: impl IntoClientRequest,
     config: Config,
-) -> Result<(WebSocket<TcpStream>, http::Response<()>), Error> {
-    if request.is_secure() {
-        return Err(
-            HandshakeError::InvalidUrl("wss:// needs TLS, which the blocking adapter lacks so far".into()).into()
-        );
+) -> Result<(WebSocket<ClientStream>, http::Response<()>), Error> {
+    run_connect(request.into_client_request()?.config(config))
+}
+
+/// Runs the core's connect flow over blocking sockets.
+fn run_connect(builder: ClientBuilder) -> Result<(WebSocket<ClientStream>, http::Response<()>), Error> {
+    let wall = SystemTime::now();
+    let parts = builder.into_parts(wall);
+    let mut flow = ConnectFlow::new(parts.request, parts.options, parts.config, Instant::now(), wall)?;
+    let mut io: Option<Io<ClientStream>> = None;
+    loop {
+        match flow.poll_action() {
+            Some(Action::Connect { host, port }) => {
+                drop(io.take());
+                let tcp = tcp_connect(&host, port, flow.poll_timeout())?;
+                io = Some(Io::new(plain_stream(tcp)));
+                flow.connected();
+                continue;
+            }
+            Some(Action::StartTls { server_name }) => {
+                let stream = io.take().map(Io::into_stream).ok_or(ConnectError::Finished)?;
+                #[cfg(feature = "rustls")]
+                let stream = start_tls(stream, &server_name, parts.tls.as_ref(), flow.poll_timeout())?;
+                #[cfg(not(feature = "rustls"))]
+                let stream = start_tls(stream, &server_name)?;
+                io = Some(Io::new(stream));
+                flow.tls_established();
+                continue;
+            }
+            _ => {}
+        }
+        let Some(current) = io.as_mut() else { return Err(ConnectError::Finished.into()) };
+        flow.poll_transmit(&mut current.outbuf);
+        if current.bounded(Direction::Write, flow.poll_timeout(), Io::flush)?.is_none() {
+            flow.handle_timeout(Instant::now())?;
+            continue;
+        }
+        let established = match current.read(flow.poll_timeout(), None)? {
+            Input::Data(n) => flow.handle_input(&current.scratch[..n])?,
+            Input::Eof => flow.handle_eof()?,
+            Input::Deadline => {
+                flow.handle_timeout(Instant::now())?;
+                None
+            }
+        };
+        if let (Some(established), Some(io)) = (established, io.take()) {
+            return Ok((WebSocket::from_parts(io, established.connection), established.response));
+        }
     }
-    tracing::debug!(host = request.host(), port = request.port(), "connecting");
-    let stream = TcpStream::connect((request.host(), request.port()))?;
-    stream.set_nodelay(true)?;
-    client(stream, request, config)
+}
+
+/// A TCP connection to `host:port`: the name resolved (on a thread of its own, so that the
+/// deadline bounds it too), then each address tried in turn within what remains until the
+/// deadline.
+fn tcp_connect(host: &str, port: u16, deadline: Option<Instant>) -> Result<TcpStream, Error> {
+    tracing::debug!(host, port, "connecting");
+    let remaining = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
+    let timed_out = || Error::from(ConnectError::Timeout);
+    let addresses: Vec<SocketAddr> = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, port)],
+        Err(_) => {
+            let (found_tx, found) = std::sync::mpsc::channel();
+            let name = (host.to_owned(), port);
+            std::thread::spawn(move || {
+                let _ = found_tx.send(name.to_socket_addrs().map(Iterator::collect::<Vec<_>>));
+            });
+            match remaining() {
+                None => found.recv().map_err(|_| timed_out())??,
+                Some(wait) => found.recv_timeout(wait).map_err(|_| timed_out())??,
+            }
+        }
+    };
+    let mut last = io::Error::new(io::ErrorKind::NotFound, format!("{host} has no address"));
+    for address in addresses {
+        let attempt = match remaining() {
+            Some(wait) if wait.is_zero() => return Err(timed_out()),
+            Some(wait) => TcpStream::connect_timeout(&address, wait),
+            None => TcpStream::connect(address),
+        };
+        match attempt {
+            Ok(stream) => {
+                stream.set_nodelay(true)?;
+                return Ok(stream);
+            }
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => return Err(timed_out()),
+            Err(e) => last = e,
+        }
+    }
+    Err(last.into())
+}
+
+/// A plain TCP client stream.
+fn plain_stream(tcp: TcpStream) -> ClientStream {
+    #[cfg(feature = "rustls")]
+    let tcp = crate::tls::MaybeTls::Plain(tcp);
+    tcp
+}
+
+/// Without the `rustls` feature, `wss://` is refused (before anything is sent in the clear).
+#[cfg(not(feature = "rustls"))]
+fn start_tls(_stream: ClientStream, _server_name: &str) -> Result<ClientStream, Error> {
+    Err(HandshakeError::InvalidUrl("wss:// needs the rustls feature of laputa".into()).into())
+}
+
+/// TLS over the TCP stream of a `wss://` connect, with the builder's settings or the default
+/// ones (the platform's verifier).
+#[cfg(feature = "rustls")]
+fn start_tls(
+    stream: ClientStream,
+    server_name: &str,
+    tls: Option<&crate::tls::TlsConnector>,
+    deadline: Option<Instant>,
+) -> Result<ClientStream, Error> {
+    let crate::tls::MaybeTls::Plain(tcp) = stream else { return Err(ConnectError::Finished.into()) };
+    let default;
+    let connector = match tls {
+        Some(connector) => connector,
+        None => {
+            default = crate::tls::TlsConnector::default();
+            &default
+        }
+    };
+    let tls = crate::tls::handshake_blocking(tcp, server_name, connector, deadline)?;
+    Ok(crate::tls::MaybeTls::Tls(Box::new(tls)))
 }
 
 /// Runs the client handshake over a stream the caller connected (a Unix socket, a proxy tunnel).
@@ -1161,6 +1318,12 @@ impl Timeout {
 impl<S: Stream> Io<S> {
     fn new(stream: S) -> Self {
         Self { stream, scratch: vec![0; READ_CHUNK].into_boxed_slice(), outbuf: Vec::new(), written: 0 }
+    }
+
+    /// The stream, once the connect flow moves on to TLS over it (nothing is left unwritten
+    /// or unread then: the flow speaks first only after TLS).
+    fn into_stream(self) -> S {
+        self.stream
     }
 
     /// Writes the pending output. On a write timeout the unwritten rest stays for the next call.

@@ -149,7 +149,8 @@ impl ClientBuilder {
     /// # Ok::<(), laputa::Error>(())
     /// ```
     pub fn proxy(mut self, url: &str) -> Result<Self, Error> {
-        let proxy = Proxy::parse(url).map_err(|e| Error::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
+        let proxy =
+            Proxy::parse(url).map_err(|e| Error::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
         self.options.proxy = ProxyConfig::Fixed(proxy);
         Ok(self)
     }

@@ -25,8 +25,8 @@ use std::{fmt, io};
 /// # use laputa::{blocking::WebSocket, core::Connection, Config, Role};
 /// # use std::io::Write;
 /// # use std::net::{Shutdown, TcpListener, TcpStream};
-/// // The blocking adapter has no TLS so far: it refuses before connecting.
-/// let error = laputa::blocking::connect("wss://example.com/").unwrap_err();
+/// // Not a WebSocket URL: refused before connecting.
+/// let error = laputa::blocking::connect("ftp://example.com/").unwrap_err();
 /// assert!(describe(&error).starts_with("refused: "), "{error}");
 ///
 /// // `ws` is the server end of a connection; `client` a raw socket, its peer.
@@ -175,6 +175,27 @@ impl Error {
         }
     }
 
+    /// The HTTP status of a connect or accept that failed with one: the server's answer
+    /// ([`Error::Http`]), the proxy's ([`Error::Proxy`]), or the status a server answered a
+    /// bad upgrade request with.
+    ///
+    /// ```
+    /// use laputa::http::{Response, StatusCode};
+    /// use laputa::Error;
+    ///
+    /// let mut response = Response::new(Default::default());
+    /// *response.status_mut() = StatusCode::UNAUTHORIZED;
+    /// assert_eq!(Error::Http(Box::new(response)).http_status(), Some(StatusCode::UNAUTHORIZED));
+    /// assert_eq!(Error::Io(std::io::ErrorKind::TimedOut.into()).http_status(), None);
+    /// ```
+    pub fn http_status(&self) -> Option<http::StatusCode> {
+        match self {
+            Self::Http(response) | Self::Proxy(response) => Some(response.status()),
+            Self::Ws(laputa_core::Error::Handshake(e)) => e.http_status(),
+            _ => None,
+        }
+    }
+
     /// True for a timeout set on the socket (`WouldBlock` or `TimedOut`): retry the call.
     ///
     /// ```
@@ -261,6 +282,8 @@ impl From<ConnectError> for Error {
             ConnectError::Status { status, headers, body } => Self::Http(response(status, headers, body)),
             ConnectError::Proxy { status, headers, body } => Self::Proxy(response(status, headers, body)),
             ConnectError::Handshake(e) => e.into(),
+            // The deadline over the connect is the handshake's timeout.
+            ConnectError::Timeout => HandshakeError::Timeout.into(),
             other => Self::Connect(other),
         }
     }

@@ -222,7 +222,7 @@ async fn rejection<R: TcpRuntime>() {
     })
     .await;
     let error = runtime::connect::<R>(&url).await.unwrap_err();
-    assert_eq!(error.handshake_error().and_then(|e| e.http_status()), Some(http::StatusCode::FORBIDDEN));
+    assert_eq!(error.http_status(), Some(http::StatusCode::FORBIDDEN));
     assert!(server.await.is_err());
 }
 

@@ -1,6 +1,7 @@
 //! The blocking adapter over real loopback sockets: timeouts honoured with nothing lost,
 //! application rejections, and the close handshake from either side.
 
+use laputa::blocking::Stream as _;
 use laputa::{blocking, Accept, CloseCode, Config, Error, Message, Reject};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -61,7 +62,7 @@ fn application_sees_the_request_and_can_reject_it() {
         .map(|_| ())
     });
     let error = blocking::connect(&url).unwrap_err();
-    let status = error.handshake_error().and_then(|e| e.http_status());
+    let status = error.http_status();
     assert_eq!(status, Some(http::StatusCode::FORBIDDEN), "{error}");
     assert!(handle.join().unwrap().is_err());
 }

@@ -44,7 +44,7 @@ fn run_blocking(server: &str, agent: &str, config: &Config) -> u32 {
 fn connect(
     url: &str,
     config: &Config,
-) -> Result<(blocking::WebSocket<std::net::TcpStream>, http::Response<()>), Error> {
+) -> Result<(blocking::WebSocket<blocking::ClientStream>, http::Response<()>), Error> {
     blocking::connect_with(ClientRequest::new(url)?, config.clone())
 }
 

@@ -6,6 +6,7 @@
 
 use futures::{SinkExt, StreamExt};
 use laputa::runtime::{self, TcpRuntime};
+use laputa::blocking::Stream as _;
 use laputa::{blocking, ClientRequest, CloseCode, Config, DeflateConfig, Message};
 use laputa_examples::{fail, run_async, Args};
 use std::io::{BufRead, Write};
