@@ -11,6 +11,9 @@
 //!   `Stream` and a `Sink` of messages and splits into halves for two tasks.
 //! - [`hyper`] (feature `hyper`): turns an upgrade that hyper 1.x or axum performed into a
 //!   tokio `WebSocket`, with the handshake checked and answered by the core.
+//! - [`tls`] (feature `rustls`): `wss://` for clients with rustls, on every runtime enabled
+//!   beside it, trusting the platform's roots; with the feature `webpki-roots`, Mozilla's roots
+//!   compiled in instead.
 //!
 //! ```no_run
 //! # #[cfg(feature = "blocking")] {
@@ -38,6 +41,8 @@ pub mod hyper;
 pub mod runtime;
 #[cfg(feature = "smol")]
 pub mod smol;
+#[cfg(feature = "rustls")]
+pub mod tls;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 

@@ -1,0 +1,250 @@
+//! TLS for the blocking adapter: rustls' [`StreamOwned`] as a [`blocking::Stream`], and a
+//! handshake bounded by a deadline.
+
+use super::{MaybeTls, TlsConnector};
+use crate::blocking::Stream;
+use rustls::{ClientConnection, ConnectionCommon, SideData, StreamOwned};
+use std::io::{self, Write};
+use std::ops::{Deref, DerefMut};
+use std::time::{Duration, Instant};
+
+/// A blocking stream, plain or TLS: what a blocking client over `ws://` and `wss://` alike
+/// runs on (by default over a [`TcpStream`](std::net::TcpStream)).
+///
+/// ```
+/// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls_support/mod.rs")); }
+/// # let pki = support::Pki::new();
+/// # let server = support::serve_blocking(support::server_config(&pki.leaf, None));
+/// # let connector = pki.connector();
+/// use laputa::tls::{self, BlockingStream, MaybeTls};
+/// use laputa::{blocking, ClientRequest, Config};
+/// use std::net::TcpStream;
+///
+/// fn open(url: &str, connector: &tls::TlsConnector) -> Result<blocking::WebSocket<BlockingStream>, laputa::Error> {
+///     let request = ClientRequest::new(url)?;
+///     let tcp = TcpStream::connect((request.host(), request.port()))?;
+///     let stream = match request.is_secure() {
+///         true => MaybeTls::Tls(Box::new(tls::handshake_blocking(tcp, request.host(), connector, None)?)),
+///         false => MaybeTls::Plain(tcp),
+///     };
+///     Ok(blocking::client(stream, request, Config::default())?.0)
+/// }
+///
+/// // A wss:// echo server on `server.addr` that `connector` trusts.
+/// let mut ws = open(&format!("wss://localhost:{}/", server.addr.port()), &connector)?;
+/// ws.send("BALUS")?;
+/// assert_eq!(ws.read()?.as_text(), Some("BALUS"));
+/// # Ok::<(), laputa::Error>(())
+/// ```
+pub type BlockingStream<S = std::net::TcpStream> = MaybeTls<S, StreamOwned<ClientConnection, S>>;
+
+/// Runs a TLS client handshake over `stream` for `server_name` (the URL's host: a DNS name, or
+/// an IP address, for which no SNI is sent) and returns the TLS stream, handshake complete, so
+/// that a refused certificate fails here, at connect, and not at the first read.
+///
+/// `deadline` bounds the whole handshake: every read and write waits at most until then
+/// (through the stream's read and write timeouts, which are restored before returning), and an
+/// [`io::ErrorKind::TimedOut`] error says it passed. `None` waits as long as the stream's own
+/// timeouts let it (a timeout ends the handshake, which cannot resume).
+///
+/// A TLS failure is an error of kind `InvalidData` whose [`rustls_error`](super::rustls_error)
+/// says why; the alert that tells the server is sent first. Nothing falls back to plain TCP.
+///
+/// ```
+/// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls_support/mod.rs")); }
+/// # let pki = support::Pki::new();
+/// # let server = support::serve_blocking(support::server_config(&pki.expired, None));
+/// # let connector = pki.connector();
+/// use laputa::tls::{self, rustls::{CertificateError, Error as TlsError}};
+/// use std::net::TcpStream;
+/// use std::time::{Duration, Instant};
+///
+/// // The server on `server.addr` presents a certificate that expired yesterday.
+/// let deadline = Instant::now() + Duration::from_secs(5);
+/// let tcp = TcpStream::connect(server.addr)?;
+/// let error = tls::handshake_blocking(tcp, "localhost", &connector, Some(deadline)).unwrap_err();
+/// assert!(matches!(
+///     tls::rustls_error(&error),
+///     Some(TlsError::InvalidCertificate(CertificateError::Expired | CertificateError::ExpiredContext { .. }))
+/// ));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn handshake_blocking<S: Stream>(
+    mut stream: S,
+    server_name: &str,
+    connector: &TlsConnector,
+    deadline: Option<Instant>,
+) -> io::Result<StreamOwned<ClientConnection, S>> {
+    let name = super::server_name(server_name)?;
+    let mut connection = ClientConnection::new(connector.config().clone(), name)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let saved = (Stream::read_timeout(&stream)?, Stream::write_timeout(&stream)?);
+    let result = drive(&mut connection, &mut stream, deadline);
+    // The application's timeouts come back whatever happened.
+    let restored = Stream::set_read_timeout(&mut stream, saved.0).and(Stream::set_write_timeout(&mut stream, saved.1));
+    result.and(restored)?;
+    tracing::debug!(
+        server = server_name,
+        version = ?connection.protocol_version(),
+        alpn = ?connection.alpn_protocol().map(String::from_utf8_lossy),
+        "TLS handshake complete"
+    );
+    Ok(StreamOwned::new(connection, stream))
+}
+
+/// The handshake's loop: write what rustls has, read what it wants, until it is done and
+/// everything it wrote is out.
+fn drive<S: Stream>(connection: &mut ClientConnection, stream: &mut S, deadline: Option<Instant>) -> io::Result<()> {
+    loop {
+        while connection.wants_write() {
+            bound(stream, deadline, Stream::set_write_timeout)?;
+            connection.write_tls(stream).map_err(timed_out)?;
+        }
+        stream.flush()?;
+        if !connection.is_handshaking() {
+            return Ok(());
+        }
+        bound(stream, deadline, Stream::set_read_timeout)?;
+        if connection.read_tls(stream).map_err(timed_out)? == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the server closed the connection during the TLS handshake",
+            ));
+        }
+        if let Err(error) = connection.process_new_packets() {
+            // Tell the server why (the alert rustls queued), within the deadline, then fail.
+            while connection.wants_write() {
+                if bound(stream, deadline, Stream::set_write_timeout).is_err() || connection.write_tls(stream).is_err()
+                {
+                    break;
+                }
+            }
+            tracing::debug!(%error, "TLS handshake failed");
+            return Err(io::Error::new(io::ErrorKind::InvalidData, error));
+        }
+    }
+}
+
+/// Sets a read or write timeout to what is left before the deadline; fails once it has
+/// passed. Without a deadline the application's own timeouts stay.
+fn bound<S: Stream>(
+    stream: &mut S,
+    deadline: Option<Instant>,
+    set: fn(&mut S, Option<Duration>) -> io::Result<()>,
+) -> io::Result<()> {
+    let Some(deadline) = deadline else { return Ok(()) };
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(super::handshake_timeout());
+    }
+    set(stream, Some(left))
+}
+
+/// A read or write that gave up on its timeout ends the handshake, which cannot resume.
+fn timed_out(error: io::Error) -> io::Error {
+    match error.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => super::handshake_timeout(),
+        _ => error,
+    }
+}
+
+/// A TLS stream (client or server side) as a WebSocket's stream: its timeouts are the
+/// socket's, and the write side's shutdown sends TLS `close_notify`, then the TCP FIN.
+///
+/// ```
+/// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls_support/mod.rs")); }
+/// # let pki = support::Pki::new();
+/// # let server = support::serve_blocking(support::server_config(&pki.leaf, None));
+/// # let connector = pki.connector();
+/// use laputa::blocking::Stream;
+/// use laputa::tls;
+/// use std::io::Read;
+/// use std::net::TcpStream;
+/// use std::time::Duration;
+///
+/// let mut tls = tls::handshake_blocking(TcpStream::connect(server.addr)?, "localhost", &connector, None)?;
+/// Stream::set_read_timeout(&mut tls, Some(Duration::from_secs(5)))?;
+/// assert_eq!(tls.sock.read_timeout()?, Some(Duration::from_secs(5)));
+/// tls.shutdown_write()?; // close_notify, then FIN: the server sees the end of the stream
+/// # Ok::<(), std::io::Error>(())
+/// ```
+impl<C, D, S> Stream for StreamOwned<C, S>
+where
+    C: DerefMut + Deref<Target = ConnectionCommon<D>>,
+    D: SideData,
+    S: Stream,
+{
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        // RFC 8446 section 6.1: "Each party MUST send a "close_notify" alert before closing
+        // its write side of the connection, unless it has already sent some error alert."
+        self.conn.send_close_notify();
+        self.flush()?;
+        self.sock.shutdown_write()
+    }
+
+    fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        self.sock.read_timeout()
+    }
+
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.sock.set_read_timeout(timeout)
+    }
+
+    fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        self.sock.write_timeout()
+    }
+
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.sock.set_write_timeout(timeout)
+    }
+}
+
+/// Either variant's [`Stream`].
+///
+/// ```
+/// use laputa::blocking::Stream;
+/// use laputa::tls::{BlockingStream, MaybeTls};
+/// use std::time::Duration;
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+///
+/// let mut stream: BlockingStream = MaybeTls::Plain(std::net::TcpStream::connect(listener.local_addr()?)?);
+/// Stream::set_write_timeout(&mut stream, Some(Duration::from_secs(5)))?;
+/// assert_eq!(Stream::write_timeout(&stream)?, Some(Duration::from_secs(5)));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+impl<S: Stream, T: Stream> Stream for MaybeTls<S, T> {
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        match self {
+            Self::Plain(stream) => stream.shutdown_write(),
+            Self::Tls(tls) => tls.shutdown_write(),
+        }
+    }
+
+    fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        match self {
+            Self::Plain(stream) => stream.read_timeout(),
+            Self::Tls(tls) => tls.read_timeout(),
+        }
+    }
+
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        match self {
+            Self::Plain(stream) => stream.set_read_timeout(timeout),
+            Self::Tls(tls) => tls.set_read_timeout(timeout),
+        }
+    }
+
+    fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        match self {
+            Self::Plain(stream) => stream.write_timeout(),
+            Self::Tls(tls) => tls.write_timeout(),
+        }
+    }
+
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        match self {
+            Self::Plain(stream) => stream.set_write_timeout(timeout),
+            Self::Tls(tls) => tls.set_write_timeout(timeout),
+        }
+    }
+}
