@@ -45,7 +45,8 @@ step cargo fmt --all -- --check
 # The adapters crate builds with each runtime feature alone, and with none but the core.
 check_features() {
     local features
-    for features in "" blocking tokio smol async-std hyper; do
+    for features in "" blocking tokio smol async-std hyper \
+        rustls blocking,rustls tokio,rustls smol,rustls async-std,rustls; do
         echo "    laputa with features [${features}]"
         cargo check --quiet -p laputa --no-default-features ${features:+--features "$features"}
     done
