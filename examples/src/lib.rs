@@ -1,61 +1,56 @@
-//! Shared bits of the example programs: flag parsing and the limits the conformance runs need.
+//! Shared bits of the example programs: the flags they have in common (parsed with `clap`), the
+//! runtimes they run on, the limits the conformance runs need, logging and failing.
 
 use laputa::{Config, DeflateConfig};
 use std::future::Future;
 
-/// Command-line flags: `--name value` pairs, `--switch` flags and positional arguments.
-#[derive(Debug, Default)]
-pub struct Args {
-    options: Vec<(String, Option<String>)>,
-    positional: Vec<String>,
+/// The `--runtime` a program runs on.
+///
+/// ```
+/// use clap::ValueEnum;
+/// use laputa_examples::Runtime;
+///
+/// assert_eq!(Runtime::from_str("async-std", false), Ok(Runtime::AsyncStd));
+/// assert!(Runtime::from_str("glommio", false).is_err());
+/// assert_eq!(Runtime::default(), Runtime::Blocking);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Runtime {
+    /// One thread per connection over `std::net` (`laputa::blocking`).
+    #[default]
+    Blocking,
+    /// tokio's multi-threaded runtime.
+    Tokio,
+    /// smol.
+    Smol,
+    /// async-std (discontinued upstream; smol is the maintained choice).
+    AsyncStd,
 }
 
-impl Args {
-    /// Parses `std::env::args()`; `switches` names the flags that take no value.
-    pub fn parse(switches: &[&str]) -> Self {
-        Self::from_iter(std::env::args().skip(1), switches)
-    }
-
-    /// Parses the given arguments.
-    pub fn from_iter(args: impl IntoIterator<Item = String>, switches: &[&str]) -> Self {
-        let mut parsed = Self::default();
-        let mut args = args.into_iter();
-        while let Some(arg) = args.next() {
-            match arg.strip_prefix("--") {
-                Some(name) if switches.contains(&name) => parsed.options.push((name.to_owned(), None)),
-                Some(name) => parsed.options.push((name.to_owned(), args.next())),
-                None => parsed.positional.push(arg),
-            }
-        }
-        parsed
-    }
-
-    /// The value of `--name`, if given.
-    pub fn value(&self, name: &str) -> Option<&str> {
-        self.options.iter().rev().find(|(n, _)| n == name).and_then(|(_, v)| v.as_deref())
-    }
-
-    /// Whether the switch `--name` was given.
-    pub fn switch(&self, name: &str) -> bool {
-        self.options.iter().any(|(n, _)| n == name)
-    }
-
-    /// The positional arguments.
-    pub fn positional(&self) -> &[String] {
-        &self.positional
-    }
-
-    /// The `--runtime` to run on (`blocking` by default); fails on one this build does not have.
-    pub fn runtime(&self) -> Result<&str, String> {
-        match self.value("runtime").unwrap_or("blocking") {
-            name @ ("blocking" | "tokio" | "smol" | "async-std") => Ok(name),
-            other => Err(format!("unknown runtime {other:?}; available: {}", RUNTIMES.join(", "))),
-        }
-    }
+/// The flags of the echo servers: where to listen and whether to accept permessage-deflate.
+///
+/// ```
+/// use clap::Parser;
+///
+/// #[derive(Parser)]
+/// struct Flags {
+///     #[command(flatten)]
+///     server: laputa_examples::ServerFlags,
+/// }
+///
+/// let flags = Flags::try_parse_from(["echo", "--deflate"]).unwrap();
+/// assert_eq!((flags.server.addr.as_str(), flags.server.deflate), ("127.0.0.1:9001", true));
+/// assert!(Flags::try_parse_from(["echo", "--adr", "127.0.0.1:1"]).is_err());
+/// ```
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerFlags {
+    /// The address to listen on.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:9001")]
+    pub addr: String,
+    /// Accept permessage-deflate offers (RFC 7692).
+    #[arg(long)]
+    pub deflate: bool,
 }
-
-/// The values `--runtime` takes.
-pub const RUNTIMES: [&str; 4] = ["blocking", "tokio", "smol", "async-std"];
 
 /// Runs a future to completion on a multi-threaded tokio runtime.
 pub fn block_on_tokio<F: Future>(future: F) -> F::Output {
@@ -77,22 +72,27 @@ pub fn block_on_async_std<F: Future>(future: F) -> F::Output {
 }
 
 /// Runs `function::<R>(args...)`, a function generic over the [`laputa::runtime::Runtime`], to
-/// completion on the async runtime named `runtime` (`tokio`, `smol` or `async-std`).
+/// completion on the async [`Runtime`] `runtime` (tokio, smol or async-std; `Blocking` is not
+/// one: the program fails).
 ///
 /// ```no_run
+/// use laputa_examples::Runtime;
+///
 /// async fn hello<R: laputa::runtime::TcpRuntime>(name: &str) {
 ///     println!("hello {name}");
 /// }
-/// laputa_examples::run_async!("smol", hello("Pazu"));
+/// laputa_examples::run_async!(Runtime::Smol, hello("Pazu"));
 /// ```
 #[macro_export]
 macro_rules! run_async {
     ($runtime:expr, $function:ident($($arg:expr),* $(,)?)) => {
         match $runtime {
-            "tokio" => $crate::block_on_tokio($function::<laputa::tokio::Tokio>($($arg),*)),
-            "smol" => $crate::block_on_smol($function::<laputa::smol::Smol>($($arg),*)),
-            "async-std" => $crate::block_on_async_std($function::<laputa::async_std::AsyncStd>($($arg),*)),
-            other => $crate::fail(format!("{other:?} is not an async runtime")),
+            $crate::Runtime::Tokio => $crate::block_on_tokio($function::<laputa::tokio::Tokio>($($arg),*)),
+            $crate::Runtime::Smol => $crate::block_on_smol($function::<laputa::smol::Smol>($($arg),*)),
+            $crate::Runtime::AsyncStd => {
+                $crate::block_on_async_std($function::<laputa::async_std::AsyncStd>($($arg),*))
+            }
+            $crate::Runtime::Blocking => $crate::fail("the blocking runtime is not an async runtime"),
         }
     };
 }
@@ -124,8 +124,27 @@ pub fn init_logging() {
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }
 
-/// Prints `message` on stderr and exits with status 1.
+/// Prints `PROGRAM: message` as one line on stderr and exits with status 1: the way every
+/// example reports a failure (usage errors are clap's, with status 2). Line breaks in `message`
+/// become spaces, so that a script can take the reason from the last line of stderr.
 pub fn fail(message: impl std::fmt::Display) -> ! {
-    eprintln!("error: {message}");
+    eprintln!("{}: {}", program_name(), one_line(&message.to_string()));
     std::process::exit(1)
+}
+
+/// The name this program was started as, without its directory (`client`, `echo_server`).
+fn program_name() -> String {
+    let argv0 = std::env::args_os().next().unwrap_or_default();
+    let name = std::path::Path::new(&argv0).file_stem().map(|name| name.to_string_lossy().into_owned());
+    name.filter(|name| !name.is_empty()).unwrap_or_else(|| "error".to_owned())
+}
+
+/// `text` on one line: each run of line breaks (and the blanks around it) becomes one space.
+///
+/// ```
+/// assert_eq!(laputa_examples::one_line("refused:\r\n  not here\n"), "refused: not here");
+/// assert_eq!(laputa_examples::one_line("fine"), "fine");
+/// ```
+pub fn one_line(text: &str) -> String {
+    text.lines().map(str::trim).filter(|line| !line.is_empty()).collect::<Vec<_>>().join(" ")
 }

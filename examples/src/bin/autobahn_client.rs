@@ -1,29 +1,50 @@
 //! Runs the Autobahn TestSuite's client cases against a fuzzing server.
 //!
-//! `autobahn_client --server ws://HOST:PORT --agent NAME [--runtime blocking|tokio|smol|async-std] [--deflate]`:
-//! asks `/getCaseCount`, runs `/runCase?case=N&agent=NAME` for each case (echoing every message
+//! `autobahn_client [--server ws://HOST:PORT] [--agent NAME] [--runtime blocking|tokio|smol|async-std]
+//! [--deflate]` (defaults `ws://127.0.0.1:9001` and `laputa`; `--help` lists the flags): asks
+//! `/getCaseCount`, runs `/runCase?case=N&agent=NAME` for each case (echoing every message
 //! until the server closes), then asks `/updateReports?agent=NAME` so the server writes its
 //! report.
 
+use clap::Parser;
 use laputa::runtime::{self, TcpRuntime};
 use laputa::{blocking, ClientRequest, CloseCode, Config, Error};
-use laputa_examples::{conformance_config, fail, run_async, Args};
+use laputa_examples::{conformance_config, fail, run_async, Runtime};
+
+/// Runs the Autobahn TestSuite's client cases against a fuzzing server, then has it write its
+/// report.
+#[derive(Debug, Parser)]
+#[command(args_override_self = true)]
+struct Flags {
+    /// The fuzzing server's URL.
+    #[arg(long, value_name = "URL", default_value = "ws://127.0.0.1:9001")]
+    server: String,
+    /// The agent name the cases run under, as the report names it.
+    #[arg(long, value_name = "NAME", default_value = "laputa")]
+    agent: String,
+    /// Offer permessage-deflate (RFC 7692), with `client_no_context_takeover`.
+    #[arg(long)]
+    deflate: bool,
+    /// The runtime to run on.
+    #[arg(long, value_enum, default_value_t)]
+    runtime: Runtime,
+}
 
 fn main() {
+    let flags = Flags::parse();
     laputa_examples::init_logging();
-    let args = Args::parse(&["deflate"]);
-    let server = args.value("server").unwrap_or("ws://127.0.0.1:9001").trim_end_matches('/');
-    let agent = args.value("agent").unwrap_or("laputa");
-    let mut config = conformance_config(args.switch("deflate"));
+    let server = flags.server.trim_end_matches('/');
+    let agent = flags.agent.as_str();
+    let mut config = conformance_config(flags.deflate);
     if let Some(deflate) = config.deflate.as_mut() {
         // Offer `client_no_context_takeover` as Autobahn's reference client does: its 13.2, 13.5
         // and 13.6 servers only accept offers that carry it (RFC 7692 7.1.1.2: a hint that the
         // client will not use context takeover, which the client then honours).
         deflate.client_no_context_takeover = true;
     }
-    let count = match args.runtime().unwrap_or_else(|e| fail(e)) {
-        "blocking" => run_blocking(server, agent, &config),
-        name => run_async!(name, run(server, agent, &config)),
+    let count = match flags.runtime {
+        Runtime::Blocking => run_blocking(server, agent, &config),
+        runtime => run_async!(runtime, run(server, agent, &config)),
     };
     println!("ran {count} cases");
 }
@@ -86,7 +107,7 @@ async fn run<R: TcpRuntime>(server: &str, agent: &str, config: &Config) -> u32 {
 async fn async_connect<R: TcpRuntime>(
     url: &str,
     config: &Config,
-) -> Result<(runtime::WebSocket<R::TcpStream, R>, http::Response<()>), Error> {
+) -> Result<(runtime::WebSocket<R::ClientStream, R>, http::Response<()>), Error> {
     runtime::connect_with::<R>(ClientRequest::new(url)?, config.clone()).await
 }
 

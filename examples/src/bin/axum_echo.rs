@@ -1,15 +1,26 @@
 //! An axum application that answers WebSocket upgrades with laputa on every path and echoes
 //! every message; other requests get the HTTP error the core chooses (400, 405, 426).
 //!
-//! `axum_echo [--addr HOST:PORT] [--deflate]` (default 127.0.0.1:9001). `--deflate` accepts
-//! permessage-deflate offers.
+//! `axum_echo [--addr HOST:PORT] [--deflate]` (default 127.0.0.1:9001; `--help` lists the
+//! flags). `--deflate` accepts permessage-deflate offers. It prints `axum_echo listening on
+//! ws://ADDR` once it listens.
 
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
 use axum::Router;
+use clap::Parser;
 use laputa::{Accept, Config, Reject};
-use laputa_examples::{conformance_config, fail, Args};
+use laputa_examples::{conformance_config, fail, ServerFlags};
+
+/// An axum application that answers WebSocket upgrades with laputa on every path and echoes
+/// every message (the subprotocol `echo` when offered; `/forbidden` is refused with 403).
+#[derive(Debug, Parser)]
+#[command(args_override_self = true)]
+struct Flags {
+    #[command(flatten)]
+    server: ServerFlags,
+}
 
 /// Answers an upgrade: the core checks the request and makes the 101; the echo runs in a task
 /// of its own once hyper hands over the connection.
@@ -41,10 +52,9 @@ async fn websocket(mut request: Request, config: Config) -> Response {
 }
 
 fn main() {
+    let Flags { server: ServerFlags { addr, deflate } } = Flags::parse();
     laputa_examples::init_logging();
-    let args = Args::parse(&["deflate"]);
-    let config = conformance_config(args.switch("deflate"));
-    let addr = args.value("addr").unwrap_or("127.0.0.1:9001").to_owned();
+    let config = conformance_config(deflate);
     laputa_examples::block_on_tokio(async move {
         let listener = tokio::net::TcpListener::bind(&addr)
             .await

@@ -1,32 +1,44 @@
 //! A line-oriented WebSocket client.
 //!
-//! `client URL [--runtime blocking|tokio|smol|async-std] [--deflate]`: sends each line of stdin as a text message and prints each
-//! message received as a line on stdout. At the end of stdin it closes with 1000, waits for the
-//! close handshake and exits 0; on failure it prints the error on stderr and exits non-zero.
+//! `client URL [--runtime blocking|tokio|smol|async-std] [--deflate]` (`--help` lists the flags):
+//! sends each line of stdin as a text message and prints each message received as a line on
+//! stdout. At the end of stdin it closes with 1000, waits for the close handshake and exits 0; on
+//! failure it prints `client: REASON` on stderr and exits 1 (2 for a usage error).
 
+use clap::Parser;
 use futures::{SinkExt, StreamExt};
-use laputa::runtime::{self, TcpRuntime};
 use laputa::blocking::Stream as _;
+use laputa::runtime::{self, TcpRuntime};
 use laputa::{blocking, ClientRequest, CloseCode, Config, DeflateConfig, Message};
-use laputa_examples::{fail, run_async, Args};
+use laputa_examples::{fail, run_async, Runtime};
 use std::io::{BufRead, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
+/// Sends each line of stdin as a text message and prints each message received as a line.
+#[derive(Debug, Parser)]
+#[command(args_override_self = true)]
+struct Flags {
+    /// The server's URL (`ws://`).
+    url: String,
+    /// Offer permessage-deflate (RFC 7692).
+    #[arg(long)]
+    deflate: bool,
+    /// The runtime to run on.
+    #[arg(long, value_enum, default_value_t)]
+    runtime: Runtime,
+}
+
 fn main() {
+    let flags = Flags::parse();
     laputa_examples::init_logging();
-    let args = Args::parse(&["deflate"]);
-    let runtime = args.runtime().unwrap_or_else(|e| fail(e));
-    let Some(url) = args.positional().first() else {
-        fail("usage: client URL [--runtime blocking|tokio|smol|async-std]")
-    };
-    let request = ClientRequest::new(url).unwrap_or_else(|e| fail(e));
+    let request = ClientRequest::new(&flags.url).unwrap_or_else(|e| fail(e));
     let mut config = Config::default();
-    config.deflate = args.switch("deflate").then(DeflateConfig::default);
-    match runtime {
-        "blocking" => run_blocking(request, config),
-        name => run_async!(name, run(request, config)),
+    config.deflate = flags.deflate.then(DeflateConfig::default);
+    match flags.runtime {
+        Runtime::Blocking => run_blocking(request, config),
+        runtime => run_async!(runtime, run(request, config)),
     }
 }
 

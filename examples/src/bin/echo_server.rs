@@ -1,25 +1,38 @@
 //! Echoes every text and binary message on every path.
 //!
 //! `echo_server [--addr HOST:PORT] [--runtime blocking|tokio|smol|async-std] [--deflate]`
-//! (default address 127.0.0.1:9001). `--deflate` accepts permessage-deflate offers. Limits are
-//! raised to 64 MiB so that the Autobahn TestSuite's large cases run. The library's defaults
-//! stand otherwise: keepalive (a ping after 20 s without input, the peer gone 20 s later) and
-//! the 30 s write-stall deadline, which the Autobahn cases never reach (none is quiet or
-//! unread for that long).
+//! (default address 127.0.0.1:9001; `--help` lists the flags). `--deflate` accepts
+//! permessage-deflate offers. It prints `echo_server listening on ws://ADDR` once it listens.
+//! Limits are raised to 64 MiB so that the Autobahn TestSuite's large cases run. The library's
+//! defaults stand otherwise: keepalive (a ping after 20 s without input, the peer gone 20 s
+//! later) and the 30 s write-stall deadline, which the Autobahn cases never reach (none is
+//! quiet or unread for that long).
 
+use clap::Parser;
 use laputa::runtime::{self, TcpRuntime};
 use laputa::{blocking, Accept, Config};
-use laputa_examples::{conformance_config, fail, run_async, Args};
+use laputa_examples::{conformance_config, fail, run_async, Runtime, ServerFlags};
 use std::net::{TcpListener, TcpStream};
 
+/// Echoes every text and binary message on every path.
+#[derive(Debug, Parser)]
+#[command(args_override_self = true)]
+struct Flags {
+    #[command(flatten)]
+    server: ServerFlags,
+    /// The runtime to serve on.
+    #[arg(long, value_enum, default_value_t)]
+    runtime: Runtime,
+}
+
 fn main() {
+    let flags = Flags::parse();
     laputa_examples::init_logging();
-    let args = Args::parse(&["deflate"]);
-    let addr = args.value("addr").unwrap_or("127.0.0.1:9001");
-    let config = conformance_config(args.switch("deflate"));
-    match args.runtime().unwrap_or_else(|e| fail(e)) {
-        "blocking" => serve_blocking(addr, config),
-        name => run_async!(name, serve_async(addr, config)),
+    let addr = flags.server.addr.as_str();
+    let config = conformance_config(flags.server.deflate);
+    match flags.runtime {
+        Runtime::Blocking => serve_blocking(addr, config),
+        runtime => run_async!(runtime, serve_async(addr, config)),
     }
 }
 

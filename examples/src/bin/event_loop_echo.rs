@@ -2,13 +2,15 @@
 //! driven directly, with no adapter code. It shows the drive loop of `ARCHITECTURE.md` in full,
 //! for applications that bring their own loop.
 //!
-//! `event_loop_echo [--addr HOST:PORT] [--deflate]` (default 127.0.0.1:9001). `--deflate` accepts
-//! permessage-deflate offers. Limits are raised to 64 MiB so that the Autobahn TestSuite's large
-//! cases run.
+//! `event_loop_echo [--addr HOST:PORT] [--deflate]` (default 127.0.0.1:9001; `--help` lists the
+//! flags). `--deflate` accepts permessage-deflate offers. It prints `event_loop_echo listening
+//! on ws://ADDR` once it listens. Limits are raised to 64 MiB so that the Autobahn TestSuite's
+//! large cases run.
 
+use clap::Parser;
 use laputa_core::handshake::{Accept, ServerHandshake};
 use laputa_core::{Config, Connection, Event};
-use laputa_examples::{conformance_config, fail, Args};
+use laputa_examples::{conformance_config, fail, ServerFlags};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use std::collections::HashMap;
@@ -20,11 +22,18 @@ const LISTENER: Token = Token(0);
 /// Stop reading a connection while more than this waits to be written to it.
 const HIGH_WATER: usize = 1 << 20;
 
+/// An echo server on one thread: mio, and laputa-core driven directly (no adapter).
+#[derive(Debug, Parser)]
+#[command(args_override_self = true)]
+struct Flags {
+    #[command(flatten)]
+    server: ServerFlags,
+}
+
 fn main() {
+    let Flags { server: ServerFlags { addr, deflate } } = Flags::parse();
     laputa_examples::init_logging();
-    let args = Args::parse(&["deflate"]);
-    let config = conformance_config(args.switch("deflate"));
-    let addr = args.value("addr").unwrap_or("127.0.0.1:9001");
+    let config = conformance_config(deflate);
     let addr = addr.parse().unwrap_or_else(|e| fail(format!("bad address {addr}: {e}")));
     let mut listener = TcpListener::bind(addr).unwrap_or_else(|e| fail(format!("cannot listen on {addr}: {e}")));
     let mut poll = Poll::new().unwrap_or_else(|e| fail(e));
