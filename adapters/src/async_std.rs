@@ -150,6 +150,12 @@ pub type ReadHalf<S = TcpStream> = runtime::ReadHalf<S, AsyncStd>;
 /// ```
 pub type WriteHalf<S = TcpStream> = runtime::WriteHalf<S, AsyncStd>;
 
+runtime::connect::impl_client_transport!(AsyncStd, FuturesStream, handshake_futures);
+
+/// The stream of a client connection that [`connect`] opened: TCP for `ws://`, TLS over TCP for
+/// `wss://` (with the `rustls` feature).
+pub type ClientStream = <AsyncStd as runtime::ClientTransport>::ClientStream;
+
 impl Runtime for AsyncStd {
     type TcpStream = TcpStream;
     type TcpListener = async_std::net::TcpListener;
@@ -263,7 +269,9 @@ impl Stream for async_std::os::unix::net::UnixStream {
     }
 }
 
-/// Opens a client connection to a `ws://` URL with the default [`Config`].
+/// Opens a client connection (a URL, an `http::Request`, a [`ClientRequest`] or a
+/// [`ClientBuilder`](crate::ClientBuilder)) with the default [`Config`]: see
+/// [`runtime::connect`].
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), laputa::Error> {
@@ -271,8 +279,10 @@ impl Stream for async_std::os::unix::net::UnixStream {
 /// ws.send("hello").await?;
 /// # Ok(()) }
 /// ```
-pub async fn connect(url: &str) -> Result<(WebSocket, http::Response<()>), Error> {
-    runtime::connect::<AsyncStd>(url).await
+pub async fn connect(
+    request: impl crate::IntoClientRequest,
+) -> Result<(WebSocket<ClientStream>, http::Response<()>), Error> {
+    runtime::connect::<AsyncStd>(request).await
 }
 
 /// Opens a client connection for a prepared request (subprotocols, Origin, extra headers).
@@ -284,7 +294,10 @@ pub async fn connect(url: &str) -> Result<(WebSocket, http::Response<()>), Error
 /// let (ws, response) = laputa::async_std::connect_with(request, Config::default()).await?;
 /// # Ok(()) }
 /// ```
-pub async fn connect_with(request: ClientRequest, config: Config) -> Result<(WebSocket, http::Response<()>), Error> {
+pub async fn connect_with(
+    request: impl crate::IntoClientRequest,
+    config: Config,
+) -> Result<(WebSocket<ClientStream>, http::Response<()>), Error> {
     runtime::connect_with::<AsyncStd>(request, config).await
 }
 

@@ -322,7 +322,7 @@ fn run_connect(builder: ClientBuilder) -> Result<(WebSocket<ClientStream>, http:
             Some(Action::StartTls { server_name }) => {
                 let stream = io.take().map(Io::into_stream).ok_or(ConnectError::Finished)?;
                 #[cfg(feature = "rustls")]
-                let stream = start_tls(stream, &server_name, parts.tls.as_ref(), flow.poll_timeout())?;
+                let stream = start_tls(stream, &server_name, &parts.tls, flow.poll_timeout())?;
                 #[cfg(not(feature = "rustls"))]
                 let stream = start_tls(stream, &server_name)?;
                 io = Some(Io::new(stream));
@@ -410,19 +410,11 @@ fn start_tls(_stream: ClientStream, _server_name: &str) -> Result<ClientStream, 
 fn start_tls(
     stream: ClientStream,
     server_name: &str,
-    tls: Option<&crate::tls::TlsConnector>,
+    tls: &crate::client::TlsSettings,
     deadline: Option<Instant>,
 ) -> Result<ClientStream, Error> {
     let crate::tls::MaybeTls::Plain(tcp) = stream else { return Err(ConnectError::Finished.into()) };
-    let default;
-    let connector = match tls {
-        Some(connector) => connector,
-        None => {
-            default = crate::tls::TlsConnector::default();
-            &default
-        }
-    };
-    let tls = crate::tls::handshake_blocking(tcp, server_name, connector, deadline)?;
+    let tls = crate::tls::handshake_blocking(tcp, server_name, &tls.connector(), deadline)?;
     Ok(crate::tls::MaybeTls::Tls(Box::new(tls)))
 }
 

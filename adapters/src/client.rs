@@ -42,8 +42,26 @@ pub struct ClientBuilder {
     /// Cookies for the first request's host, added to the jar at connect time (the jar takes
     /// the time then).
     cookies: Vec<Cookie<'static>>,
+    tls: TlsSettings,
+}
+
+/// The TLS settings of a connect, as [`ClientBuilder::tls`] set them (the platform's verifier
+/// when none were set); opaque, handed to the runtime that starts TLS.
+#[derive(Debug, Clone, Default)]
+pub struct TlsSettings {
     #[cfg(feature = "rustls")]
-    tls: Option<crate::tls::TlsConnector>,
+    pub(crate) connector: Option<crate::tls::TlsConnector>,
+}
+
+#[cfg(feature = "rustls")]
+impl TlsSettings {
+    /// The connector set, or the default one.
+    pub(crate) fn connector(&self) -> std::borrow::Cow<'_, crate::tls::TlsConnector> {
+        match &self.connector {
+            Some(connector) => std::borrow::Cow::Borrowed(connector),
+            None => std::borrow::Cow::Owned(crate::tls::TlsConnector::default()),
+        }
+    }
 }
 
 impl ClientBuilder {
@@ -73,8 +91,7 @@ impl ClientBuilder {
             options: Options::default(),
             config: Config::default(),
             cookies: Vec::new(),
-            #[cfg(feature = "rustls")]
-            tls: None,
+            tls: TlsSettings::default(),
         }
     }
 
@@ -228,7 +245,7 @@ impl ClientBuilder {
     /// certificate); the platform's verifier by default.
     #[cfg(feature = "rustls")]
     pub fn tls(mut self, tls: crate::tls::TlsConnector) -> Self {
-        self.tls = Some(tls);
+        self.tls.connector = Some(tls);
         self
     }
 
@@ -255,7 +272,6 @@ impl ClientBuilder {
             request: self.request,
             options,
             config: self.config,
-            #[cfg(feature = "rustls")]
             tls: self.tls,
         }
     }
@@ -268,8 +284,7 @@ pub(crate) struct Parts {
     pub(crate) request: ClientRequest,
     pub(crate) options: Options,
     pub(crate) config: Config,
-    #[cfg(feature = "rustls")]
-    pub(crate) tls: Option<crate::tls::TlsConnector>,
+    pub(crate) tls: TlsSettings,
 }
 
 /// What `connect` takes: a URL (`&str`, `String`, [`http::Uri`]), an [`http::Request<()>`]

@@ -46,7 +46,7 @@ pub mod tls;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 
-pub use client::{ClientBuilder, IntoClientRequest};
+pub use client::{ClientBuilder, IntoClientRequest, TlsSettings};
 pub use error::Error;
 /// The `http` crate, whose types appear in the client and handshake APIs.
 pub use http;

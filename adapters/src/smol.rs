@@ -185,6 +185,12 @@ impl<T> Drop for JoinHandle<T> {
     }
 }
 
+runtime::connect::impl_client_transport!(Smol, FuturesStream, handshake_futures);
+
+/// The stream of a client connection that [`connect`] opened: TCP for `ws://`, TLS over TCP for
+/// `wss://` (with the `rustls` feature).
+pub type ClientStream = <Smol as runtime::ClientTransport>::ClientStream;
+
 impl Runtime for Smol {
     type TcpStream = TcpStream;
     type TcpListener = smol::net::TcpListener;
@@ -236,7 +242,9 @@ impl Runtime for Smol {
 // close_notify first).
 impl_futures_io!(Smol, futures_io::AsyncWrite::poll_close, AsyncRead + AsyncWrite + Unpin);
 
-/// Opens a client connection to a `ws://` URL with the default [`Config`].
+/// Opens a client connection (a URL, an `http::Request`, a [`ClientRequest`] or a
+/// [`ClientBuilder`](crate::ClientBuilder)) with the default [`Config`]: see
+/// [`runtime::connect`].
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), laputa::Error> {
@@ -244,8 +252,10 @@ impl_futures_io!(Smol, futures_io::AsyncWrite::poll_close, AsyncRead + AsyncWrit
 /// ws.send("hello").await?;
 /// # Ok(()) }
 /// ```
-pub async fn connect(url: &str) -> Result<(WebSocket, http::Response<()>), Error> {
-    runtime::connect::<Smol>(url).await
+pub async fn connect(
+    request: impl crate::IntoClientRequest,
+) -> Result<(WebSocket<ClientStream>, http::Response<()>), Error> {
+    runtime::connect::<Smol>(request).await
 }
 
 /// Opens a client connection for a prepared request (subprotocols, Origin, extra headers).
@@ -257,7 +267,10 @@ pub async fn connect(url: &str) -> Result<(WebSocket, http::Response<()>), Error
 /// let (ws, response) = laputa::smol::connect_with(request, Config::default()).await?;
 /// # Ok(()) }
 /// ```
-pub async fn connect_with(request: ClientRequest, config: Config) -> Result<(WebSocket, http::Response<()>), Error> {
+pub async fn connect_with(
+    request: impl crate::IntoClientRequest,
+    config: Config,
+) -> Result<(WebSocket<ClientStream>, http::Response<()>), Error> {
     runtime::connect_with::<Smol>(request, config).await
 }
 

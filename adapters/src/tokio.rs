@@ -178,6 +178,12 @@ impl<T> Future for JoinHandle<T> {
     }
 }
 
+runtime::connect::impl_client_transport!(Tokio, TokioStream, handshake_tokio);
+
+/// The stream of a client connection that [`connect`] opened: TCP for `ws://`, TLS over TCP for
+/// `wss://` (with the `rustls` feature).
+pub type ClientStream = <Tokio as runtime::ClientTransport>::ClientStream;
+
 impl Runtime for Tokio {
     type TcpStream = TcpStream;
     type TcpListener = tokio::net::TcpListener;
@@ -262,7 +268,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> RuntimeIo<S> for Tokio {
     }
 }
 
-/// Opens a client connection to a `ws://` URL with the default [`Config`].
+/// Opens a client connection (a URL, an `http::Request`, a [`ClientRequest`] or a
+/// [`ClientBuilder`](crate::ClientBuilder)) with the default [`Config`]: see
+/// [`runtime::connect`].
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), laputa::Error> {
@@ -270,8 +278,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> RuntimeIo<S> for Tokio {
 /// ws.send("hello").await?;
 /// # Ok(()) }
 /// ```
-pub async fn connect(url: &str) -> Result<(WebSocket, http::Response<()>), Error> {
-    runtime::connect::<Tokio>(url).await
+pub async fn connect(
+    request: impl crate::IntoClientRequest,
+) -> Result<(WebSocket<ClientStream>, http::Response<()>), Error> {
+    runtime::connect::<Tokio>(request).await
 }
 
 /// Opens a client connection for a prepared request (subprotocols, Origin, extra headers).
@@ -283,7 +293,10 @@ pub async fn connect(url: &str) -> Result<(WebSocket, http::Response<()>), Error
 /// let (ws, response) = laputa::tokio::connect_with(request, Config::default()).await?;
 /// # Ok(()) }
 /// ```
-pub async fn connect_with(request: ClientRequest, config: Config) -> Result<(WebSocket, http::Response<()>), Error> {
+pub async fn connect_with(
+    request: impl crate::IntoClientRequest,
+    config: Config,
+) -> Result<(WebSocket<ClientStream>, http::Response<()>), Error> {
     runtime::connect_with::<Tokio>(request, config).await
 }
 

@@ -6,7 +6,7 @@
 #![cfg(any(feature = "tokio", feature = "smol", feature = "async-std"))]
 
 use futures::{SinkExt, StreamExt};
-use laputa::runtime::{self, Runtime, TcpRuntime, WebSocket};
+use laputa::runtime::{self, TcpRuntime, WebSocket};
 use laputa::{Accept, ClientRequest, CloseCode, Config, Error, Event, Keepalive, Message, MessageKind, Reject};
 use std::future::Future;
 use std::io::{Read, Write};
@@ -16,7 +16,8 @@ mod common;
 
 use common::{sleep, timeout, Harness};
 
-type Ws<R> = WebSocket<<R as Runtime>::TcpStream, R>;
+/// A client connection, as `connect` opens it.
+type Ws<R> = WebSocket<<R as laputa::runtime::ClientTransport>::ClientStream, R>;
 
 /// A server on a free loopback port that runs `serve` on its first connection; the URL to
 /// connect to and the server's task.

@@ -194,8 +194,19 @@ impl<S, R: RuntimeIo<S>> Io<S, R> {
         result
     }
 
+    /// The output of the handshake phase, to append to.
+    pub(crate) fn output(&mut self) -> &mut Vec<u8> {
+        &mut self.handshake_out
+    }
+
+    /// The stream, once a connect moves on to TLS over it (nothing is left unwritten then: the
+    /// flow speaks first only after TLS).
+    pub(crate) fn into_stream(self) -> S {
+        self.stream
+    }
+
     /// Writes the handshake phase's output.
-    fn poll_write_handshake(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    pub(crate) fn poll_write_handshake(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let out = std::mem::take(&mut self.handshake_out);
         let mut rest = &out[self.written..];
         let result = self.poll_write_buf(cx, Slot::Reader, &mut rest);
@@ -225,7 +236,11 @@ impl<S, R: RuntimeIo<S>> Io<S, R> {
     /// The buffer is taken out of its slot for the read: the stream's own `poll_read` may poll
     /// another connection on this thread (a WebSocket carried inside WebSocket messages), which
     /// then finds the slot empty and reads into a buffer of its own.
-    fn poll_read<T>(&mut self, cx: &mut Context<'_>, consume: impl FnOnce(&[u8]) -> T) -> Poll<io::Result<Option<T>>> {
+    pub(crate) fn poll_read<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        consume: impl FnOnce(&[u8]) -> T,
+    ) -> Poll<io::Result<Option<T>>> {
         let mut scratch = SCRATCH.take();
         if scratch.is_empty() {
             scratch = vec![0; READ_CHUNK].into_boxed_slice();
@@ -326,7 +341,7 @@ impl<R: Runtime> Default for Timer<R> {
 
 impl<R: Runtime> Timer<R> {
     /// Polls a sleep until `deadline`, re-arming it if the deadline changed.
-    fn poll(&mut self, cx: &mut Context<'_>, deadline: Instant) -> Poll<()> {
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>, deadline: Instant) -> Poll<()> {
         if self.armed != Some(deadline) {
             match &mut self.sleep {
                 Some(sleep) => R::reset_sleep(sleep.as_mut(), deadline),

@@ -36,11 +36,13 @@
 //! At most one message beyond the mark is buffered. Received data is read only as the
 //! application asks for events, so a slow receiver slows the peer down through TCP.
 
+pub(crate) mod connect;
 mod driver;
 #[cfg(feature = "_futures_io")]
 pub(crate) mod futures_io;
 
 use crate::Error;
+pub use connect::ClientTransport;
 use driver::{Driver, Io};
 use futures_core::Stream;
 use futures_sink::Sink;
@@ -473,11 +475,25 @@ pub trait RuntimeIo<S>: Runtime {
 /// # let _ = hello::<laputa::tokio::Tokio>;
 /// # }
 /// ```
-pub trait TcpRuntime: Runtime + RuntimeIo<<Self as Runtime>::TcpStream> {}
+pub trait TcpRuntime:
+    Runtime + ClientTransport + RuntimeIo<<Self as Runtime>::TcpStream> + RuntimeIo<<Self as ClientTransport>::ClientStream>
+{
+}
 
-impl<R> TcpRuntime for R where R: Runtime + RuntimeIo<<R as Runtime>::TcpStream> {}
+impl<R> TcpRuntime for R where
+    R: Runtime
+        + ClientTransport
+        + RuntimeIo<<R as Runtime>::TcpStream>
+        + RuntimeIo<<R as ClientTransport>::ClientStream>
+{
+}
 
-/// Opens a client connection to a `ws://` URL with the default [`Config`].
+/// Opens a client connection with the default [`Config`]: to a URL (`&str`, `String`,
+/// [`http::Uri`]), for an [`http::Request<()>`], a [`ClientRequest`] or a
+/// [`ClientBuilder`](crate::ClientBuilder) (proxy, credentials, cookies, redirects, TLS,
+/// timeouts). Every decision is the core's connect flow ([`laputa_core::connect`]); this runs
+/// it on `R`: TCP (the runtime resolves the name), TLS for `wss://` (feature `rustls`), the
+/// proxy's tunnel, the upgrade, all within [`Config::handshake_timeout`].
 ///
 /// A client and an echo server on loopback:
 ///
@@ -505,12 +521,16 @@ impl<R> TcpRuntime for R where R: Runtime + RuntimeIo<<R as Runtime>::TcpStream>
 /// # }
 /// # Ok::<(), laputa::Error>(())
 /// ```
-pub async fn connect<R: TcpRuntime>(url: &str) -> Result<(WebSocket<R::TcpStream, R>, http::Response<()>), Error> {
-    connect_with::<R>(ClientRequest::new(url)?, Config::default()).await
+pub async fn connect<R: TcpRuntime>(
+    request: impl crate::IntoClientRequest,
+) -> Result<(WebSocket<R::ClientStream, R>, http::Response<()>), Error> {
+    // Boxed for the same reason as in `accept_with`.
+    Box::pin(connect::run_connect::<R>(request.into_client_request()?)).await
 }
 
-/// Opens a client connection for a prepared request (subprotocols, Origin, extra headers).
-/// [`Config::handshake_timeout`] bounds the TCP connect and the handshake together.
+/// [`connect`] with a [`Config`] (limits, timeouts, permessage-deflate).
+/// [`Config::handshake_timeout`] bounds the whole connect: name resolution, TCP, the proxy,
+/// TLS and the handshake together.
 ///
 /// ```no_run
 /// # #[cfg(feature = "tokio")]
@@ -525,29 +545,10 @@ pub async fn connect<R: TcpRuntime>(url: &str) -> Result<(WebSocket<R::TcpStream
 /// # Ok(()) }
 /// ```
 pub async fn connect_with<R: TcpRuntime>(
-    request: ClientRequest,
+    request: impl crate::IntoClientRequest,
     config: Config,
-) -> Result<(WebSocket<R::TcpStream, R>, http::Response<()>), Error> {
-    if request.is_secure() {
-        return Err(HandshakeError::InvalidUrl("wss:// needs TLS, which laputa lacks so far".into()).into());
-    }
-    let handshake = ClientHandshake::new(request.clone(), config, Instant::now())?;
-    let deadline = laputa_core::handshake::Handshake::poll_timeout(&handshake);
-    tracing::debug!(host = request.host(), port = request.port(), "connecting");
-    let connecting = R::connect(request.host(), request.port());
-    let stream = match deadline {
-        None => connecting.await?,
-        Some(deadline) => {
-            let mut connecting = std::pin::pin!(connecting);
-            let mut sleep = Box::pin(R::sleep_until(deadline));
-            poll_fn(|cx| match connecting.as_mut().poll(cx) {
-                Poll::Ready(result) => Poll::Ready(result.map_err(Error::from)),
-                Poll::Pending => sleep.as_mut().poll(cx).map(|_| Err(HandshakeError::Timeout.into())),
-            })
-            .await?
-        }
-    };
-    drive_client(Io::new(stream), handshake).await
+) -> Result<(WebSocket<R::ClientStream, R>, http::Response<()>), Error> {
+    Box::pin(connect::run_connect::<R>(request.into_client_request()?.config(config))).await
 }
 
 /// Runs the client handshake over a stream the caller connected (a Unix socket, a TLS stream,
