@@ -73,7 +73,7 @@ use std::task::{Context, Poll};
 /// #         .await
 /// #         .unwrap();
 /// # });
-/// # let (mut ws, _) = laputa::tokio::connect(&format!("ws://{addr}/")).await?;
+/// # let (mut ws, _) = laputa::tokio::connect(format!("ws://{addr}/")).await?;
 ///
 /// // `ws`, a client of a hyper server whose upgrades run `on_upgrade`, is greeted.
 /// assert_eq!(ws.recv().await?.as_text(), Some("welcome to Laputa"));
@@ -120,7 +120,7 @@ pub type UpgradedStream = TokioIo<hyper::upgrade::Upgraded>;
 /// #         .await
 /// #         .unwrap();
 /// # });
-/// # let (mut ws, _) = laputa::tokio::connect(&format!("ws://{addr}/")).await?;
+/// # let (mut ws, _) = laputa::tokio::connect(format!("ws://{addr}/")).await?;
 ///
 /// // `ws`, a client of a hyper server whose upgrades run `on_upgrade`, gets its messages back.
 /// ws.send("Balse").await?;
@@ -273,7 +273,7 @@ where
 /// #         .await
 /// #         .unwrap();
 /// # });
-/// # let (mut ws, _) = laputa::tokio::connect(&format!("ws://{addr}/")).await?;
+/// # let (mut ws, _) = laputa::tokio::connect(format!("ws://{addr}/")).await?;
 /// # ws.send("Balse").await?;
 /// # assert_eq!(ws.recv().await?.as_text(), Some("Balse"));
 /// # Ok(()) }

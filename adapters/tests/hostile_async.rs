@@ -113,7 +113,7 @@ async fn echo<S, R: runtime::RuntimeIo<S>>(mut ws: Ws<S, R>) {
 /// A laputa client that sends `count` messages to the echo server at `addr` and checks that
 /// each comes back, then closes cleanly.
 async fn echo_client<R: TcpRuntime>(addr: SocketAddr, count: usize) {
-    let (mut ws, _) = runtime::connect::<R>(&format!("ws://{addr}/echo")).await.unwrap();
+    let (mut ws, _) = runtime::connect::<R>(format!("ws://{addr}/echo")).await.unwrap();
     for i in 0..count {
         ws.send(format!("still here {i}")).await.unwrap();
         assert_eq!(ws.recv().await.unwrap(), Message::from(format!("still here {i}")));

@@ -241,7 +241,7 @@ mod blocking {
             (pongs, ws.closed().cloned())
         });
         // A laputa client that only reads (answering pings as it does) and sends nothing.
-        let (mut client, _) = blocking::connect(&format!("ws://{addr}/")).unwrap();
+        let (mut client, _) = blocking::connect(format!("ws://{addr}/")).unwrap();
         let end = client.read();
         let (pongs, closed) = server.join().unwrap();
         assert!(pongs >= 5, "{pongs} pongs: keepalive never pinged");
@@ -280,7 +280,7 @@ mod blocking {
                 }
             }
         });
-        let (mut client, _) = blocking::connect(&format!("ws://{addr}/")).unwrap();
+        let (mut client, _) = blocking::connect(format!("ws://{addr}/")).unwrap();
         let end = client.read();
         let (pongs, closed) = server.join().unwrap();
         assert!(pongs >= 3, "{pongs}");
@@ -460,7 +460,7 @@ mod on_async {
         });
         // A laputa client that only receives (answering pings as it does) and sends nothing.
         let client = thread::spawn(move || {
-            let (mut client, _) = laputa::blocking::connect(&format!("ws://{addr}/")).unwrap();
+            let (mut client, _) = laputa::blocking::connect(format!("ws://{addr}/")).unwrap();
             client.read()
         });
         let (pongs, closed) = server.await;

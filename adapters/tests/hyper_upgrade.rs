@@ -62,7 +62,7 @@ async fn hyper_upgrade_echoes() {
 #[tokio::test]
 async fn hyper_refusals() {
     let addr = serve().await;
-    let error = laputa::tokio::connect(&format!("ws://{addr}/private")).await.unwrap_err();
+    let error = laputa::tokio::connect(format!("ws://{addr}/private")).await.unwrap_err();
     assert_eq!(error.handshake_error().and_then(|e| e.http_status()), Some(StatusCode::UNAUTHORIZED));
     // A plain GET is not an upgrade: the core's 400.
     let mut request = Request::get("/").header("host", "x").body(()).unwrap();

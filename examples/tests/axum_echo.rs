@@ -41,7 +41,7 @@ fn upgrade_echo_and_close() {
 #[test]
 fn refusals() {
     let (_server, addr) = start("refusals");
-    let error = blocking::connect(&format!("ws://{addr}/forbidden")).unwrap_err();
+    let error = blocking::connect(format!("ws://{addr}/forbidden")).unwrap_err();
     assert_eq!(error.http_status(), Some(http::StatusCode::FORBIDDEN));
     // A wrong version gets 426 with the version the server speaks.
     let mut stream = TcpStream::connect(&addr).unwrap();
