@@ -528,3 +528,95 @@ fn builder_errors_are_invalid_input() {
     let two = format!("{}{}", pki.ca_pem, pki.leaf.chain_pem);
     assert!(TlsConnector::builder().add_roots_pem(two.as_bytes()).unwrap().only_added_roots().build().is_ok());
 }
+
+/// A server that reads the raw bytes after its TLS handshake until the client's FIN, checks
+/// that they end the TLS session cleanly (close_notify), then answers through TLS on the other,
+/// still open, direction and closes it. It reports (close_notify seen, FIN seen).
+#[cfg(feature = "blocking")]
+fn half_close_server(pki: &Pki) -> (SocketAddr, std::thread::JoinHandle<(bool, bool)>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = server_config(&pki.leaf, None);
+    let server = std::thread::spawn(move || {
+        let (mut tcp, _) = listener.accept().unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut conn = rustls::ServerConnection::new(config).unwrap();
+        while conn.is_handshaking() {
+            conn.complete_io(&mut tcp).unwrap();
+        }
+        let mut raw = Vec::new();
+        let fin = tcp.read_to_end(&mut raw).is_ok(); // a timeout if no FIN came
+        conn.read_tls(&mut raw.as_slice()).unwrap();
+        let close_notify = conn.process_new_packets().is_ok_and(|state| state.peer_has_closed());
+        conn.writer().write_all(b"still open").unwrap();
+        conn.send_close_notify();
+        conn.complete_io(&mut tcp).unwrap();
+        tcp.shutdown(std::net::Shutdown::Write).unwrap();
+        (close_notify, fin)
+    });
+    (addr, server)
+}
+
+#[cfg(feature = "blocking")]
+#[test]
+fn shutting_down_the_write_side_sends_close_notify_then_fin_and_keeps_reading() {
+    let pki = Pki::new();
+    let connector = pki.connector();
+    for &family in FAMILIES {
+        let (addr, server) = half_close_server(&pki);
+        let received = match family {
+            Family::Blocking => {
+                use laputa::blocking::Stream;
+                use std::io::Read;
+                let tcp = std::net::TcpStream::connect(addr).unwrap();
+                let tls = laputa_tls::handshake_blocking(tcp, "localhost", &connector, deadline()).unwrap();
+                let mut stream: laputa_tls::BlockingStream = laputa_tls::MaybeTls::Tls(Box::new(tls));
+                stream.shutdown_write().unwrap();
+                let mut received = Vec::new();
+                stream.read_to_end(&mut received).unwrap();
+                received
+            }
+            #[cfg(feature = "tokio")]
+            Family::Tokio => {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                runtime.block_on(async {
+                    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+                    let tls = laputa_tls::handshake_tokio(tcp, "localhost", &connector, deadline()).await.unwrap();
+                    let mut stream: laputa_tls::TokioStream = laputa_tls::MaybeTls::Tls(Box::new(tls));
+                    stream.shutdown().await.unwrap();
+                    let mut received = Vec::new();
+                    stream.read_to_end(&mut received).await.unwrap();
+                    received
+                })
+            }
+            #[cfg(feature = "smol")]
+            Family::Smol => smol::block_on(async {
+                use futures::{AsyncReadExt, AsyncWriteExt};
+                let tcp = smol::net::TcpStream::connect(addr).await.unwrap();
+                let tls = laputa_tls::handshake_futures(tcp, "localhost", &connector, deadline()).await.unwrap();
+                let mut stream: laputa_tls::FuturesStream<_> = laputa_tls::MaybeTls::Tls(Box::new(tls));
+                stream.close().await.unwrap(); // what the smol adapter calls to shut down
+                let mut received = Vec::new();
+                stream.read_to_end(&mut received).await.unwrap();
+                received
+            }),
+            #[cfg(feature = "async-std")]
+            Family::AsyncStd => async_std::task::block_on(async {
+                use futures::AsyncReadExt;
+                use laputa::async_std::Stream;
+                let tcp = async_std::net::TcpStream::connect(addr).await.unwrap();
+                let tls = laputa_tls::handshake_futures(tcp, "localhost", &connector, deadline()).await.unwrap();
+                let mut stream: laputa_tls::FuturesStream<_> = laputa_tls::MaybeTls::Tls(Box::new(tls));
+                // async-std's own close only flushes: the FIN is this trait's part.
+                std::future::poll_fn(|cx| std::pin::Pin::new(&mut stream).poll_shutdown_write(cx)).await.unwrap();
+                let mut received = Vec::new();
+                stream.read_to_end(&mut received).await.unwrap();
+                received
+            }),
+        };
+        assert_eq!(received, b"still open", "{family:?}: the read side stayed open");
+        assert_eq!(server.join().unwrap(), (true, true), "{family:?}: (close_notify, FIN)");
+    }
+}

@@ -60,17 +60,32 @@ impl TlsConnector {
     /// The defaults described on [`TlsConnector`]: platform roots (Mozilla's with the feature
     /// `webpki-roots`), ALPN `http/1.1`, no client certificate.
     ///
+    /// It is one connector per process, shared: the platform's roots are read once, and a
+    /// reconnect to a server resumes its TLS session, whichever part of the program connects.
+    /// [`TlsConnector::builder`]`().build()` makes one of its own.
+    ///
     /// ```
     /// use laputa::tls::TlsConnector;
+    /// use std::sync::Arc;
     ///
     /// let connector = TlsConnector::new();
     /// assert!(connector.config().enable_sni);
+    /// assert!(Arc::ptr_eq(connector.config(), TlsConnector::default().config()), "shared");
+    /// let own = TlsConnector::builder().build()?;
+    /// assert!(!Arc::ptr_eq(connector.config(), own.config()));
+    /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn new() -> Self {
-        // The defaults take no input that could be refused: no roots to parse (the platform's
-        // are read on first use), no client key, and ring supports TLS 1.3 and 1.2.
-        let config = TlsConnectorBuilder::default().client_config();
-        Self { config: Arc::new(config.expect("the default TLS settings are valid with ring")) }
+        static DEFAULT: OnceLock<TlsConnector> = OnceLock::new();
+        DEFAULT
+            .get_or_init(|| {
+                // The defaults take no input that could be refused: no roots to parse (the
+                // platform's are read on first use), no client key, and ring supports TLS 1.3
+                // and 1.2.
+                let config = TlsConnectorBuilder::default().client_config();
+                Self { config: Arc::new(config.expect("the default TLS settings are valid with ring")) }
+            })
+            .clone()
     }
 
     /// Starts from the defaults and changes what is trusted or presented.
