@@ -296,6 +296,10 @@ impl ConnectFlow {
     ) -> Result<Self, ConnectError> {
         // Invalid builder input surfaces now rather than at the upgrade.
         request.check().map_err(ConnectError::Handshake)?;
+        if untunnelable(&options, &request) {
+            let why = format!("host not valid in a CONNECT request: {}", redirect::describe(request.uri()));
+            return Err(ConnectError::Handshake(HandshakeError::InvalidUrl(why)));
+        }
         let url_credentials = Credentials::from_uri(request.uri());
         let mut flow = Self {
             request,
@@ -390,7 +394,8 @@ impl ConnectFlow {
         }
     }
 
-    /// Appends the bytes to write to `buf`.
+    /// Appends the bytes to write to `buf`: nothing once the flow produced its connection or
+    /// its error.
     ///
     /// ```
     /// use laputa_core::connect::{ConnectFlow, Options};
@@ -517,6 +522,8 @@ impl ConnectFlow {
         }
         self.phase = Phase::Finished;
         self.action = None;
+        // A retry queued in the same read as the answer that ended the flow is not sent.
+        self.transmit.clear();
         err
     }
 
@@ -530,25 +537,17 @@ impl ConnectFlow {
                 None => Ok(None),
             },
             Phase::TunnelBody(decoder) => {
-                match decoder.push(data, &mut Vec::new()).map_err(ConnectError::ProxyResponse)? {
-                    Progress::Done(used) => {
-                        self.send_connect();
-                        self.go_on(&data[used..])
-                    }
-                    Progress::NeedMore => Ok(None),
-                }
+                let progress = decoder.push(data, &mut Vec::new());
+                self.after_body(progress, data, true)
             }
             Phase::Upgrade { reader, .. } => {
                 let Some((head, used)) = reader.push(data).map_err(response_error)? else { return Ok(None) };
                 self.on_server_answer(head, &data[used..])
             }
-            Phase::UpgradeBody(decoder) => match decoder.push(data, &mut Vec::new()).map_err(response_error)? {
-                Progress::Done(used) => {
-                    self.send_upgrade();
-                    self.go_on(&data[used..])
-                }
-                Progress::NeedMore => Ok(None),
-            },
+            Phase::UpgradeBody(decoder) => {
+                let progress = decoder.push(data, &mut Vec::new());
+                self.after_body(progress, data, false)
+            }
             // Nothing is expected while a connection or TLS is being set up: a peer that
             // speaks first is ignored until then, as the bytes of the handshake it cannot be.
             Phase::Opening | Phase::Tls => Ok(None),
@@ -581,7 +580,7 @@ impl ConnectFlow {
         let credentials = self.proxy.as_ref().and_then(Proxy::credentials);
         let authority = authority(&host, port);
         let authorization = self.proxy_auth.next(credentials, &Method::CONNECT, &authority, &mut self.rng);
-        // The host is the URL's, which `ClientRequest::new` validated.
+        // The host is the URL's, checked by `untunnelable` before this route was taken.
         let request = crate::proxy::connect_request(&host, port, authorization.as_ref()).unwrap_or_default();
         self.transmit.extend_from_slice(&request);
         self.phase = Phase::Tunnel(ResponseReader::new(self.limits()));
@@ -678,6 +677,8 @@ impl ConnectFlow {
         let Phase::Upgrade { handshake, .. } = std::mem::replace(&mut self.phase, Phase::Finished) else {
             unreachable!("answers are read in the upgrade phase")
         };
+        // The flow is spent, whatever the handshake says: nothing more is sent.
+        self.transmit.clear();
         let mut handshake = handshake;
         match handshake.handle_response(head, rest) {
             Ok((connection, response)) => Ok(Some(Established {
@@ -708,18 +709,30 @@ impl ConnectFlow {
             return Ok(None);
         };
         let mut decoder = BodyDecoder::new(framing, self.config.max_handshake_size as u64);
-        let done = decoder.push(rest, &mut Vec::new());
+        let progress = decoder.push(rest, &mut Vec::new());
         self.phase = if proxy { Phase::TunnelBody(decoder) } else { Phase::UpgradeBody(decoder) };
-        match done {
+        self.after_body(progress, rest, proxy)
+    }
+
+    /// Goes on after a read of a challenge's body (`data`, from its start or from where the
+    /// previous read ended): the retry on the same connection once the body ended; on a new
+    /// connection if it cannot be read (or is too long to wait for), whichever read shows it,
+    /// so that how the answer was split into reads changes nothing.
+    fn after_body(
+        &mut self,
+        progress: Result<Progress, Http1Error>,
+        data: &[u8],
+        proxy: bool,
+    ) -> Result<Option<Established>, ConnectError> {
+        match progress {
             Ok(Progress::Done(used)) => {
                 match proxy {
                     true => self.send_connect(),
                     false => self.send_upgrade(),
                 }
-                self.go_on(&rest[used..])
+                self.go_on(&data[used..])
             }
             Ok(Progress::NeedMore) => Ok(None),
-            // A body that cannot be read (or is too long to wait for): a new connection.
             Err(_) => {
                 self.open_route();
                 Ok(None)
@@ -743,6 +756,9 @@ impl ConnectFlow {
             return Err(ConnectError::Redirect(RedirectError::TooMany(max)));
         }
         let next = redirect::resolve(&self.request, location).map_err(ConnectError::Redirect)?;
+        if untunnelable(&self.options, &next) {
+            return Err(ConnectError::Redirect(RedirectError::InvalidLocation));
+        }
         self.redirects += 1;
         debug!(%status, to = %redirect::describe(next.uri()), "following a redirect");
         let same_origin = redirect::same_origin(&self.request, &next);
@@ -767,7 +783,11 @@ impl ConnectFlow {
     }
 
     fn limits(&self) -> Limits {
-        Limits { max_head_size: self.config.max_handshake_size, max_headers: self.config.max_headers, ..Limits::default() }
+        Limits {
+            max_head_size: self.config.max_handshake_size,
+            max_headers: self.config.max_headers,
+            ..Limits::default()
+        }
     }
 }
 
@@ -778,6 +798,16 @@ fn authority(host: &str, port: u16) -> String {
         true => format!("[{host}]:{port}"),
         false => format!("{host}:{port}"),
     }
+}
+
+/// Whether `request` goes through a proxy and its host cannot be the target of a `CONNECT`:
+/// `http::Uri` takes sub-delimiters and percent-encoding in a host name, which
+/// [`connect_request`](crate::proxy::connect_request) refuses. Such a target is refused
+/// before its route is taken, instead of waiting for the answer to a request never sent.
+fn untunnelable(options: &Options, request: &ClientRequest) -> bool {
+    let (host, port) = (request.host(), request.port());
+    options.proxy.select(host, port, request.is_secure()).is_some()
+        && crate::proxy::connect_request(host, port, None).is_err()
 }
 
 /// A server's answer that is not HTTP, or over the limits.

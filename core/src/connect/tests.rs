@@ -470,6 +470,27 @@ fn redirects_stop_at_the_limit_and_at_invalid_locations() {
 }
 
 #[test]
+fn a_host_that_cannot_be_tunnelled_to_is_refused_before_its_route() {
+    // `http::Uri` takes "exa*mple.com" as a host; a CONNECT request cannot name it. Found by
+    // the connect_flow fuzz target: the flow sent nothing to the proxy and waited for its
+    // answer.
+    let request = || ClientRequest::new("ws://exa*mple.com/").unwrap();
+    let now = Instant::now();
+    let err =
+        ConnectFlow::new(request(), with_proxy("proxy.test"), Config::default(), now, SystemTime::now()).unwrap_err();
+    assert!(matches!(err, ConnectError::Handshake(HandshakeError::InvalidUrl(_))), "{err}");
+    // Without a proxy the name goes to the resolver, which decides.
+    assert!(ConnectFlow::new(request(), Options::default(), Config::default(), now, SystemTime::now()).is_ok());
+    // Redirected there: the redirect is refused.
+    let options = Options { max_redirects: Some(3), ..with_proxy("proxy.test") };
+    let (mut flow, _) = upgrading("ws://example.com/", options);
+    flow.handle_input(b"HTTP/1.1 200 OK\r\n\r\n").unwrap();
+    sent(&mut flow);
+    let err = flow.handle_input(b"HTTP/1.1 302 Found\r\nLocation: https://secure.tes*/\r\n\r\n").unwrap_err();
+    assert_eq!(err, ConnectError::Redirect(RedirectError::InvalidLocation));
+}
+
+#[test]
 fn a_redirect_chooses_the_proxy_again() {
     let env = ProxyEnv::from_vars([("HTTP_PROXY", "http://proxy.test:3128"), ("NO_PROXY", "internal.test")]);
     let options = Options { proxy: ProxyConfig::FromEnv(env), max_redirects: Some(3), ..Options::default() };
@@ -572,6 +593,61 @@ fn every_split_of_a_proxied_authenticated_exchange_gives_the_same_result() {
         let (a, b) = script.split_at(split);
         assert_eq!(run(&[a, b]), whole, "split at {split}");
     }
+}
+
+#[test]
+fn a_challenge_body_that_breaks_means_a_new_connection_in_whichever_read_it_breaks() {
+    // The chunk of 3 bytes is followed by "X" where its CRLF must be: the body cannot be read
+    // to its end, so the retry cannot use this connection. Found by the connect_flow fuzz
+    // target: when the bad chunk came in a read after the head's, the connect failed instead.
+    let body = b"3\r\nabcX\r\n0\r\n\r\n";
+    let proxy = Proxy::parse("http://proxy.test:3128").unwrap().with_credentials("p", "q");
+    let proxied = || Options { proxy: ProxyConfig::Fixed(proxy.clone()), ..Options::default() };
+    let cases: [(Options, &[u8], &str); 2] = [
+        (with_credentials("u", "v"), b"HTTP/1.1 401 No\r\nWWW-Authenticate: Basic realm=\"r\"\r\n", "authorization"),
+        (proxied(), b"HTTP/1.1 407 No\r\nProxy-Authenticate: Basic realm=\"r\"\r\n", "proxy-authorization"),
+    ];
+    for (options, head, answer) in cases {
+        let challenge = [head, b"Transfer-Encoding: chunked\r\n\r\n", body].concat();
+        for split in 0..=challenge.len() {
+            let (mut flow, _) = upgrading("ws://example.com/", options.clone());
+            let (a, b) = challenge.split_at(split);
+            assert!(flow.handle_input(a).unwrap().is_none(), "split at {split}");
+            if flow.poll_action().is_none() {
+                assert!(flow.handle_input(b).unwrap().is_none(), "split at {split}");
+                assert_eq!(sent(&mut flow), "", "no retry on this connection (split at {split})");
+                assert!(flow.poll_action().is_some(), "split at {split}");
+            }
+            flow.connected();
+            assert!(header(&sent(&mut flow), answer).is_some(), "the retry, split at {split}");
+        }
+    }
+}
+
+#[test]
+fn nothing_is_left_to_send_once_the_flow_failed() {
+    // The 401's body ends in this read and its retry is queued; what follows in the same read
+    // is not HTTP, so the connect fails: the retry must not go out after the failure. Found by
+    // the connect_flow fuzz target.
+    let (mut flow, _) = upgrading("ws://example.com/", with_credentials("u", "p"));
+    let answer = b"HTTP/1.1 401 No\r\nWWW-Authenticate: Basic realm=\"r\"\r\nContent-Length: 0\r\n\r\nSSH-2.0\r\n\r\n";
+    assert!(flow.handle_input(answer).is_err());
+    assert_eq!(sent(&mut flow), "");
+    // The same with the proxy's challenge.
+    let proxy = Proxy::parse("http://proxy.test:3128").unwrap().with_credentials("p", "q");
+    let (mut flow, _) =
+        upgrading("ws://example.com/", Options { proxy: ProxyConfig::Fixed(proxy), ..Options::default() });
+    let answer =
+        b"HTTP/1.1 407 No\r\nProxy-Authenticate: Basic realm=\"r\"\r\nContent-Length: 0\r\n\r\nSSH-2.0\r\n\r\n";
+    assert!(flow.handle_input(answer).is_err());
+    assert_eq!(sent(&mut flow), "");
+    // Nor once it is established. (A seeded source gives the retry the key of the first
+    // request, which is how a 101 to the first can complete the handshake here.)
+    let (mut flow, first) = upgrading("ws://example.com/", with_credentials("u", "p"));
+    let mut answer = b"HTTP/1.1 401 No\r\nWWW-Authenticate: Basic realm=\"r\"\r\nContent-Length: 0\r\n\r\n".to_vec();
+    answer.extend_from_slice(&accept(&first, &[]));
+    established(&mut flow, &answer);
+    assert_eq!(sent(&mut flow), "");
 }
 
 #[test]
