@@ -43,7 +43,9 @@ pub type TokioStream<S = tokio::net::TcpStream> = MaybeTls<S, TlsStream<S>>;
 /// Runs a TLS client handshake over `stream` for `server_name` (the URL's host: a DNS name, or
 /// an IP address, for which no SNI is sent) and returns the TLS stream, handshake complete, so
 /// that a refused certificate fails here, at connect. `deadline` bounds it (tokio's timer, an
-/// [`io::ErrorKind::TimedOut`] error); `None` waits as long as the server takes.
+/// [`io::ErrorKind::TimedOut`] error; so it runs, as every function of
+/// [`laputa::tokio`](crate::tokio), in a runtime with its time driver on); `None` waits as long
+/// as the server takes.
 ///
 /// A TLS failure is an error of kind `InvalidData` whose [`rustls_error`](super::rustls_error)
 /// says why. Nothing falls back to plain TCP.
