@@ -79,3 +79,8 @@ pub use laputa_core::{
 /// # }
 /// ```
 pub const DEFAULT_HIGH_WATER_MARK: usize = 256 * 1024;
+
+/// The README's examples, compiled with the doc tests so that they stay true.
+#[cfg(all(doctest, feature = "blocking", feature = "tokio", feature = "rustls"))]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
