@@ -21,7 +21,7 @@ pub enum Runtime {
     Blocking,
     /// tokio's multi-threaded runtime.
     Tokio,
-    /// smol.
+    /// smol, its tasks on smol's global executor.
     Smol,
     /// async-std (discontinued upstream; smol is the maintained choice).
     AsyncStd,
