@@ -345,7 +345,10 @@ fn run_connect(builder: ClientBuilder) -> Result<(WebSocket<ClientStream>, http:
                 None
             }
         };
-        if let (Some(established), Some(io)) = (established, io.take()) {
+        // The stream is taken only once the connect is done: a tunnel, a challenge answered on
+        // a kept-alive connection or a 1xx take more than one read on the same stream.
+        if let Some(established) = established {
+            let io = io.take().ok_or(ConnectError::Finished)?;
             return Ok((WebSocket::from_parts(io, established.connection), established.response));
         }
     }

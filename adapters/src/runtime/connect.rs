@@ -82,7 +82,10 @@ pub(crate) async fn run_connect<R: TcpRuntime>(
                 None
             }
         };
-        if let (Some(established), Some(io)) = (established, io.take()) {
+        // The stream is taken only once the connect is done: a tunnel, a challenge answered on
+        // a kept-alive connection or a 1xx take more than one read on the same stream.
+        if let Some(established) = established {
+            let io = io.take().ok_or(ConnectError::Finished)?;
             let ws = WebSocket::from_driver(Driver::new(io, established.connection));
             return Ok((ws, established.response));
         }
