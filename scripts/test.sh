@@ -3,7 +3,8 @@
 # (unit, integration, Autobahn conformance and Python interop).
 #
 # Needs Rust (cargo, rustfmt, clippy) and Python 3 with venv; it installs the Python peers
-# (tests/python/requirements.txt) into .venv at the repository root.
+# (tests/python/requirements.txt) into .venv at the repository root, and Debian's squid (apt-get,
+# through sudo unless root) when it is missing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -37,7 +38,8 @@ apt_install_optional() {
     "${sudo[@]}" apt-get update -qq
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
-# No test needs any yet; later, for example: step apt_install_optional squid chromium
+# squid: the proxy of adapters/tests/client_connect.rs (Basic, Digest, tunnels to ws:// and wss://).
+step apt_install_optional squid
 # --------------------------------------------------------------------------------------------
 
 step setup_venv
