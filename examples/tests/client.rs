@@ -379,9 +379,6 @@ fn the_proxy_is_asked_and_its_refusal_reported() {
 }
 
 #[test]
-#[ignore = "laputa's connect drops its connection after a read that does not finish the connect \
-            (blocking.rs and runtime/connect.rs: `(established, io.take())`), so a tunnel or a \
-            retry on the same connection fails with `the connect is already finished`"]
 fn proxy_tunnels_with_and_without_credentials() {
     let server = Server::echo();
     let url = format!("ws://{}/", server.addr);
