@@ -237,9 +237,9 @@ impl Stream for std::os::unix::net::UnixStream {
 #[cfg(feature = "rustls")]
 pub type ClientStream = crate::tls::BlockingStream<TcpStream>;
 /// The stream of a client connection that [`connect`] opened: TCP (`wss://` needs the
-/// `rustls` feature).
+/// `rustls` feature). The same [`MaybeTls`](crate::MaybeTls) type as with the feature on.
 #[cfg(not(feature = "rustls"))]
-pub type ClientStream = TcpStream;
+pub type ClientStream = crate::MaybeTls<TcpStream, crate::NoTls>;
 
 /// Opens a client connection: a URL (`&str`, `String`, [`http::Uri`]), an
 /// [`http::Request<()>`], a [`ClientRequest`] or a [`ClientBuilder`] (proxy, credentials,
@@ -274,7 +274,7 @@ pub type ClientStream = TcpStream;
 /// match blocking::connect(builder) {
 ///     Err(Error::Http(response)) => {
 ///         assert_eq!(response.status(), 403);
-///         assert_eq!(response.body(), "members only\n");
+///         assert_eq!(response.body(), "members only");
 ///     }
 ///     other => panic!("{other:?}"),
 /// }
@@ -396,9 +396,7 @@ fn tcp_connect(host: &str, port: u16, deadline: Option<Instant>) -> Result<TcpSt
 
 /// A plain TCP client stream.
 fn plain_stream(tcp: TcpStream) -> ClientStream {
-    #[cfg(feature = "rustls")]
-    let tcp = crate::tls::MaybeTls::Plain(tcp);
-    tcp
+    crate::MaybeTls::Plain(tcp)
 }
 
 /// Without the `rustls` feature, `wss://` is refused (before anything is sent in the clear).
@@ -542,6 +540,7 @@ where
 /// connection stays usable with nothing lost.
 ///
 /// ```no_run
+/// use laputa::blocking::Stream; // the timeouts of a plain or TLS stream alike
 /// use std::time::Duration;
 ///
 /// let (mut ws, _) = laputa::blocking::connect("ws://127.0.0.1:9001/")?;

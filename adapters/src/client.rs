@@ -268,12 +268,7 @@ impl ClientBuilder {
         for cookie in self.cookies {
             options.cookies.add(self.request.uri(), cookie, wall);
         }
-        Parts {
-            request: self.request,
-            options,
-            config: self.config,
-            tls: self.tls,
-        }
+        Parts { request: self.request, options, config: self.config, tls: self.tls }
     }
 }
 

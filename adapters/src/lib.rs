@@ -37,6 +37,7 @@ mod client;
 mod error;
 #[cfg(feature = "hyper")]
 pub mod hyper;
+mod maybe_tls;
 #[cfg(feature = "_async")]
 pub mod runtime;
 #[cfg(feature = "smol")]
@@ -56,6 +57,7 @@ pub use laputa_core::{
     CloseCode, CloseFrame, Closed, Config, DeflateConfig, Event, IdleTimeout, Keepalive, Message, MessageKind,
     ProtocolError, Role, Utf8Bytes,
 };
+pub use maybe_tls::{MaybeTls, NoTls};
 
 /// How many bytes may wait to be written before sending writes them, or waits for the socket
 /// to take them: the default of the async adapters' `set_high_water_mark`, and the point at

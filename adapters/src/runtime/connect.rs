@@ -144,12 +144,10 @@ macro_rules! impl_client_transport {
             #[cfg(feature = "rustls")]
             type ClientStream = $crate::tls::$tls_stream<<$runtime as $crate::runtime::Runtime>::TcpStream>;
             #[cfg(not(feature = "rustls"))]
-            type ClientStream = <$runtime as $crate::runtime::Runtime>::TcpStream;
+            type ClientStream = $crate::MaybeTls<<$runtime as $crate::runtime::Runtime>::TcpStream, $crate::NoTls>;
 
             fn plain_stream(stream: <$runtime as $crate::runtime::Runtime>::TcpStream) -> Self::ClientStream {
-                #[cfg(feature = "rustls")]
-                let stream = $crate::tls::MaybeTls::Plain(stream);
-                stream
+                $crate::MaybeTls::Plain(stream)
             }
 
             #[cfg(feature = "rustls")]
@@ -173,8 +171,10 @@ macro_rules! impl_client_transport {
                 _tls: $crate::client::TlsSettings,
                 _deadline: Option<std::time::Instant>,
             ) -> Result<Self::ClientStream, $crate::Error> {
-                Err(laputa_core::handshake::HandshakeError::InvalidUrl("wss:// needs the rustls feature of laputa".into())
-                    .into())
+                Err(laputa_core::handshake::HandshakeError::InvalidUrl(
+                    "wss:// needs the rustls feature of laputa".into(),
+                )
+                .into())
             }
         }
     };

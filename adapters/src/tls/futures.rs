@@ -106,7 +106,6 @@ impl<S> ClientTlsStream for TlsStream<S> {
 #[cfg(feature = "async-std")]
 mod async_std_stream {
     use crate::async_std::Stream;
-    use crate::tls::MaybeTls;
     use std::io;
     use std::pin::Pin;
     use std::task::{ready, Context, Poll};
@@ -153,24 +152,6 @@ mod async_std_stream {
             // `poll_close`, which on async-std only flushes: the FIN comes after.
             ready!(futures_io::AsyncWrite::poll_close(self.as_mut(), cx))?;
             Pin::new(self.get_mut().get_mut().0).poll_shutdown_write(cx)
-        }
-    }
-
-    /// Either variant's [`Stream`].
-    ///
-    /// ```
-    /// use laputa::async_std::Stream;
-    /// use laputa::tls::FuturesStream;
-    ///
-    /// fn is_stream<S: Stream>() {}
-    /// is_stream::<FuturesStream<async_std::net::TcpStream>>();
-    /// ```
-    impl<S: Stream, T: Stream> Stream for MaybeTls<S, T> {
-        fn poll_shutdown_write(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            match self.get_mut() {
-                MaybeTls::Plain(stream) => Pin::new(stream).poll_shutdown_write(cx),
-                MaybeTls::Tls(tls) => Pin::new(&mut **tls).poll_shutdown_write(cx),
-            }
         }
     }
 }

@@ -71,9 +71,10 @@ pub use self::blocking::{handshake_blocking, BlockingStream};
 pub use self::connector::{ServerCertCheck, TlsConnector, TlsConnectorBuilder};
 #[cfg(feature = "_futures_io")]
 pub use self::futures::{handshake_futures, FuturesStream};
-pub use self::stream::{ClientTlsStream, MaybeTls};
+pub use self::stream::ClientTlsStream;
 #[cfg(feature = "tokio")]
 pub use self::tokio::{handshake_tokio, TokioStream};
+pub use crate::maybe_tls::MaybeTls;
 
 /// The rustls this module is built on, for the types of its API (errors, certificates,
 /// [`rustls::ClientConfig`] for [`TlsConnector::from_rustls`]).

@@ -57,7 +57,8 @@ fn main() {
                     let interest = Interest::READABLE | Interest::WRITABLE;
                     if poll.registry().register(&mut stream, Token(slot), interest).is_ok() {
                         let handshake = ServerHandshake::new(config.clone(), Instant::now());
-                        server.peers[slot] = Some(Peer { stream, phase: Phase::Handshake(Box::new(handshake)), eof: false });
+                        server.peers[slot] =
+                            Some(Peer { stream, phase: Phase::Handshake(Box::new(handshake)), eof: false });
                         server.drive(&poll, slot);
                     } else {
                         server.free.push(slot);

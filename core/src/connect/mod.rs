@@ -641,7 +641,7 @@ impl ConnectFlow {
             request.replace_header(AUTHORIZATION, value);
         }
         if let Some(cookies) = self.options.cookies.cookie_header(self.request.uri(), self.wall) {
-            request.append_header(COOKIE, cookies);
+            request.add_cookies(cookies);
         }
         let handshake = ClientHandshake::with_rng(request, self.config.clone(), self.rng.clone(), self.started);
         let mut handshake = match handshake {

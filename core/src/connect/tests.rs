@@ -531,6 +531,23 @@ fn cookies_go_where_they_match_and_set_cookie_is_kept_across_redirects() {
 }
 
 #[test]
+fn the_applications_cookie_header_and_the_jars_cookies_go_in_one_header() {
+    let request = ClientRequest::new("ws://example.com/").unwrap().header(COOKIE, HeaderValue::from_static("app=1"));
+    let mut jar = Jar::new();
+    jar.add(&"ws://example.com/".parse().unwrap(), Cookie::new("jar", "2"), SystemTime::now());
+    let options = Options { cookies: jar, ..Options::default() };
+    let mut flow =
+        ConnectFlow::with_rng(request, options, Config::default(), Rng::seeded(3), Instant::now(), SystemTime::now())
+            .unwrap();
+    flow.poll_action();
+    flow.connected();
+    let request = sent(&mut flow);
+    // RFC 6265 section 5.4: no more than one Cookie header field.
+    assert_eq!(request.matches("\r\ncookie: ").count(), 1, "{request}");
+    assert_eq!(header(&request, "cookie"), Some("app=1; jar=2"));
+}
+
+#[test]
 fn a_redirect_to_another_host_sends_only_its_own_cookies() {
     let wall = SystemTime::now();
     let mut jar = Jar::new();

@@ -295,9 +295,19 @@ impl ClientRequest {
         self.headers.insert(name, value);
     }
 
-    /// Adds a `name` header beside any the application added.
-    pub(crate) fn append_header(&mut self, name: HeaderName, value: HeaderValue) {
-        self.headers.append(name, value);
+    /// Adds cookies to the one `Cookie` header: RFC 6265 section 5.4, the client "MUST NOT
+    /// attach more than one Cookie header field", so the application's and these are joined.
+    pub(crate) fn add_cookies(&mut self, cookies: HeaderValue) {
+        let mut joined: Vec<u8> = Vec::new();
+        for value in self.headers.get_all(http::header::COOKIE) {
+            joined.extend_from_slice(value.as_bytes());
+            joined.extend_from_slice(b"; ");
+        }
+        joined.extend_from_slice(cookies.as_bytes());
+        // Joined from valid values with "; ", the result is a valid value.
+        if let Ok(value) = HeaderValue::from_bytes(&joined) {
+            self.headers.insert(http::header::COOKIE, value);
+        }
     }
 
     /// The request target: path (at least `/`) and query.
