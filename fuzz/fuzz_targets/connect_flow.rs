@@ -30,10 +30,10 @@
 //!   per redirect, two answers per challenged party: one, and one more after `stale=true`);
 //! - what is sent is whole requests: `CONNECT` only to the proxy, before TLS, without the
 //!   server's `Authorization` or cookies, and with `Proxy-Authorization` only when the proxy
-//!   has credentials; an upgrade request never carries `Proxy-Authorization`, goes to the host
-//!   and port the connection (or its tunnel) leads to, with TLS started for that host whenever
-//!   the target is secure (the first URL is `wss`, or TLS was ever started: there is no way
-//!   back to `ws`);
+//!   has credentials; an upgrade request never carries `Proxy-Authorization` nor two `Cookie`
+//!   header fields, goes to the host and port the connection (or its tunnel) leads to, with TLS
+//!   started for that host whenever the target is secure (the first URL is `wss`, or TLS was
+//!   ever started: there is no way back to `ws`);
 //! - to another origin (scheme, host or port) than the first URL's, an upgrade request carries
 //!   none of the application's credentials (its `Authorization` header, the given credentials
 //!   in Basic or in Digest's `username`, nor, unless a `Location` with credentials was read,
@@ -590,6 +590,9 @@ impl<'s> Driver<'s> {
         );
         self.conn.upgraded = true;
         assert_eq!(header_values(head, "proxy-authorization").next(), None, "to the server: {head:?}");
+        // RFC 6265 section 5.4: "the user agent MUST NOT attach more than one Cookie header
+        // field".
+        assert!(header_values(head, "cookie").count() <= 1, "two Cookie header fields: {head:?}");
         // Where it goes: the tunnel's target, or the connection's.
         let host_header = header_values(head, "host").next().expect("a Host header");
         let secure = self.conn.tls.is_some();
