@@ -483,20 +483,9 @@ impl<'s> Driver<'s> {
                 self.sent(out);
                 return;
             };
-            if !out.is_empty() {
-                // KNOWN, reported and left to the flow's design: a proxy that answers a 407
-                // and its 200 in one read has the flow queue the retry CONNECT (with
-                // Proxy-Authorization) and then ask for TLS. Whichever order a driver takes
-                // them in, that CONNECT goes through the open tunnel to the target (for `ws`
-                // too, where nothing here can see it). Tolerated for queued CONNECTs before
-                // `StartTls` only, written first as a driver that transmits first would; remove
-                // this once the flow drops or refuses such a retry.
-                let heads = String::from_utf8_lossy(&out).into_owned();
-                let connects_only = heads.split_terminator("\r\n\r\n").all(|h| h.starts_with("CONNECT "));
-                let known = matches!(action, Action::StartTls { .. }) && connects_only;
-                assert!(known, "{heads:?} queued while {action:?} is pending");
-                self.sent(out);
-            }
+            // Nothing may be queued while a connection or TLS is to be set up: a retry's
+            // CONNECT queued before a proxy's early 200 once went through the tunnel.
+            assert!(out.is_empty(), "{:?} queued while {action:?} is pending", String::from_utf8_lossy(&out));
             match action {
                 Action::Connect { host, port } => {
                     self.connections += 1;

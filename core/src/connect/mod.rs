@@ -229,6 +229,8 @@ pub struct ConnectFlow {
     redirects: usize,
     action: Option<Action>,
     transmit: Vec<u8>,
+    /// A retry after a challenge is queued and the driver has not taken it yet.
+    retry_queued: bool,
     /// The upgrade request could not be built.
     refused: Option<HandshakeError>,
     phase: Phase,
@@ -316,6 +318,7 @@ impl ConnectFlow {
             redirects: 0,
             action: None,
             transmit: Vec::new(),
+            retry_queued: false,
             refused: None,
             phase: Phase::Opening,
         };
@@ -411,6 +414,7 @@ impl ConnectFlow {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) {
+        self.retry_queued = false;
         buf.append(&mut self.transmit);
     }
 
@@ -524,12 +528,25 @@ impl ConnectFlow {
         self.action = None;
         // A retry queued in the same read as the answer that ended the flow is not sent.
         self.transmit.clear();
+        self.retry_queued = false;
         err
     }
 
     fn step(&mut self, data: &[u8]) -> Result<Option<Established>, ConnectError> {
         if let Some(err) = self.refused.take() {
             return Err(ConnectError::Handshake(err));
+        }
+        if self.retry_queued && !data.is_empty() {
+            // An answer to a retry the driver has not even taken yet: the peer spoke out of
+            // turn. Read as the retry's answer, a proxy's early 200 would have sent the
+            // retry's CONNECT, proxy credentials and all, through the tunnel to the target.
+            debug!("an answer arrived before the retry was sent");
+            return Err(match self.phase {
+                Phase::Tunnel(_) => {
+                    ConnectError::ProxyResponse(Http1Error::InvalidFraming("answer before the request"))
+                }
+                _ => ConnectError::Handshake(HandshakeError::InvalidResponse("answer before the request")),
+            });
         }
         match &mut self.phase {
             Phase::Tunnel(reader) => match reader.push(data).map_err(ConnectError::ProxyResponse)? {
@@ -569,6 +586,7 @@ impl ConnectFlow {
         debug!(%host, port, through_proxy = self.proxy.is_some(), "connecting");
         self.action = Some(Action::Connect { host, port });
         self.transmit.clear();
+        self.retry_queued = false;
         self.phase = Phase::Opening;
     }
 
@@ -679,6 +697,7 @@ impl ConnectFlow {
         };
         // The flow is spent, whatever the handshake says: nothing more is sent.
         self.transmit.clear();
+        self.retry_queued = false;
         let mut handshake = handshake;
         match handshake.handle_response(head, rest) {
             Ok((connection, response)) => Ok(Some(Established {
@@ -718,6 +737,9 @@ impl ConnectFlow {
     /// previous read ended): the retry on the same connection once the body ended; on a new
     /// connection if it cannot be read (or is too long to wait for), whichever read shows it,
     /// so that how the answer was split into reads changes nothing.
+    ///
+    /// Bytes after the body, before the driver took the retry, cannot answer it: the peer
+    /// spoke out of turn, and the connect fails (see `step`).
     fn after_body(
         &mut self,
         progress: Result<Progress, Http1Error>,
@@ -730,6 +752,7 @@ impl ConnectFlow {
                     true => self.send_connect(),
                     false => self.send_upgrade(),
                 }
+                self.retry_queued = true;
                 self.go_on(&data[used..])
             }
             Ok(Progress::NeedMore) => Ok(None),
@@ -740,8 +763,8 @@ impl ConnectFlow {
         }
     }
 
-    /// Reads what came after a message in the same input (the answer to the retry, if the
-    /// peer was that quick), in the phase the message led to.
+    /// Reads what came after the proxy's `200` in the same input, as the start of the target's
+    /// answer.
     fn go_on(&mut self, rest: &[u8]) -> Result<Option<Established>, ConnectError> {
         match rest.is_empty() {
             true => Ok(None),

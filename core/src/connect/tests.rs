@@ -585,30 +585,63 @@ fn interim_responses_before_the_101_are_skipped() {
 fn every_split_of_a_proxied_authenticated_exchange_gives_the_same_result() {
     let proxy = Proxy::parse("http://proxy.test:3128").unwrap().with_credentials("p", "q");
     let options = || Options { proxy: ProxyConfig::Fixed(proxy.clone()), ..with_credentials("u", "v") };
-    let script: Vec<u8> = [
-        &b"HTTP/1.1 407 Auth\r\nProxy-Authenticate: Basic realm=\"r\"\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"[..],
+    // Each answer comes after the request it answers.
+    let answers: [&[u8]; 3] = [
+        b"HTTP/1.1 407 Auth\r\nProxy-Authenticate: Basic realm=\"r\"\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
         b"HTTP/1.1 200 OK\r\n\r\n",
         b"HTTP/1.1 401 Auth\r\nWWW-Authenticate: Basic realm=\"s\"\r\nContent-Length: 3\r\n\r\nxyz",
-    ]
-    .concat();
-    let run = |pieces: &[&[u8]]| {
+    ];
+    // The answers, the one at `split.0` cut at `split.1`.
+    let run = |split: Option<(usize, usize)>| {
         let mut flow = start("ws://example.com/", options());
         flow.poll_action();
         flow.connected();
         let mut out = sent(&mut flow);
-        for piece in pieces {
-            assert!(flow.handle_input(piece).unwrap().is_none());
-            out.push_str(&sent(&mut flow));
+        for (i, answer) in answers.iter().enumerate() {
+            let at = split.filter(|(which, _)| *which == i).map_or(answer.len(), |(_, at)| at);
+            for piece in [&answer[..at], &answer[at..]] {
+                assert!(flow.handle_input(piece).unwrap().is_none());
+                out.push_str(&sent(&mut flow));
+            }
         }
         assert_eq!(flow.poll_action(), None, "one connection throughout");
         out
     };
-    let whole = run(&[&script]);
+    let whole = run(None);
     assert_eq!(whole.matches("CONNECT ").count(), 2);
     assert_eq!(header(whole.rsplit("GET ").next().unwrap(), "authorization"), Some("Basic dTp2"), "{whole}");
-    for split in 0..script.len() {
-        let (a, b) = script.split_at(split);
-        assert_eq!(run(&[a, b]), whole, "split at {split}");
+    for (i, answer) in answers.iter().enumerate() {
+        for at in 0..answer.len() {
+            assert_eq!(run(Some((i, at))), whole, "answer {i} split at {at}");
+        }
+    }
+}
+
+#[test]
+fn a_proxys_200_before_the_retry_is_sent_gets_no_proxy_credentials_into_the_tunnel() {
+    // Found by the connect_flow fuzz target: a 407 and a 200 in one read. The 200 cannot answer
+    // the retry, which is not sent yet; read as its answer, the retry's CONNECT with
+    // Proxy-Authorization went into the tunnel (to the target, or under its TLS).
+    let challenge: &[u8] =
+        b"HTTP/1.1 407 Auth\r\nProxy-Authenticate: Basic realm=\"corp\"\r\nContent-Length: 0\r\n\r\n";
+    let tunnel: &[u8] = b"HTTP/1.1 200 Connection established\r\n\r\n";
+    for url in ["ws://example.com/", "wss://example.com/"] {
+        // In one read, and in two with no write in between: the same.
+        for pieces in [vec![[challenge, tunnel].concat()], vec![challenge.to_vec(), tunnel.to_vec()]] {
+            let proxy = Proxy::parse("http://alice:s3cret@proxy.test:3128").unwrap();
+            let mut flow = start(url, Options { proxy: ProxyConfig::Fixed(proxy), ..Options::default() });
+            flow.poll_action();
+            flow.connected();
+            sent(&mut flow);
+            let (last, first) = pieces.split_last().unwrap();
+            for piece in first {
+                assert!(flow.handle_input(piece).unwrap().is_none());
+            }
+            let err = flow.handle_input(last).unwrap_err();
+            assert!(matches!(err, ConnectError::ProxyResponse(_)), "{url}: {err}");
+            assert_eq!(sent(&mut flow), "", "{url}: the retry never goes out");
+            assert_eq!(flow.poll_action(), None, "{url}: no TLS, no new connection");
+        }
     }
 }
 
@@ -643,28 +676,52 @@ fn a_challenge_body_that_breaks_means_a_new_connection_in_whichever_read_it_brea
 
 #[test]
 fn nothing_is_left_to_send_once_the_flow_failed() {
-    // The 401's body ends in this read and its retry is queued; what follows in the same read
-    // is not HTTP, so the connect fails: the retry must not go out after the failure. Found by
-    // the connect_flow fuzz target.
-    let (mut flow, _) = upgrading("ws://example.com/", with_credentials("u", "p"));
-    let answer = b"HTTP/1.1 401 No\r\nWWW-Authenticate: Basic realm=\"r\"\r\nContent-Length: 0\r\n\r\nSSH-2.0\r\n\r\n";
-    assert!(flow.handle_input(answer).is_err());
+    // The 401's body ends and its retry is queued; the connect then fails (here at its
+    // deadline) before the driver took the retry: it must not go out after the failure. Found
+    // by the connect_flow fuzz target.
+    let now = Instant::now();
+    let request = ClientRequest::new("ws://example.com/").unwrap();
+    let mut flow = ConnectFlow::with_rng(
+        request,
+        with_credentials("u", "p"),
+        Config::default(),
+        Rng::seeded(3),
+        now,
+        SystemTime::now(),
+    )
+    .unwrap();
+    flow.poll_action();
+    flow.connected();
+    sent(&mut flow);
+    flow.handle_input(b"HTTP/1.1 401 No\r\nWWW-Authenticate: Basic realm=\"r\"\r\nContent-Length: 0\r\n\r\n").unwrap();
+    let deadline = flow.poll_timeout().unwrap();
+    assert!(matches!(flow.handle_timeout(deadline), Err(ConnectError::Timeout)));
     assert_eq!(sent(&mut flow), "");
-    // The same with the proxy's challenge.
+}
+
+#[test]
+fn an_answer_before_the_retry_was_taken_fails_the_connect() {
+    // Nothing can answer a retry that is not sent yet: whatever follows a challenge's body
+    // before the driver took the retry (garbage, or an answer the peer made up) fails the
+    // connect, and the retry never goes out.
+    let (mut flow, first) = upgrading("ws://example.com/", with_credentials("u", "p"));
+    let mut answer = b"HTTP/1.1 401 No\r\nWWW-Authenticate: Basic realm=\"r\"\r\nContent-Length: 0\r\n\r\n".to_vec();
+    answer.extend_from_slice(&accept(&first, &[]));
+    let err = flow.handle_input(&answer).unwrap_err();
+    assert!(matches!(err, ConnectError::Handshake(HandshakeError::InvalidResponse(_))), "{err}");
+    assert_eq!(sent(&mut flow), "");
     let proxy = Proxy::parse("http://proxy.test:3128").unwrap().with_credentials("p", "q");
     let (mut flow, _) =
         upgrading("ws://example.com/", Options { proxy: ProxyConfig::Fixed(proxy), ..Options::default() });
     let answer =
         b"HTTP/1.1 407 No\r\nProxy-Authenticate: Basic realm=\"r\"\r\nContent-Length: 0\r\n\r\nSSH-2.0\r\n\r\n";
-    assert!(flow.handle_input(answer).is_err());
+    assert!(matches!(flow.handle_input(answer), Err(ConnectError::ProxyResponse(_))));
     assert_eq!(sent(&mut flow), "");
-    // Nor once it is established. (A seeded source gives the retry the key of the first
-    // request, which is how a 101 to the first can complete the handshake here.)
-    let (mut flow, first) = upgrading("ws://example.com/", with_credentials("u", "p"));
-    let mut answer = b"HTTP/1.1 401 No\r\nWWW-Authenticate: Basic realm=\"r\"\r\nContent-Length: 0\r\n\r\n".to_vec();
-    answer.extend_from_slice(&accept(&first, &[]));
-    established(&mut flow, &answer);
-    assert_eq!(sent(&mut flow), "");
+    // Once the driver took the retry, what arrives is its answer.
+    let (mut flow, _) = upgrading("ws://example.com/", with_credentials("u", "p"));
+    flow.handle_input(b"HTTP/1.1 401 No\r\nWWW-Authenticate: Basic realm=\"r\"\r\nContent-Length: 0\r\n\r\n").unwrap();
+    let retry = sent(&mut flow);
+    assert!(flow.handle_input(&accept(&retry, &[])).unwrap().is_some());
 }
 
 #[test]
