@@ -661,7 +661,11 @@ impl ConnectFlow {
         if let Some(cookies) = self.options.cookies.cookie_header(self.request.uri(), self.wall) {
             request.add_cookies(cookies);
         }
-        let handshake = ClientHandshake::with_rng(request, self.config.clone(), self.rng.clone(), self.started);
+        // Each request gets its own key: a seeded source's clone repeats it, so the flow's own
+        // source moves past what the clone draws for the key.
+        let rng = self.rng.clone();
+        self.rng.fill(&mut [0; 16]);
+        let handshake = ClientHandshake::with_rng(request, self.config.clone(), rng, self.started);
         let mut handshake = match handshake {
             Ok(handshake) => handshake,
             Err(err) => {

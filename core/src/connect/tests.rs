@@ -275,6 +275,15 @@ fn a_401_is_answered_once_and_the_retry_gets_the_101() {
 }
 
 #[test]
+fn each_upgrade_request_has_its_own_key_even_from_a_seeded_source() {
+    let (mut flow, first) = upgrading("ws://example.com/", with_credentials("u", "p"));
+    flow.handle_input(b"HTTP/1.1 401 No\r\nWWW-Authenticate: Basic realm=\"r\"\r\nContent-Length: 0\r\n\r\n").unwrap();
+    let retry = sent(&mut flow);
+    let key = |request: &str| header(request, "sec-websocket-key").unwrap().to_owned();
+    assert_ne!(key(&first), key(&retry));
+}
+
+#[test]
 fn a_second_401_fails_with_its_status_headers_and_body() {
     let (mut flow, _) = upgrading("ws://example.com/chat", with_credentials("u", "wrong"));
     let challenge: &[u8] =
