@@ -63,7 +63,7 @@ async fn hyper_upgrade_echoes() {
 async fn hyper_refusals() {
     let addr = serve().await;
     let error = laputa::tokio::connect(format!("ws://{addr}/private")).await.unwrap_err();
-    assert_eq!(error.handshake_error().and_then(|e| e.http_status()), Some(StatusCode::UNAUTHORIZED));
+    assert_eq!(error.http_status(), Some(StatusCode::UNAUTHORIZED));
     // A plain GET is not an upgrade: the core's 400.
     let mut request = Request::get("/").header("host", "x").body(()).unwrap();
     let refusal: Response<Full<Bytes>> = laputa::hyper::upgrade(&mut request).unwrap_err();
