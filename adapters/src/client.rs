@@ -53,7 +53,7 @@ pub struct TlsSettings {
     pub(crate) connector: Option<crate::tls::TlsConnector>,
 }
 
-#[cfg(feature = "rustls")]
+#[cfg(all(feature = "rustls", any(feature = "blocking", feature = "_async")))]
 impl TlsSettings {
     /// The connector set, or the default one.
     pub(crate) fn connector(&self) -> std::borrow::Cow<'_, crate::tls::TlsConnector> {
