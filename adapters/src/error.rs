@@ -57,6 +57,7 @@ pub enum Error {
     /// refused (or with none given), a redirect while redirects are off, any other status.
     ///
     /// ```
+    /// # #[cfg(feature = "blocking")]
     /// # fn run() -> Result<(), laputa::Error> {
     /// match laputa::blocking::connect("ws://127.0.0.1:9001/private") {
     ///     Err(laputa::Error::Http(response)) if response.status() == 401 => println!("wrong password"),
