@@ -351,11 +351,11 @@ impl Squid {
     fn start(auth: ProxyAuth) -> Self {
         static DIRS: AtomicUsize = AtomicUsize::new(0);
         let binary = squid_binary();
-        let dir = std::env::temp_dir().join(format!(
-            "laputa-squid-{}-{}",
-            std::process::id(),
-            DIRS.fetch_add(1, Ordering::Relaxed)
-        ));
+        let n = DIRS.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("laputa-squid-{}-{n}", std::process::id()));
+        // squid names its shared memory segments after its service name: squids of the same
+        // name running at once (parallel tests) collide ("shm_open ... File exists").
+        let service = format!("laputa{}x{n}", std::process::id());
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("squid's directory");
         // squid drops to the user `proxy` when started as root: its files must be its to write.
@@ -398,7 +398,7 @@ impl Squid {
                 ),
             )
             .expect("squid.conf");
-            match launch(&binary, &config) {
+            match launch(&binary, &service, &config) {
                 Ok(child) => {
                     let squid = Self { child, addr: SocketAddr::from(([127, 0, 0, 1], port)), dir };
                     squid.wait_listening();
@@ -471,9 +471,9 @@ fn apr1(password: &str) -> String {
 
 /// Starts squid with `config` and waits for the line saying it accepts connections (`-d 1`
 /// copies its log to stderr); its log if it exits first.
-fn launch(binary: &Path, config: &Path) -> Result<Child, String> {
+fn launch(binary: &Path, service: &str, config: &Path) -> Result<Child, String> {
     let mut child = Command::new(binary)
-        .args(["-N", "-d", "1", "-f"])
+        .args(["-N", "-n", service, "-d", "1", "-f"])
         .arg(config)
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -142,7 +142,10 @@ mod blocking {
         let addr = listener.local_addr().unwrap();
         let (done_tx, done_rx) = mpsc::channel();
         thread::spawn(move || {
-            let ws = blocking::accept_with(listener.accept().unwrap().0, config, |_| Ok(Accept::new())).unwrap();
+            let stream = listener.accept().unwrap().0;
+            // Closed before the test can count descriptors after `done` says the end.
+            drop(listener);
+            let ws = blocking::accept_with(stream, config, |_| Ok(Accept::new())).unwrap();
             let _ = done_tx.send(serve(ws));
         });
         (small_window_peer(addr), done_rx)
@@ -317,6 +320,8 @@ mod on_async {
         let addr = R::local_addr(&listener).unwrap();
         let server = R::spawn(async move {
             let (stream, _) = R::accept(&listener).await.unwrap();
+            // Closed before the test can count descriptors after the task's end.
+            drop(listener);
             let ws = runtime::accept_with::<_, R, _>(stream, config, |_| Ok(Accept::new())).await.unwrap();
             serve(ws).await
         });
