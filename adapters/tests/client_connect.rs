@@ -339,6 +339,8 @@ struct Squid {
     child: Child,
     addr: SocketAddr,
     dir: PathBuf,
+    /// Its service name, which its shared memory segments (`/dev/shm/SERVICE-*`) start with.
+    service: String,
 }
 
 /// Where Debian puts squid's authentication helpers.
@@ -400,7 +402,7 @@ impl Squid {
             .expect("squid.conf");
             match launch(&binary, &service, &config) {
                 Ok(child) => {
-                    let squid = Self { child, addr: SocketAddr::from(([127, 0, 0, 1], port)), dir };
+                    let squid = Self { child, addr: SocketAddr::from(([127, 0, 0, 1], port)), dir, service };
                     squid.wait_listening();
                     return squid;
                 }
@@ -441,6 +443,13 @@ impl Drop for Squid {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
+        // Killed, squid leaves its shared memory segments behind.
+        let prefix = format!("{}-", self.service);
+        for entry in std::fs::read_dir("/dev/shm").into_iter().flatten().flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
 }
 
