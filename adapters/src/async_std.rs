@@ -90,7 +90,6 @@ pub type WebSocket<S = TcpStream> = runtime::WebSocket<S, AsyncStd>;
 ///
 /// ```
 /// use laputa::async_std::ReadHalf;
-/// use laputa::CloseCode;
 ///
 /// // A reading task: the texts that arrive until the connection ends.
 /// async fn texts(mut reader: ReadHalf) -> Vec<String> {
@@ -112,7 +111,7 @@ pub type WebSocket<S = TcpStream> = runtime::WebSocket<S, AsyncStd>;
 ///     let reading = async_std::task::spawn(texts(reader));
 ///     client.send("one").await?;
 ///     client.send("two").await?;
-///     client.close(CloseCode::NORMAL, "").await?;
+///     client.close().await?;
 ///     assert_eq!(reading.await, ["one", "two"]);
 ///     Ok::<(), laputa::Error>(())
 /// })?;

@@ -443,7 +443,7 @@ fn start_tls(
 /// let (mut ws, _response) = blocking::client(stream, request, Config::default())?;
 /// ws.send("BALUS")?;
 /// assert_eq!(ws.read()?.as_text(), Some("BALUS"));
-/// ws.close(CloseCode::NORMAL, "done")?;
+/// ws.close_with(CloseCode::NORMAL, "done")?;
 /// # let closed = server.join().expect("server thread")?;
 /// # assert!(closed.clean);
 /// # assert_eq!((closed.code, closed.reason.as_str()), (CloseCode::NORMAL, "done"));
@@ -660,7 +660,7 @@ impl<S: Stream> WebSocket<S> {
     ///     println!("the server declined permessage-deflate");
     /// }
     /// assert!(ws.connection().is_compressed());
-    /// # ws.close(laputa::CloseCode::NORMAL, "")?;
+    /// # ws.close()?;
     /// # server.join().expect("the server thread")?;
     /// # Ok::<(), laputa::Error>(())
     /// ```
@@ -880,7 +880,7 @@ impl<S: Stream> WebSocket<S> {
     /// };
     /// println!("round trip: {:?}", sent.elapsed());
     /// assert_eq!(pong, "rtt"); // a pong carries its ping's payload
-    /// # ws.close(laputa::CloseCode::NORMAL, "")?;
+    /// # ws.close()?;
     /// # peer.join().expect("the peer thread");
     /// # Ok::<(), laputa::Error>(())
     /// ```
@@ -987,6 +987,26 @@ impl<S: Stream> WebSocket<S> {
         }
     }
 
+    /// Runs the close handshake with 1000 (normal closure) and no reason, and waits as
+    /// [`close_with`](Self::close_with) does.
+    ///
+    /// ```
+    /// # use laputa::{blocking::WebSocket, core::Connection, Config, Role};
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let mut peer = WebSocket::from_upgraded(listener.accept()?.0, Connection::new(Role::Server, Config::default()));
+    /// # let peer = std::thread::spawn(move || peer.read());
+    /// # let mut ws = WebSocket::from_upgraded(stream, Connection::new(Role::Client, Config::default()));
+    /// ws.close()?;
+    /// assert!(ws.closed().is_some_and(|closed| closed.clean));
+    /// # let Err(laputa::Error::Closed(closed)) = peer.join().expect("the peer thread") else { panic!("not closed") };
+    /// # assert_eq!((closed.code, closed.reason.as_str()), (laputa::CloseCode::NORMAL, ""));
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
+    pub fn close(&mut self) -> Result<(), Error> {
+        self.close_with(CloseCode::NORMAL, "")
+    }
+
     /// Runs the close handshake: sends a close frame (see `Connection::close` for valid codes),
     /// discards messages that still arrive, and returns once the peer answered and the TCP
     /// connection is torn down, or the close timeout passed.
@@ -1000,7 +1020,7 @@ impl<S: Stream> WebSocket<S> {
     /// # let peer = std::thread::spawn(move || (peer.read(), peer.read()));
     /// # let mut ws = WebSocket::from_upgraded(stream, Connection::new(Role::Client, Config::default()));
     /// ws.send("bye")?;
-    /// ws.close(CloseCode::NORMAL, "done")?;
+    /// ws.close_with(CloseCode::NORMAL, "done")?;
     /// // The peer answered, and the TCP connection is torn down.
     /// assert!(ws.closed().is_some_and(|closed| closed.clean));
     /// # let (message, closed) = peer.join().expect("the peer thread");
@@ -1009,7 +1029,7 @@ impl<S: Stream> WebSocket<S> {
     /// # assert_eq!((closed.code, closed.reason.as_str()), (CloseCode::NORMAL, "done"));
     /// # Ok::<(), laputa::Error>(())
     /// ```
-    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+    pub fn close_with(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         match self.send_close(code, reason) {
             // A deadline (the close timeout, a stalled write) ended it while writing.
             Ok(()) | Err(Error::Closed(_)) => {}

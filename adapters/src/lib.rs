@@ -17,13 +17,13 @@
 //!
 //! ```no_run
 //! # #[cfg(feature = "blocking")] {
-//! use laputa::{blocking, CloseCode, Message};
+//! use laputa::{blocking, Message};
 //!
 //! let (mut ws, _response) = blocking::connect("ws://127.0.0.1:9001/Laputa")?;
 //! ws.send(Message::from("BALUS"))?;
 //! let reply = ws.read()?;
 //! println!("Laputa says: {}", reply.as_text().unwrap_or("<binary>"));
-//! ws.close(CloseCode::NORMAL, "")?;
+//! ws.close()?;
 //! # }
 //! # Ok::<(), laputa::Error>(())
 //! ```

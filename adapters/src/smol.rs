@@ -90,7 +90,6 @@ pub type WebSocket<S = TcpStream> = runtime::WebSocket<S, Smol>;
 ///
 /// ```
 /// use laputa::smol::ReadHalf;
-/// use laputa::CloseCode;
 ///
 /// // A reading task: the texts that arrive until the connection ends.
 /// async fn texts(mut reader: ReadHalf) -> Vec<String> {
@@ -112,7 +111,7 @@ pub type WebSocket<S = TcpStream> = runtime::WebSocket<S, Smol>;
 ///     let reading = smol::spawn(texts(reader));
 ///     client.send("one").await?;
 ///     client.send("two").await?;
-///     client.close(CloseCode::NORMAL, "").await?;
+///     client.close().await?;
 ///     assert_eq!(reading.await, ["one", "two"]);
 ///     Ok::<(), laputa::Error>(())
 /// })?;

@@ -91,7 +91,6 @@ pub type WebSocket<S = TcpStream> = runtime::WebSocket<S, Tokio>;
 ///
 /// ```
 /// use laputa::tokio::ReadHalf;
-/// use laputa::CloseCode;
 ///
 /// // A reading task: the texts that arrive until the connection ends.
 /// async fn texts(mut reader: ReadHalf) -> Vec<String> {
@@ -113,7 +112,7 @@ pub type WebSocket<S = TcpStream> = runtime::WebSocket<S, Tokio>;
 ///     let reading = tokio::spawn(texts(reader));
 ///     client.send("one").await?;
 ///     client.send("two").await?;
-///     client.close(CloseCode::NORMAL, "").await?;
+///     client.close().await?;
 ///     assert_eq!(reading.await.expect("the reading task"), ["one", "two"]);
 ///     Ok::<(), laputa::Error>(())
 /// })?;

@@ -102,7 +102,7 @@ async fn text_and_binary<R: TcpRuntime>() {
     ws.send_all(&mut futures::stream::iter(["a", "b", "c"].map(|t| Ok(Message::from(t))))).await.unwrap();
     let echoed: Vec<Message> = (&mut ws).take(3).map(Result::unwrap).collect().await;
     assert_eq!(echoed, ["a", "b", "c"].map(Message::from));
-    ws.close(CloseCode::NORMAL, "").await.unwrap();
+    ws.close().await.unwrap();
     assert!(closed(server.await).clean);
 }
 
@@ -123,7 +123,7 @@ async fn feed_corks_until_a_call_writes<R: TcpRuntime>() {
     for text in ["two", "three", "four"] {
         assert_eq!(ws.recv().await.unwrap(), Message::from(text));
     }
-    ws.close(CloseCode::NORMAL, "").await.unwrap();
+    ws.close().await.unwrap();
     assert!(closed(server.await).clean);
 }
 
@@ -143,7 +143,7 @@ async fn fragments<R: TcpRuntime>() {
         ws.send_fragment(MessageKind::Binary, chunk, i == 2).await.unwrap();
     }
     assert_eq!(ws.recv().await.unwrap(), Message::from("Laputa"));
-    ws.close(CloseCode::NORMAL, "").await.unwrap();
+    ws.close().await.unwrap();
     assert_eq!(server.await, Message::from(b"one two three".to_vec()));
 }
 
@@ -167,7 +167,7 @@ async fn ping_pong<R: TcpRuntime>() {
         Event::Pong(payload) => assert_eq!(&payload[..], b"Pazu"),
         other => panic!("{other:?}"),
     }
-    ws.close(CloseCode::NORMAL, "").await.unwrap();
+    ws.close().await.unwrap();
     let events = server.await;
     assert!(matches!(&events[0], Event::Ping(p) if &p[..] == b"Pazu"), "{events:?}");
 }
@@ -179,7 +179,7 @@ async fn close_from_client<R: TcpRuntime>() {
     config.close_timeout = 3 * TEST_TIMEOUT;
     let (url, server) = echo_server::<R>(config.clone()).await;
     let (mut ws, _) = runtime::connect_with::<R>(ClientRequest::new(&url).unwrap(), config).await.unwrap();
-    ws.close(CloseCode::NORMAL, "bye").await.unwrap();
+    ws.close_with(CloseCode::NORMAL, "bye").await.unwrap();
     let mine = ws.closed().unwrap();
     assert!(mine.clean && mine.code == CloseCode::NORMAL, "{mine:?}");
     let theirs = closed(server.await);
@@ -199,7 +199,7 @@ async fn close_from_server<R: TcpRuntime>() {
         .await
         .unwrap();
         ws.send(vec![1, 2, 3]).await.unwrap();
-        ws.close(CloseCode::GOING_AWAY, "the castle falls").await
+        ws.close_with(CloseCode::GOING_AWAY, "the castle falls").await
     })
     .await;
     let request = ClientRequest::new(&url).unwrap().protocol("chat");
@@ -288,7 +288,7 @@ async fn close_timeout<R: TcpRuntime>() {
     let (url, server) = serve_one::<R, _, _>(move |stream| async move {
         let mut ws = runtime::accept_with::<_, R, _>(stream, config, |_| Ok(Accept::new())).await.unwrap();
         let start = Instant::now();
-        ws.close(CloseCode::NORMAL, "").await.unwrap();
+        ws.close().await.unwrap();
         (ws.closed().cloned(), start.elapsed())
     })
     .await;
@@ -339,7 +339,7 @@ async fn keepalive<R: TcpRuntime>() {
     }
     // The server did ping, again and again (every 50 ms of quiet, so about 25 times).
     assert!(pings >= 3, "{pings} pings");
-    ws.close(CloseCode::NORMAL, "").await.unwrap();
+    ws.close().await.unwrap();
     assert!(closed(server.await).clean);
 
     // A silent peer is found out: after the interval and the timeout, and not before.
@@ -389,7 +389,7 @@ async fn split_halves_concurrently<R: TcpRuntime>() {
     });
     let mut writer = sending.await;
     // The echoes of everything sent arrive before the server's answer to this close frame.
-    writer.close(CloseCode::NORMAL, "done").await.unwrap();
+    writer.close_with(CloseCode::NORMAL, "done").await.unwrap();
     let (received, end, reader) = receiving.await;
     for (i, message) in received.iter().enumerate() {
         assert_eq!(message.as_text(), Some(format!("message {i}").as_str()));
@@ -429,7 +429,7 @@ async fn sends_that_waited_for_a_full_socket_resume_when_the_peer_reads<R: TcpRu
         assert_eq!(message.payload().len(), SIZE);
         assert!(message.payload().iter().all(|&b| b == i as u8), "message {i}");
     }
-    ws.close(CloseCode::NORMAL, "").await.unwrap();
+    ws.close().await.unwrap();
     assert!(closed(server.await).clean);
     assert!(sent_all.load(Ordering::SeqCst));
 }
@@ -456,7 +456,7 @@ async fn recv_is_cancellation_safe<R: TcpRuntime>() {
     }
     assert!(timeouts > 0);
     assert_eq!(received, (0..100).map(|i| Message::from(format!("{i}"))).collect::<Vec<_>>());
-    ws.close(CloseCode::NORMAL, "").await.unwrap();
+    ws.close().await.unwrap();
     assert!(closed(server.await).clean);
 }
 

@@ -42,7 +42,7 @@ fn read_timeout_returns_and_the_connection_stays_usable() {
     };
     assert_eq!(echoed.as_text(), Some("slow echo"));
     ws.get_mut().set_read_timeout(None).unwrap();
-    ws.close(CloseCode::NORMAL, "done").unwrap();
+    ws.close_with(CloseCode::NORMAL, "done").unwrap();
     match handle.join().unwrap() {
         Err(Error::Closed(closed)) => {
             assert!(closed.clean);
@@ -72,7 +72,7 @@ fn server_initiated_close_completes_for_both() {
     let (url, handle) = server(|stream| {
         let mut ws = blocking::accept_with(stream, Config::default(), |_| Ok(Accept::new().protocol("chat"))).unwrap();
         ws.send(Message::from(vec![1, 2, 3])).unwrap();
-        ws.close(CloseCode::GOING_AWAY, "bye")
+        ws.close_with(CloseCode::GOING_AWAY, "bye")
     });
     let request = laputa::ClientRequest::new(&url).unwrap().protocol("chat");
     let (mut ws, response) = blocking::connect_with(request, Config::default()).unwrap();
@@ -156,7 +156,7 @@ fn feed_corks_until_a_call_writes() {
     ws.feed(large.clone()).unwrap();
     assert_eq!(ws.buffered_amount(), 0, "written once past the mark");
     assert_eq!(ws.read().unwrap(), large);
-    ws.close(CloseCode::NORMAL, "").unwrap();
+    ws.close().unwrap();
     handle.join().unwrap();
 }
 

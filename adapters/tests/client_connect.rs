@@ -23,7 +23,7 @@ use laputa::http::header::{
     AUTHORIZATION, COOKIE, HOST, LOCATION, ORIGIN, PROXY_AUTHORIZATION, SET_COOKIE, WWW_AUTHENTICATE,
 };
 use laputa::http::{HeaderMap, HeaderValue, StatusCode};
-use laputa::{Accept, ClientBuilder, CloseCode, Config, Error, IncomingRequest, Reject};
+use laputa::{Accept, ClientBuilder, Config, Error, IncomingRequest, Reject};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -95,7 +95,7 @@ fn echo(family: Family, builder: &ClientBuilder) -> Result<Echoed, Error> {
             ws.get_mut().set_read_timeout(Some(WATCHDOG))?;
             ws.send("BALUS")?;
             let reply = ws.read()?.as_text().map(str::to_owned);
-            ws.close(CloseCode::NORMAL, "")?;
+            ws.close()?;
             assert!(ws.closed().is_some_and(|closed| closed.clean), "{family:?}: {:?}", ws.closed());
             Ok(Echoed { response, reply })
         }
@@ -116,7 +116,7 @@ fn echo_on<R: common::Harness>(builder: ClientBuilder) -> Result<Echoed, Error> 
             let (mut ws, response) = laputa::runtime::connect::<R>(builder).await?;
             ws.send("BALUS").await?;
             let reply = ws.recv().await?.as_text().map(str::to_owned);
-            ws.close(CloseCode::NORMAL, "").await?;
+            ws.close().await?;
             assert!(ws.closed().is_some_and(|closed| closed.clean), "{:?}", ws.closed());
             Ok::<_, Error>(Echoed { response, reply })
         };

@@ -118,7 +118,7 @@ async fn echo_client<R: TcpRuntime>(addr: SocketAddr, count: usize) {
         ws.send(format!("still here {i}")).await.unwrap();
         assert_eq!(ws.recv().await.unwrap(), Message::from(format!("still here {i}")));
     }
-    ws.close(CloseCode::NORMAL, "").await.unwrap();
+    ws.close().await.unwrap();
     assert!(ws.closed().unwrap().clean);
 }
 
@@ -208,7 +208,7 @@ async fn closing_while_the_peer_never_reads_ends_at_the_close_timeout<R: TcpRunt
             assert!(queued < 10_000, "sending never waited");
         }
         // The output is stuck; the close frame cannot leave either.
-        let closing = timeout::<R, _>(WATCHDOG, ws.close(CloseCode::GOING_AWAY, "")).await;
+        let closing = timeout::<R, _>(WATCHDOG, ws.close_with(CloseCode::GOING_AWAY, "")).await;
         (closing.map(|r| r.map_err(|e| e.to_string())), ws.closed().cloned())
     });
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();

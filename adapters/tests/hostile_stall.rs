@@ -214,7 +214,7 @@ mod blocking {
             ws.get_mut().set_write_timeout(Some(Duration::from_millis(300))).unwrap();
             let message = Message::from(vec![7u8; 64 << 10]);
             while ws.send(message.clone()).is_ok() {}
-            (ws.close(CloseCode::GOING_AWAY, "bye").map_err(|e| e.to_string()), ws.closed().cloned())
+            (ws.close_with(CloseCode::GOING_AWAY, "bye").map_err(|e| e.to_string()), ws.closed().cloned())
         });
         let (closing, closed) = done.recv_timeout(WATCHDOG).expect("close is still held");
         assert_eq!(closing, Ok(()));
@@ -240,7 +240,7 @@ mod blocking {
                     other => panic!("{other:?}"),
                 }
             }
-            ws.close(CloseCode::NORMAL, "done").unwrap();
+            ws.close_with(CloseCode::NORMAL, "done").unwrap();
             (pongs, ws.closed().cloned())
         });
         // A laputa client that only reads (answering pings as it does) and sends nothing.
@@ -425,6 +425,43 @@ mod on_async {
         assert_eq!(closed.map(|c| (c.code, c.clean)), Some((CloseCode::ABNORMAL, false)));
     }
 
+    /// `SinkExt::close` on the sending half of a split connection ends at the close timeout too,
+    /// with nobody receiving meanwhile.
+    pub(super) async fn sink_close_on_a_write_half_towards_a_peer_that_never_reads_returns_at_the_close_timeout<
+        R: TcpRuntime,
+    >() {
+        use futures::SinkExt;
+        let ((closing, closed), _peer) = with_server::<R, _, _>(
+            super::config(None, None),
+            |ws| {
+                Box::pin(async move {
+                    let (mut reader, mut writer) = ws.split();
+                    let message = Message::from(vec![7u8; 16 << 10]);
+                    // Queue until sending waits 300 ms: the output is stuck.
+                    while let Some(sent) =
+                        timeout::<R, _>(Duration::from_millis(300), writer.feed(message.clone())).await
+                    {
+                        sent.unwrap();
+                    }
+                    let closing = SinkExt::close(&mut writer).await.map_err(|e| e.to_string());
+                    let closed = loop {
+                        match reader.recv_event().await {
+                            Ok(_) => {}
+                            Err(Error::Closed(closed)) => break Some(closed),
+                            Err(e) => panic!("{e}"),
+                        }
+                    };
+                    (closing, closed)
+                })
+            },
+            // The peer stays connected, reading nothing, until the test ends.
+            |peer| peer,
+        )
+        .await;
+        assert_eq!(closing, Ok(()));
+        assert_eq!(closed.map(|c| (c.code, c.clean)), Some((CloseCode::ABNORMAL, false)));
+    }
+
     pub(super) async fn a_slow_reader_that_keeps_taking_a_little_is_never_cut_off<R: TcpRuntime>() {
         let (sent, payload) = with_server::<R, _, _>(
             super::config(Some(KEEPALIVE), Some(SLOW_STALL)),
@@ -460,7 +497,7 @@ mod on_async {
                 }
             };
             assert!(timeout::<R, _>(Duration::from_secs(1), watching).await.is_none());
-            ws.close(CloseCode::NORMAL, "done").await.unwrap();
+            ws.close_with(CloseCode::NORMAL, "done").await.unwrap();
             (pongs, ws.closed().cloned())
         });
         // A laputa client that only receives (answering pings as it does) and sends nothing.
@@ -517,6 +554,7 @@ on_every_runtime!(
     a_ping_flood_then_silence_is_let_go_by_keepalive,
     a_send_to_a_peer_that_never_reads_ends_at_the_write_stall_deadline,
     sink_close_towards_a_peer_that_never_reads_returns_at_the_close_timeout,
+    sink_close_on_a_write_half_towards_a_peer_that_never_reads_returns_at_the_close_timeout,
     a_slow_reader_that_keeps_taking_a_little_is_never_cut_off,
     a_peer_that_answers_pings_but_sends_nothing_is_kept,
 );

@@ -7,7 +7,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use laputa::{Accept, ClientRequest, CloseCode, Config, Message, Reject};
+use laputa::{Accept, ClientRequest, Config, Message, Reject};
 
 async fn handle(mut request: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::Error> {
     let decide = |incoming: &laputa::IncomingRequest| {
@@ -55,7 +55,7 @@ async fn hyper_upgrade_echoes() {
     assert_eq!(response.headers()["sec-websocket-protocol"], "chat");
     ws.send("Balse").await.unwrap();
     assert_eq!(ws.recv().await.unwrap(), Message::from("Balse"));
-    ws.close(CloseCode::NORMAL, "").await.unwrap();
+    ws.close().await.unwrap();
     assert!(ws.closed().unwrap().clean);
 }
 

@@ -118,7 +118,7 @@ async fn python_server<R: TcpRuntime>() {
             assert!(ws.recv().await.unwrap() == message, "echo of {size} units differs");
         }
     }
-    ws.close(CloseCode::NORMAL, "done").await.unwrap();
+    ws.close_with(CloseCode::NORMAL, "done").await.unwrap();
     assert!(ws.closed().unwrap().clean);
 }
 

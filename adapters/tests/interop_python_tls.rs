@@ -100,7 +100,7 @@ fn blocking_client_against_python_wss() {
         ws.send(message.clone()).unwrap();
         assert!(ws.read().unwrap() == message, "an echo differs");
     }
-    ws.close(CloseCode::NORMAL, "done").unwrap();
+    ws.close_with(CloseCode::NORMAL, "done").unwrap();
     assert!(ws.closed().unwrap().clean, "{:?}", ws.closed());
 }
 
@@ -120,7 +120,7 @@ fn tokio_client_against_python_wss_by_ip() {
             ws.send(message.clone()).await.unwrap();
             assert!(ws.recv().await.unwrap() == message, "an echo differs");
         }
-        ws.close(CloseCode::NORMAL, "done").await.unwrap();
+        ws.close_with(CloseCode::NORMAL, "done").await.unwrap();
         assert!(ws.closed().unwrap().clean, "{:?}", ws.closed());
     });
     // An IP address: no SNI.
@@ -142,7 +142,7 @@ fn smol_client_against_python_wss() {
             ws.send(message.clone()).await.unwrap();
             assert!(ws.recv().await.unwrap() == message, "an echo differs");
         }
-        ws.close(CloseCode::NORMAL, "done").await.unwrap();
+        ws.close_with(CloseCode::NORMAL, "done").await.unwrap();
         assert!(ws.closed().unwrap().clean, "{:?}", ws.closed());
     });
     assert_eq!(server.line(), "TLS TLSv1.3 ALPN http/1.1 SNI localhost");

@@ -72,7 +72,7 @@ fn echo(family: Family, addr: SocketAddr, host: &str, connector: &TlsConnector) 
             let alpn = ws.get_ref().tls().and_then(|tls| tls.alpn_protocol()).map(<[u8]>::to_vec);
             ws.send("BALUS")?;
             let reply = ws.read()?.as_text().map(str::to_owned);
-            ws.close(CloseCode::NORMAL, "")?;
+            ws.close()?;
             Ok(Echoed { alpn, reply, clean: ws.closed().is_some_and(|closed| closed.clean) })
         }
         #[cfg(feature = "tokio")]
@@ -86,7 +86,7 @@ fn echo(family: Family, addr: SocketAddr, host: &str, connector: &TlsConnector) 
                 let alpn = ws.get_ref().tls().and_then(|tls| tls.alpn_protocol()).map(<[u8]>::to_vec);
                 ws.send("BALUS").await?;
                 let reply = ws.recv().await?.as_text().map(str::to_owned);
-                ws.close(CloseCode::NORMAL, "").await?;
+                ws.close().await?;
                 Ok(Echoed { alpn, reply, clean: ws.closed().is_some_and(|closed| closed.clean) })
             })
         }
@@ -99,7 +99,7 @@ fn echo(family: Family, addr: SocketAddr, host: &str, connector: &TlsConnector) 
             let alpn = ws.get_ref().tls().and_then(|tls| tls.alpn_protocol()).map(<[u8]>::to_vec);
             ws.send("BALUS").await?;
             let reply = ws.recv().await?.as_text().map(str::to_owned);
-            ws.close(CloseCode::NORMAL, "").await?;
+            ws.close().await?;
             Ok(Echoed { alpn, reply, clean: ws.closed().is_some_and(|closed| closed.clean) })
         }),
         #[cfg(feature = "async-std")]
@@ -111,7 +111,7 @@ fn echo(family: Family, addr: SocketAddr, host: &str, connector: &TlsConnector) 
             let alpn = ws.get_ref().tls().and_then(|tls| tls.alpn_protocol()).map(<[u8]>::to_vec);
             ws.send("BALUS").await?;
             let reply = ws.recv().await?.as_text().map(str::to_owned);
-            ws.close(CloseCode::NORMAL, "").await?;
+            ws.close().await?;
             Ok(Echoed { alpn, reply, clean: ws.closed().is_some_and(|closed| closed.clean) })
         }),
     }
@@ -308,7 +308,7 @@ fn a_reconnect_resumes_the_session_without_a_second_check() {
             // The upgrade reads the server's session ticket, which TLS 1.3 sends after its
             // handshake.
             let (mut ws, _) = laputa::blocking::client(stream, request, laputa::Config::default()).unwrap();
-            ws.close(CloseCode::NORMAL, "").unwrap();
+            ws.close().unwrap();
             server.next().unwrap();
             ws.get_ref().tls().and_then(|tls| tls.handshake_kind())
         })

@@ -1,7 +1,7 @@
 //! The axum example answers a WebSocket upgrade (through laputa's hyper integration), echoes,
 //! closes cleanly, and refuses what is not a valid upgrade with the core's HTTP error.
 
-use laputa::{blocking, ClientRequest, CloseCode, Config, Message};
+use laputa::{blocking, ClientRequest, Config, Message};
 use laputa_tests::{free_port, out_dir, ChildGuard};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -35,7 +35,7 @@ fn upgrade_echo_and_close() {
     let big: Vec<u8> = (0..1_000_000u32).map(|i| i as u8).collect();
     ws.send(Message::from(big.clone())).unwrap();
     assert_eq!(ws.read().unwrap(), Message::from(big));
-    ws.close(CloseCode::NORMAL, "").unwrap();
+    ws.close().unwrap();
 }
 
 #[test]

@@ -7,7 +7,7 @@ mod support;
 
 use laputa::http::{header, HeaderMap, HeaderValue, StatusCode};
 use laputa::tls::rustls;
-use laputa::{blocking, Accept, CloseCode, Config, IncomingRequest, Reject};
+use laputa::{blocking, Accept, Config, IncomingRequest, Reject};
 use laputa_tests::{free_port, out_dir, ChildGuard};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -138,7 +138,7 @@ fn serve_one<S: blocking::Stream>(stream: S, decide: &Decide, report: &mpsc::Sen
         }
         echoed += 1;
     }
-    let _ = ws.close(CloseCode::NORMAL, "");
+    let _ = ws.close();
 }
 
 /// Refuses with `status` and `headers`, and the body `body`.

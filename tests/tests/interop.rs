@@ -114,7 +114,7 @@ fn laputa_client_vs_python_server(deflate: Option<&[&str]>, agreed: &str) {
         flag_parameters(deflate.unwrap_or_default()).difference(&parameters(offer)).cloned().collect();
     assert!(missing.is_empty(), "our offer {offer:?} lacks {missing:?}");
     assert_eq!(offer.trim().is_empty(), deflate.is_none(), "our offer {offer:?}");
-    ws.close(CloseCode::NORMAL, "done").unwrap_or_else(|e| panic!("close: {e:?}"));
+    ws.close_with(CloseCode::NORMAL, "done").unwrap_or_else(|e| panic!("close: {e:?}"));
 }
 
 /// Our client's permessage-deflate settings asking for what the Python scripts' `flags` say.

@@ -697,13 +697,13 @@ where
 /// ```no_run
 /// # #[cfg(feature = "tokio")]
 /// # async fn run() -> Result<(), laputa::Error> {
-/// use laputa::{CloseCode, Message};
+/// use laputa::Message;
 ///
 /// let (mut ws, _response) = laputa::tokio::connect("ws://127.0.0.1:9001/").await?;
 /// ws.send(Message::from("BALUS")).await?;
 /// let reply = ws.recv().await?;
 /// println!("{reply:?}");
-/// ws.close(CloseCode::NORMAL, "").await?;
+/// ws.close().await?;
 /// # Ok(()) }
 /// ```
 pub struct WebSocket<S, R: Runtime> {
@@ -822,7 +822,7 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
     /// # let (a, b) = tokio::io::duplex(64 * 1024);
     /// # let mut ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
     /// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
-    /// # let closing = tokio::spawn(async move { peer.close(laputa::CloseCode::NORMAL, "done").await });
+    /// # let closing = tokio::spawn(async move { peer.close_with(laputa::CloseCode::NORMAL, "done").await });
     /// use laputa::CloseCode;
     ///
     /// // `peer` closes the connection with 1000 "done".
@@ -928,7 +928,7 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
     /// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
     /// # let sending = tokio::spawn(async move {
     /// #     peer.send("Hello").await?;
-    /// #     peer.close(laputa::CloseCode::NORMAL, "").await
+    /// #     peer.close().await
     /// # });
     /// // `peer` sends "Hello", then closes.
     /// let mut texts = Vec::new();
@@ -1079,7 +1079,7 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
     /// #     for _ in 0..3 {
     /// #         echoes.push(peer.recv().await?.as_text().unwrap_or_default().to_owned());
     /// #     }
-    /// #     peer.close(laputa::CloseCode::NORMAL, "").await?;
+    /// #     peer.close().await?;
     /// #     Ok::<_, laputa::Error>(echoes)
     /// # });
     /// // `peer` sends "one", "two" and "three", reads the echoes, then closes.
@@ -1185,6 +1185,33 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
         poll_fn(|cx| self.driver.poll_flush(cx)).await
     }
 
+    /// Runs the close handshake with 1000 (normal closure) and no reason, and waits as
+    /// [`close_with`](Self::close_with) does. Being inherent, it is what `ws.close()` calls
+    /// whether `futures::SinkExt` is in scope or not.
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// tokio::runtime::Runtime::new()?.block_on(async {
+    /// # use laputa::core::{Connection, Role};
+    /// # let (a, b) = tokio::io::duplex(64 * 1024);
+    /// # let mut client = laputa::tokio::WebSocket::from_upgraded(a, Connection::new(Role::Client, laputa::Config::default()));
+    /// # let mut server = laputa::tokio::WebSocket::from_upgraded(b, Connection::new(Role::Server, laputa::Config::default()));
+    ///     use futures::SinkExt; // in scope or not, `close()` is this method
+    ///
+    ///     let (closing, received) = tokio::join!(client.close(), server.recv());
+    ///     closing?;
+    ///     assert_eq!(client.closed().map(|closed| closed.clean), Some(true));
+    ///     let Err(laputa::Error::Closed(closed)) = received else { panic!("not closed: {received:?}") };
+    ///     assert_eq!((closed.code, closed.reason.as_str()), (laputa::CloseCode::NORMAL, ""));
+    ///     Ok::<(), laputa::Error>(())
+    /// })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
+    pub async fn close(&mut self) -> Result<(), Error> {
+        self.close_with(CloseCode::NORMAL, "").await
+    }
+
     /// Runs the close handshake: sends a close frame (see `Connection::close` for valid codes),
     /// discards messages that still arrive, and returns once the peer answered and the TCP
     /// connection is torn down, or the close timeout passed (also when the peer stopped
@@ -1200,7 +1227,7 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
     /// # let mut client = laputa::tokio::WebSocket::from_upgraded(a, Connection::new(Role::Client, laputa::Config::default()));
     /// # let mut server = laputa::tokio::WebSocket::from_upgraded(b, Connection::new(Role::Server, laputa::Config::default()));
     ///     // The server keeps receiving while the client closes.
-    ///     let (closing, received) = tokio::join!(client.close(CloseCode::NORMAL, "bye"), server.recv());
+    ///     let (closing, received) = tokio::join!(client.close_with(CloseCode::NORMAL, "bye"), server.recv());
     ///     closing?;
     ///     assert_eq!(client.closed().map(|closed| closed.clean), Some(true));
     ///     let Err(laputa::Error::Closed(closed)) = received else { panic!("not closed: {received:?}") };
@@ -1210,7 +1237,7 @@ impl<S, R: RuntimeIo<S>> WebSocket<S, R> {
     /// # }
     /// # Ok::<(), laputa::Error>(())
     /// ```
-    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+    pub async fn close_with(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         self.driver.connection.close(code, reason)?;
         loop {
             match self.recv_event().await {
@@ -1322,7 +1349,7 @@ impl<S: Unpin, R: RuntimeIo<S>> Sink<Message> for WebSocket<S, R> {
 /// # let sending = tokio::spawn(async move {
 /// #     peer.send("one").await?;
 /// #     peer.send("two").await?;
-/// #     peer.close(laputa::CloseCode::NORMAL, "").await
+/// #     peer.close().await
 /// # });
 /// use futures::StreamExt;
 /// use laputa::Message;
@@ -1462,7 +1489,7 @@ impl<S, R: RuntimeIo<S>> ReadHalf<S, R> {
     /// # let (a, b) = tokio::io::duplex(64 * 1024);
     /// # let mut ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
     /// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
-    /// # let closing = tokio::spawn(async move { peer.close(laputa::CloseCode::NORMAL, "done").await });
+    /// # let closing = tokio::spawn(async move { peer.close_with(laputa::CloseCode::NORMAL, "done").await });
     /// # let (mut reader, _writer) = ws.split();
     /// use laputa::CloseCode;
     ///
@@ -1696,7 +1723,7 @@ impl<S, R: RuntimeIo<S>> WriteHalf<S, R> {
     ///
     /// // `peer` sent "late" before our close frame reached it.
     /// let (mut reader, mut writer) = ws.split();
-    /// writer.close(CloseCode::NORMAL, "done").await?;
+    /// writer.close_with(CloseCode::NORMAL, "done").await?;
     /// let mut received = Vec::new();
     /// while let Ok(message) = reader.recv().await {
     ///     received.push(message); // sent before the close
@@ -1708,10 +1735,38 @@ impl<S, R: RuntimeIo<S>> WriteHalf<S, R> {
     /// # }
     /// # Ok::<(), laputa::Error>(())
     /// ```
-    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+    pub async fn close_with(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         let mut access = Locked(&self.shared);
         access.with(|driver| driver.connection.close(code, reason))?;
         flush(&mut access).await
+    }
+
+    /// Sends a close frame with 1000 (normal closure) and no reason, as
+    /// [`close_with`](Self::close_with) does. Being inherent, it is what `writer.close()` calls
+    /// whether `futures::SinkExt` is in scope or not.
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// # use laputa::core::{Connection, Role};
+    /// # use laputa::{tokio::WebSocket, Config};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let (a, b) = tokio::io::duplex(64 * 1024);
+    /// # let ws = WebSocket::from_upgraded(a, Connection::new(Role::Client, Config::default()));
+    /// # let mut peer = WebSocket::from_upgraded(b, Connection::new(Role::Server, Config::default()));
+    /// # let peer = tokio::spawn(async move { peer.recv().await });
+    /// let (mut reader, mut writer) = ws.split();
+    /// writer.close().await?;
+    /// while reader.recv().await.is_ok() {}
+    /// assert!(reader.closed().is_some_and(|closed| closed.clean));
+    /// # let Err(laputa::Error::Closed(closed)) = peer.await.unwrap() else { panic!("not closed") };
+    /// # assert_eq!(closed.code, laputa::CloseCode::NORMAL);
+    /// # Ok::<(), laputa::Error>(())
+    /// # })?;
+    /// # }
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
+    pub async fn close(&mut self) -> Result<(), Error> {
+        self.close_with(CloseCode::NORMAL, "").await
     }
 
     /// Sets how many bytes may wait to be written before sending waits

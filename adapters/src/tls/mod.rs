@@ -41,7 +41,7 @@
 //! assert_eq!(ws.get_ref().tls().and_then(|tls| tls.alpn_protocol()), Some(&b"http/1.1"[..]));
 //! ws.send("BALUS")?;
 //! assert_eq!(ws.read()?.as_text(), Some("BALUS"));
-//! ws.close(laputa::CloseCode::NORMAL, "")?;
+//! ws.close()?;
 //!
 //! // The same server under a name its certificate does not have: refused, and why.
 //! let tcp = TcpStream::connect(addr)?;

@@ -8,7 +8,7 @@
 
 use clap::Parser;
 use laputa::runtime::{self, TcpRuntime};
-use laputa::{blocking, ClientRequest, CloseCode, Config, Error};
+use laputa::{blocking, ClientRequest, Config, Error};
 use laputa_examples::{conformance_config, fail, run_async, Runtime};
 
 /// Runs the Autobahn TestSuite's client cases against a fuzzing server, then has it write its
@@ -58,7 +58,7 @@ fn run_blocking(server: &str, agent: &str, config: &Config) -> u32 {
     }
     let (mut ws, _) = connect(&format!("{server}/updateReports?agent={agent}"), config)
         .unwrap_or_else(|e| fail(format!("updateReports: {e}")));
-    let _ = ws.close(CloseCode::NORMAL, "");
+    let _ = ws.close();
     count
 }
 
@@ -73,7 +73,7 @@ fn case_count(server: &str, config: &Config) -> Result<u32, Error> {
     let (mut ws, _) = connect(&format!("{server}/getCaseCount"), config)?;
     let message = ws.read()?;
     let count = message.as_text().and_then(|t| t.trim().parse().ok());
-    let _ = ws.close(CloseCode::NORMAL, "");
+    let _ = ws.close();
     count.ok_or_else(|| fail(format!("unexpected case count {message:?}")))
 }
 
@@ -100,7 +100,7 @@ async fn run<R: TcpRuntime>(server: &str, agent: &str, config: &Config) -> u32 {
     let (mut ws, _) = async_connect::<R>(&format!("{server}/updateReports?agent={agent}"), config)
         .await
         .unwrap_or_else(|e| fail(format!("updateReports: {e}")));
-    let _ = ws.close(CloseCode::NORMAL, "").await;
+    let _ = ws.close().await;
     count
 }
 
@@ -115,7 +115,7 @@ async fn async_case_count<R: TcpRuntime>(server: &str, config: &Config) -> Resul
     let (mut ws, _) = async_connect::<R>(&format!("{server}/getCaseCount"), config).await?;
     let message = ws.recv().await?;
     let count = message.as_text().and_then(|t| t.trim().parse().ok());
-    let _ = ws.close(CloseCode::NORMAL, "").await;
+    let _ = ws.close().await;
     count.ok_or_else(|| fail(format!("unexpected case count {message:?}")))
 }
 

@@ -395,7 +395,7 @@ async fn run<R: TcpRuntime>(builder: ClientBuilder, failure: &Failure) {
     };
     // End of input: close, and keep printing what the server sent before its close.
     closing.store(true, Ordering::SeqCst);
-    writer.close(CloseCode::NORMAL, "").await.unwrap_or_else(|e| failure.exit(e));
+    writer.close().await.unwrap_or_else(|e| failure.exit(e));
     printing.await.unwrap_or_else(|e| failure.exit(e));
 }
 
