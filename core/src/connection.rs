@@ -10,6 +10,7 @@ use crate::input::InputBuffer;
 use crate::keepalive::{self, KeepaliveTimer};
 use crate::mask::apply_mask;
 use crate::message::{Closed, Event, Message, MessageKind, Utf8Bytes};
+use crate::prepared::PreparedMessage;
 use crate::room_ahead::RoomAhead;
 use crate::transmit::{TransmitQueue, SHARE_MIN};
 use crate::utf8::{self, Utf8Validator};
@@ -972,6 +973,108 @@ impl Connection {
     /// ```
     pub fn send_uncompressed(&mut self, message: Message) -> Result<(), Error> {
         self.send_data(message.kind(), message.payload(), Some(message.payload_bytes()), false)
+    }
+
+    /// Queues a message prepared once for many connections (a broadcast): on a server, the
+    /// frame [`PreparedMessage`] holds, shared with every other connection it is queued on.
+    ///
+    /// - A server without permessage-deflate queues the header (held inline in the transmit
+    ///   queue) and the message's payload as its [`Bytes`]: no copy and no allocation for this
+    ///   connection (payloads of 125 bytes or less are copied, which costs less than sharing).
+    /// - A server that compresses without context takeover (`server_no_context_takeover`)
+    ///   queues the compressed frame of its group (window bits and compression level), built
+    ///   by the first connection of the group that sends it (with its own compressor, created
+    ///   on first use as [`send`](Self::send) does; reset after every message, it compresses as
+    ///   a fresh one) and shared by the others. A message shorter than
+    ///   [`DeflateConfig::min_compress_size`](crate::DeflateConfig::min_compress_size) goes
+    ///   uncompressed, as with `send`.
+    /// - A server that keeps its compression context compresses it itself, and a client masks
+    ///   it with its own key, both as `send` does: see [`shares_prepared`](Self::shares_prepared).
+    ///
+    /// The bytes join the same transmit queue as `send`'s, so backpressure and the write-stall
+    /// deadline see them alike. Errors are `send`'s: [`Error::Closed`] once closing, and
+    /// [`Error::FragmentMismatch`] while a fragmented message is being sent.
+    ///
+    /// ```
+    /// use laputa_core::{Config, Connection, DeflateParams, Event, Message, PreparedMessage, Rng, Role};
+    /// use std::time::Instant;
+    ///
+    /// let news = PreparedMessage::new("All work and no play makes Jack a dull boy. ".repeat(20));
+    /// // Two sessions that negotiated permessage-deflate without server context takeover.
+    /// let mut params = DeflateParams::default();
+    /// params.server_no_context_takeover = true;
+    /// let mut wires = Vec::new();
+    /// for _ in 0..2 {
+    ///     let mut session = Connection::with_deflate(Role::Server, Config::default(), Rng::os(), params);
+    ///     session.send_prepared(&news)?; // compressed by the first session, shared by the second
+    ///     let mut wire = Vec::new();
+    ///     session.poll_transmit(Instant::now(), &mut wire);
+    ///     wires.push(wire);
+    /// }
+    /// assert_eq!(wires[0], wires[1]);
+    /// assert_eq!(wires[0][0], 0x80 | 0x40 | 0x1, "FIN, RSV1 (compressed), text");
+    /// let mut client = Connection::with_deflate(Role::Client, Config::default(), Rng::os(), params);
+    /// client.handle_input(&wires[0]);
+    /// assert_eq!(client.poll_event(), Some(Event::Message(news.message())));
+    /// # Ok::<(), laputa_core::Error>(())
+    /// ```
+    pub fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), Error> {
+        let payload = message.payload();
+        let Some(group) = self.prepared_sharing() else {
+            return self.send_data(message.kind(), payload, Some(payload), true);
+        };
+        self.ensure_open()?;
+        if self.outgoing.is_some() {
+            return Err(Error::FragmentMismatch);
+        }
+        let compress = group.filter(|_| self.deflate.as_ref().is_some_and(|d| d.worth_compressing(payload.len())));
+        if let (Some(group), Some(deflate)) = (compress, self.deflate.as_deref_mut()) {
+            let frame = message.compressed_frame(group, |data, out| deflate.compress(data, true, out));
+            if tracing::level_enabled!(tracing::Level::TRACE) {
+                trace_frame("prepared frame queued", data_opcode(message.kind()), true, frame.len() as u64);
+            }
+            self.transmit.push_prepared(&[], frame);
+        } else {
+            if tracing::level_enabled!(tracing::Level::TRACE) {
+                trace_frame("prepared frame queued", data_opcode(message.kind()), true, payload.len() as u64);
+            }
+            self.transmit.push_prepared(message.header(), payload);
+        }
+        Ok(())
+    }
+
+    /// Whether [`send_prepared`](Self::send_prepared) queues the bytes a [`PreparedMessage`]
+    /// shares on this connection: on a server without permessage-deflate, or compressing
+    /// without context takeover. A client masks each frame with its own key and a server that
+    /// keeps its compression context compresses each message against its own history, so those
+    /// encode the message themselves.
+    ///
+    /// ```
+    /// use laputa_core::{Config, Connection, DeflateParams, Rng, Role};
+    ///
+    /// assert!(Connection::new(Role::Server, Config::default()).shares_prepared());
+    /// assert!(!Connection::new(Role::Client, Config::default()).shares_prepared());
+    /// let mut params = DeflateParams::default(); // context takeover
+    /// let server = Connection::with_deflate(Role::Server, Config::default(), Rng::os(), params);
+    /// assert!(!server.shares_prepared());
+    /// params.server_no_context_takeover = true;
+    /// let server = Connection::with_deflate(Role::Server, Config::default(), Rng::os(), params);
+    /// assert!(server.shares_prepared());
+    /// ```
+    pub fn shares_prepared(&self) -> bool {
+        self.prepared_sharing().is_some()
+    }
+
+    /// How `send_prepared` queues here: `None` to encode the message as `send` does, else
+    /// shared, with the group of its compressed frame when this connection compresses.
+    fn prepared_sharing(&self) -> Option<Option<usize>> {
+        if self.role != Role::Server {
+            return None;
+        }
+        match &self.deflate {
+            None => Some(None),
+            Some(deflate) => deflate.shared_group().map(Some),
+        }
     }
 
     /// Queues a whole message as one frame, compressed when allowed and worth it.

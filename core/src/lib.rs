@@ -18,6 +18,7 @@ mod input;
 mod keepalive;
 pub mod mask;
 mod message;
+mod prepared;
 pub mod proxy;
 mod rng;
 mod room_ahead;
@@ -38,5 +39,6 @@ pub use error::{Error, ProtocolError};
 /// handshake API.
 pub use http;
 pub use message::{Closed, Event, Message, MessageKind, Utf8Bytes};
+pub use prepared::PreparedMessage;
 pub use rng::Rng;
 pub use transmit::TransmitQueue;

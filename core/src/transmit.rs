@@ -17,6 +17,14 @@ use std::io::{self, IoSlice, Write};
 /// KiB threshold: closed loop 1.05x to 0.98x, pipelined 0.89x to 0.85x of the best peer's CPU.
 pub(crate) const SHARE_MIN: usize = 8 * 1024;
 
+/// A payload prepared once for many connections ([`PreparedMessage`](crate::PreparedMessage)) is
+/// shared from this length on (the first that a frame header gives an extended length), where
+/// one connection's own payload waits for [`SHARE_MIN`]: the prepared bytes would otherwise be
+/// copied into every queue, so sharing saves a copy per connection and holds the payload once
+/// however many queues it waits in. Below it, copying costs less memory than the two entries a
+/// shared frame takes in the queue.
+pub(crate) const PREPARED_SHARE_MIN: usize = 126;
+
 /// A gathering buffer that grew past this is released once written, so that one large burst
 /// does not pin its size for the life of the connection.
 const KEEP_CAPACITY: usize = 64 * 1024;
@@ -71,7 +79,19 @@ impl TransmitQueue {
     /// be worth its own chunk. The header is then held inline (at most
     /// [`MAX_HEADER_LEN`] bytes), so that a stream of such frames allocates nothing.
     pub(crate) fn push_shared(&mut self, header: &[u8], payload: &Bytes) {
-        if payload.len() < SHARE_MIN {
+        self.push_shared_from(header, payload, SHARE_MIN);
+    }
+
+    /// Appends a frame prepared once for many connections ([`PreparedMessage`]): like
+    /// [`push_shared`](Self::push_shared), sharing `payload` from [`PREPARED_SHARE_MIN`] bytes.
+    ///
+    /// [`PreparedMessage`]: crate::PreparedMessage
+    pub(crate) fn push_prepared(&mut self, header: &[u8], payload: &Bytes) {
+        self.push_shared_from(header, payload, PREPARED_SHARE_MIN);
+    }
+
+    fn push_shared_from(&mut self, header: &[u8], payload: &Bytes, min: usize) {
+        if payload.len() < min {
             self.push_slice(header);
             return self.push_slice(payload);
         }

@@ -18,7 +18,7 @@ const FIRST_INFLATE_STEP: usize = 256;
 const DEFLATE_CHUNK: usize = 16 << 10;
 /// The window zlib compresses raw deflate with at least; see
 /// [`DeflateConfig::server_max_window_bits`](super::DeflateConfig::server_max_window_bits).
-const MIN_ZLIB_WINDOW_BITS: u8 = 9;
+pub(super) const MIN_ZLIB_WINDOW_BITS: u8 = 9;
 /// The largest stored block's payload.
 const MAX_STORED: usize = 0xffff;
 

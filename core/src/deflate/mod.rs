@@ -57,6 +57,17 @@ pub use params::{
     client_accept, client_offer, server_negotiate, DeflateConfig, DeflateParams, NegotiationError, PERMESSAGE_DEFLATE,
 };
 
+/// How many [`PerMessageDeflate::shared_group`]s there are: one per window (9 to 15 bits, as the
+/// codec compresses) and zlib level (0 to 9).
+pub(crate) const SHARED_GROUPS: usize = 7 * 10;
+
+/// The group of a server compressing without context takeover with `bits` (clamped as the codec
+/// does: 8 compresses as 9) at `level` (above 9 means 9).
+fn shared_group(bits: u8, level: u32) -> usize {
+    let bits = usize::from(bits.clamp(codec::MIN_ZLIB_WINDOW_BITS, 15) - codec::MIN_ZLIB_WINDOW_BITS);
+    bits * 10 + level.min(9) as usize
+}
+
 /// The permessage-deflate state of one connection that negotiated it. The compressor and the
 /// decompressor are created on first use, so a connection that never sends (or never receives)
 /// a compressed message never holds their few hundred KiB.
@@ -82,6 +93,16 @@ impl PerMessageDeflate {
             deflater: None,
             inflater: None,
         }
+    }
+
+    /// The group of connections that compress a whole message to the same bytes, when this one
+    /// does so for every message: a server without context takeover resets its compressor after
+    /// each message, so its output depends only on the window and the level. `None` for a
+    /// client (a [`PreparedMessage`](crate::PreparedMessage) is masked per connection anyway) and
+    /// for a server that keeps its context.
+    pub(crate) fn shared_group(&self) -> Option<usize> {
+        (self.role == crate::Role::Server && self.params.server_no_context_takeover)
+            .then(|| shared_group(self.params.server_max_window_bits, self.level))
     }
 
     /// Whether a whole message of `len` bytes is worth compressing.
