@@ -1188,7 +1188,7 @@ impl<S: Stream> WebSocket<S> {
 }
 
 fn abnormal() -> Closed {
-    Closed { code: CloseCode::ABNORMAL, reason: String::new(), clean: false, error: None }
+    Closed::new(CloseCode::ABNORMAL, "", false)
 }
 
 /// Writes all of `out`, advancing it as the stream takes bytes: on a write timeout the rest

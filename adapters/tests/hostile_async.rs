@@ -98,7 +98,7 @@ async fn read_to_end<S, R: runtime::RuntimeIo<S>>(ws: &mut Ws<S, R>) -> Ending {
 }
 
 fn eof() -> Closed {
-    Closed { code: CloseCode::ABNORMAL, reason: String::new(), clean: false, error: Some(ProtocolError::UnexpectedEof) }
+    Closed::new(CloseCode::ABNORMAL, "", false).with_error(ProtocolError::UnexpectedEof)
 }
 
 /// An echo loop until the connection ends.
@@ -402,7 +402,7 @@ async fn a_peer_that_closes_but_never_sends_fin_is_disconnected_at_the_close_tim
         (received, peer)
     });
     let ending = server.await;
-    let clean = Closed { code: CloseCode::NORMAL, reason: String::new(), clean: true, error: None };
+    let clean = Closed::new(CloseCode::NORMAL, "", true);
     assert_eq!(ending.closed_events, std::slice::from_ref(&clean));
     assert_eq!(ending.last, clean);
     let (received, peer) = peer.join().unwrap();

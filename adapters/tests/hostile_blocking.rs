@@ -89,7 +89,7 @@ fn a_peer_that_closes_but_never_sends_fin_is_disconnected_at_the_close_timeout()
     // The server echoes, shuts down its side, waits for our FIN that never comes, and closes.
     assert_eq!(read_to_eof(&mut peer).unwrap(), [0x88, 0x02, 0x03, 0xe8]);
     let ending = server.join().unwrap();
-    let clean = Closed { code: CloseCode::NORMAL, reason: String::new(), clean: true, error: None };
+    let clean = Closed::new(CloseCode::NORMAL, "", true);
     assert_eq!(ending.closed_events, std::slice::from_ref(&clean));
     assert_eq!(ending.last, clean);
 }
@@ -134,12 +134,7 @@ fn a_reset_mid_frame_ends_the_connection_once_with_1006() {
             drop(peer);
         }
         let (ending, logs) = server.join().unwrap();
-        let eof = Closed {
-            code: CloseCode::ABNORMAL,
-            reason: String::new(),
-            clean: false,
-            error: Some(laputa::ProtocolError::UnexpectedEof),
-        };
+        let eof = Closed::new(CloseCode::ABNORMAL, "", false).with_error(laputa::ProtocolError::UnexpectedEof);
         assert_eq!(ending.closed_events, std::slice::from_ref(&eof), "hard reset: {hard}");
         assert_eq!(ending.last, eof);
         assert_eq!(ending.messages, 0);

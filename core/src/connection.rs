@@ -1215,7 +1215,7 @@ impl Connection {
     /// # server.handle_input(&from_client);
     /// let frame = CloseFrame { code: CloseCode::NORMAL, reason: "bye".into() };
     /// assert_eq!(server.poll_event(), Some(Event::CloseReceived(Some(frame))));
-    /// let closed = Closed { code: CloseCode::NORMAL, reason: "bye".into(), clean: true, error: None };
+    /// let closed = Closed::new(CloseCode::NORMAL, "bye", true);
     /// assert_eq!(server.poll_event(), Some(Event::Closed(closed)));
     /// # Ok::<(), Error>(())
     /// ```

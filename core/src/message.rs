@@ -286,8 +286,7 @@ impl From<Bytes> for Message {
 /// server.handle_input(&[0x88, 0x85, 0, 0, 0, 0, 0x03, 0xe8, b'b', b'y', b'e']);
 /// let frame = CloseFrame { code: CloseCode::NORMAL, reason: "bye".into() };
 /// assert_eq!(server.poll_event(), Some(Event::CloseReceived(Some(frame))));
-/// let closed = Closed { code: CloseCode::NORMAL, reason: "bye".into(), clean: true, error: None };
-/// assert_eq!(server.poll_event(), Some(Event::Closed(closed)));
+/// assert_eq!(server.poll_event(), Some(Event::Closed(Closed::new(CloseCode::NORMAL, "bye", true))));
 ///
 /// // A client that does not mask its frames breaks the protocol: the server fails the connection.
 /// let mut server = Connection::new(Role::Server, Config::default());
@@ -296,7 +295,10 @@ impl From<Bytes> for Message {
 /// assert_eq!((closed.code, closed.clean), (CloseCode::PROTOCOL_ERROR, false));
 /// assert_eq!(closed.error, Some(ProtocolError::UnmaskedFrame));
 /// ```
+///
+/// Fields may be added, so it is built with [`Closed::new`] outside this crate.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Closed {
     /// The code received from the peer (or sent, if we failed the connection); 1005 when the
     /// peer's close frame had no code, 1006 when no close frame was exchanged.
@@ -307,6 +309,37 @@ pub struct Closed {
     pub clean: bool,
     /// Set when the connection was failed because the peer broke the protocol or a limit.
     pub error: Option<ProtocolError>,
+}
+
+impl Closed {
+    /// How a connection ended, with no [`ProtocolError`]: for a driver that reports an end the
+    /// core did not see (a socket that failed is 1006, not clean), and for tests that compare
+    /// what a connection emitted.
+    ///
+    /// ```
+    /// use laputa_core::{CloseCode, Closed};
+    ///
+    /// let closed = Closed::new(CloseCode::ABNORMAL, "", false);
+    /// assert_eq!((closed.code, closed.reason.as_str()), (CloseCode::ABNORMAL, ""));
+    /// assert_eq!((closed.clean, closed.error), (false, None));
+    /// ```
+    pub fn new(code: CloseCode, reason: impl Into<String>, clean: bool) -> Self {
+        Self { code, reason: reason.into(), clean, error: None }
+    }
+
+    /// The same end, failed because of `error`.
+    ///
+    /// ```
+    /// use laputa_core::{CloseCode, Closed, ProtocolError};
+    ///
+    /// let error = ProtocolError::UnmaskedFrame;
+    /// let closed = Closed::new(error.close_code(), error.to_string(), false).with_error(error);
+    /// assert_eq!(closed.error, Some(ProtocolError::UnmaskedFrame));
+    /// ```
+    pub fn with_error(mut self, error: ProtocolError) -> Self {
+        self.error = Some(error);
+        self
+    }
 }
 
 /// What a [`Connection`](crate::Connection) reports to its driver, in order of arrival.
@@ -327,6 +360,7 @@ pub struct Closed {
 ///         Event::Ping(_) | Event::Pong(_) => {}             // the core answers pings itself
 ///         Event::CloseReceived(_) => {}                     // and close frames
 ///         Event::Closed(closed) => clean = closed.clean,
+///         _ => {} // events added later
 ///     }
 /// }
 /// assert!(clean);
@@ -337,7 +371,10 @@ pub struct Closed {
 /// assert_eq!(out, [0x8a, 0x00, 0x81, 0x05, b'H', b'e', b'l', b'l', b'o', 0x88, 0x02, 0x03, 0xe8]);
 /// # Ok::<(), laputa_core::Error>(())
 /// ```
+///
+/// Events may be added, so a `match` on it outside this crate has a `_` arm.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// A complete text or binary message.
     Message(Message),

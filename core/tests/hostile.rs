@@ -110,7 +110,7 @@ fn connection(role: Role) -> Connection {
 
 /// What a connection reports when it fails for `error`.
 fn failed(error: ProtocolError) -> Closed {
-    Closed { code: error.close_code(), reason: error.to_string(), clean: false, error: Some(error) }
+    Closed::new(error.close_code(), error.to_string(), false).with_error(error)
 }
 
 /// Asserts that `conn` failed for `error` with close code `code`: no message was delivered, the
@@ -470,7 +470,7 @@ fn close_payload_of_one_byte_and_unsendable_codes_are_1002() {
         let mut conn = connection(Role::Server);
         conn.handle_input(&client_frame(FIN | CLOSE, &code.to_be_bytes()));
         let evs = events(&mut conn);
-        let closed = Closed { code: CloseCode(code), reason: String::new(), clean: true, error: None };
+        let closed = Closed::new(CloseCode(code), "", true);
         assert_eq!(evs.last(), Some(&Event::Closed(closed)), "{code}");
         assert_eq!(read_frames(&transmit(&mut conn))[0].close_code(), Some(code), "echoed");
     }
@@ -554,12 +554,7 @@ fn a_ping_flood_never_read_then_silence_is_let_go_at_the_write_stall_deadline() 
     let evs = events(&mut conn);
     assert_eq!(
         evs,
-        [Event::Closed(Closed {
-            code: CloseCode::ABNORMAL,
-            reason: String::new(),
-            clean: false,
-            error: Some(ProtocolError::WriteStalled)
-        })]
+        [Event::Closed(Closed::new(CloseCode::ABNORMAL, "", false).with_error(ProtocolError::WriteStalled))]
     );
     assert!(conn.is_finished(), "the driver drops the socket");
     assert_eq!(conn.pending_transmit(), 0, "what could not be written is dropped");

@@ -650,5 +650,5 @@ impl<S, R: RuntimeIo<S>> Driver<S, R> {
 
 /// How a connection that ended without a `Closed` event (a broken socket) is reported.
 pub(crate) fn abnormal() -> Closed {
-    Closed { code: CloseCode::ABNORMAL, reason: String::new(), clean: false, error: None }
+    Closed::new(CloseCode::ABNORMAL, "", false)
 }

@@ -77,5 +77,5 @@ pub(crate) fn reset(peer: TcpStream) {
 
 /// How a connection that ended without a close handshake is reported: 1006, unclean.
 pub(crate) fn abnormal() -> Closed {
-    Closed { code: CloseCode::ABNORMAL, reason: String::new(), clean: false, error: None }
+    Closed::new(CloseCode::ABNORMAL, "", false)
 }

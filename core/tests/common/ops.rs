@@ -545,6 +545,7 @@ fn drain(side: &mut Side, peer: &Side) {
             }
             Event::CloseReceived(_) => {}
             Event::Closed(closed) => side.closed.push(closed),
+            other => panic!("{}: an event this test does not know: {other:?}", side.name),
         }
     }
 }
