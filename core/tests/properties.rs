@@ -382,7 +382,8 @@ struct Scenario {
 #[test]
 fn operation_model_fixed_scenarios() {
     // First byte: bit 0 turns on emit_pings. Then each op is (kind << 1) | side and its
-    // argument bytes; kinds: 0 send, 1 fragment, 2 ping, 3 pong, 4 close, 5 transmit (1 = the
+    // argument bytes; kinds: 0 send (first argument: bit 0 text, bit 1 as a `PreparedMessage`;
+    // second: the length), 1 fragment, 2 ping, 3 pong, 4 close, 5 transmit (1 = the
     // first half as Bytes, 0 = through the vectored view), 6 deliver (0 = all, else 7 * n
     // bytes), 8 jump past the close timeout. The same lists are the `ops` fuzz target's seeds
     // of the same names (fuzz/seeds/make_seeds.py).
@@ -427,6 +428,17 @@ fn operation_model_fixed_scenarios() {
             messages: 0,
             timeout_fired: true,
             endings: [(1005, "", true), (1006, "", false)],
+        },
+        // The server sends 611 bytes of text and 65,530 of binary, the client 40 bytes of text,
+        // each as a `PreparedMessage`; the server's output is taken as `Bytes` (the shared
+        // payloads among it), the client's through the vectored view.
+        Scenario {
+            name: "prepared_sends",
+            ops: &[0, 1, 3, 205, 1, 2, 250, 0, 3, 40, 11, 1, 10, 0, 13, 0, 12, 0],
+            count: 7,
+            messages: 3,
+            timeout_fired: false,
+            endings: [(1000, "", true), (1000, "end", true)],
         },
     ];
     for scenario in scenarios {

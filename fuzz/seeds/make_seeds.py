@@ -149,6 +149,7 @@ ops = {
     "fragments_trickled": transmit_ways([0, 3, 0, 200, 5, 30, 3, 1, 100, 11, 13, 1, 13, 1, 13, 1, 13, 1]),
     "both_close": transmit_ways([0, 8, 0, 5, 9, 1, 0, 10, 11, 12, 0, 13, 0]),
     "close_timeout": transmit_ways([0, 9, 2, 0, 11, 13, 0, 16]),
+    "prepared_sends": transmit_ways([0, 1, 3, 205, 1, 2, 250, 0, 3, 40, 11, 10, 13, 0, 12, 0]),
 }
 rng = random.Random(6455)
 for i in range(8):

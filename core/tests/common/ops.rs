@@ -1,7 +1,7 @@
 //! An operation-sequence model: a client and a server [`Connection`] wired together in memory,
-//! driven by a byte string read as a list of operations (sends of whole messages and fragments,
-//! pings, pongs, closes, partial deliveries, transmits, clock jumps), with the invariants of the
-//! protocol checked after every step and at the end:
+//! driven by a byte string read as a list of operations (sends of whole messages, plain or
+//! prepared, and fragments, pings, pongs, closes, partial deliveries, transmits, clock jumps),
+//! with the invariants of the protocol checked after every step and at the end:
 //!
 //! - nothing panics, and every command returns exactly the documented result;
 //! - every message sent arrives whole and in order, and none arrives after `Closed`;
@@ -17,7 +17,9 @@
 //! from the header byte.
 
 use laputa_core::bytes::{Buf, BufMut};
-use laputa_core::{CloseCode, Closed, Config, Connection, Error, Event, Message, MessageKind, Rng, Role, State};
+use laputa_core::{
+    CloseCode, Closed, Config, Connection, Error, Event, Message, MessageKind, PreparedMessage, Rng, Role, State,
+};
 use std::time::{Duration, Instant};
 
 /// Stops big sends once this many payload bytes were sent in one run, to keep runs fast.
@@ -261,7 +263,13 @@ impl Model {
         } else {
             Ok(())
         };
-        let result = side.conn.send(message.clone());
+        // Bit 1: sent as a `PreparedMessage`, as a broadcast would (shared on the server,
+        // masked on the client).
+        let result = if kind_byte & 2 == 0 {
+            side.conn.send(message.clone())
+        } else {
+            side.conn.send_prepared(&PreparedMessage::new(message.clone()))
+        };
         assert_eq!(result, expected, "{}: send", side.name);
         if result.is_ok() {
             self.bytes_sent += message.payload().len();
