@@ -22,6 +22,7 @@ mod prepared;
 pub mod proxy;
 mod rng;
 mod room_ahead;
+pub mod server;
 #[cfg(test)]
 mod test_log;
 mod transmit;

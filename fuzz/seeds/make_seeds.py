@@ -431,3 +431,32 @@ connect_flow = {
 }
 for name, data in connect_flow.items():
     write("connect_flow", name, data)
+
+# ---- server_admission: mode, request (see the target for the services and mode bits) ----
+def upgrade(target, *extra):
+    head = (
+        b"GET " + target + b" HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+    )
+    return head + b"".join(line + b"\r\n" for line in extra) + b"\r\n"
+
+
+server_admission = {
+    "not_found": (0, upgrade(b"/nowhere")),
+    "secure_no_credentials": (0, upgrade(b"/secure")),
+    "secure_sha256": (0x08, upgrade(b"/secure?x=1")),
+    "secure_md5_replayed": (0x08 | 0x10 | 0x40, upgrade(b"/secure/")),
+    "secure_wrong_password": (0x08 | 0x20, upgrade(b"/secure")),
+    "secure_stale": (0x07, upgrade(b"/secure", b'Authorization: Digest username="alice", realm="secure", '
+                                   b'nonce="AAAAAGVT8QDxxx", uri="/secure", response="00", qop=auth, nc=00000001, cnonce="c"')),
+    "secure_malformed": (0, upgrade(b"/secure", b"Authorization: Digest realm=\"x")),
+    "web_origin_ok": (0, upgrade(b"/web", b"Origin: https://example.com")),
+    "web_origin_refused": (0, upgrade(b"/web", b"Origin: https://evil.example")),
+    "chat_protocols_cookies": (0, upgrade(b"/chat", b"Sec-WebSocket-Protocol: superchat, chat", b"Cookie: a=1")),
+    "chat_banned": (0, upgrade(b"/%63hat", b"Cookie: banned=1")),
+    "broken_accept": (0, upgrade(b"/broken")),
+    "dot_segments": (0, upgrade(b"/x/../chat")),
+    "not_an_upgrade": (0, b"GET /chat HTTP/1.1\r\nHost: example.com\r\n\r\n"),
+}
+for name, (mode, data) in server_admission.items():
+    write("server_admission", name, bytes([mode]) + data)

@@ -220,8 +220,14 @@ impl ResponseInput<'_> {
     /// KD(secret, data) = H(concat(secret, ":", data))
     /// ```
     pub(crate) fn response(&self) -> String {
+        let ha1 = self.algorithm.h(&[self.user.as_bytes(), self.realm.as_bytes(), self.password.as_bytes()]);
+        self.response_with_ha1(ha1)
+    }
+
+    /// The `response` value from `H(username:realm:password)` computed beforehand (a server
+    /// that stores hashes rather than passwords); `password` is not used.
+    pub(crate) fn response_with_ha1(&self, mut ha1: String) -> String {
         let h = |parts: &[&[u8]]| self.algorithm.h(parts);
-        let mut ha1 = h(&[self.user.as_bytes(), self.realm.as_bytes(), self.password.as_bytes()]);
         if self.algorithm.is_session() {
             let cnonce = self.protection.map_or("", |(_, cnonce, _)| cnonce);
             ha1 = h(&[ha1.as_bytes(), self.nonce.as_bytes(), cnonce.as_bytes()]);

@@ -65,7 +65,7 @@ pub use basic::basic;
 pub use challenge::{Challenge, Scheme};
 pub use client::{choose, ClientAuth};
 pub use digest::DigestAlgorithm;
-pub use server::{ServerAuth, Verdict, DEFAULT_NONCE_LIFETIME_SECS};
+pub use server::{digest_ha1, Secret, ServerAuth, Verdict, DEFAULT_NONCE_LIFETIME_SECS};
 
 use http::Uri;
 use std::fmt;

@@ -121,7 +121,119 @@ pub enum Verdict {
 /// ```
 pub struct ServerAuth {
     realm: String,
+    /// Whether Basic is offered (and accepted).
+    basic: bool,
     digest: Option<DigestServer>,
+}
+
+/// What a server knows of a user's secret, to check what the client sends: the password, or
+/// only the Digest hashes `H(username:realm:password)` (`HA1`, RFC 7616 section 3.4.2) for MD5
+/// and SHA-256, so that no password is stored. Hashes serve Basic too: the password a Basic
+/// client sends is hashed the same way (SHA-256) and compared in constant time. `Debug` prints
+/// neither.
+///
+/// ```
+/// use laputa_core::auth::{digest_ha1, DigestAlgorithm, Secret};
+///
+/// let md5 = digest_ha1(DigestAlgorithm::Md5, "alice", "chat", "wonderland");
+/// let sha256 = digest_ha1(DigestAlgorithm::Sha256, "alice", "chat", "wonderland");
+/// let stored = Secret::digest_hashes(md5, sha256);
+/// assert_eq!(format!("{stored:?}"), "Secret::DigestHashes(<redacted>)");
+/// assert_eq!(format!("{:?}", Secret::password("wonderland")), "Secret::Password(<redacted>)");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(SecretKind);
+
+#[derive(Clone, PartialEq, Eq)]
+enum SecretKind {
+    Password(String),
+    /// Lower-case hex of `HA1` for MD5 and for SHA-256.
+    Hashes {
+        md5: String,
+        sha256: String,
+    },
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            SecretKind::Password(_) => f.write_str("Secret::Password(<redacted>)"),
+            SecretKind::Hashes { .. } => f.write_str("Secret::DigestHashes(<redacted>)"),
+        }
+    }
+}
+
+impl Secret {
+    /// The user's password.
+    ///
+    /// ```
+    /// use laputa_core::auth::Secret;
+    ///
+    /// let secret = Secret::password("wonderland");
+    /// assert_eq!(secret, Secret::password(String::from("wonderland")));
+    /// ```
+    pub fn password(password: impl Into<String>) -> Self {
+        Self(SecretKind::Password(password.into()))
+    }
+
+    /// The hashes `H(username:realm:password)` in hex, for MD5 and SHA-256 (see
+    /// [`digest_ha1`]); upper-case hex is accepted. They hold for one realm: a server whose
+    /// realm changes needs new ones.
+    ///
+    /// ```
+    /// use laputa_core::auth::{digest_ha1, DigestAlgorithm, Secret};
+    ///
+    /// // RFC 7616 section 3.9.1's user "Mufasa", password "Circle of Life", realm
+    /// // "http-auth@example.org", hashed once and stored.
+    /// let secret = Secret::digest_hashes(
+    ///     "3d78807defe7de2157e2b0b6573a855f",
+    ///     "7987C64C30E25F1B74BE53F966B49B90F2808AA92FAF9A00262392D7B4794232",
+    /// );
+    /// let sha256 = digest_ha1(DigestAlgorithm::Sha256, "Mufasa", "http-auth@example.org", "Circle of Life");
+    /// let md5 = digest_ha1(DigestAlgorithm::Md5, "Mufasa", "http-auth@example.org", "Circle of Life");
+    /// assert_eq!(secret, Secret::digest_hashes(md5, sha256));
+    /// ```
+    pub fn digest_hashes(md5_hex: impl Into<String>, sha256_hex: impl Into<String>) -> Self {
+        let lower = |hex: String| hex.to_ascii_lowercase();
+        Self(SecretKind::Hashes { md5: lower(md5_hex.into()), sha256: lower(sha256_hex.into()) })
+    }
+
+    /// Whether `sent`, a password from a Basic client, is this one (constant time).
+    fn matches_password(&self, user: &str, realm: &str, sent: &str) -> bool {
+        match &self.0 {
+            SecretKind::Password(password) => constant_time_eq(password.as_bytes(), sent.as_bytes()),
+            SecretKind::Hashes { sha256, .. } => {
+                let hashed = digest_ha1(DigestAlgorithm::Sha256, user, realm, sent);
+                constant_time_eq(hashed.as_bytes(), sha256.as_bytes())
+            }
+        }
+    }
+
+    /// `HA1` for `algorithm` (MD5 or SHA-256, the ones offered).
+    fn ha1(&self, algorithm: DigestAlgorithm, user: &str, realm: &str) -> String {
+        match &self.0 {
+            SecretKind::Password(password) => digest_ha1(algorithm, user, realm, password),
+            SecretKind::Hashes { md5, sha256 } => match algorithm {
+                DigestAlgorithm::Md5 | DigestAlgorithm::Md5Sess => md5.clone(),
+                DigestAlgorithm::Sha256 | DigestAlgorithm::Sha256Sess => sha256.clone(),
+            },
+        }
+    }
+}
+
+/// `H(username:realm:password)` in lower-case hex: the `HA1` of RFC 7616 section 3.4.2 that a
+/// server may store instead of the password ([`Secret::digest_hashes`]). The realm is the one
+/// [`ServerAuth::realm`] sends.
+///
+/// ```
+/// use laputa_core::auth::{digest_ha1, DigestAlgorithm};
+///
+/// // RFC 2617 section 3.5's example: "Mufasa", "testrealm@host.com", "Circle Of Life".
+/// let ha1 = digest_ha1(DigestAlgorithm::Md5, "Mufasa", "testrealm@host.com", "Circle Of Life");
+/// assert_eq!(ha1, "939e7578ed9e3c518a452acee763bce9");
+/// ```
+pub fn digest_ha1(algorithm: DigestAlgorithm, user: &str, realm: &str, password: &str) -> String {
+    algorithm.h(&[user.as_bytes(), realm.as_bytes(), password.as_bytes()])
 }
 
 struct DigestServer {
@@ -146,10 +258,12 @@ impl fmt::Debug for ServerAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut s = f.debug_struct("ServerAuth");
         s.field("realm", &self.realm);
-        match &self.digest {
-            None => s.field("scheme", &Scheme::Basic),
-            Some(digest) => s.field("scheme", &Scheme::Digest).field("nonce_lifetime", &digest.lifetime),
-        };
+        if self.basic {
+            s.field("basic", &true);
+        }
+        if let Some(digest) = &self.digest {
+            s.field("digest", &true).field("nonce_lifetime", &digest.lifetime);
+        }
         s.finish_non_exhaustive()
     }
 }
@@ -165,7 +279,7 @@ impl ServerAuth {
     /// assert_eq!(auth.challenge(0, false), ["Basic realm=\"chat\", charset=\"UTF-8\""]);
     /// ```
     pub fn basic(realm: &str) -> Self {
-        Self { realm: clean_realm(realm), digest: None }
+        Self { realm: clean_realm(realm), basic: true, digest: None }
     }
 
     /// Digest authentication (RFC 7616) for `realm`, with nonces authenticated by `secret`.
@@ -193,14 +307,33 @@ impl ServerAuth {
             lifetime: DEFAULT_NONCE_LIFETIME_SECS,
             replay: Mutex::new(replay),
         };
-        Self { realm, digest: Some(digest) }
+        Self { realm, basic: false, digest: Some(digest) }
+    }
+
+    /// Digest (as [`digest`](Self::digest)) and Basic offered together: the `401` carries the
+    /// two Digest challenges and then a Basic one, as separate `WWW-Authenticate` values, so
+    /// that each client answers the strongest scheme it speaks; either answer is checked.
+    ///
+    /// Basic sends the password itself (in base64): offer it only over TLS.
+    ///
+    /// ```
+    /// use laputa_core::auth::{choose, Challenge, ServerAuth, Scheme};
+    ///
+    /// let auth = ServerAuth::basic_and_digest("chat", &[7; 32]);
+    /// let challenges = Challenge::parse_all(&auth.challenge(0, false));
+    /// let schemes: Vec<_> = challenges.iter().map(|c| c.scheme().name().to_owned()).collect();
+    /// assert_eq!(schemes, ["Digest", "Digest", "Basic"]);
+    /// assert_eq!(choose(&challenges).map(Challenge::scheme), Some(&Scheme::Digest));
+    /// ```
+    pub fn basic_and_digest(realm: &str, secret: &[u8]) -> Self {
+        Self { basic: true, ..Self::digest(realm, secret) }
     }
 
     /// Sets how many seconds a Digest nonce stays valid (default
     /// [`DEFAULT_NONCE_LIFETIME_SECS`]); no effect on Basic.
     ///
     /// ```
-    /// use laputa_core::auth::{Challenge, ServerAuth};
+    /// use laputa_core::auth::ServerAuth;
     ///
     /// let auth = ServerAuth::digest("chat", &[7; 32]).with_nonce_lifetime(60);
     /// assert!(format!("{auth:?}").contains("nonce_lifetime: 60"));
@@ -229,7 +362,8 @@ impl ServerAuth {
     ///
     /// Basic: one challenge with the realm and `charset="UTF-8"` (RFC 7617 section 2.1). Digest:
     /// one for SHA-256 and one for MD5, each with `qop="auth"`, a fresh nonce, the `opaque` value
-    /// and `charset=UTF-8`.
+    /// and `charset=UTF-8`. Both ([`basic_and_digest`](Self::basic_and_digest)): the Digest
+    /// ones, then the Basic one (which has no `stale`).
     ///
     /// ```
     /// use laputa_core::auth::{Challenge, ServerAuth};
@@ -245,9 +379,8 @@ impl ServerAuth {
     pub fn challenge(&self, now_secs: u64, stale: bool) -> Vec<HeaderValue> {
         let mut realm = String::new();
         push_quoted(&mut realm, &self.realm);
-        let Some(digest) = &self.digest else {
-            return vec![header_value(format!("Basic realm={realm}, charset=\"UTF-8\""))];
-        };
+        let basic = self.basic.then(|| header_value(format!("Basic realm={realm}, charset=\"UTF-8\"")));
+        let Some(digest) = &self.digest else { return basic.into_iter().collect() };
         let nonce = digest.nonce(&self.realm, now_secs);
         OFFERED
             .iter()
@@ -262,6 +395,7 @@ impl ServerAuth {
                 }
                 header_value(value)
             })
+            .chain(basic)
             .collect()
     }
 
@@ -304,6 +438,38 @@ impl ServerAuth {
         now_secs: u64,
         password: impl FnOnce(&str) -> Option<String>,
     ) -> Verdict {
+        self.verify_secret(headers, method, uri, now_secs, |user| password(user).map(Secret::password))
+    }
+
+    /// [`verify`](Self::verify) with the user's [`Secret`]: a password, or Digest hashes
+    /// computed beforehand. `find` is called at most once; an unknown user (`None`) costs the
+    /// same hashing as a known one.
+    ///
+    /// ```
+    /// use laputa_core::auth::{basic, digest_ha1, Credentials, DigestAlgorithm, Secret, ServerAuth, Verdict};
+    /// use laputa_core::http::header::AUTHORIZATION;
+    /// use laputa_core::http::{HeaderMap, Method};
+    ///
+    /// let auth = ServerAuth::basic_and_digest("chat", &[7; 32]);
+    /// // Only hashes are stored.
+    /// let stored = Secret::digest_hashes(
+    ///     digest_ha1(DigestAlgorithm::Md5, "alice", "chat", "wonderland"),
+    ///     digest_ha1(DigestAlgorithm::Sha256, "alice", "chat", "wonderland"),
+    /// );
+    /// let find = |user: &str| (user == "alice").then(|| stored.clone());
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert(AUTHORIZATION, basic(&Credentials::new("alice", "wonderland")));
+    /// let verdict = auth.verify_secret(&headers, &Method::GET, "/", 0, find);
+    /// assert_eq!(verdict, Verdict::Authenticated { user: "alice".into() });
+    /// ```
+    pub fn verify_secret(
+        &self,
+        headers: &HeaderMap,
+        method: &Method,
+        uri: &str,
+        now_secs: u64,
+        find: impl FnOnce(&str) -> Option<Secret>,
+    ) -> Verdict {
         let mut values = headers.get_all(AUTHORIZATION).iter();
         let (Some(value), None) = (values.next(), values.next()) else {
             return if headers.contains_key(AUTHORIZATION) {
@@ -314,17 +480,19 @@ impl ServerAuth {
         };
         let Some(credentials) = Challenge::parse_credentials(value) else { return Verdict::BadRequest };
         match (&self.digest, credentials.scheme()) {
-            (None, Scheme::Basic) => verify_basic(&credentials, password),
-            (Some(digest), Scheme::Digest) => digest.verify(&self.realm, &credentials, method, uri, now_secs, password),
+            (_, Scheme::Basic) if self.basic => verify_basic(&self.realm, &credentials, find),
+            (Some(digest), Scheme::Digest) => digest.verify(&self.realm, &credentials, method, uri, now_secs, find),
             _ => Verdict::Challenge { stale: false },
         }
     }
 }
 
-fn verify_basic(credentials: &Challenge, password: impl FnOnce(&str) -> Option<String>) -> Verdict {
+fn verify_basic(realm: &str, credentials: &Challenge, find: impl FnOnce(&str) -> Option<Secret>) -> Verdict {
     let Some((user, sent)) = credentials.token68().and_then(basic::decode) else { return Verdict::BadRequest };
-    let known = password(&user);
-    let matches = constant_time_eq(known.as_deref().unwrap_or_default().as_bytes(), sent.as_bytes());
+    let known = find(&user);
+    // An unknown user is compared with an empty password, so that it costs the same.
+    let unknown = Secret::password("");
+    let matches = known.as_ref().unwrap_or(&unknown).matches_password(&user, realm, &sent);
     if known.is_some() && matches {
         Verdict::Authenticated { user }
     } else {
@@ -360,7 +528,7 @@ impl DigestServer {
         method: &Method,
         uri: &str,
         now: u64,
-        password: impl FnOnce(&str) -> Option<String>,
+        find: impl FnOnce(&str) -> Option<Secret>,
     ) -> Verdict {
         let refused = Verdict::Challenge { stale: false };
         let param = |name| credentials.param(name);
@@ -413,18 +581,20 @@ impl DigestServer {
         }
         let Some(issued) = self.nonce_issued(realm, nonce) else { return refused };
 
-        let known = password(&user);
+        let known = find(&user);
+        // An unknown user is hashed with an empty password, so that it costs the same.
+        let ha1 = known.as_ref().unwrap_or(&Secret::password("")).ha1(algorithm, &user, realm);
         let expected = ResponseInput {
             algorithm,
             user: &user,
             realm,
-            password: known.as_deref().unwrap_or_default(),
+            password: "",
             nonce,
             protection: Some((param("nc").unwrap_or_default(), cnonce, Qop::Auth)),
             method: method.as_str(),
             uri,
         }
-        .response();
+        .response_with_ha1(ha1);
         if !(constant_time_eq(expected.as_bytes(), response.to_ascii_lowercase().as_bytes()) && known.is_some()) {
             return refused;
         }
@@ -794,6 +964,48 @@ mod tests {
             server.verify(&answer(&mut client, "alice", "wonderland", "/", 1), &Method::GET, "/", NOW, password),
             refused
         );
+    }
+
+    #[test]
+    fn precomputed_hashes_verify_digest_and_basic() {
+        let hashes = Secret::digest_hashes(
+            digest_ha1(DigestAlgorithm::Md5, "alice", "chat", "wonderland").to_ascii_uppercase(),
+            digest_ha1(DigestAlgorithm::Sha256, "alice", "chat", "wonderland"),
+        );
+        let find = |user: &str| (user == "alice").then(|| hashes.clone());
+        let ok = Verdict::Authenticated { user: "alice".into() };
+        let server = ServerAuth::basic_and_digest("chat", b"secret");
+        let lines = server.challenge(NOW, false);
+        assert_eq!(lines.len(), 3);
+        for (challenge, seed) in Challenge::parse_all(&lines).iter().zip(1..) {
+            let mut client = ClientAuth::new(challenge).unwrap();
+            let good = answer(&mut client, "alice", "wonderland", "/", seed);
+            assert_eq!(server.verify_secret(&good, &Method::GET, "/", NOW, find), ok, "{challenge:?}");
+            let bad = answer(&mut client, "alice", "wonderlant", "/", seed + 10);
+            let verdict = server.verify_secret(&bad, &Method::GET, "/", NOW, find);
+            assert_eq!(verdict, Verdict::Challenge { stale: false }, "{challenge:?}");
+        }
+        // Hashes for another realm are another secret.
+        let other = ServerAuth::basic("other");
+        let headers = with_authorization(basic(&Credentials::new("alice", "wonderland")));
+        assert_eq!(other.verify_secret(&headers, &Method::GET, "/", NOW, find), Verdict::Challenge { stale: false });
+        // Basic to a Digest-only server, Digest to a Basic-only one: refused.
+        let digest_only = ServerAuth::digest("chat", b"secret");
+        assert_eq!(
+            digest_only.verify_secret(&headers, &Method::GET, "/", NOW, find),
+            Verdict::Challenge { stale: false }
+        );
+        assert_eq!(server.verify_secret(&headers, &Method::GET, "/", NOW, find), ok);
+    }
+
+    #[test]
+    fn basic_and_digest_challenges() {
+        let server = ServerAuth::basic_and_digest("chat", b"secret");
+        let stale = Challenge::parse_all(&server.challenge(NOW, true));
+        let schemes: Vec<_> = stale.iter().map(|c| (c.scheme().clone(), c.param("stale"))).collect();
+        assert_eq!(schemes, [(Scheme::Digest, Some("true")), (Scheme::Digest, Some("true")), (Scheme::Basic, None)]);
+        let debug = format!("{server:?}");
+        assert!(debug.contains("basic: true") && debug.contains("digest: true"), "{debug}");
     }
 
     #[test]

@@ -18,7 +18,7 @@ mod client;
 mod server;
 
 pub use client::{ClientHandshake, ClientRequest};
-pub use server::{Accept, IncomingRequest, Reject, ServerHandshake};
+pub use server::{Accept, Answer, IncomingRequest, Reject, ServerHandshake};
 
 use crate::http1::{write_response, Limits};
 use base64::Engine as _;

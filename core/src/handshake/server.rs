@@ -11,7 +11,7 @@ use crate::{Config, Connection, Rng, Role};
 use base64::Engine as _;
 use http::header::{
     CONNECTION, COOKIE, HOST, ORIGIN, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY,
-    SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION, UPGRADE,
+    SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION, SET_COOKIE, UPGRADE,
 };
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Version};
 use std::time::Instant;
@@ -289,7 +289,13 @@ impl IncomingRequest {
     /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
     /// ```
     pub fn accept_response(self, accept: Accept) -> Result<(http::Response<()>, Connection), HandshakeError> {
-        let deflate = self.negotiate_deflate();
+        self.upgrade(accept, false)
+    }
+
+    /// Checks `accept`, builds the 101 (queued in the connection when `queue_head`) and the
+    /// connection.
+    fn upgrade(self, accept: Accept, queue_head: bool) -> Result<(http::Response<()>, Connection), HandshakeError> {
+        let deflate = self.negotiate_deflate(&accept);
         let extra = self.answer_headers(&accept, deflate.as_ref().map(|(_, answer)| answer))?;
         let mut response = http::Response::new(());
         *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -306,7 +312,13 @@ impl IncomingRequest {
         for (name, value) in &extra {
             headers.append(name, value.clone());
         }
-        Ok((response, self.into_connection(accept.protocol.as_deref(), deflate.map(|(params, _)| params))))
+        let head = queue_head.then(|| response_head(&self.accept_value, accept.protocol.as_deref(), &extra));
+        let params = deflate.map(|(params, _)| params);
+        let mut connection = self.into_connection(accept.protocol.as_deref(), params, accept.config);
+        if let Some(head) = head {
+            connection.queue_raw(&head);
+        }
+        Ok((response, connection))
     }
 
     /// The request: method (GET), URI (as sent: path and query, or absolute form), version
@@ -518,11 +530,70 @@ impl IncomingRequest {
     /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
     /// ```
     pub fn accept(self, accept: Accept) -> Result<Connection, HandshakeError> {
-        let deflate = self.negotiate_deflate();
+        let deflate = self.negotiate_deflate(&accept);
         let head = self.response_head(&accept, deflate.as_ref().map(|(_, answer)| answer))?;
-        let mut connection = self.into_connection(accept.protocol.as_deref(), deflate.map(|(params, _)| params));
+        let params = deflate.map(|(params, _)| params);
+        let mut connection = self.into_connection(accept.protocol.as_deref(), params, accept.config);
         connection.queue_raw(&head);
         Ok(connection)
+    }
+
+    /// Turns the server's decision into what to write: the one accept flow of every adapter.
+    ///
+    /// - `Ok(accept)` that [`accept`](Self::accept) takes: [`Answer::Upgrade`], the connection
+    ///   with the 101 in its transmit queue.
+    /// - `Ok(accept)` that it refuses (a subprotocol the client did not offer, a header the
+    ///   handshake sets itself, an unencodable cookie): [`Answer::Refuse`] with a
+    ///   `500 Internal Server Error`, since the fault is the server's, and the
+    ///   [`HandshakeError::InvalidAccept`] that says why.
+    /// - `Err(reject)`: [`Answer::Refuse`] with the rejection's response and
+    ///   [`HandshakeError::Rejected`] carrying its status.
+    ///
+    /// A driver writes a refusal's `response` (within the close timeout), shuts down its write
+    /// side, and reports the `error`.
+    ///
+    /// ```
+    /// use laputa_core::handshake::{Accept, Answer, HandshakeError, ServerHandshake};
+    /// use laputa_core::Config;
+    /// use std::time::Instant;
+    ///
+    /// let request = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    ///     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    /// let incoming = || ServerHandshake::new(Config::default(), Instant::now()).handle_input(request);
+    ///
+    /// let Answer::Upgrade { mut connection, response } = incoming()?.unwrap().answer(Ok(Accept::new())) else {
+    ///     panic!()
+    /// };
+    /// assert_eq!(response.status(), 101);
+    /// let mut out = Vec::new();
+    /// connection.poll_transmit(Instant::now(), &mut out);
+    /// assert!(out.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
+    ///
+    /// // The client offered no subprotocol: the server's mistake, answered 500.
+    /// let Answer::Refuse { response, error } = incoming()?.unwrap().answer(Ok(Accept::new().protocol("x"))) else {
+    ///     panic!()
+    /// };
+    /// assert!(response.starts_with(b"HTTP/1.1 500 Internal Server Error\r\n"));
+    /// assert!(matches!(error, HandshakeError::InvalidAccept(_)));
+    /// # Ok::<(), HandshakeError>(())
+    /// ```
+    pub fn answer(self, decision: Result<Accept, Reject>) -> Answer {
+        match decision {
+            Ok(accept) => match self.upgrade(accept, true) {
+                Ok((response, connection)) => Answer::Upgrade { connection, response },
+                Err(error) => {
+                    debug!(%error, "upgrade accepted with an invalid answer: 500");
+                    let body = b"the server could not accept the upgrade\n";
+                    let response = write_response(StatusCode::INTERNAL_SERVER_ERROR, &HeaderMap::new(), body);
+                    Answer::Refuse { response, error }
+                }
+            },
+            Err(reject) => {
+                let status = reject.status();
+                let response = self.reject(reject);
+                Answer::Refuse { response, error: HandshakeError::rejected(status, "rejected by the application") }
+            }
+        }
     }
 
     /// Refuses the upgrade: returns the complete HTTP response to write before closing. The
@@ -560,11 +631,17 @@ impl IncomingRequest {
 
     /// The connection an accepted upgrade opens, given the bytes that came after the request.
     /// The 101 response is the caller's to send or queue first.
-    fn into_connection(self, protocol: Option<&str>, deflate: Option<crate::DeflateParams>) -> Connection {
+    fn into_connection(
+        self,
+        protocol: Option<&str>,
+        deflate: Option<crate::DeflateParams>,
+        config: Option<Config>,
+    ) -> Connection {
         debug!(path = self.path(), protocol, deflate = ?deflate, "upgrade accepted");
+        let config = config.unwrap_or(self.config);
         let mut connection = match deflate {
-            Some(params) => Connection::with_deflate(Role::Server, self.config, Rng::os(), params),
-            None => Connection::new(Role::Server, self.config),
+            Some(params) => Connection::with_deflate(Role::Server, config, Rng::os(), params),
+            None => Connection::new(Role::Server, config),
         };
         if !self.leftover.is_empty() {
             connection.handle_input(&self.leftover);
@@ -572,11 +649,15 @@ impl IncomingRequest {
         connection
     }
 
-    /// permessage-deflate, when [`Config::deflate`] enables it and the client offered something
-    /// acceptable: the parameters and the answer for `Sec-WebSocket-Extensions`. Malformed
-    /// extension headers are ignored (the offer is then simply not taken).
-    fn negotiate_deflate(&self) -> Option<(crate::DeflateParams, Extension)> {
-        let config = self.config.deflate.as_ref()?;
+    /// permessage-deflate, when [`Config::deflate`] (of the accept's config, else the
+    /// handshake's) enables it, the accept does not decline extensions, and the client offered
+    /// something acceptable: the parameters and the answer for `Sec-WebSocket-Extensions`.
+    /// Malformed extension headers are ignored (the offer is then simply not taken).
+    fn negotiate_deflate(&self, accept: &Accept) -> Option<(crate::DeflateParams, Extension)> {
+        if accept.no_extensions {
+            return None;
+        }
+        let config = accept.config.as_ref().unwrap_or(&self.config).deflate.as_ref()?;
         let offers: Vec<Extension> =
             self.extension_offers().filter_map(|value| parse_extensions(value).ok()).flatten().collect();
         server_negotiate(&offers, config)
@@ -613,6 +694,11 @@ impl IncomingRequest {
             ));
         }
         let mut headers = accept.headers.clone();
+        for cookie in &accept.cookies {
+            let value = HeaderValue::from_str(&cookie.to_string())
+                .map_err(|_| HandshakeError::InvalidAccept("a cookie that is not a header value"))?;
+            headers.append(SET_COOKIE, value);
+        }
         if let Some(answer) = deflate {
             let value = HeaderValue::from_str(&write_extension(answer))
                 .map_err(|_| HandshakeError::InvalidAccept("unencodable extension answer"))?;
@@ -829,6 +915,39 @@ pub struct Accept {
     pub protocol: Option<String>,
     /// Extra headers of the 101 response.
     pub headers: HeaderMap,
+    /// Cookies sent as `Set-Cookie` in the 101 response, after `headers`.
+    pub cookies: Vec<cookie::Cookie<'static>>,
+    /// The connection's [`Config`] (its limits, timers and permessage-deflate settings), in
+    /// place of the one the handshake was read with.
+    pub config: Option<Config>,
+    /// Declines every extension offer (permessage-deflate included) for this connection.
+    pub no_extensions: bool,
+}
+
+/// What to write for a decision on an upgrade request ([`IncomingRequest::answer`]).
+#[derive(Debug)]
+#[must_use]
+// Made once per request and taken apart at once: boxing the connection would cost every
+// accepted connection an allocation to save a refusal some stack.
+#[allow(clippy::large_enum_variant)]
+pub enum Answer {
+    /// Accepted.
+    Upgrade {
+        /// The server connection, the 101 response in its transmit queue and any bytes that
+        /// followed the request already fed to it.
+        connection: Connection,
+        /// The 101 response (its headers name the subprotocol and extensions agreed on).
+        response: http::Response<()>,
+    },
+    /// Refused: write `response` (within the close timeout), shut down the write side, and
+    /// report `error`.
+    Refuse {
+        /// The complete HTTP response: the rejection's, or a 500 for an accept that failed.
+        response: Vec<u8>,
+        /// Why: [`HandshakeError::Rejected`] with the status of a rejection, or the
+        /// [`HandshakeError::InvalidAccept`] of an accept that could not be answered.
+        error: HandshakeError,
+    },
 }
 
 impl Accept {
@@ -906,6 +1025,86 @@ impl Accept {
     /// ```
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         self.headers.append(name, value);
+        self
+    }
+
+    /// Sets a cookie: a `Set-Cookie` header in the 101 response (RFC 6265 section 4.1). A
+    /// cookie whose text is not a valid header value fails the accept
+    /// ([`HandshakeError::InvalidAccept`]).
+    ///
+    /// ```
+    /// use laputa_core::handshake::Accept;
+    /// use laputa_core::cookies::Cookie;
+    /// use std::time::Instant;
+    /// # let now = std::time::Instant::now();
+    /// # let mut handshake = laputa_core::handshake::ServerHandshake::new(Default::default(), now);
+    /// # let request = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\n\
+    /// #     \r\n";
+    /// # let incoming = handshake.handle_input(request)?.expect("a complete request");
+    /// let session = Cookie::build(("session", "42")).http_only(true).path("/").build();
+    /// let mut connection = incoming.accept(Accept::new().cookie(session))?;
+    /// let mut out = Vec::new();
+    /// connection.poll_transmit(Instant::now(), &mut out);
+    /// assert!(String::from_utf8_lossy(&out).contains("\r\nset-cookie: session=42; HttpOnly; Path=/\r\n"));
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
+    pub fn cookie(mut self, cookie: cookie::Cookie<'_>) -> Self {
+        self.cookies.push(cookie.into_owned());
+        self
+    }
+
+    /// Runs the connection with `config` rather than the [`Config`] the handshake was read
+    /// with: a service's own limits and timers, and its permessage-deflate settings for the
+    /// negotiation of this very answer.
+    ///
+    /// ```
+    /// use laputa_core::handshake::Accept;
+    /// use laputa_core::Config;
+    /// # let now = std::time::Instant::now();
+    /// # let mut handshake = laputa_core::handshake::ServerHandshake::new(Default::default(), now);
+    /// # let request = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\n\
+    /// #     \r\n";
+    /// # let incoming = handshake.handle_input(request)?.expect("a complete request");
+    /// let mut config = Config::default();
+    /// config.max_message_size = 4096;
+    /// let connection = incoming.accept(Accept::new().config(config))?;
+    /// assert_eq!(connection.config().max_message_size, 4096);
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = Some(config);
+        self
+    }
+
+    /// Declines every extension the client offered: no permessage-deflate for this
+    /// connection, whatever [`Config::deflate`] says.
+    ///
+    /// ```
+    /// use laputa_core::handshake::Accept;
+    /// use laputa_core::{Config, DeflateConfig};
+    /// use std::time::Instant;
+    /// # let now = std::time::Instant::now();
+    /// let mut config = Config::default();
+    /// config.deflate = Some(DeflateConfig::default());
+    /// # let mut handshake = laputa_core::handshake::ServerHandshake::new(config, now);
+    /// # let request = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\
+    /// #     \r\n";
+    /// # let incoming = handshake.handle_input(request)?.expect("a complete request");
+    /// // The client offered permessage-deflate, and `config` enables it.
+    /// let mut connection = incoming.accept(Accept::new().no_extensions())?;
+    /// let mut out = Vec::new();
+    /// connection.poll_transmit(Instant::now(), &mut out);
+    /// assert!(!String::from_utf8_lossy(&out).to_ascii_lowercase().contains("sec-websocket-extensions"));
+    /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
+    /// ```
+    pub fn no_extensions(mut self) -> Self {
+        self.no_extensions = true;
         self
     }
 }
