@@ -25,7 +25,8 @@
 use crate::{ClientBuilder, Error, IntoClientRequest};
 use laputa_core::connect::{Action, ConnectError, ConnectFlow};
 use laputa_core::handshake::{
-    Accept, ClientHandshake, ClientRequest, Handshake, HandshakeError, IncomingRequest, Reject, ServerHandshake,
+    Accept, Answer, ClientHandshake, ClientRequest, Handshake, HandshakeError, IncomingRequest, Reject,
+    ServerHandshake,
 };
 use laputa_core::{CloseCode, Closed, Config, Connection, Event, Message, MessageKind, TransmitQueue};
 use std::io::{self, Read, Write};
@@ -502,32 +503,23 @@ where
         Ok(request) => request,
         Err(error) => {
             if let Some(response) = error.handshake_error().and_then(HandshakeError::response_bytes) {
-                // Best effort, and bounded: a client that reads nothing cannot hold the thread.
-                io.outbuf = response;
-                let deadline = Instant::now().checked_add(close_timeout);
-                if let Ok(Some(())) = io.bounded(Direction::Write, deadline, Io::flush) {
-                    let _ = io.stream.shutdown_write();
-                }
+                io.refuse(response, close_timeout);
             }
             return Err(error);
         }
     };
-    match decide(&request) {
-        Ok(accept) => {
-            let connection = request.accept(accept)?;
+    // The core's one accept flow: the 101 and a connection, or the refusal to write (a 500
+    // when the accept itself cannot be answered).
+    let decision = decide(&request);
+    match request.answer(decision) {
+        Answer::Upgrade { connection, .. } => {
             let mut ws = WebSocket::from_parts(io, connection);
             ws.flush()?;
             Ok(ws)
         }
-        Err(reject) => {
-            let status = reject.status();
-            io.outbuf = request.reject(reject);
-            let deadline = Instant::now().checked_add(close_timeout);
-            if io.bounded(Direction::Write, deadline, Io::flush)?.is_none() {
-                return Err(io::Error::new(io::ErrorKind::TimedOut, "the client read none of the refusal").into());
-            }
-            io.stream.shutdown_write()?;
-            Err(HandshakeError::Rejected { status, reason: "rejected by the application" }.into())
+        Answer::Refuse { response, error } => {
+            io.refuse(response, close_timeout);
+            Err(error.into())
         }
     }
 }
@@ -1390,6 +1382,18 @@ impl<S: Stream> Io<S> {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Writes a refusal of the opening handshake and shuts down the write side. Best effort,
+    /// and bounded by `close_timeout`: a client that reads nothing cannot hold the thread.
+    pub(crate) fn refuse(&mut self, response: Vec<u8>, close_timeout: Duration) {
+        self.outbuf = response;
+        self.written = 0;
+        let deadline = Instant::now().checked_add(close_timeout);
+        if let Err(error) = self.bounded(Direction::Write, deadline, Io::flush) {
+            tracing::debug!(%error, "the refusal could not be written");
+        }
+        let _ = self.stream.shutdown_write();
     }
 
     /// Drives either side of the opening handshake until it completes, fails, or its deadline

@@ -49,7 +49,7 @@ use futures_sink::Sink;
 use laputa_core::bytes::buf::Limit;
 use laputa_core::bytes::BytesMut;
 use laputa_core::handshake::{
-    Accept, ClientHandshake, ClientRequest, HandshakeError, IncomingRequest, Reject, ServerHandshake,
+    Accept, Answer, ClientHandshake, ClientRequest, HandshakeError, IncomingRequest, Reject, ServerHandshake,
 };
 use laputa_core::{CloseCode, Closed, Config, Connection, Event, Message, MessageKind};
 use std::future::{poll_fn, Future};
@@ -671,17 +671,18 @@ where
             return Err(error);
         }
     };
-    match decide(&request) {
-        Ok(accept) => {
-            let connection = request.accept(accept)?;
+    // The core's one accept flow: the 101 and a connection, or the refusal to write (a 500
+    // when the accept itself cannot be answered), within the close timeout.
+    let decision = decide(&request);
+    match request.answer(decision) {
+        Answer::Upgrade { connection, .. } => {
             let mut ws = WebSocket::from_driver(Driver::new(io, connection));
             ws.flush().await?;
             Ok(ws)
         }
-        Err(reject) => {
-            let status = reject.status();
-            io.write_and_shut(request.reject(reject), Instant::now().checked_add(close_timeout)).await;
-            Err(HandshakeError::Rejected { status, reason: "rejected by the application" }.into())
+        Answer::Refuse { response, error } => {
+            io.write_and_shut(response, Instant::now().checked_add(close_timeout)).await;
+            Err(error.into())
         }
     }
 }
