@@ -1,5 +1,6 @@
 //! Micro-benchmarks of the core's hot paths: masking, UTF-8 validation, frame decoding and
-//! encoding through a connection, and handshake parsing. `cargo bench -p laputa-core`.
+//! encoding through a connection, handshake parsing, permessage-deflate, and a broadcast encoded
+//! once. `cargo bench -p laputa-core` (one group: `cargo bench -p laputa-core -- broadcast`).
 #![allow(missing_docs)] // criterion_group! generates undocumented items.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -173,5 +174,61 @@ fn deflate(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, masking, receive, send, utf8, handshake, deflate);
+/// One 1 KiB text message to 1,000 server connections (issue 19's broadcast): `send` on each
+/// (a copy of the payload per connection, and with permessage-deflate a compression each) against
+/// one `PreparedMessage` queued with `send_prepared` (the payload, or the compressed frame,
+/// shared). Each connection's queue is then emptied as a socket that took everything would,
+/// which drops what it held.
+fn broadcast(c: &mut Criterion) {
+    use laputa_core::bytes::Buf;
+    use laputa_core::{DeflateParams, PreparedMessage};
+    const SESSIONS: usize = 1000;
+    let text: String =
+        (0..).map(|i| format!("{{\"id\":{i},\"user\":\"user{}\",\"ok\":true}},", i * 7919 % 1000)).take(40).collect();
+    let text = text[..1024].to_owned();
+    let mut params = DeflateParams::default();
+    params.server_no_context_takeover = true;
+    let mut group = c.benchmark_group("broadcast");
+    group.throughput(Throughput::Elements(SESSIONS as u64));
+    for deflate in [false, true] {
+        let sessions = || -> Vec<Connection> {
+            (0..SESSIONS)
+                .map(|_| match deflate {
+                    true => Connection::with_deflate(Role::Server, Config::default(), Rng::seeded(1), params),
+                    false => Connection::new(Role::Server, Config::default()),
+                })
+                .collect()
+        };
+        let now = Instant::now();
+        let drain = |conn: &mut Connection| {
+            let queue = conn.transmit(now);
+            let len = queue.remaining();
+            queue.advance(len);
+        };
+        let name = if deflate { "deflate_no_context_takeover" } else { "plain" };
+        let message = Message::from(text.clone());
+        let mut conns = sessions();
+        group.bench_function(format!("{name}/send"), |b| {
+            b.iter(|| {
+                for conn in &mut conns {
+                    conn.send(black_box(message.clone())).unwrap();
+                    drain(conn);
+                }
+            })
+        });
+        let mut conns = sessions();
+        group.bench_function(format!("{name}/send_prepared"), |b| {
+            b.iter(|| {
+                let prepared = PreparedMessage::new(black_box(message.clone()));
+                for conn in &mut conns {
+                    conn.send_prepared(&prepared).unwrap();
+                    drain(conn);
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, masking, receive, send, utf8, handshake, deflate, broadcast);
 criterion_main!(benches);

@@ -980,7 +980,8 @@ impl Connection {
     ///
     /// - A server without permessage-deflate queues the header (held inline in the transmit
     ///   queue) and the message's payload as its [`Bytes`]: no copy and no allocation for this
-    ///   connection (payloads of 125 bytes or less are copied, which costs less than sharing).
+    ///   connection (payloads of 125 bytes or less are copied among the frames gathered for one
+    ///   write, as `send` does).
     /// - A server that compresses without context takeover (`server_no_context_takeover`)
     ///   queues the compressed frame of its group (window bits and compression level), built
     ///   by the first connection of the group that sends it (with its own compressor, created

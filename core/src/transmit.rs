@@ -21,8 +21,9 @@ pub(crate) const SHARE_MIN: usize = 8 * 1024;
 /// shared from this length on (the first that a frame header gives an extended length), where
 /// one connection's own payload waits for [`SHARE_MIN`]: the prepared bytes would otherwise be
 /// copied into every queue, so sharing saves a copy per connection and holds the payload once
-/// however many queues it waits in. Below it, copying costs less memory than the two entries a
-/// shared frame takes in the queue.
+/// however many queues it waits in. Below it a frame is copied into the gathering buffer: at
+/// most 127 bytes, against two 32-byte queue entries and a reference count that every queue
+/// holding the payload touches, and the small frames stay in one chunk for one plain write.
 pub(crate) const PREPARED_SHARE_MIN: usize = 126;
 
 /// A gathering buffer that grew past this is released once written, so that one large burst
