@@ -25,8 +25,7 @@
 use crate::{ClientBuilder, Error, IntoClientRequest};
 use laputa_core::connect::{Action, ConnectError, ConnectFlow};
 use laputa_core::handshake::{
-    Accept, Answer, ClientHandshake, ClientRequest, Handshake, HandshakeError, IncomingRequest, Reject,
-    ServerHandshake,
+    Accept, Answer, ClientHandshake, ClientRequest, Handshake, HandshakeError, IncomingRequest, Reject, ServerHandshake,
 };
 use laputa_core::{CloseCode, Closed, Config, Connection, Event, Message, MessageKind, TransmitQueue};
 use std::io::{self, Read, Write};
