@@ -40,6 +40,8 @@ pub mod hyper;
 mod maybe_tls;
 #[cfg(feature = "_async")]
 pub mod runtime;
+#[cfg(any(feature = "blocking", feature = "_async"))]
+pub mod server;
 #[cfg(feature = "smol")]
 pub mod smol;
 #[cfg(feature = "rustls")]

@@ -376,6 +376,45 @@ impl Connection {
         self.transmit.remaining() + self.waiting_pong.as_ref().map_or(0, |p| p.len() + 2)
     }
 
+    /// Bytes of output the driver has taken from [`transmit`](Self::transmit) (advanced past)
+    /// since the connection was made. With [`transmit_end`](Self::transmit_end) it tells when
+    /// a given message is written: a driver notes `transmit_end()` after queueing it, and the
+    /// message is out once `transmitted()` reaches that.
+    ///
+    /// ```
+    /// use laputa_core::bytes::Buf;
+    /// use laputa_core::{Config, Connection, Message, Role};
+    /// use std::time::Instant;
+    ///
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// server.send(Message::from("Hello"))?;
+    /// let end = server.transmit_end();
+    /// assert_eq!((server.transmitted(), end), (0, 7));
+    /// server.transmit(Instant::now()).advance(3);
+    /// assert!(server.transmitted() < end, "written in part");
+    /// server.transmit(Instant::now()).advance(4);
+    /// assert_eq!(server.transmitted(), end, "written whole");
+    /// # Ok::<(), laputa_core::Error>(())
+    /// ```
+    pub fn transmitted(&self) -> u64 {
+        self.transmit.written()
+    }
+
+    /// The position, counted as [`transmitted`](Self::transmitted) counts, just after the last
+    /// byte queued in the transmit queue.
+    ///
+    /// ```
+    /// use laputa_core::{Config, Connection, Role};
+    ///
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// server.ping(b"")?;
+    /// assert_eq!(server.transmit_end(), 2);
+    /// # Ok::<(), laputa_core::Error>(())
+    /// ```
+    pub fn transmit_end(&self) -> u64 {
+        self.transmit.end_position()
+    }
+
     /// Whether [`transmit`](Self::transmit) has anything to do: bytes to hand over, an answer to
     /// a ping waiting to join the queue, or a clock reading to take (the keepalive interval
     /// restarts after input). Lets a driver skip reading the clock on a connection with

@@ -205,6 +205,11 @@ impl<S, R: RuntimeIo<S>> Io<S, R> {
         self.stream
     }
 
+    /// The stream (to set socket options once a server knows the service).
+    pub(crate) fn stream(&self) -> &S {
+        &self.stream
+    }
+
     /// Writes the handshake phase's output.
     pub(crate) fn poll_write_handshake(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let out = std::mem::take(&mut self.handshake_out);

@@ -37,7 +37,7 @@
 //! application asks for events, so a slow receiver slows the peer down through TCP.
 
 pub(crate) mod connect;
-mod driver;
+pub(crate) mod driver;
 #[cfg(feature = "_futures_io")]
 pub(crate) mod futures_io;
 

@@ -1,0 +1,335 @@
+//! What every server shares, async or threaded: the builder, the table of services, the
+//! connection count, the stop flag, and the one accept decision (the core's routing and
+//! admission, then its answer).
+
+use super::pump::Opening;
+use super::service::{Mounted, Route, Service};
+use super::sessions::Sessions;
+use super::signal::Signal;
+use laputa_core::handshake::{Answer, HandshakeError, IncomingRequest, Reject};
+use laputa_core::server::{RouteError, Router};
+use laputa_core::{CloseCode, Config, Connection};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The most connections served at once by default; more wait in the kernel's accept queue.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+/// The first wait after a failed accept; it doubles up to [`MAX_ACCEPT_BACKOFF`].
+pub(crate) const MIN_ACCEPT_BACKOFF: Duration = Duration::from_millis(5);
+
+/// The longest wait between two accept attempts after errors (too many open files: the
+/// server waits for descriptors to come back instead of stopping).
+pub(crate) const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Builds a server: the address, the services, the limits. Start it on an async runtime with
+/// [`start`](Self::start).
+///
+/// ```
+/// # #[cfg(feature = "tokio")] {
+/// use laputa::server::{Server, Service, Session};
+/// use laputa::tokio::Tokio;
+/// use laputa::Message;
+///
+/// # tokio::runtime::Runtime::new()?.block_on(async {
+/// let server = Server::builder()
+///     .bind("127.0.0.1:0")
+///     .service("/Echo", Service::new(|| |session: &Session, message: Message| {
+///         session.send(message);
+///     }))?
+///     .start::<Tokio>()
+///     .await?;
+/// let url = format!("ws://{}/Echo", server.local_addr());
+/// let (mut ws, _) = laputa::tokio::connect(url.as_str()).await?;
+/// ws.send("BALUS").await?;
+/// assert_eq!(ws.recv().await?.as_text(), Some("BALUS"));
+/// server.stop(laputa::CloseCode::GOING_AWAY, "bye").await;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap(); }
+/// ```
+#[derive(Debug)]
+#[must_use = "a builder does nothing until started"]
+pub struct ServerBuilder {
+    pub(crate) addr: String,
+    pub(crate) router: Router<Route>,
+    pub(crate) max_connections: usize,
+    pub(crate) handshake: Config,
+}
+
+impl Default for ServerBuilder {
+    fn default() -> Self {
+        Self {
+            addr: "0.0.0.0:80".into(),
+            router: Router::new(),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            handshake: Config::default(),
+        }
+    }
+}
+
+impl ServerBuilder {
+    /// Where to listen: `HOST:PORT`, a port alone (every address), or a `ws://` URL. The
+    /// listener has `SO_REUSEADDR` (Rust's and tokio's default on Unix), so a restarted server
+    /// binds again at once.
+    ///
+    /// ```
+    /// use laputa::server::ServerBuilder;
+    ///
+    /// let builder = ServerBuilder::default().bind("ws://127.0.0.1:4649/");
+    /// # let _ = builder;
+    /// ```
+    pub fn bind(mut self, addr: impl AsRef<str>) -> Self {
+        self.addr = listen_addr(addr.as_ref());
+        self
+    }
+
+    /// Mounts `service` at `path`; a second service at the same path is an error.
+    ///
+    /// ```
+    /// use laputa::server::{ServerBuilder, Service, Session};
+    /// use laputa::Message;
+    ///
+    /// let echo = || Service::new(|| |session: &Session, message: Message| { session.send(message); });
+    /// let builder = ServerBuilder::default().service("/Echo", echo())?;
+    /// assert!(builder.service("/Echo/", echo()).is_err(), "the same path");
+    /// # Ok::<(), laputa::core::server::RouteError>(())
+    /// ```
+    pub fn service(mut self, path: &str, service: Service) -> Result<Self, RouteError> {
+        let mounted = Mounted { path: path.to_owned(), service, sessions: Sessions::default() };
+        self.router.insert(path, Route(Arc::new(mounted)))?;
+        Ok(self)
+    }
+
+    /// At most this many connections at once ([`DEFAULT_MAX_CONNECTIONS`]); the next wait in
+    /// the kernel's accept queue until one ends.
+    ///
+    /// ```
+    /// let builder = laputa::server::ServerBuilder::default().max_connections(1000);
+    /// # let _ = builder;
+    /// ```
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
+    /// The limits and timeouts of the opening handshake (its head size, its deadline, the
+    /// close timeout that bounds writing a refusal); each session then runs with its service's
+    /// `Config` ([`Admission::config`](laputa_core::server::Admission::config)).
+    ///
+    /// ```
+    /// use laputa::Config;
+    /// use std::time::Duration;
+    ///
+    /// let mut config = Config::default();
+    /// config.handshake_timeout = Duration::from_secs(5);
+    /// let builder = laputa::server::ServerBuilder::default().handshake_config(config);
+    /// # let _ = builder;
+    /// ```
+    pub fn handshake_config(mut self, config: Config) -> Self {
+        self.handshake = config;
+        self
+    }
+
+    pub(crate) fn into_shared(self, local_addr: SocketAddr) -> Arc<Shared> {
+        Arc::new(Shared {
+            router: RwLock::new(self.router),
+            local_addr,
+            handshake: self.handshake,
+            max_connections: self.max_connections,
+            connections: AtomicUsize::new(0),
+            stopping: AtomicBool::new(false),
+            stop: Signal::default(),
+            changed: Arc::new(Signal::default()),
+        })
+    }
+}
+
+/// `HOST:PORT` from what [`ServerBuilder::bind`] takes.
+fn listen_addr(addr: &str) -> String {
+    if let Ok(port) = addr.parse::<u16>() {
+        return format!("0.0.0.0:{port}");
+    }
+    let Some(rest) = addr.strip_prefix("ws://").or_else(|| addr.strip_prefix("wss://")) else {
+        return addr.to_owned();
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let has_port =
+        authority.rsplit_once(':').is_some_and(|(_, port)| port.parse::<u16>().is_ok()) && !authority.ends_with(']');
+    if has_port {
+        authority.to_owned()
+    } else {
+        let default_port = if addr.starts_with("wss://") { 443 } else { 80 };
+        format!("{authority}:{default_port}")
+    }
+}
+
+/// The state every handle of one server shares.
+pub(crate) struct Shared {
+    pub(crate) router: RwLock<Router<Route>>,
+    pub(crate) local_addr: SocketAddr,
+    pub(crate) handshake: Config,
+    pub(crate) max_connections: usize,
+    pub(crate) connections: AtomicUsize,
+    pub(crate) stopping: AtomicBool,
+    /// Notified when the server stops.
+    pub(crate) stop: Signal,
+    /// Notified when a connection or a session ends.
+    pub(crate) changed: Arc<Signal>,
+}
+
+/// An accepted upgrade, ready to become a session.
+pub(crate) struct Upgrade {
+    pub(crate) route: Route,
+    pub(crate) connection: Connection,
+    pub(crate) opening: Opening,
+}
+
+/// Where a connection comes from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Peer {
+    pub(crate) remote_addr: SocketAddr,
+    pub(crate) local_addr: SocketAddr,
+    pub(crate) secure: bool,
+}
+
+impl Shared {
+    pub(crate) fn routes(&self) -> Vec<Route> {
+        let router = self.router.read().unwrap_or_else(PoisonError::into_inner);
+        router.paths().filter_map(|path| router.route(path).cloned()).collect()
+    }
+
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// The one accept decision: `503` while stopping, else the core's routing and admission,
+    /// then its answer. `Err` holds the refusal to write (within the close timeout) and why.
+    pub(crate) fn decide(&self, request: IncomingRequest, peer: Peer) -> Result<Upgrade, (Vec<u8>, HandshakeError)> {
+        let now_secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let decision = if self.is_stopping() {
+            Err(Reject::new(http::StatusCode::SERVICE_UNAVAILABLE))
+        } else {
+            let router = self.router.read().unwrap_or_else(PoisonError::into_inner);
+            router.decide(&request, now_secs).map(|(route, admitted)| (route.clone(), admitted))
+        };
+        let http_request = request.request().clone();
+        let (route, user, answer) = match decision {
+            Ok((route, admitted)) => (Some(route), admitted.user, request.answer(Ok(admitted.accept))),
+            Err(reject) => (None, None, request.answer(Err(reject))),
+        };
+        match (answer, route) {
+            (Answer::Upgrade { connection, response }, Some(route)) => {
+                let opening = Opening {
+                    request: http_request,
+                    response,
+                    user,
+                    remote_addr: peer.remote_addr,
+                    local_addr: peer.local_addr,
+                    secure: peer.secure,
+                };
+                Ok(Upgrade { route, connection, opening })
+            }
+            (Answer::Refuse { response, error }, _) => {
+                tracing::debug!(%error, remote = %peer.remote_addr, path = http_request.uri().path(), "upgrade refused");
+                Err((response, error))
+            }
+            (Answer::Upgrade { .. }, None) => unreachable!("a refusal never upgrades"),
+        }
+    }
+
+    /// Mounts a service while the server runs.
+    pub(crate) fn add_service(&self, path: &str, service: Service) -> Result<Route, RouteError> {
+        let route = Route(Arc::new(Mounted { path: path.to_owned(), service, sessions: Sessions::default() }));
+        self.router.write().unwrap_or_else(PoisonError::into_inner).insert(path, route.clone())?;
+        Ok(route)
+    }
+
+    /// Unmounts a service and closes its sessions with 1001.
+    pub(crate) fn remove_service(&self, path: &str) -> bool {
+        let removed = self.router.write().unwrap_or_else(PoisonError::into_inner).remove(path);
+        let Some(route) = removed else { return false };
+        let _ = route.0.sessions.close_all(CloseCode::GOING_AWAY, "service removed");
+        true
+    }
+
+    pub(crate) fn sessions(&self, path: &str) -> Option<Sessions> {
+        let router = self.router.read().unwrap_or_else(PoisonError::into_inner);
+        router.route(path).map(|route| route.0.sessions.clone())
+    }
+
+    pub(crate) fn paths(&self) -> Vec<String> {
+        self.router.read().unwrap_or_else(PoisonError::into_inner).paths().map(str::to_owned).collect()
+    }
+
+    /// Starts stopping: no more accepts, every session closed with `code` and `reason`.
+    /// Returns the services and how long their close handshakes may take.
+    pub(crate) fn begin_stop(&self, code: CloseCode, reason: &str) -> (Vec<Route>, Duration) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.stop.notify();
+        let routes = self.routes();
+        let mut close_timeout = self.handshake.close_timeout;
+        for route in &routes {
+            if let Some(config) = route.0.service.admission.session_config() {
+                close_timeout = close_timeout.max(config.close_timeout);
+            }
+            if route.0.sessions.close_all(code, reason).is_err() {
+                let _ = route.0.sessions.close_all(CloseCode::GOING_AWAY, "");
+            }
+        }
+        (routes, close_timeout + Duration::from_millis(100))
+    }
+
+    /// One round of a service's keep-clean timer: closes the sessions that answered nothing
+    /// since the last round and pings the others. False once the service is removed or the
+    /// server stops: the timer ends.
+    pub(crate) fn keep_clean(&self, mounted: &Arc<Mounted>) -> bool {
+        let still_mounted = {
+            let router = self.router.read().unwrap_or_else(PoisonError::into_inner);
+            router.route(&mounted.path).is_some_and(|route| Arc::ptr_eq(&route.0, mounted))
+        };
+        if !still_mounted || self.is_stopping() {
+            return false;
+        }
+        let swept = mounted.sessions.sweep();
+        let _ = mounted.sessions.ping_all(laputa_core::bytes::Bytes::new());
+        tracing::debug!(path = %mounted.path, swept, "keep clean");
+        true
+    }
+
+    /// Counts a new connection; the slot frees it when dropped.
+    pub(crate) fn connection_slot(self: &Arc<Self>) -> ConnectionSlot {
+        self.connections.fetch_add(1, Ordering::AcqRel);
+        ConnectionSlot(self.clone())
+    }
+
+    pub(crate) fn at_connection_limit(&self) -> bool {
+        self.connections.load(Ordering::Acquire) >= self.max_connections
+    }
+}
+
+/// Counts a connection while it lives.
+pub(crate) struct ConnectionSlot(pub(crate) Arc<Shared>);
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::AcqRel);
+        self.0.changed.notify();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::listen_addr;
+
+    #[test]
+    fn listen_addresses_from_ports_addresses_and_urls() {
+        assert_eq!(listen_addr("4649"), "0.0.0.0:4649");
+        assert_eq!(listen_addr("127.0.0.1:4649"), "127.0.0.1:4649");
+        assert_eq!(listen_addr("ws://127.0.0.1:4649/chat"), "127.0.0.1:4649");
+        assert_eq!(listen_addr("ws://localhost"), "localhost:80");
+        assert_eq!(listen_addr("wss://[::1]"), "[::1]:443");
+        assert_eq!(listen_addr("wss://[::1]:8443/"), "[::1]:8443");
+    }
+}

@@ -1,0 +1,402 @@
+//! A session: one accepted WebSocket connection of a service, as the application sees it. The
+//! handle is `Send + Sync + Clone` and works from any thread or task: sending only queues (into
+//! the session's bounded [`outbox`](super::outbox)), and the session's driver writes.
+
+use super::outbox::{Outbox, Outgoing, Sent};
+use super::sessions::Sessions;
+use laputa_core::bytes::Bytes;
+use laputa_core::server::User;
+use laputa_core::{CloseCode, Message, PreparedMessage};
+use std::fmt;
+use std::future::Future;
+use std::io::{self, Read};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime};
+
+/// A session's id: 128 random bits from the OS, as 32 lowercase hex digits (websocket-sharp's
+/// `ID`, a GUID). Unique without coordination, across servers too.
+///
+/// ```
+/// use laputa::server::SessionId;
+///
+/// let (a, b) = (SessionId::random(), SessionId::random());
+/// assert_ne!(a, b);
+/// assert_eq!(a.as_str().len(), 32);
+/// assert_eq!(SessionId::from(a.as_str()), a);
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(Arc<str>);
+
+impl SessionId {
+    /// A fresh random id.
+    pub fn random() -> Self {
+        thread_local! {
+            static RNG: std::cell::RefCell<laputa_core::Rng> = std::cell::RefCell::new(laputa_core::Rng::os());
+        }
+        let mut bytes = [0u8; 16];
+        RNG.with(|rng| rng.borrow_mut().fill(&mut bytes));
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        SessionId(hex.into())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for SessionId {
+    fn from(id: &str) -> Self {
+        SessionId(id.into())
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionId({})", self.0)
+    }
+}
+
+/// What is known of a session from its opening handshake and its socket (websocket-sharp's
+/// `WebSocketContext`).
+///
+/// ```no_run
+/// # fn show(session: &laputa::server::Session) {
+/// let context = session.context();
+/// println!(
+///     "{} from {} (origin {:?}, user {:?}) on {}",
+///     context.path(),
+///     context.remote_addr(),
+///     context.origin(),
+///     context.user().map(|user| user.name()),
+///     if context.is_secure() { "wss" } else { "ws" },
+/// );
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct SessionContext {
+    pub(crate) request: http::Request<()>,
+    pub(crate) user: Option<User>,
+    pub(crate) remote_addr: SocketAddr,
+    pub(crate) local_addr: SocketAddr,
+    pub(crate) secure: bool,
+    pub(crate) protocol: Option<String>,
+    pub(crate) extensions: Option<String>,
+    pub(crate) started: SystemTime,
+}
+
+impl SessionContext {
+    /// The upgrade request (method, URI, headers).
+    pub fn request(&self) -> &http::Request<()> {
+        &self.request
+    }
+
+    /// The request's path, such as `/chat`.
+    pub fn path(&self) -> &str {
+        self.request.uri().path()
+    }
+
+    /// The request's query, without the `?`.
+    pub fn query(&self) -> Option<&str> {
+        self.request.uri().query()
+    }
+
+    /// The value of a query parameter, percent-decoded (`+` is a space): `?name=Sheeta` gives
+    /// `Some("Sheeta")` for `name`.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        self.query()?.split('&').find_map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode_component(key) == name).then(|| decode_component(value))
+        })
+    }
+
+    /// The request's headers.
+    pub fn headers(&self) -> &http::HeaderMap {
+        self.request.headers()
+    }
+
+    /// The `Origin` header.
+    pub fn origin(&self) -> Option<&str> {
+        self.headers().get(http::header::ORIGIN)?.to_str().ok()
+    }
+
+    /// The cookies the client sent, as (name, value) pairs.
+    pub fn cookies(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.headers()
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+    }
+
+    /// The authenticated user, when the service asks for authentication.
+    pub fn user(&self) -> Option<&User> {
+        self.user.as_ref()
+    }
+
+    /// The client's address.
+    pub fn remote_addr(&self) -> SocketAddr {
+        self.remote_addr
+    }
+
+    /// The server's address for this connection.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Whether the connection is over TLS (`wss`).
+    pub fn is_secure(&self) -> bool {
+        self.secure
+    }
+
+    /// The subprotocol chosen, if any.
+    pub fn protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
+    }
+
+    /// The extensions negotiated (the 101's `Sec-WebSocket-Extensions`), if any.
+    pub fn extensions(&self) -> Option<&str> {
+        self.extensions.as_deref()
+    }
+
+    /// When the session opened.
+    pub fn started(&self) -> SystemTime {
+        self.started
+    }
+}
+
+/// Percent-decodes a query component (`+` is a space); invalid escapes stay as they are.
+fn decode_component(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(byte) => {
+                        out.push(byte);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+pub(crate) struct Shared {
+    pub(crate) id: SessionId,
+    pub(crate) context: SessionContext,
+    pub(crate) outbox: Outbox,
+    pub(crate) sessions: Sessions,
+    /// Something arrived from the peer since the last [`Sessions::ping_all`].
+    pub(crate) active: AtomicBool,
+    /// Topics this session is subscribed to, so that its end unsubscribes it.
+    pub(crate) topics: Mutex<Vec<Arc<str>>>,
+    /// How long [`Session::send_wait`] waits for room.
+    pub(crate) send_timeout: Duration,
+}
+
+/// A handle to one session: `Send + Sync + Clone`, usable from any thread or task. Sending
+/// queues the message in the session's bounded outbound queue and returns at once; the
+/// service's [`SlowConsumer`](super::SlowConsumer) policy says what happens when the queue is
+/// full. The behaviour's hooks receive it; [`Sessions`] finds it by id.
+///
+/// ```no_run
+/// use laputa::server::{Behavior, Session};
+/// use laputa::Message;
+///
+/// struct Echo;
+///
+/// impl Behavior for Echo {
+///     fn on_message(&mut self, session: &Session, message: Message) {
+///         session.send(message); // queued; written as the peer reads
+///     }
+/// }
+/// ```
+#[derive(Clone)]
+pub struct Session(pub(crate) Arc<Shared>);
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session").field("id", &self.0.id).field("path", &self.0.context.path()).finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// The session's id.
+    pub fn id(&self) -> &SessionId {
+        &self.0.id
+    }
+
+    /// What the handshake and the socket told of the session.
+    pub fn context(&self) -> &SessionContext {
+        &self.0.context
+    }
+
+    /// The authenticated user, if the service asks for authentication.
+    pub fn user(&self) -> Option<&User> {
+        self.0.context.user()
+    }
+
+    /// The sessions of this session's service (to broadcast from a hook).
+    pub fn sessions(&self) -> &Sessions {
+        &self.0.sessions
+    }
+
+    /// Whether the session takes messages (it is not closing or closed).
+    pub fn is_open(&self) -> bool {
+        !self.0.outbox.is_closed()
+    }
+
+    /// Bytes of messages queued and not yet handed to the connection.
+    pub fn buffered_amount(&self) -> usize {
+        self.0.outbox.queued_bytes()
+    }
+
+    /// Sends a message: queues it and returns at once.
+    pub fn send(&self, message: impl Into<Message>) -> Sent {
+        let message = message.into();
+        self.0.outbox.push_data(Outgoing::Message(message))
+    }
+
+    /// Sends a message prepared once for many sessions (see [`Sessions::broadcast`]).
+    pub fn send_prepared(&self, message: &Arc<PreparedMessage>) -> Sent {
+        self.0.outbox.push_data(Outgoing::Prepared(message.clone()))
+    }
+
+    /// Sends a message without waiting, and calls `done` once it is written to the socket
+    /// (`true`) or once the session ends before it is (`false`); `done` runs on the session's
+    /// driver, so it must not block. Not called at all when the message was not queued.
+    pub fn send_with(&self, message: impl Into<Message>, done: impl FnOnce(bool) + Send + 'static) -> Sent {
+        let sent = self.send(message);
+        if sent.is_queued() && self.0.outbox.push_control(Outgoing::Completion(Box::new(done))) != Sent::Queued {
+            return Sent::Closed;
+        }
+        sent
+    }
+
+    /// Sends `len` bytes read from `reader` as one binary message (websocket-sharp's
+    /// `Send(Stream, int)`); fewer bytes than `len` is an `UnexpectedEof` error and nothing is sent.
+    pub fn send_from(&self, mut reader: impl Read, len: usize) -> io::Result<Sent> {
+        let mut buf = vec![0; len];
+        reader.read_exact(&mut buf)?;
+        Ok(self.send(Message::from(buf)))
+    }
+
+    /// Sends a file's contents as one binary message.
+    pub fn send_file(&self, path: impl AsRef<Path>) -> io::Result<Sent> {
+        Ok(self.send(Message::from(std::fs::read(path)?)))
+    }
+
+    /// Sends a message, waiting while the queue is full, up to the service's
+    /// [`send_timeout`](super::Service::send_timeout): [`Sent::Dropped`] when it passes. This is
+    /// the only way a sender waits for a slow reader.
+    pub fn send_wait(&self, message: impl Into<Message>) -> SendWait<'_> {
+        let message = message.into();
+        let deadline = Instant::now() + self.0.send_timeout;
+        SendWait { session: self, message: Some(message), deadline }
+    }
+
+    /// Sends a ping with `payload` (at most 125 bytes); pings are never dropped.
+    pub fn ping(&self, payload: impl Into<Bytes>) -> Result<Sent, laputa_core::Error> {
+        let payload = payload.into();
+        if payload.len() > 125 {
+            return Err(laputa_core::Error::ControlPayloadTooLong);
+        }
+        Ok(self.0.outbox.push_control(Outgoing::Ping(payload)))
+    }
+
+    /// Starts the close handshake with `code` and `reason`, after the messages already queued.
+    pub fn close(&self, code: CloseCode, reason: &str) -> Result<Sent, laputa_core::Error> {
+        let no_status = code == CloseCode::NO_STATUS && reason.is_empty();
+        if !code.is_sendable() && !no_status {
+            return Err(laputa_core::Error::InvalidCloseCode(code.0));
+        }
+        if reason.len() > 123 {
+            return Err(laputa_core::Error::ControlPayloadTooLong);
+        }
+        Ok(self.0.outbox.push_control(Outgoing::Close(code, reason.to_owned())))
+    }
+
+    /// Subscribes the session to `topic` (see [`Sessions::publish`]); true if it was not yet.
+    pub fn subscribe(&self, topic: &str) -> bool {
+        self.0.sessions.subscribe(self, topic)
+    }
+
+    /// Unsubscribes the session from `topic`; true if it was subscribed.
+    pub fn unsubscribe(&self, topic: &str) -> bool {
+        self.0.sessions.unsubscribe(self, topic)
+    }
+
+    /// The topics the session is subscribed to.
+    pub fn topics(&self) -> Vec<String> {
+        self.0.topics.lock().unwrap_or_else(PoisonError::into_inner).iter().map(|t| t.to_string()).collect()
+    }
+
+    pub(crate) fn mark_active(&self) {
+        self.0.active.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The future of [`Session::send_wait`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct SendWait<'a> {
+    session: &'a Session,
+    message: Option<Message>,
+    deadline: Instant,
+}
+
+impl Future for SendWait<'_> {
+    type Output = Sent;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Sent> {
+        let Some(message) = self.message.take() else { return Poll::Ready(Sent::Closed) };
+        let outbox = &self.session.0.outbox;
+        let weight = message.payload().len() + 14;
+        if outbox.has_room(weight) {
+            return Poll::Ready(outbox.push_data(Outgoing::Message(message)));
+        }
+        if Instant::now() >= self.deadline {
+            return Poll::Ready(Sent::Dropped);
+        }
+        outbox.wait_for_room(cx.waker(), self.deadline);
+        // Room may have come between the check and the registration.
+        if outbox.has_room(weight) {
+            return Poll::Ready(outbox.push_data(Outgoing::Message(message)));
+        }
+        self.message = Some(message);
+        Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_component;
+
+    #[test]
+    fn query_components_are_percent_decoded() {
+        assert_eq!(decode_component("Sheeta%20%26%20Pazu+!"), "Sheeta & Pazu !");
+        assert_eq!(decode_component("100%"), "100%");
+        assert_eq!(decode_component("%zz%4"), "%zz%4");
+        assert_eq!(decode_component("%e3%83%a9"), "ラ");
+    }
+}

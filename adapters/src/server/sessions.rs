@@ -1,0 +1,303 @@
+//! The sessions of one service (websocket-sharp's `WebSocketSessionManager`): lookup by id,
+//! broadcast encoded once, topics, pings and the sweep, counters.
+
+use super::counters::{Counters, Stats};
+use super::outbox::{Outgoing, Sent};
+use super::session::{Session, SessionId};
+use super::signal::Signal;
+use laputa_core::bytes::Bytes;
+use laputa_core::{CloseCode, Message, PreparedMessage};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// How a message handed to many sessions fared, session by session.
+///
+/// ```
+/// use laputa::server::Delivery;
+///
+/// let delivery = Delivery::default();
+/// assert_eq!(delivery.queued + delivery.dropped + delivery.closing, 0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Delivery {
+    /// Sessions that queued it.
+    pub queued: usize,
+    /// Sessions whose full queue dropped it ([`SlowConsumer::Drop`](super::SlowConsumer::Drop)).
+    pub dropped: usize,
+    /// Sessions closed for being slow ([`SlowConsumer::Close`](super::SlowConsumer::Close)).
+    pub closing: usize,
+}
+
+impl Delivery {
+    fn count(&mut self, sent: Sent) {
+        match sent {
+            Sent::Queued => self.queued += 1,
+            Sent::Dropped => self.dropped += 1,
+            Sent::Closing => self.closing += 1,
+            Sent::Closed => {}
+        }
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    sessions: RwLock<HashMap<SessionId, Session>>,
+    topics: RwLock<HashMap<Arc<str>, HashMap<SessionId, Session>>>,
+    counters: Arc<Counters>,
+    /// The server's, told when a session ends.
+    changed: std::sync::OnceLock<Arc<Signal>>,
+}
+
+/// The sessions of one service. Cheap to clone (a shared handle); every method works from any
+/// thread or task and never waits for a session's peer.
+///
+/// Broadcasts are encoded once: the frame is built once ([`PreparedMessage`]) and every
+/// session's queue holds the same bytes. With permessage-deflate, sessions that negotiated no
+/// server context takeover share one compressed frame per window size; others compress the
+/// message on their own.
+///
+/// ```no_run
+/// use laputa::server::{Behavior, Session};
+/// use laputa::Message;
+///
+/// /// websocket-sharp's `Chat`: every message goes to every session, the sender included.
+/// struct Chat;
+///
+/// impl Behavior for Chat {
+///     fn on_message(&mut self, session: &Session, message: Message) {
+///         let delivery = session.sessions().broadcast(message);
+///         if delivery.dropped > 0 {
+///             tracing::warn!(dropped = delivery.dropped, "some readers fall behind");
+///         }
+///     }
+/// }
+/// ```
+#[derive(Clone, Default)]
+pub struct Sessions(Arc<Inner>);
+
+impl fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sessions").field("count", &self.count()).finish_non_exhaustive()
+    }
+}
+
+impl Sessions {
+    fn read(&self) -> RwLockReadGuard<'_, HashMap<SessionId, Session>> {
+        self.0.sessions.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, HashMap<SessionId, Session>> {
+        self.0.sessions.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn counters(&self) -> &Arc<Counters> {
+        &self.0.counters
+    }
+
+    /// How many sessions are open.
+    pub fn count(&self) -> usize {
+        self.read().len()
+    }
+
+    /// The ids of the open sessions.
+    pub fn ids(&self) -> Vec<SessionId> {
+        self.read().keys().cloned().collect()
+    }
+
+    /// The ids of sessions that received something from their peer since the last
+    /// [`ping_all`](Self::ping_all).
+    pub fn active_ids(&self) -> Vec<SessionId> {
+        self.ids_where(true)
+    }
+
+    /// The ids of sessions that received nothing from their peer since the last
+    /// [`ping_all`](Self::ping_all).
+    pub fn inactive_ids(&self) -> Vec<SessionId> {
+        self.ids_where(false)
+    }
+
+    fn ids_where(&self, active: bool) -> Vec<SessionId> {
+        self.read()
+            .iter()
+            .filter(|(_, session)| session.0.active.load(Ordering::Relaxed) == active)
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// The session with this id, if it is open.
+    pub fn get(&self, id: &SessionId) -> Option<Session> {
+        self.read().get(id).cloned()
+    }
+
+    /// Every open session.
+    pub fn all(&self) -> Vec<Session> {
+        self.read().values().cloned().collect()
+    }
+
+    /// Sends `message` to every session, encoded once.
+    pub fn broadcast(&self, message: impl Into<Message>) -> Delivery {
+        self.broadcast_prepared(&Arc::new(PreparedMessage::new(message)), None)
+    }
+
+    /// Sends `message` to every session but `except` (the sender, usually).
+    pub fn broadcast_except(&self, except: &SessionId, message: impl Into<Message>) -> Delivery {
+        self.broadcast_prepared(&Arc::new(PreparedMessage::new(message)), Some(except))
+    }
+
+    /// Sends a prepared message to every session but `except`.
+    pub fn broadcast_prepared(&self, message: &Arc<PreparedMessage>, except: Option<&SessionId>) -> Delivery {
+        let mut delivery = Delivery::default();
+        for (id, session) in self.read().iter() {
+            if Some(id) != except {
+                delivery.count(session.send_prepared(message));
+            }
+        }
+        delivery
+    }
+
+    /// Sends `message` to the session with this id: `None` if there is no such session.
+    pub fn send_to(&self, id: &SessionId, message: impl Into<Message>) -> Option<Sent> {
+        Some(self.get(id)?.send(message))
+    }
+
+    /// Closes the session with this id: `None` if there is no such session.
+    pub fn close_session(
+        &self,
+        id: &SessionId,
+        code: CloseCode,
+        reason: &str,
+    ) -> Option<Result<Sent, laputa_core::Error>> {
+        Some(self.get(id)?.close(code, reason))
+    }
+
+    /// Pings the session with this id.
+    pub fn ping(&self, id: &SessionId, payload: impl Into<Bytes>) -> Option<Result<Sent, laputa_core::Error>> {
+        Some(self.get(id)?.ping(payload))
+    }
+
+    /// Pings every session, and marks them all inactive until their peer sends something (a
+    /// pong, or anything else): [`sweep`](Self::sweep) later closes those still inactive.
+    pub fn ping_all(&self, payload: impl Into<Bytes>) -> Result<Delivery, laputa_core::Error> {
+        let payload = payload.into();
+        if payload.len() > 125 {
+            return Err(laputa_core::Error::ControlPayloadTooLong);
+        }
+        let mut delivery = Delivery::default();
+        for session in self.read().values() {
+            session.0.active.store(false, Ordering::Relaxed);
+            delivery.count(session.0.outbox.push_control(Outgoing::Ping(payload.clone())));
+        }
+        Ok(delivery)
+    }
+
+    /// Closes (1001, going away) every session that received nothing since the last
+    /// [`ping_all`](Self::ping_all); returns how many. A session that answered, or sent
+    /// anything at all, is never swept (websocket-sharp's sweep could dispose live sessions).
+    pub fn sweep(&self) -> usize {
+        let stale: Vec<Session> =
+            self.read().values().filter(|s| !s.0.active.load(Ordering::Relaxed)).cloned().collect();
+        for session in &stale {
+            tracing::debug!(id = %session.id(), "sweep: no answer to the last ping");
+            let _ = session.close(CloseCode::GOING_AWAY, "no answer to ping");
+        }
+        stale.len()
+    }
+
+    /// Closes every session with `code` and `reason`.
+    pub fn close_all(&self, code: CloseCode, reason: &str) -> Result<usize, laputa_core::Error> {
+        let sessions = self.all();
+        for session in &sessions {
+            session.close(code, reason)?;
+        }
+        Ok(sessions.len())
+    }
+
+    /// Sends `message` to every session subscribed to `topic`, encoded once.
+    pub fn publish(&self, topic: &str, message: impl Into<Message>) -> Delivery {
+        let message = Arc::new(PreparedMessage::new(message));
+        let mut delivery = Delivery::default();
+        let topics = self.0.topics.read().unwrap_or_else(PoisonError::into_inner);
+        for session in topics.get(topic).into_iter().flat_map(HashMap::values) {
+            delivery.count(session.send_prepared(&message));
+        }
+        delivery
+    }
+
+    /// How many sessions are subscribed to `topic`.
+    pub fn subscribers(&self, topic: &str) -> usize {
+        self.0.topics.read().unwrap_or_else(PoisonError::into_inner).get(topic).map_or(0, HashMap::len)
+    }
+
+    /// The topics with at least one subscriber.
+    pub fn topics(&self) -> Vec<String> {
+        self.0.topics.read().unwrap_or_else(PoisonError::into_inner).keys().map(|t| t.to_string()).collect()
+    }
+
+    /// A snapshot of the service's counters.
+    pub fn stats(&self) -> Stats {
+        self.0.counters.snapshot()
+    }
+
+    pub(crate) fn subscribe(&self, session: &Session, topic: &str) -> bool {
+        let mut topics = self.0.topics.write().unwrap_or_else(PoisonError::into_inner);
+        // Checked under the topics' lock, which `remove` takes after the session ended: a
+        // session that ended is never left in a topic.
+        if session.0.outbox.is_ended() {
+            return false;
+        }
+        let key = topics.get_key_value(topic).map_or_else(|| Arc::from(topic), |(key, _)| key.clone());
+        let added = topics.entry(key.clone()).or_default().insert(session.id().clone(), session.clone()).is_none();
+        if added {
+            session.0.topics.lock().unwrap_or_else(PoisonError::into_inner).push(key);
+        }
+        added
+    }
+
+    pub(crate) fn unsubscribe(&self, session: &Session, topic: &str) -> bool {
+        let mut topics = self.0.topics.write().unwrap_or_else(PoisonError::into_inner);
+        let Some(members) = topics.get_mut(topic) else { return false };
+        let removed = members.remove(session.id()).is_some();
+        if members.is_empty() {
+            topics.remove(topic);
+        }
+        if removed {
+            session.0.topics.lock().unwrap_or_else(PoisonError::into_inner).retain(|t| &**t != topic);
+        }
+        removed
+    }
+
+    /// A new session joins.
+    pub(crate) fn insert(&self, session: &Session) {
+        self.write().insert(session.id().clone(), session.clone());
+        self.0.counters.opened();
+    }
+
+    /// Tells `changed` whenever a session ends.
+    pub(crate) fn set_changed(&self, changed: Arc<Signal>) {
+        let _ = self.0.changed.set(changed);
+    }
+
+    /// A session is over (its outbox ended): it leaves the map and its topics.
+    pub(crate) fn remove(&self, session: &Session) {
+        if self.write().remove(session.id()).is_none() {
+            return;
+        }
+        self.0.counters.ended();
+        if let Some(changed) = self.0.changed.get() {
+            changed.notify();
+        }
+        let mut map = self.0.topics.write().unwrap_or_else(PoisonError::into_inner);
+        let topics = std::mem::take(&mut *session.0.topics.lock().unwrap_or_else(PoisonError::into_inner));
+        for topic in topics {
+            if let Some(members) = map.get_mut(&topic) {
+                members.remove(session.id());
+                if members.is_empty() {
+                    map.remove(&topic);
+                }
+            }
+        }
+    }
+}
