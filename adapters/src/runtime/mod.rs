@@ -36,12 +36,14 @@
 //! At most one message beyond the mark is buffered. Received data is read only as the
 //! application asks for events, so a slow receiver slows the peer down through TCP.
 
+mod accept_tls;
 pub(crate) mod connect;
 pub(crate) mod driver;
 #[cfg(feature = "_futures_io")]
 pub(crate) mod futures_io;
 
 use crate::Error;
+pub use accept_tls::ServerTransport;
 pub use connect::ClientTransport;
 use driver::{Driver, Io};
 use futures_core::Stream;

@@ -1,9 +1,9 @@
 //! TLS for the blocking adapter: rustls' [`StreamOwned`] as a [`blocking::Stream`], and a
 //! handshake bounded by a deadline.
 
-use super::{MaybeTls, TlsConnector};
+use super::{MaybeTls, TlsAcceptor, TlsConnector};
 use crate::blocking::Stream;
-use rustls::{ClientConnection, ConnectionCommon, SideData, StreamOwned};
+use rustls::{ClientConnection, ConnectionCommon, ServerConnection, SideData, StreamOwned};
 use std::io::{self, Write};
 use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
@@ -78,11 +78,7 @@ pub fn handshake_blocking<S: Stream>(
     let name = super::server_name(server_name)?;
     let mut connection = ClientConnection::new(connector.config().clone(), name)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    let saved = (Stream::read_timeout(&stream)?, Stream::write_timeout(&stream)?);
-    let result = drive(&mut connection, &mut stream, deadline);
-    // The application's timeouts come back whatever happened.
-    let restored = Stream::set_read_timeout(&mut stream, saved.0).and(Stream::set_write_timeout(&mut stream, saved.1));
-    result.and(restored)?;
+    handshake(&mut connection, &mut stream, deadline, "server")?;
     tracing::debug!(
         server = server_name,
         version = ?connection.protocol_version(),
@@ -92,9 +88,98 @@ pub fn handshake_blocking<S: Stream>(
     Ok(StreamOwned::new(connection, stream))
 }
 
+/// A blocking server's TLS stream, handshake complete (by default over a
+/// [`TcpStream`](std::net::TcpStream)): what [`TlsAcceptor::accept_blocking`] returns, a
+/// [`blocking::Stream`](Stream) that [`blocking::accept`](crate::blocking::accept) upgrades.
+/// Its session (the client's certificates, ALPN) is [`ServerTlsStream::connection`](super::ServerTlsStream::connection).
+///
+/// ```
+/// use laputa::tls::{BlockingServerStream, ServerTlsStream};
+///
+/// // The certificate the client presented, for a session's context.
+/// fn client_certificate(stream: &BlockingServerStream) -> Option<Vec<u8>> {
+///     Some(stream.peer_certificates()?.first()?.to_vec())
+/// }
+/// ```
+pub type BlockingServerStream<S = std::net::TcpStream> = StreamOwned<ServerConnection, S>;
+
+impl TlsAcceptor {
+    /// Runs a TLS server handshake over `stream` (a connection a listener accepted) and returns
+    /// the TLS stream, handshake complete, for [`blocking::accept`](crate::blocking::accept).
+    ///
+    /// `deadline` bounds the whole handshake: every read and write waits at most until then
+    /// (through the stream's read and write timeouts, which are restored before returning), and
+    /// an [`io::ErrorKind::TimedOut`] error says it passed, so a client that connects and sends
+    /// nothing, or trickles its hello, holds a thread only that long. `None` waits as long as
+    /// the stream's own timeouts let it.
+    ///
+    /// A client that does not speak TLS (a plain HTTP request, say), a certificate the
+    /// settings refuse, or no certificate where one is required, is an error of kind
+    /// `InvalidData` whose [`rustls_error`](super::rustls_error) says why; the alert that tells
+    /// the client is sent first. A client that closes the connection midway is `UnexpectedEof`.
+    ///
+    /// ```
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls_support/mod.rs")); }
+    /// # let pki = support::Pki::new();
+    /// use laputa::tls::{self, rustls, TlsAcceptor};
+    /// use std::io::Write;
+    /// use std::net::{TcpListener, TcpStream};
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let acceptor = TlsAcceptor::from_pem(pki.leaf.chain_pem.as_bytes(), pki.leaf.key_pem.as_bytes())?;
+    /// let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///
+    /// // A client that sends plain HTTP to the TLS port.
+    /// let mut client = TcpStream::connect(listener.local_addr()?)?;
+    /// client.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")?;
+    /// let (tcp, _) = listener.accept()?;
+    /// let error = acceptor.accept_blocking(tcp, Some(Instant::now() + Duration::from_secs(5))).unwrap_err();
+    /// assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+    /// assert!(matches!(tls::rustls_error(&error), Some(rustls::Error::InvalidMessage(_))));
+    ///
+    /// // A client that sends nothing: the deadline ends the wait.
+    /// let _silent = TcpStream::connect(listener.local_addr()?)?;
+    /// let (tcp, _) = listener.accept()?;
+    /// let error = acceptor.accept_blocking(tcp, Some(Instant::now() + Duration::from_millis(100))).unwrap_err();
+    /// assert_eq!(error.kind(), std::io::ErrorKind::TimedOut);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn accept_blocking<S: Stream>(
+        &self,
+        mut stream: S,
+        deadline: Option<Instant>,
+    ) -> io::Result<StreamOwned<ServerConnection, S>> {
+        let mut connection =
+            ServerConnection::new(self.config().clone()).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        handshake(&mut connection, &mut stream, deadline, "client")?;
+        super::log_accepted(&connection);
+        Ok(StreamOwned::new(connection, stream))
+    }
+}
+
+/// Runs the handshake within `deadline` and gives the stream its own timeouts back, whatever
+/// happened.
+fn handshake<C, D, S>(connection: &mut C, stream: &mut S, deadline: Option<Instant>, peer: &str) -> io::Result<()>
+where
+    C: DerefMut + Deref<Target = ConnectionCommon<D>>,
+    D: SideData,
+    S: Stream,
+{
+    let saved = (Stream::read_timeout(stream)?, Stream::write_timeout(stream)?);
+    let result = drive(connection, stream, deadline, peer);
+    let restored = Stream::set_read_timeout(stream, saved.0).and(Stream::set_write_timeout(stream, saved.1));
+    result.and(restored)
+}
+
 /// The handshake's loop: write what rustls has, read what it wants, until it is done and
 /// everything it wrote is out.
-fn drive<S: Stream>(connection: &mut ClientConnection, stream: &mut S, deadline: Option<Instant>) -> io::Result<()> {
+/// `peer` ("server" or "client") names the other side in errors.
+fn drive<C, D, S>(connection: &mut C, stream: &mut S, deadline: Option<Instant>, peer: &str) -> io::Result<()>
+where
+    C: DerefMut + Deref<Target = ConnectionCommon<D>>,
+    D: SideData,
+    S: Stream,
+{
     loop {
         while connection.wants_write() {
             bound(stream, deadline, Stream::set_write_timeout)?;
@@ -108,11 +193,11 @@ fn drive<S: Stream>(connection: &mut ClientConnection, stream: &mut S, deadline:
         if connection.read_tls(stream).map_err(timed_out)? == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
-                "the server closed the connection during the TLS handshake",
+                format!("the {peer} closed the connection during the TLS handshake"),
             ));
         }
         if let Err(error) = connection.process_new_packets() {
-            // Tell the server why (the alert rustls queued), within the deadline, then fail.
+            // Tell the peer why (the alert rustls queued), within the deadline, then fail.
             while connection.wants_write() {
                 if bound(stream, deadline, Stream::set_write_timeout).is_err() || connection.write_tls(stream).is_err()
                 {

@@ -2,7 +2,7 @@
 //! handshake bounded by a deadline on `async-io`'s timer.
 
 use super::stream::sealed::Sealed;
-use super::{within, ClientTlsStream, MaybeTls, TlsConnector};
+use super::{within, ClientTlsStream, MaybeTls, TlsAcceptor, TlsConnector};
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_rustls::client::TlsStream;
 use rustls::ClientConnection;
@@ -100,6 +100,64 @@ impl<S> ClientTlsStream for TlsStream<S> {
 
     fn connection(&self) -> &ClientConnection {
         self.get_ref().1
+    }
+}
+
+/// A `futures-io` server's TLS stream (smol, async-std), handshake complete: what
+/// [`TlsAcceptor::accept_futures`] returns, which `laputa::smol::accept` or
+/// `laputa::async_std::accept` upgrades. Its session (the client's certificates, ALPN) is
+/// [`ServerTlsStream::connection`](super::ServerTlsStream::connection).
+///
+/// ```
+/// use laputa::tls::{FuturesServerStream, ServerTlsStream};
+///
+/// // Whether the client presented a certificate.
+/// fn authenticated<S>(stream: &FuturesServerStream<S>) -> bool {
+///     stream.peer_certificates().is_some()
+/// }
+/// ```
+pub type FuturesServerStream<S> = futures_rustls::server::TlsStream<S>;
+
+impl TlsAcceptor {
+    /// Runs a TLS server handshake over `stream` (a connection a listener accepted) and returns
+    /// the TLS stream, handshake complete, for `laputa::smol::accept` or
+    /// `laputa::async_std::accept`. `deadline` bounds it (`async-io`'s timer, an
+    /// [`io::ErrorKind::TimedOut`] error), so a client that sends nothing holds a task only that
+    /// long; `None` waits as long as the client takes.
+    ///
+    /// A client that does not speak TLS, or whose certificate the settings refuse, is an error
+    /// of kind `InvalidData` whose [`rustls_error`](super::rustls_error) says why.
+    ///
+    /// ```
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls_support/mod.rs")); }
+    /// # #[cfg(feature = "smol")] {
+    /// # let pki = support::Pki::new();
+    /// use laputa::tls::TlsAcceptor;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// smol::block_on(async {
+    ///     let acceptor = TlsAcceptor::from_pem(pki.leaf.chain_pem.as_bytes(), pki.leaf.key_pem.as_bytes())?;
+    ///     let listener = smol::net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let addr = listener.local_addr()?;
+    ///     // A client that connects and says nothing.
+    ///     let _silent = smol::net::TcpStream::connect(addr).await?;
+    ///     let (tcp, _) = listener.accept().await?;
+    ///     let error = acceptor.accept_futures(tcp, Some(Instant::now() + Duration::from_millis(100))).await.unwrap_err();
+    ///     assert_eq!(error.kind(), std::io::ErrorKind::TimedOut);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub async fn accept_futures<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        stream: S,
+        deadline: Option<Instant>,
+    ) -> io::Result<FuturesServerStream<S>> {
+        let accept = futures_rustls::TlsAcceptor::from(self.config().clone()).accept(stream);
+        let tls = within(accept, deadline.map(async_io::Timer::at)).await?;
+        super::log_accepted(tls.get_ref().1);
+        Ok(tls)
     }
 }
 

@@ -1,4 +1,4 @@
-//! TLS for clients (`wss://`) with rustls (feature `rustls`), on every runtime.
+//! TLS for clients and servers (`wss://`) with rustls (feature `rustls`), on every runtime.
 //!
 //! - [`TlsConnector`] is what a client trusts and presents: the platform's roots
 //!   (rustls-platform-verifier) or Mozilla's (feature `webpki-roots`), roots of your own, a
@@ -12,6 +12,14 @@
 //! - [`MaybeTls`] is a stream that is plain (`ws://`) or TLS (`wss://`), so that one
 //!   `WebSocket` type serves both: [`BlockingStream`], [`TokioStream`] and [`FuturesStream`]
 //!   name it for each I/O family. Closing it sends TLS `close_notify` before the TCP FIN.
+//! - [`TlsAcceptor`] is what a server presents (a certificate chain and key, from PEM files or
+//!   rustls types; ALPN `http/1.1`) and which client certificates it asks for (required or
+//!   optional, against roots of your own, with a callback after the chain is verified). Its
+//!   handshakes, [`accept_blocking`](TlsAcceptor::accept_blocking), `accept_tokio` and
+//!   `accept_futures` (or [`ServerTransport`](crate::runtime::ServerTransport) for code generic
+//!   over the runtime), complete within a deadline, so a client that never finishes its hello
+//!   holds nothing past it; [`ServerTlsStream`] reads the session (the client's certificates)
+//!   afterwards.
 //!
 //! A TLS failure is an error, never a fall back to plain TCP. A certificate the verifier
 //! refused is an [`io::Error`] of kind `InvalidData` carrying the [`rustls::Error`] that says
@@ -55,7 +63,9 @@
 //! # Ok::<(), laputa::Error>(())
 //! ```
 
+mod acceptor;
 mod connector;
+mod server_stream;
 mod stream;
 mod verify;
 
@@ -66,14 +76,16 @@ mod futures;
 #[cfg(feature = "tokio")]
 mod tokio;
 
+pub use self::acceptor::{TlsAcceptor, TlsAcceptorBuilder};
 #[cfg(feature = "blocking")]
-pub use self::blocking::{handshake_blocking, BlockingStream};
+pub use self::blocking::{handshake_blocking, BlockingServerStream, BlockingStream};
 pub use self::connector::{ServerCertCheck, TlsConnector, TlsConnectorBuilder};
 #[cfg(feature = "_futures_io")]
-pub use self::futures::{handshake_futures, FuturesStream};
+pub use self::futures::{handshake_futures, FuturesServerStream, FuturesStream};
+pub use self::server_stream::ServerTlsStream;
 pub use self::stream::ClientTlsStream;
 #[cfg(feature = "tokio")]
-pub use self::tokio::{handshake_tokio, TokioStream};
+pub use self::tokio::{handshake_tokio, TokioServerStream, TokioStream};
 pub use crate::maybe_tls::MaybeTls;
 
 /// The rustls this module is built on, for the types of its API (errors, certificates,
@@ -129,6 +141,18 @@ pub fn rustls_error(error: &io::Error) -> Option<&rustls::Error> {
 fn server_name(host: &str) -> io::Result<ServerName<'static>> {
     let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
     ServerName::try_from(bare.to_owned()).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
+}
+
+/// Logs what a server handshake agreed on.
+#[cfg(any(feature = "blocking", feature = "tokio", feature = "_futures_io"))]
+fn log_accepted(connection: &rustls::ServerConnection) {
+    tracing::debug!(
+        sni = connection.server_name(),
+        version = ?connection.protocol_version(),
+        alpn = ?connection.alpn_protocol().map(String::from_utf8_lossy),
+        client_certificate = connection.peer_certificates().is_some(),
+        "TLS handshake complete"
+    );
 }
 
 /// The error of a TLS handshake that did not complete before its deadline.

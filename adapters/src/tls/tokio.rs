@@ -1,7 +1,7 @@
 //! TLS for the tokio adapter: tokio-rustls' client stream, and a handshake bounded by a deadline.
 
 use super::stream::sealed::Sealed;
-use super::{within, ClientTlsStream, MaybeTls, TlsConnector};
+use super::{within, ClientTlsStream, MaybeTls, TlsAcceptor, TlsConnector};
 use rustls::ClientConnection;
 use std::io;
 use std::time::Instant;
@@ -99,5 +99,70 @@ impl<S> ClientTlsStream for TlsStream<S> {
 
     fn connection(&self) -> &ClientConnection {
         self.get_ref().1
+    }
+}
+
+/// A tokio server's TLS stream, handshake complete (by default over a
+/// [`TcpStream`](tokio::net::TcpStream)): what [`TlsAcceptor::accept_tokio`] returns, which
+/// [`laputa::tokio::accept`](crate::tokio::accept) upgrades. Its session (the client's
+/// certificates, ALPN) is [`ServerTlsStream::connection`](super::ServerTlsStream::connection).
+///
+/// ```
+/// use laputa::tls::{ServerTlsStream, TokioServerStream};
+///
+/// // The name the client asked for (SNI), for a server of several names.
+/// fn asked_for(stream: &TokioServerStream) -> Option<&str> {
+///     stream.connection().server_name()
+/// }
+/// ```
+pub type TokioServerStream<S = tokio::net::TcpStream> = tokio_rustls::server::TlsStream<S>;
+
+impl TlsAcceptor {
+    /// Runs a TLS server handshake over `stream` (a connection a listener accepted) and returns
+    /// the TLS stream, handshake complete, for [`laputa::tokio::accept`](crate::tokio::accept).
+    /// `deadline` bounds it (tokio's timer, an [`io::ErrorKind::TimedOut`] error; so it runs in
+    /// a runtime with its time driver on), so a client that sends nothing holds a task only that
+    /// long; `None` waits as long as the client takes.
+    ///
+    /// A client that does not speak TLS, or whose certificate the settings refuse, is an error
+    /// of kind `InvalidData` whose [`rustls_error`](super::rustls_error) says why.
+    ///
+    /// ```
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls_support/mod.rs")); }
+    /// # let pki = support::Pki::new();
+    /// # let connector = pki.connector();
+    /// use laputa::tls::TlsAcceptor;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// tokio::runtime::Runtime::new()?.block_on(async {
+    ///     let acceptor = TlsAcceptor::from_pem(pki.leaf.chain_pem.as_bytes(), pki.leaf.key_pem.as_bytes())?;
+    ///     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let addr = listener.local_addr()?;
+    ///     let server = tokio::spawn(async move {
+    ///         let (tcp, _) = listener.accept().await?;
+    ///         let tls = acceptor.accept_tokio(tcp, Some(Instant::now() + Duration::from_secs(10))).await?;
+    ///         let mut ws = laputa::tokio::accept(tls).await?;
+    ///         let message = ws.recv().await?;
+    ///         ws.send(message).await
+    ///     });
+    ///
+    ///     // A client that trusts the certificate's CA (`connector`).
+    ///     let builder = laputa::ClientBuilder::new(&format!("wss://localhost:{}/", addr.port()))?.tls(connector);
+    ///     let (mut ws, _) = laputa::tokio::connect(builder).await?;
+    ///     ws.send("BALUS").await?;
+    ///     assert_eq!(ws.recv().await?.as_text(), Some("BALUS"));
+    ///     server.await.expect("the server task")
+    /// })?;
+    /// # Ok::<(), laputa::Error>(())
+    /// ```
+    pub async fn accept_tokio<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        stream: S,
+        deadline: Option<Instant>,
+    ) -> io::Result<TokioServerStream<S>> {
+        let accept = tokio_rustls::TlsAcceptor::from(self.config().clone()).accept(stream);
+        let tls = within(accept, deadline.map(|deadline| tokio::time::sleep_until(deadline.into()))).await?;
+        super::log_accepted(tls.get_ref().1);
+        Ok(tls)
     }
 }

@@ -41,6 +41,7 @@ pub struct Pki {
     pub untrusted: Identity,
     /// The CA of client certificates, and a client certificate it issued.
     pub client_ca: CertificateDer<'static>,
+    pub client_ca_pem: String,
     pub client: Identity,
 }
 
@@ -98,7 +99,8 @@ impl Pki {
 
         let client_key = rcgen::KeyPair::generate().expect("a key");
         let client_params = ca_params("laputa test client CA");
-        let client_ca = client_params.self_signed(&client_key).expect("the client CA").der().clone();
+        let client_ca_cert = client_params.self_signed(&client_key).expect("the client CA");
+        let (client_ca, client_ca_pem) = (client_ca_cert.der().clone(), client_ca_cert.pem());
         let client_issuer = rcgen::Issuer::new(client_params, client_key);
         let client = issue(&["client.laputa.test"], &client_issuer, &[], |params| {
             params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
@@ -112,6 +114,7 @@ impl Pki {
             other_name,
             untrusted,
             client_ca,
+            client_ca_pem,
             client,
         }
     }
@@ -285,4 +288,26 @@ async fn serve_one_tokio(tcp: tokio::net::TcpStream, acceptor: tokio_rustls::Tls
             Err(e) => return Err(format!("read: {e}")),
         }
     }
+}
+
+/// Accepts one connection with laputa's `TlsAcceptor` (requiring a client certificate from
+/// `client_ca_pem` when given) and hands back the server's TLS stream: for doc examples of the
+/// server side.
+#[cfg(feature = "blocking")]
+pub fn accept_one_blocking(
+    identity: &Identity,
+    client_ca_pem: Option<&String>,
+) -> (SocketAddr, std::thread::JoinHandle<std::io::Result<laputa::tls::BlockingServerStream>>) {
+    let mut builder = laputa::tls::TlsAcceptor::builder().cert_der(identity.chain.clone(), identity.key());
+    if let Some(pem) = client_ca_pem {
+        builder = builder.client_cert_roots_pem(pem.as_bytes()).expect("client CA");
+    }
+    let acceptor = builder.build().expect("an acceptor");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a listener");
+    let addr = listener.local_addr().expect("its address");
+    let accepted = std::thread::spawn(move || {
+        let (tcp, _) = listener.accept()?;
+        acceptor.accept_blocking(tcp, Some(std::time::Instant::now() + Duration::from_secs(20)))
+    });
+    (addr, accepted)
 }
