@@ -1,6 +1,7 @@
 //! The example programs' flags (a contract: scripts and the conformance tests run them): `--help`
 //! lists them and exits 0, an unknown or misspelled flag is a usage error (status 2) before the
-//! program does anything, and `client` talks to a real server with what its flags ask for.
+//! program does anything (for `services` too: a runtime it has not, `--auth` without `--user`),
+//! and `client` talks to a real server with what its flags ask for.
 
 mod support;
 
@@ -10,7 +11,7 @@ use std::time::Duration;
 use support::{assert_usage_error, run_args};
 
 /// The flags each program documents in its `--help`.
-const PROGRAMS: [(&str, &str, &[&str]); 5] = [
+const PROGRAMS: [(&str, &str, &[&str]); 6] = [
     ("echo_server", env!("CARGO_BIN_EXE_echo_server"), &["--addr", "--runtime", "--deflate", "async-std"]),
     (
         "autobahn_client",
@@ -42,6 +43,21 @@ const PROGRAMS: [(&str, &str, &[&str]); 5] = [
     ),
     ("event_loop_echo", env!("CARGO_BIN_EXE_event_loop_echo"), &["--addr", "--deflate", "127.0.0.1:9001"]),
     ("axum_echo", env!("CARGO_BIN_EXE_axum_echo"), &["--addr", "--deflate", "127.0.0.1:9001"]),
+    (
+        "services",
+        env!("CARGO_BIN_EXE_services"),
+        &[
+            "--addr",
+            "--runtime",
+            "--allow-origin",
+            "--auth",
+            "--user",
+            "--tls-cert",
+            "--tls-key",
+            "127.0.0.1:4649",
+            "async-std",
+        ],
+    ),
 ];
 
 #[test]
@@ -123,5 +139,27 @@ fn client_usage_errors() {
         args.extend(flags);
         let finished = run_args(client, &args);
         assert_usage_error(&finished, named);
+    }
+}
+
+#[test]
+fn services_usage_errors() {
+    let (_, services, _) = PROGRAMS[5];
+    let addr = free_port().to_string();
+    let cases: [(&[&str], &str); 7] = [
+        (&["--runtime", "blocking"], "blocking"),
+        (&["--auth", "basic"], "--user"),
+        (&["--user", "nobita:password"], "--auth"),
+        (&["--auth", "ntlm", "--user", "nobita:password"], "ntlm"),
+        (&["--auth", "digest", "--user", "nobita"], "':'"),
+        (&["--tls-cert", "cert.pem"], "--tls-key"),
+        (&["--tls-key", "key.pem"], "--tls-cert"),
+    ];
+    for (flags, named) in cases {
+        let mut args = vec!["--addr", addr.as_str()];
+        args.extend(flags);
+        let finished = run_args(services, &args);
+        assert_usage_error(&finished, named);
+        assert!(!finished.stdout.contains("listening"), "{flags:?}");
     }
 }
