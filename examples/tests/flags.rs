@@ -12,7 +12,11 @@ use support::{assert_usage_error, run_args};
 
 /// The flags each program documents in its `--help`.
 const PROGRAMS: [(&str, &str, &[&str]); 6] = [
-    ("echo_server", env!("CARGO_BIN_EXE_echo_server"), &["--addr", "--runtime", "--deflate", "async-std"]),
+    (
+        "echo_server",
+        env!("CARGO_BIN_EXE_echo_server"),
+        &["--addr", "--runtime", "--deflate", "--tls-cert", "--tls-key", "async-std"],
+    ),
     (
         "autobahn_client",
         env!("CARGO_BIN_EXE_autobahn_client"),
@@ -116,6 +120,19 @@ fn echo_server_keeps_its_flags() {
         &dir.join("echo_server.log"),
     );
     server.wait_for_output(&format!("echo_server listening on ws://{addr}"), Duration::from_secs(10));
+}
+
+#[test]
+fn echo_server_tls_flags_go_together_and_name_a_bad_file() {
+    let (_, echo_server, _) = PROGRAMS[0];
+    let addr = free_port().to_string();
+    assert_usage_error(&run_args(echo_server, &["--addr", &addr, "--tls-cert", "chain.pem"]), "--tls-key");
+    assert_usage_error(&run_args(echo_server, &["--addr", &addr, "--tls-key", "key.pem"]), "--tls-cert");
+    // Both given, but a file that does not exist: a clear failure (status 1) before listening.
+    let finished = run_args(echo_server, &["--addr", &addr, "--tls-cert", "/nonexistent/chain.pem", "--tls-key", "k"]);
+    assert_eq!(finished.status.code(), Some(1), "{}", finished.stderr);
+    assert!(finished.stderr.contains("/nonexistent/chain.pem"), "{}", finished.stderr);
+    assert!(!finished.stdout.contains("listening"), "{}", finished.stdout);
 }
 
 #[test]

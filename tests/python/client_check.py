@@ -6,9 +6,12 @@ identical. Exits 0 with a summary on success, 1 with the reason otherwise.
 
     client_check.py ws://127.0.0.1:9001/ [--compression on] [deflate options as echo_server.py]
         [--expect-agreed "permessage-deflate; server_max_window_bits=9"]
+    client_check.py wss://localhost:9001/ --ca ca.pem [...]
 
 With --expect-agreed, the server's Sec-WebSocket-Extensions answer must hold exactly those
-parameters (in any order).
+parameters (in any order). A wss:// URL runs over the `ssl` module (OpenSSL), trusting only the
+CA certificates of --ca, with the host name checked; the summary names the TLS version and the
+ALPN protocol the server chose.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import argparse
 import asyncio
 import os
 import random
+import ssl
 import string
 import sys
 
@@ -48,10 +52,30 @@ def messages() -> list[tuple[str, str | bytes]]:
     ]
 
 
+def tls_context(args: argparse.Namespace) -> ssl.SSLContext | None:
+    """For a wss:// URL: trust the CA certificates of --ca only, check the host name, offer
+    ALPN http/1.1 (as browsers do for WebSockets)."""
+    if not args.url.startswith("wss://"):
+        return None
+    if args.ca is None:
+        raise AssertionError("a wss:// URL needs --ca")
+    context = ssl.create_default_context(cafile=args.ca)
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+def tls_summary(ws) -> str:
+    ssl_object = ws.transport.get_extra_info("ssl_object")
+    if ssl_object is None:
+        return "plain"
+    return f"{ssl_object.version()} ALPN {ssl_object.selected_alpn_protocol()}"
+
+
 async def check(args: argparse.Namespace) -> str:
     """Run the exchange; return a summary, or raise AssertionError with the reason."""
     async with connect(
         args.url,
+        ssl=tls_context(args),
         compression=None,
         extensions=client_extensions(args),
         max_size=16 * MIB,
@@ -76,7 +100,11 @@ async def check(args: argparse.Namespace) -> str:
             if echo != payload:
                 raise AssertionError(f"{name}: echo differs ({len(echo)} units back, {len(payload)} sent)")
             sent += len(payload)
-    return f"{len(batch)} messages ({sent} units) echoed identically; extensions: {negotiated or 'none'}"
+        transport = tls_summary(ws)
+    return (
+        f"{len(batch)} messages ({sent} units) echoed identically; extensions: {negotiated or 'none'}; "
+        f"transport: {transport}"
+    )
 
 
 def main() -> int:
@@ -84,6 +112,7 @@ def main() -> int:
     parser.add_argument("url")
     add_deflate_args(parser)
     parser.add_argument("--expect-agreed", metavar="EXTENSION")
+    parser.add_argument("--ca", metavar="FILE", help="CA certificates (PEM) to trust for a wss:// URL")
     args = parser.parse_args()
     try:
         summary = asyncio.run(check(args))

@@ -1,6 +1,7 @@
-//! Interoperability with Python `websockets`: its client against our echo server, and our
-//! blocking client against its echo server (`tests/python/`), with text and binary messages of
-//! random content, small and 1 MiB.
+//! Interoperability with Python `websockets`: its client against our echo server (over `ws://`,
+//! and over `wss://` with a certificate made at test time, which Python's `ssl` module checks),
+//! and our blocking client against its echo server (`tests/python/`), with text and binary
+//! messages of random content, small and 1 MiB.
 //!
 //! `deflate` is `None` for no compression, or `Some(flags)` for permessage-deflate with the
 //! parameters `flags` given as the Python scripts' options (`--server-no-context-takeover`,
@@ -75,6 +76,44 @@ fn python_client_vs_laputa_server(runtime: &str, deflate: Option<&[&str]>, agree
         client.args(["--expect-agreed", agreed]);
     }
     ChildGuard::spawn(&mut client, &dir.join("client_check.log")).expect_success(CHECK_TIMEOUT);
+}
+
+/// `tests/python/client_check.py` against our `echo_server --tls-cert --tls-key` over `wss://`:
+/// a CA and a certificate for localhost made at test time (rcgen); Python's `ssl` module
+/// (OpenSSL) trusts only that CA and checks the name. Both sides see TLS 1.3 and ALPN
+/// `http/1.1`.
+fn python_client_vs_laputa_wss_server(runtime: &str) {
+    let dir = out_dir(&format!("interop-python-client-wss-{runtime}"));
+    let (ca_pem, chain_pem, key_pem) = localhost_certificate();
+    let (ca, chain, key) = (dir.join("ca.pem"), dir.join("chain.pem"), dir.join("key.pem"));
+    std::fs::write(&ca, ca_pem).unwrap();
+    std::fs::write(&chain, chain_pem).unwrap();
+    std::fs::write(&key, key_pem).unwrap();
+    let addr = free_port();
+    let mut server = Command::new(example_bin("echo_server"));
+    server.arg("--addr").arg(addr.to_string()).args(["--runtime", runtime]);
+    server.arg("--tls-cert").arg(&chain).arg("--tls-key").arg(&key);
+    let mut server = ChildGuard::spawn(&mut server, &dir.join("echo_server.log"));
+    server.wait_for_output(&format!("listening on wss://{addr}"), START_TIMEOUT);
+    let mut client = python_script("client_check.py");
+    client.arg(format!("wss://localhost:{}/", addr.port())).arg("--ca").arg(&ca).args(python_deflate_args(None));
+    let mut client = ChildGuard::spawn(&mut client, &dir.join("client_check.log"));
+    client.expect_success(CHECK_TIMEOUT);
+    assert!(client.output().contains("transport: TLSv1.3 ALPN http/1.1"), "{}", client.output());
+}
+
+/// A CA, and a certificate for `localhost` it issued: PEM of the CA's certificate, of the
+/// certificate, and of its key.
+fn localhost_certificate() -> (String, String, String) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "laputa interop CA");
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let ca = rcgen::Issuer::new(ca_params, ca_key);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap().signed_by(&key, &ca).unwrap();
+    (ca_cert.pem(), cert.pem(), key.serialize_pem())
 }
 
 /// Our blocking client against `tests/python/echo_server.py`: its answer is `agreed`, and our
@@ -183,6 +222,26 @@ fn python_client_tokio_server() {
 #[test]
 fn python_client_smol_server() {
     python_client_vs_laputa_server("smol", None, "");
+}
+
+#[test]
+fn python_client_blocking_wss_server() {
+    python_client_vs_laputa_wss_server("blocking");
+}
+
+#[test]
+fn python_client_tokio_wss_server() {
+    python_client_vs_laputa_wss_server("tokio");
+}
+
+#[test]
+fn python_client_smol_wss_server() {
+    python_client_vs_laputa_wss_server("smol");
+}
+
+#[test]
+fn python_client_async_std_wss_server() {
+    python_client_vs_laputa_wss_server("async-std");
 }
 
 /// The permessage-deflate parameter combinations of both directions: each no-context-takeover
