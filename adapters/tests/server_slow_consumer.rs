@@ -194,7 +194,6 @@ fn a_stalled_session_drops_within_its_bound_and_the_others_get_everything() {
 /// than 256 KiB for a peer that never reads, so the close timeout never starts and only the
 /// write-stall deadline (off here; 30 s by default) would end the session.
 #[test]
-#[ignore = "bug: a slow session's close is not handed to the core past the high-water mark"]
 fn a_stalled_session_is_closed_and_the_others_get_everything() {
     run(async {
         let outcome = broadcast_past_a_stalled_session(SlowConsumer::Close(CloseCode::TRY_AGAIN_LATER)).await;

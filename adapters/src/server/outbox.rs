@@ -212,6 +212,19 @@ impl Outbox {
         Sent::Queued
     }
 
+    /// Takes the next item only if it is a ping, a close or a completion: what the driver takes
+    /// while the connection's output is above its high-water mark, so that a close (a slow
+    /// session's, put first) reaches the core and its close timeout starts even while the peer
+    /// reads nothing.
+    pub(crate) fn pop_control(&self, waker: Option<&Waker>) -> Option<Outgoing> {
+        let mut state = self.lock();
+        if state.items.front().is_some_and(|item| item.weight() == 0) {
+            return state.items.pop_front();
+        }
+        Self::register(&mut state, waker);
+        None
+    }
+
     /// Takes the next item for the driver; `waker` is woken when one is pushed.
     pub(crate) fn pop(&self, waker: Option<&Waker>) -> Option<Outgoing> {
         let mut state = self.lock();
@@ -225,15 +238,18 @@ impl Outbox {
                     }
                 }
             }
-            None => {
-                if let Some(waker) = waker {
-                    if !state.driver.as_ref().is_some_and(|w| w.will_wake(waker)) {
-                        state.driver = Some(waker.clone());
-                    }
-                }
-            }
+            None => Self::register(&mut state, waker),
         }
         item
+    }
+
+    /// Keeps the driver's waker, for the next push.
+    fn register(state: &mut State, waker: Option<&Waker>) {
+        if let Some(waker) = waker {
+            if !state.driver.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                state.driver = Some(waker.clone());
+            }
+        }
     }
 
     /// Bytes of data queued.
@@ -343,6 +359,18 @@ mod tests {
         assert_eq!(outbox.queued_bytes(), 0);
         let stats = counters.snapshot();
         assert_eq!((stats.dropped, stats.closed_slow), (1, 1));
+    }
+
+    #[test]
+    fn control_items_at_the_front_are_taken_alone() {
+        let (outbox, _) = outbox(1000, SlowConsumer::Drop);
+        outbox.push_control(Outgoing::Ping("p".into()));
+        outbox.push_data(message(10));
+        outbox.push_control(Outgoing::Close(CloseCode::NORMAL, String::new()));
+        assert!(matches!(outbox.pop_control(None), Some(Outgoing::Ping(_))));
+        assert!(outbox.pop_control(None).is_none(), "data first: a close waits behind it");
+        assert!(matches!(outbox.pop(None), Some(Outgoing::Message(_))));
+        assert!(matches!(outbox.pop_control(None), Some(Outgoing::Close(..))));
     }
 
     #[test]

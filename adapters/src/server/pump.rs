@@ -80,8 +80,13 @@ impl Pump {
     /// output; when the queue is empty, `waker` is woken by the next push.
     pub(crate) fn drain(&mut self, connection: &mut Connection, high_water: usize, waker: Option<&Waker>) {
         let counters = self.session.0.sessions.counters();
-        while connection.pending_transmit() <= high_water {
-            let Some(item) = self.session.0.outbox.pop(waker) else { break };
+        loop {
+            // Above the high-water mark only pings and closes go in: a slow session's close
+            // must reach the core even while its peer reads nothing.
+            let outbox = &self.session.0.outbox;
+            let item =
+                if connection.pending_transmit() <= high_water { outbox.pop(waker) } else { outbox.pop_control(waker) };
+            let Some(item) = item else { break };
             let (result, sent) = match item {
                 Outgoing::Prepared(message) => (connection.send_prepared(&message), message.len()),
                 Outgoing::Message(message) => {

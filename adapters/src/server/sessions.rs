@@ -147,6 +147,25 @@ impl Sessions {
         self.broadcast_prepared(&Arc::new(PreparedMessage::new(message)), Some(except))
     }
 
+    /// Sends `len` bytes read from `reader` to every session as one binary message, encoded
+    /// once (websocket-sharp's `Broadcast(Stream, int)`); fewer bytes than `len` is an
+    /// `UnexpectedEof` error and nothing is sent.
+    ///
+    /// ```
+    /// use laputa::server::Sessions;
+    ///
+    /// let sessions = Sessions::default(); // a service's, in a server
+    /// let delivery = sessions.broadcast_from(&b"\x00\x01\x02 and more"[..], 3)?;
+    /// assert_eq!(delivery.queued, 0, "no session yet");
+    /// assert!(sessions.broadcast_from(&b"ab"[..], 3).is_err(), "short");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn broadcast_from(&self, mut reader: impl std::io::Read, len: usize) -> std::io::Result<Delivery> {
+        let mut buf = vec![0; len];
+        reader.read_exact(&mut buf)?;
+        Ok(self.broadcast(buf))
+    }
+
     /// Sends a prepared message to every session but `except`.
     pub fn broadcast_prepared(&self, message: &Arc<PreparedMessage>, except: Option<&SessionId>) -> Delivery {
         let mut delivery = Delivery::default();
