@@ -4,8 +4,10 @@
 
 #![cfg(any(feature = "tokio", feature = "smol", feature = "async-std"))]
 
-#[allow(dead_code)]
 mod common;
+#[cfg(feature = "rustls")]
+#[allow(dead_code, unreachable_pub)]
+mod tls_support;
 
 use common::{sleep, timeout, Harness};
 use laputa::core::server::Admission;
@@ -211,6 +213,55 @@ mod scenarios {
         server.stop(CloseCode::GOING_AWAY, "").await;
     }
 
+    /// wss: the TLS handshake before the upgrade, the client's certificate in the context, and
+    /// a plaintext client let go while the server goes on.
+    #[cfg(feature = "rustls")]
+    pub(super) async fn wss_sessions_see_the_client_certificate<R: ServerRuntime>() {
+        use laputa::tls::{TlsAcceptor, TlsConnector};
+        let pki = tls_support::Pki::new();
+        let acceptor = TlsAcceptor::builder()
+            .cert_chain_pem(pki.leaf.chain_pem.as_bytes())
+            .unwrap()
+            .key_pem(pki.leaf.key_pem.as_bytes())
+            .unwrap()
+            .client_cert_root_der(pki.client_ca.clone())
+            .client_cert_optional()
+            .build()
+            .unwrap();
+        let who = Service::new(|| {
+            |session: &Session, _: Message| {
+                let context = session.context();
+                let chain = context.peer_certificates().map_or(0, <[_]>::len);
+                session.send(format!("secure={} chain={chain}", context.is_secure()));
+            }
+        });
+        let server = Server::builder().bind("wss://127.0.0.1:0").tls(acceptor).service("/who", who).unwrap();
+        let server = server.start::<R>().await.unwrap();
+        let url = format!("wss://localhost:{}/who", server.local_addr().port());
+        let with_certificate = TlsConnector::builder()
+            .add_root_der(pki.ca.clone())
+            .only_added_roots()
+            .client_auth_pem(pki.client.chain_pem.as_bytes(), pki.client.key_pem.as_bytes())
+            .unwrap()
+            .build()
+            .unwrap();
+        for (connector, expected) in
+            [(pki.connector(), "secure=true chain=0"), (with_certificate, "secure=true chain=1")]
+        {
+            let builder = laputa::ClientBuilder::new(&url).unwrap().tls(connector);
+            let (mut ws, _) = runtime::connect::<R>(builder).await.unwrap();
+            ws.send("who am I").await.unwrap();
+            assert_eq!(text(&mut ws).await, expected);
+            ws.close().await.unwrap();
+        }
+        let plain = format!("ws://127.0.0.1:{}/who", server.local_addr().port());
+        assert!(runtime::connect::<R>(plain.as_str()).await.is_err(), "plaintext to a TLS port");
+        let builder = laputa::ClientBuilder::new(&url).unwrap().tls(pki.connector());
+        assert!(runtime::connect::<R>(builder).await.is_ok(), "the server goes on");
+        assert!(Server::builder().bind("wss://127.0.0.1:0").start::<R>().await.is_err(), "wss without TLS");
+        server.stop(CloseCode::GOING_AWAY, "").await;
+    }
+
     pub(super) async fn stop_closes_every_session_with_its_code_and_releases_the_port<R: ServerRuntime>() {
         let server = start::<R>(vec![("/Echo", echo()), ("/Chat", chat())]).await;
         let mut clients = Vec::new();
@@ -279,3 +330,9 @@ on_every_runtime!(
     services_are_added_and_removed_while_running,
     stop_closes_every_session_with_its_code_and_releases_the_port,
 );
+
+#[cfg(feature = "rustls")]
+mod wss {
+    use super::{run, scenarios};
+    on_every_runtime!(wss_sessions_see_the_client_certificate);
+}

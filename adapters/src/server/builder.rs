@@ -56,6 +56,10 @@ pub struct ServerBuilder {
     pub(crate) router: Router<Route>,
     pub(crate) max_connections: usize,
     pub(crate) handshake: Config,
+    /// `bind` was given a `wss://` URL.
+    pub(crate) wants_tls: bool,
+    #[cfg(feature = "rustls")]
+    pub(crate) tls: Option<crate::tls::TlsAcceptor>,
 }
 
 impl Default for ServerBuilder {
@@ -65,6 +69,9 @@ impl Default for ServerBuilder {
             router: Router::new(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             handshake: Config::default(),
+            wants_tls: false,
+            #[cfg(feature = "rustls")]
+            tls: None,
         }
     }
 }
@@ -82,6 +89,30 @@ impl ServerBuilder {
     /// ```
     pub fn bind(mut self, addr: impl AsRef<str>) -> Self {
         self.addr = listen_addr(addr.as_ref());
+        self.wants_tls = addr.as_ref().starts_with("wss://");
+        self
+    }
+
+    /// Serves `wss://`: every accepted connection runs `acceptor`'s TLS handshake (within the
+    /// handshake timeout) before its upgrade request is read. A `wss://` address given to
+    /// [`bind`](Self::bind) needs it.
+    ///
+    /// ```no_run
+    /// use laputa::server::{Server, Service, Session};
+    /// use laputa::tls::TlsAcceptor;
+    /// use laputa::Message;
+    ///
+    /// let acceptor = TlsAcceptor::from_pem_files("cert.pem", "key.pem")?;
+    /// let builder = Server::builder()
+    ///     .bind("wss://0.0.0.0:443/")
+    ///     .tls(acceptor)
+    ///     .service("/Echo", Service::new(|| |session: &Session, message: Message| { session.send(message); }))?;
+    /// # let _ = builder;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "rustls")]
+    pub fn tls(mut self, acceptor: crate::tls::TlsAcceptor) -> Self {
+        self.tls = Some(acceptor);
         self
     }
 
@@ -132,14 +163,30 @@ impl ServerBuilder {
         self
     }
 
+    /// A `wss://` address without a TLS acceptor is an error.
+    pub(crate) fn check_tls(&self) -> std::io::Result<()> {
+        #[cfg(feature = "rustls")]
+        let missing = self.wants_tls && self.tls.is_none();
+        #[cfg(not(feature = "rustls"))]
+        let missing = self.wants_tls;
+        if missing {
+            let message = "a wss:// server needs a TLS acceptor (ServerBuilder::tls, feature rustls)";
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, message));
+        }
+        Ok(())
+    }
+
     pub(crate) fn into_shared(self, local_addr: SocketAddr) -> Arc<Shared> {
         Arc::new(Shared {
+            #[cfg(feature = "rustls")]
+            tls: self.tls,
             router: RwLock::new(self.router),
             local_addr,
             handshake: self.handshake,
             max_connections: self.max_connections,
             connections: AtomicUsize::new(0),
             stopping: AtomicBool::new(false),
+            listening: AtomicBool::new(true),
             stop: Signal::default(),
             changed: Arc::new(Signal::default()),
         })
@@ -167,12 +214,16 @@ fn listen_addr(addr: &str) -> String {
 
 /// The state every handle of one server shares.
 pub(crate) struct Shared {
+    #[cfg(feature = "rustls")]
+    pub(crate) tls: Option<crate::tls::TlsAcceptor>,
     pub(crate) router: RwLock<Router<Route>>,
     pub(crate) local_addr: SocketAddr,
     pub(crate) handshake: Config,
     pub(crate) max_connections: usize,
     pub(crate) connections: AtomicUsize,
     pub(crate) stopping: AtomicBool,
+    /// The accept loop runs: the listener is open.
+    pub(crate) listening: AtomicBool,
     /// Notified when the server stops.
     pub(crate) stop: Signal,
     /// Notified when a connection or a session ends.
@@ -187,11 +238,31 @@ pub(crate) struct Upgrade {
 }
 
 /// Where a connection comes from.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Peer {
     pub(crate) remote_addr: SocketAddr,
     pub(crate) local_addr: SocketAddr,
     pub(crate) secure: bool,
+    /// The client's certificate chain, when TLS asked for one.
+    #[cfg(feature = "rustls")]
+    pub(crate) certificates: Option<ClientCertificates>,
+}
+
+/// A client's certificate chain, as its TLS handshake presented it.
+#[cfg(feature = "rustls")]
+pub(crate) type ClientCertificates = Arc<[rustls::pki_types::CertificateDer<'static>]>;
+
+impl Peer {
+    /// A connection over plain TCP.
+    pub(crate) fn plain(remote_addr: SocketAddr, local_addr: SocketAddr) -> Self {
+        Self {
+            remote_addr,
+            local_addr,
+            secure: false,
+            #[cfg(feature = "rustls")]
+            certificates: None,
+        }
+    }
 }
 
 impl Shared {
@@ -206,7 +277,7 @@ impl Shared {
 
     /// The one accept decision: `503` while stopping, else the core's routing and admission,
     /// then its answer. `Err` holds the refusal to write (within the close timeout) and why.
-    pub(crate) fn decide(&self, request: IncomingRequest, peer: Peer) -> Result<Upgrade, (Vec<u8>, HandshakeError)> {
+    pub(crate) fn decide(&self, request: IncomingRequest, peer: &Peer) -> Result<Upgrade, (Vec<u8>, HandshakeError)> {
         let now_secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let decision = if self.is_stopping() {
             Err(Reject::new(http::StatusCode::SERVICE_UNAVAILABLE))
@@ -228,6 +299,8 @@ impl Shared {
                     remote_addr: peer.remote_addr,
                     local_addr: peer.local_addr,
                     secure: peer.secure,
+                    #[cfg(feature = "rustls")]
+                    certificates: peer.certificates.clone(),
                 };
                 Ok(Upgrade { route, connection, opening })
             }
@@ -296,6 +369,12 @@ impl Shared {
         let _ = mounted.sessions.ping_all(laputa_core::bytes::Bytes::new());
         tracing::debug!(path = %mounted.path, swept, "keep clean");
         true
+    }
+
+    /// The accept loop ended and closed the listener.
+    pub(crate) fn stopped_listening(&self) {
+        self.listening.store(false, Ordering::SeqCst);
+        self.changed.notify();
     }
 
     /// Counts a new connection; the slot frees it when dropped.

@@ -23,6 +23,8 @@ pub(crate) struct Opening {
     pub(crate) remote_addr: SocketAddr,
     pub(crate) local_addr: SocketAddr,
     pub(crate) secure: bool,
+    #[cfg(feature = "rustls")]
+    pub(crate) certificates: Option<super::builder::ClientCertificates>,
 }
 
 /// A session as its driver holds it: the handle, the behaviour, and completions waiting for
@@ -49,6 +51,8 @@ impl Pump {
             remote_addr: opening.remote_addr,
             local_addr: opening.local_addr,
             secure: opening.secure,
+            #[cfg(feature = "rustls")]
+            certificates: opening.certificates,
             started: SystemTime::now(),
         };
         let service = &mounted.service;

@@ -2,32 +2,57 @@
 //! (connection limit, backoff on accept errors, stop), one task per connection (the handshake,
 //! the core's decision, then the session), the services' sweep timers, and `stop`.
 
+#[cfg(feature = "rustls")]
+use super::builder::ClientCertificates;
 use super::builder::{Peer, ServerBuilder, Shared, Upgrade, MAX_ACCEPT_BACKOFF, MIN_ACCEPT_BACKOFF};
+use super::handle::Server;
 use super::pump::{abnormal, Pump};
 use super::service::{Route, Service};
 use super::sessions::Sessions;
 use crate::runtime::driver::{Driver, Io, Timer};
-use crate::runtime::{RuntimeIo, TcpRuntime};
+use crate::runtime::{RuntimeIo, ServerTransport, TcpRuntime};
 use crate::Error;
 use laputa_core::handshake::{HandshakeError, ServerHandshake};
 use laputa_core::server::RouteError;
 use laputa_core::CloseCode;
 use std::future::{poll_fn, Future};
 use std::io;
-use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Instant;
 
-/// What the server needs of a runtime beyond [`TcpRuntime`]: a stream's own address and its
-/// `TCP_NODELAY` switch. Implemented for every runtime of this crate.
-pub trait ServerRuntime: TcpRuntime {
+/// What the server needs of a runtime beyond [`TcpRuntime`] and [`ServerTransport`] (TLS): a
+/// stream's own address, its `TCP_NODELAY` switch, and what TLS learnt of the client.
+/// Implemented for every runtime of this crate.
+///
+/// ```
+/// # #[cfg(feature = "tokio")] {
+/// use laputa::server::ServerRuntime;
+/// use laputa::runtime::Runtime;
+/// use laputa::tokio::Tokio;
+///
+/// # tokio::runtime::Runtime::new()?.block_on(async {
+/// let listener = Tokio::bind("127.0.0.1:0").await?;
+/// let addr = Tokio::local_addr(&listener)?;
+/// let client = Tokio::connect("127.0.0.1", addr.port()).await?;
+/// let (stream, _) = Tokio::accept(&listener).await?;
+/// assert_eq!(Tokio::stream_local_addr(&stream)?, addr);
+/// Tokio::set_nodelay(&stream, false)?;
+/// # drop(client);
+/// # Ok::<(), std::io::Error>(())
+/// # })?; }
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub trait ServerRuntime: TcpRuntime + ServerTransport {
     /// The local address of an accepted stream.
     fn stream_local_addr(stream: &Self::TcpStream) -> io::Result<SocketAddr>;
     /// Sets `TCP_NODELAY` on an accepted stream.
     fn set_nodelay(stream: &Self::TcpStream, nodelay: bool) -> io::Result<()>;
+    /// The TCP stream beneath a TLS stream, and the client's certificate chain if it sent one.
+    #[cfg(feature = "rustls")]
+    fn tls_parts(stream: &Self::TlsServerStream) -> (&Self::TcpStream, Option<ClientCertificates>);
 }
 
 macro_rules! impl_server_runtime {
@@ -38,6 +63,11 @@ macro_rules! impl_server_runtime {
             }
             fn set_nodelay(stream: &Self::TcpStream, nodelay: bool) -> io::Result<()> {
                 stream.set_nodelay(nodelay)
+            }
+            #[cfg(feature = "rustls")]
+            fn tls_parts(stream: &Self::TlsServerStream) -> (&Self::TcpStream, Option<ClientCertificates>) {
+                use crate::tls::ServerTlsStream;
+                (stream.io(), stream.peer_certificates().map(Arc::from))
             }
         }
     };
@@ -53,6 +83,7 @@ impl_server_runtime!(crate::async_std::AsyncStd);
 impl ServerBuilder {
     /// Listens and starts accepting on runtime `R`; call from within the runtime.
     pub async fn start<R: ServerRuntime>(self) -> io::Result<Server<R>> {
+        self.check_tls()?;
         let listener = R::bind(&self.addr).await?;
         let local_addr = R::local_addr(&listener)?;
         let shared = self.into_shared(local_addr);
@@ -61,74 +92,16 @@ impl ServerBuilder {
         }
         tracing::info!(%local_addr, "server listening");
         drop(R::spawn(accept_loop::<R>(listener, shared.clone())));
-        Ok(Server { shared, _runtime: PhantomData })
-    }
-}
-
-/// A running server on runtime `R`. Services can be added and removed while it runs;
-/// [`stop`](Self::stop) closes every session and waits for the close handshakes. Dropping the
-/// handle leaves the server running.
-pub struct Server<R> {
-    shared: Arc<Shared>,
-    _runtime: PhantomData<fn() -> R>,
-}
-
-impl<R> std::fmt::Debug for Server<R> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server").field("local_addr", &self.shared.local_addr).finish_non_exhaustive()
-    }
-}
-
-impl<R> Clone for Server<R> {
-    fn clone(&self) -> Self {
-        Self { shared: self.shared.clone(), _runtime: PhantomData }
-    }
-}
-
-impl Server<()> {
-    /// A builder for a server.
-    ///
-    /// ```
-    /// let builder = laputa::server::Server::builder().bind("127.0.0.1:4649");
-    /// # let _ = builder;
-    /// ```
-    pub fn builder() -> ServerBuilder {
-        ServerBuilder::default()
+        Ok(Server::new(shared))
     }
 }
 
 impl<R: ServerRuntime> Server<R> {
-    /// The address the server listens on.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.shared.local_addr
-    }
-
-    /// How many connections are open (handshakes included).
-    pub fn connections(&self) -> usize {
-        self.shared.connections.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
     /// Mounts `service` at `path` while the server runs; returns its sessions.
     pub fn add_service(&self, path: &str, service: Service) -> Result<Sessions, RouteError> {
         let route = self.shared.add_service(path, service)?;
         start_service::<R>(&self.shared, &route);
         Ok(route.0.sessions.clone())
-    }
-
-    /// Removes the service at `path`: new requests get 404, and its sessions are closed with
-    /// 1001 (going away). False if there was none.
-    pub fn remove_service(&self, path: &str) -> bool {
-        self.shared.remove_service(path)
-    }
-
-    /// The sessions of the service at `path`.
-    pub fn sessions(&self, path: &str) -> Option<Sessions> {
-        self.shared.sessions(path)
-    }
-
-    /// The paths of the services.
-    pub fn paths(&self) -> Vec<String> {
-        self.shared.paths()
     }
 
     /// Stops the server: no more connections are accepted (the port is released), every
@@ -213,18 +186,34 @@ async fn accept_loop<R: ServerRuntime>(listener: R::TcpListener, shared: Arc<Sha
             }
         }
     }
+    drop(listener);
+    shared.stopped_listening();
     tracing::info!(local_addr = %shared.local_addr, "server stopped accepting");
 }
 
 async fn serve_tcp<R: ServerRuntime>(stream: R::TcpStream, remote_addr: SocketAddr, shared: &Arc<Shared>) {
     let local_addr = R::stream_local_addr(&stream).unwrap_or(shared.local_addr);
-    let peer = Peer { remote_addr, local_addr, secure: false };
-    let prepare = |stream: &R::TcpStream, service: &Service| {
-        if !service.nodelay {
-            let _ = R::set_nodelay(stream, false);
-        }
-    };
-    serve_stream::<R::TcpStream, R>(stream, peer, shared, prepare).await;
+    let mut peer = Peer::plain(remote_addr, local_addr);
+    #[cfg(feature = "rustls")]
+    if let Some(acceptor) = &shared.tls {
+        let deadline = Instant::now().checked_add(shared.handshake.handshake_timeout);
+        let tls = match R::tls_accept(acceptor, stream, deadline).await {
+            Ok(tls) => tls,
+            Err(error) => return tracing::debug!(%error, remote = %remote_addr, "TLS handshake failed"),
+        };
+        peer.secure = true;
+        peer.certificates = R::tls_parts(&tls).1;
+        let prepare = |stream: &R::TlsServerStream, service: &Service| nodelay::<R>(R::tls_parts(stream).0, service);
+        return serve_stream::<R::TlsServerStream, R>(tls, peer, shared, prepare).await;
+    }
+    serve_stream::<R::TcpStream, R>(stream, peer, shared, nodelay::<R>).await;
+}
+
+/// The service's `TCP_NODELAY` (the runtime's accept turned it on).
+fn nodelay<R: ServerRuntime>(stream: &R::TcpStream, service: &Service) {
+    if !service.nodelay {
+        let _ = R::set_nodelay(stream, false);
+    }
 }
 
 /// One connection: the handshake, the core's decision, then the session.
@@ -260,7 +249,7 @@ async fn handshake<S, R: RuntimeIo<S>>(stream: S, peer: Peer, shared: &Shared) -
             return None;
         }
     };
-    match shared.decide(request, peer) {
+    match shared.decide(request, &peer) {
         Ok(upgrade) => Some((io, upgrade)),
         Err((response, _)) => {
             io.write_and_shut(response, Instant::now().checked_add(shared.handshake.close_timeout)).await;

@@ -91,6 +91,8 @@ pub struct SessionContext {
     pub(crate) remote_addr: SocketAddr,
     pub(crate) local_addr: SocketAddr,
     pub(crate) secure: bool,
+    #[cfg(feature = "rustls")]
+    pub(crate) certificates: Option<super::builder::ClientCertificates>,
     pub(crate) protocol: Option<String>,
     pub(crate) extensions: Option<String>,
     pub(crate) started: SystemTime,
@@ -159,6 +161,22 @@ impl SessionContext {
     /// Whether the connection is over TLS (`wss`).
     pub fn is_secure(&self) -> bool {
         self.secure
+    }
+
+    /// The certificate chain the client presented over TLS, when the server's
+    /// [`TlsAcceptor`](crate::tls::TlsAcceptor) asks for one (end entity first).
+    ///
+    /// ```no_run
+    /// # fn show(session: &laputa::server::Session) {
+    /// match session.context().peer_certificates() {
+    ///     Some(chain) => println!("client certificate of {} bytes", chain[0].len()),
+    ///     None => println!("no client certificate"),
+    /// }
+    /// # }
+    /// ```
+    #[cfg(feature = "rustls")]
+    pub fn peer_certificates(&self) -> Option<&[rustls::pki_types::CertificateDer<'static>]> {
+        self.certificates.as_deref()
     }
 
     /// The subprotocol chosen, if any.
