@@ -24,24 +24,18 @@
 //! # }
 //! ```
 
-use crate::runtime::{self, Runtime, RuntimeIo};
-use crate::Error;
+use crate::runtime::{self, RuntimeIo};
 use laputa_core::bytes::buf::Limit;
 use laputa_core::bytes::BytesMut;
-use laputa_core::handshake::{Accept, ClientRequest, IncomingRequest, Reject};
-use laputa_core::Config;
 use std::future::Future;
 use std::io::{self, IoSlice};
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 
-pub use tokio::net::TcpStream;
-
-/// The tokio [`Runtime`]. Its functions must be called within a tokio runtime with the time
-/// driver enabled.
+/// The tokio [`Runtime`](runtime::Runtime). Its functions must be called within a tokio
+/// runtime with the time driver enabled.
 ///
 /// It is the `R` of code generic over the runtime, such as the functions of
 /// [`laputa::runtime`](crate::runtime):
@@ -61,171 +55,34 @@ pub use tokio::net::TcpStream;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Tokio;
 
-/// A WebSocket over a tokio stream (by default a [`TcpStream`]).
-///
-/// ```
-/// use laputa::tokio::WebSocket;
-///
-/// // Answers one message with its echo.
-/// async fn echo_once(ws: &mut WebSocket) -> Result<(), laputa::Error> {
-///     let message = ws.recv().await?;
-///     ws.send(message).await
-/// }
-///
-/// tokio::runtime::Runtime::new()?.block_on(async {
-/// # use laputa::{core::Connection, Config, Role};
-/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-/// # let stream = tokio::net::TcpStream::connect(listener.local_addr()?).await?;
-/// # let mut client = WebSocket::from_upgraded(stream, Connection::new(Role::Client, Config::default()));
-/// # let mut server = WebSocket::from_upgraded(listener.accept().await?.0, Connection::new(Role::Server, Config::default()));
-///     // `client` and `server` are the two ends of a connection over TCP.
-///     client.send("BALUS").await?;
-///     echo_once(&mut server).await?;
-///     assert_eq!(client.recv().await?.as_text(), Some("BALUS"));
-///     Ok::<(), laputa::Error>(())
-/// })?;
-/// # Ok::<(), laputa::Error>(())
-/// ```
-pub type WebSocket<S = TcpStream> = runtime::WebSocket<S, Tokio>;
-/// The receiving half of a split [`WebSocket`].
-///
-/// ```
-/// use laputa::tokio::ReadHalf;
-///
-/// // A reading task: the texts that arrive until the connection ends.
-/// async fn texts(mut reader: ReadHalf) -> Vec<String> {
-///     let mut texts = Vec::new();
-///     while let Ok(message) = reader.recv().await {
-///         texts.extend(message.as_text().map(String::from));
-///     }
-///     texts
-/// }
-///
-/// tokio::runtime::Runtime::new()?.block_on(async {
-/// # use laputa::{core::Connection, tokio::WebSocket, Config, Role};
-/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-/// # let stream = tokio::net::TcpStream::connect(listener.local_addr()?).await?;
-/// # let mut client = WebSocket::from_upgraded(stream, Connection::new(Role::Client, Config::default()));
-/// # let mut server = WebSocket::from_upgraded(listener.accept().await?.0, Connection::new(Role::Server, Config::default()));
-///     // `client` and `server` are the two ends of a connection over TCP.
-///     let (reader, _writer) = server.split();
-///     let reading = tokio::spawn(texts(reader));
-///     client.send("one").await?;
-///     client.send("two").await?;
-///     client.close().await?;
-///     assert_eq!(reading.await.expect("the reading task"), ["one", "two"]);
-///     Ok::<(), laputa::Error>(())
-/// })?;
-/// # Ok::<(), laputa::Error>(())
-/// ```
-pub type ReadHalf<S = TcpStream> = runtime::ReadHalf<S, Tokio>;
-/// The sending half of a split [`WebSocket`].
-///
-/// ```
-/// use laputa::tokio::WriteHalf;
-///
-/// // The sending side: a countdown.
-/// async fn countdown(writer: &mut WriteHalf, from: u32) -> Result<(), laputa::Error> {
-///     for n in (1..=from).rev() {
-///         writer.send(n.to_string()).await?;
-///     }
-///     Ok(())
-/// }
-///
-/// tokio::runtime::Runtime::new()?.block_on(async {
-/// # use laputa::{core::Connection, tokio::WebSocket, Config, Role};
-/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-/// # let stream = tokio::net::TcpStream::connect(listener.local_addr()?).await?;
-/// # let mut client = WebSocket::from_upgraded(stream, Connection::new(Role::Client, Config::default()));
-/// # let mut server = WebSocket::from_upgraded(listener.accept().await?.0, Connection::new(Role::Server, Config::default()));
-///     // `client` and `server` are the two ends of a connection over TCP.
-///     let (_reader, mut writer) = client.split();
-///     countdown(&mut writer, 3).await?;
-///     for expected in ["3", "2", "1"] {
-///         assert_eq!(server.recv().await?.as_text(), Some(expected));
-///     }
-///     Ok::<(), laputa::Error>(())
-/// })?;
-/// # Ok::<(), laputa::Error>(())
-/// ```
-pub type WriteHalf<S = TcpStream> = runtime::WriteHalf<S, Tokio>;
+runtime::facade::runtime_module! {
+    runtime: Tokio, "tokio",
+    net: tokio::net, "tokio::net",
+    block_on: "tokio::runtime::Runtime::new()?.block_on",
+    spawn: "tokio::spawn", ".expect(\"the reading task\")",
+    unix_stream: "tokio::net::UnixStream",
+    stream: "a tokio stream (by default a [`TcpStream`])",
+    bound: [AsyncRead + AsyncWrite + Unpin],
+    tls: TokioStream, handshake_tokio,
+    impl Runtime {
+        type Sleep = tokio::time::Sleep;
+        type JoinHandle<T: Send + 'static> = JoinHandle<T>;
 
-/// A task spawned on tokio; awaiting it gives its output (resuming its panic, if it panicked).
-///
-/// ```
-/// use laputa::runtime::Runtime;
-/// use laputa::tokio::{JoinHandle, Tokio};
-///
-/// tokio::runtime::Runtime::new()?.block_on(async {
-///     let task: JoinHandle<u32> = Tokio::spawn(async { 6 * 7 });
-///     assert_eq!(task.await, 42);
-/// });
-/// # Ok::<(), laputa::Error>(())
-/// ```
-#[derive(Debug)]
-pub struct JoinHandle<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Future for JoinHandle<T> {
-    type Output = T;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        Pin::new(&mut self.0).poll(cx).map(|result| match result {
-            Ok(value) => value,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => panic!("task failed: {e}"),
-        })
-    }
-}
-
-runtime::connect::impl_client_transport!(Tokio, TokioStream, handshake_tokio);
-
-/// The stream of a client connection that [`connect`] opened: TCP for `ws://`, TLS over TCP for
-/// `wss://` (with the `rustls` feature).
-pub type ClientStream = <Tokio as runtime::ClientTransport>::ClientStream;
-
-impl Runtime for Tokio {
-    type TcpStream = TcpStream;
-    type TcpListener = tokio::net::TcpListener;
-    type Sleep = tokio::time::Sleep;
-    type JoinHandle<T: Send + 'static> = JoinHandle<T>;
-
-    fn sleep_until(deadline: Instant) -> Self::Sleep {
-        tokio::time::sleep_until(deadline.into())
-    }
-
-    fn reset_sleep(sleep: Pin<&mut Self::Sleep>, deadline: Instant) {
-        sleep.reset(deadline.into());
-    }
-
-    fn connect(host: &str, port: u16) -> impl Future<Output = io::Result<TcpStream>> + Send {
-        let host = host.to_owned();
-        async move {
-            let stream = TcpStream::connect((host.as_str(), port)).await?;
-            stream.set_nodelay(true)?;
-            Ok(stream)
+        fn sleep_until(deadline: Instant) -> Self::Sleep {
+            tokio::time::sleep_until(deadline.into())
         }
-    }
 
-    fn bind(addr: &str) -> impl Future<Output = io::Result<Self::TcpListener>> + Send {
-        tokio::net::TcpListener::bind(addr.to_owned())
-    }
+        fn reset_sleep(sleep: Pin<&mut Self::Sleep>, deadline: Instant) {
+            sleep.reset(deadline.into());
+        }
 
-    fn local_addr(listener: &Self::TcpListener) -> io::Result<SocketAddr> {
-        listener.local_addr()
-    }
-
-    async fn accept(listener: &Self::TcpListener) -> io::Result<(TcpStream, SocketAddr)> {
-        let (stream, addr) = listener.accept().await?;
-        stream.set_nodelay(true)?;
-        Ok((stream, addr))
-    }
-
-    fn spawn<F>(future: F) -> JoinHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        JoinHandle(tokio::spawn(future))
+        fn spawn<F>(future: F) -> JoinHandle<F::Output>
+        where
+            F: Future + Send + 'static,
+            F::Output: Send + 'static,
+        {
+            JoinHandle(tokio::spawn(future))
+        }
     }
 }
 
@@ -267,88 +124,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> RuntimeIo<S> for Tokio {
     }
 }
 
-/// Opens a client connection (a URL, an `http::Request`, a [`ClientRequest`] or a
-/// [`ClientBuilder`](crate::ClientBuilder)) with the default [`Config`]: see
-/// [`runtime::connect`].
+/// A task spawned on tokio; awaiting it gives its output (resuming its panic, if it panicked).
 ///
-/// ```no_run
-/// # async fn run() -> Result<(), laputa::Error> {
-/// let (mut ws, _response) = laputa::tokio::connect("ws://127.0.0.1:9001/").await?;
-/// ws.send("hello").await?;
-/// # Ok(()) }
 /// ```
-pub async fn connect(
-    request: impl crate::IntoClientRequest,
-) -> Result<(WebSocket<ClientStream>, http::Response<()>), Error> {
-    runtime::connect::<Tokio>(request).await
-}
+/// use laputa::runtime::Runtime;
+/// use laputa::tokio::{JoinHandle, Tokio};
+///
+/// tokio::runtime::Runtime::new()?.block_on(async {
+///     let task: JoinHandle<u32> = Tokio::spawn(async { 6 * 7 });
+///     assert_eq!(task.await, 42);
+/// });
+/// # Ok::<(), laputa::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct JoinHandle<T>(tokio::task::JoinHandle<T>);
 
-/// Opens a client connection for a prepared request (subprotocols, Origin, extra headers).
-///
-/// ```no_run
-/// # async fn run() -> Result<(), laputa::Error> {
-/// use laputa::{ClientRequest, Config};
-/// let request = ClientRequest::new("ws://127.0.0.1:9001/chat")?.protocol("chat");
-/// let (ws, response) = laputa::tokio::connect_with(request, Config::default()).await?;
-/// # Ok(()) }
-/// ```
-pub async fn connect_with(
-    request: impl crate::IntoClientRequest,
-    config: Config,
-) -> Result<(WebSocket<ClientStream>, http::Response<()>), Error> {
-    runtime::connect_with::<Tokio>(request, config).await
-}
+impl<T> Future for JoinHandle<T> {
+    type Output = T;
 
-/// Runs the client handshake over a stream the caller connected (a Unix socket, a TLS stream).
-///
-/// ```no_run
-/// # async fn run() -> Result<(), laputa::Error> {
-/// use laputa::{ClientRequest, Config};
-/// let stream = tokio::net::UnixStream::connect("/run/app.sock").await?;
-/// let request = ClientRequest::new("ws://localhost/")?;
-/// let (ws, _) = laputa::tokio::client(stream, request, Config::default()).await?;
-/// # Ok(()) }
-/// ```
-pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
-    stream: S,
-    request: ClientRequest,
-    config: Config,
-) -> Result<(WebSocket<S>, http::Response<()>), Error> {
-    runtime::client::<S, Tokio>(stream, request, config).await
-}
-
-/// Answers the opening handshake on a server with the default [`Config`], accepting any request.
-///
-/// ```no_run
-/// # async fn run(stream: tokio::net::TcpStream) -> Result<(), laputa::Error> {
-/// let mut ws = laputa::tokio::accept(stream).await?;
-/// let message = ws.recv().await?;
-/// # Ok(()) }
-/// ```
-pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(stream: S) -> Result<WebSocket<S>, Error> {
-    runtime::accept::<S, Tokio>(stream).await
-}
-
-/// Answers the opening handshake, letting `decide` accept the request (choosing a subprotocol,
-/// adding headers) or reject it with an HTTP response.
-///
-/// ```no_run
-/// use laputa::{Accept, Config, Reject};
-///
-/// # async fn run(stream: tokio::net::TcpStream) -> Result<(), laputa::Error> {
-/// let ws = laputa::tokio::accept_with(stream, Config::default(), |request| {
-///     if request.path() != "/Laputa" {
-///         return Err(Reject::new(http::StatusCode::NOT_FOUND).body("no such service"));
-///     }
-///     Ok(Accept::default())
-/// })
-/// .await?;
-/// # Ok(()) }
-/// ```
-pub async fn accept_with<S, F>(stream: S, config: Config, decide: F) -> Result<WebSocket<S>, Error>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-    F: FnOnce(&IncomingRequest) -> Result<Accept, Reject>,
-{
-    runtime::accept_with::<S, Tokio, F>(stream, config, decide).await
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        Pin::new(&mut self.0).poll(cx).map(|result| match result {
+            Ok(value) => value,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => panic!("task failed: {e}"),
+        })
+    }
 }

@@ -50,12 +50,20 @@ macro_rules! impl_futures_io {
 
 pub(crate) use impl_futures_io;
 
-/// A sleep on `async-io`'s timer, which every executor can poll.
-pub(crate) fn sleep_until(deadline: std::time::Instant) -> async_io::Timer {
-    async_io::Timer::at(deadline)
+/// The `Runtime` items of a runtime whose timers are `async-io`'s, which every executor can
+/// poll: `Sleep`, `sleep_until` and `reset_sleep`.
+macro_rules! async_io_sleep {
+    () => {
+        type Sleep = async_io::Timer;
+
+        fn sleep_until(deadline: std::time::Instant) -> Self::Sleep {
+            async_io::Timer::at(deadline)
+        }
+
+        fn reset_sleep(sleep: std::pin::Pin<&mut Self::Sleep>, deadline: std::time::Instant) {
+            sleep.get_mut().set_at(deadline);
+        }
+    };
 }
 
-/// Moves an `async-io` timer.
-pub(crate) fn reset_sleep(sleep: std::pin::Pin<&mut async_io::Timer>, deadline: std::time::Instant) {
-    sleep.get_mut().set_at(deadline);
-}
+pub(crate) use async_io_sleep;

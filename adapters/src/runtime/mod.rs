@@ -39,6 +39,7 @@
 mod accept_tls;
 pub(crate) mod connect;
 pub(crate) mod driver;
+pub(crate) mod facade;
 #[cfg(feature = "_futures_io")]
 pub(crate) mod futures_io;
 
