@@ -2,7 +2,7 @@
 //! services answers as the seed's do (laputa's client, the server on every runtime), 404
 //! elsewhere; Python `websockets` sees the Origin check, the subprotocol choice and Basic
 //! credentials taken from the URL (`tests/python/services_check.py`); laputa's client answers
-//! the Digest challenge; `--tls-cert` is refused as not yet supported.
+//! the Digest challenge; `--tls-cert` and `--tls-key` serve wss.
 
 mod support;
 
@@ -182,7 +182,7 @@ fn laputa_answers_the_digest_challenge_and_sends_the_origin() {
 }
 
 #[test]
-fn wss_is_refused_as_not_yet_supported() {
+fn wss_serves_every_service_with_the_given_certificate() {
     let dir = out_dir("examples-services-tls");
     let key = rcgen::KeyPair::generate().expect("a key");
     let params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("names");
@@ -190,14 +190,36 @@ fn wss_is_refused_as_not_yet_supported() {
     let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&cert_file, cert.pem()).expect("cert written");
     std::fs::write(&key_file, key.serialize_pem()).expect("key written");
-    let addr = free_port().to_string();
     let (cert_arg, key_arg) = (cert_file.to_string_lossy(), key_file.to_string_lossy());
-    let finished = run_args(SERVICES, &["--addr", &addr, "--tls-cert", &cert_arg, "--tls-key", &key_arg]);
-    assert_eq!(finished.status.code(), Some(1), "{}", finished.stderr);
-    assert!(finished.stderr.starts_with("services: ") && finished.stderr.contains("not yet"), "{}", finished.stderr);
-    assert!(!finished.stdout.contains("listening"), "{}", finished.stdout);
+    let addr = free_port();
+    let mut child = ChildGuard::spawn(
+        Command::new(SERVICES).args(["--addr", &addr.to_string(), "--tls-cert", &cert_arg, "--tls-key", &key_arg]),
+        &dir.join("services.log"),
+    );
+    child.wait_for_output(&format!("services listening on wss://{addr}"), WATCHDOG);
+    let connector = laputa::tls::TlsConnector::builder()
+        .add_root_der(cert.der().clone())
+        .only_added_roots()
+        .build()
+        .expect("a connector");
+    block_on(async move {
+        let url = format!("wss://localhost:{}/Laputa", addr.port());
+        let (mut ws, _) = laputa::tokio::connect(ClientBuilder::new(&url).expect("url").tls(connector.clone()))
+            .await
+            .expect("wss connect");
+        assert_eq!(laputa_answers(&mut ws, "BALUS").await, "Are you kidding? I've been balused already...");
+        // Plain ws to the TLS port fails; the server goes on.
+        let plain = format!("ws://127.0.0.1:{}/Echo", addr.port());
+        assert!(laputa::tokio::connect(plain.as_str()).await.is_err());
+        let url = format!("wss://localhost:{}/Echo", addr.port());
+        let (mut ws, _) =
+            laputa::tokio::connect(ClientBuilder::new(&url).expect("url").tls(connector)).await.expect("wss connect");
+        assert_eq!(laputa_answers(&mut ws, "hello").await, "hello");
+    });
+    drop(child);
     // A key file that is not one is named.
-    let finished = run_args(SERVICES, &["--addr", &addr, "--tls-cert", &cert_arg, "--tls-key", &cert_arg]);
+    let port = free_port().to_string();
+    let finished = run_args(SERVICES, &["--addr", &port, "--tls-cert", &cert_arg, "--tls-key", &cert_arg]);
     assert_eq!(finished.status.code(), Some(1), "{}", finished.stderr);
     assert!(finished.stderr.contains("--tls-key"), "{}", finished.stderr);
 }

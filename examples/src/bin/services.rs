@@ -16,8 +16,8 @@
 //! `--allow-origin` refuses requests whose `Origin` is another one with `403` (requests without
 //! `Origin`, from non-browser clients, are served); `--auth` asks every request for
 //! credentials (Basic, Digest, or both offered) of a `--user`, with `401` until they are right.
-//! `--tls-cert` and `--tls-key` (wss) are accepted, but the server has no TLS option yet: the
-//! program then fails with a "not yet" message.
+//! `--tls-cert` and `--tls-key` (both or neither) serve `wss://` with rustls; a client's TLS
+//! handshake must complete within the handshake timeout.
 
 use clap::{Parser, ValueEnum};
 use laputa::core::auth::ServerAuth;
@@ -50,7 +50,7 @@ struct Flags {
     /// A user that `--auth` lets in (repeatable).
     #[arg(long, value_name = "NAME:PASSWORD", value_parser = parse_user, requires = "auth")]
     user: Vec<(String, String)>,
-    /// The certificate chain (PEM) to serve wss:// with; needs `--tls-key`. Not yet supported.
+    /// The certificate chain (PEM) to serve wss:// with; needs `--tls-key`.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
     /// The private key (PEM) of `--tls-cert`.
@@ -93,20 +93,20 @@ fn parse_user(text: &str) -> Result<(String, String), String> {
 fn main() {
     let flags = Flags::parse();
     laputa_examples::init_logging();
-    if let (Some(cert), Some(key)) = (&flags.tls_cert, &flags.tls_key) {
-        let acceptor = laputa::tls::TlsAcceptor::from_pem_files(cert, key);
-        if let Err(e) = acceptor {
-            fail(format!("--tls-cert {} --tls-key {}: {e}", cert.display(), key.display()));
-        }
-        fail("wss is not yet supported: laputa::server::ServerBuilder has no TLS option yet (drop --tls-cert and --tls-key)");
-    }
+    let tls = match (&flags.tls_cert, &flags.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            laputa::tls::TlsAcceptor::from_pem_files(cert, key)
+                .unwrap_or_else(|e| fail(format!("--tls-cert {} --tls-key {}: {e}", cert.display(), key.display()))),
+        ),
+        _ => None,
+    };
     let admission = admission(&flags);
     let runtime = match flags.runtime {
         AsyncRuntime::Tokio => laputa_examples::Runtime::Tokio,
         AsyncRuntime::Smol => laputa_examples::Runtime::Smol,
         AsyncRuntime::AsyncStd => laputa_examples::Runtime::AsyncStd,
     };
-    run_async!(runtime, serve(&flags.addr, admission));
+    run_async!(runtime, serve(&flags.addr, admission, tls));
 }
 
 /// What every service checks: the Origin and the credentials the flags ask for.
@@ -131,7 +131,7 @@ fn admission(flags: &Flags) -> Admission {
     admission
 }
 
-async fn serve<R: ServerRuntime>(addr: &str, admission: Admission) {
+async fn serve<R: ServerRuntime>(addr: &str, admission: Admission, tls: Option<laputa::tls::TlsAcceptor>) {
     let chat =
         |suffix: &'static str| Service::new(move || Chat::new(suffix)).admission(admission.clone().protocols(["chat"]));
     let services = [
@@ -140,12 +140,16 @@ async fn serve<R: ServerRuntime>(addr: &str, admission: Admission) {
         ("/Chat", chat("")),
         ("/ChatWithNyan", chat(" Nyan!")),
     ];
+    let scheme = if tls.is_some() { "wss" } else { "ws" };
     let mut builder = Server::builder().bind(addr);
+    if let Some(acceptor) = tls {
+        builder = builder.tls(acceptor);
+    }
     for (path, service) in services {
         builder = builder.service(path, service).unwrap_or_else(|e| fail(format!("{path}: {e}")));
     }
     let server = builder.start::<R>().await.unwrap_or_else(|e| fail(format!("cannot listen on {addr}: {e}")));
-    println!("services listening on ws://{}", server.local_addr());
+    println!("services listening on {scheme}://{}", server.local_addr());
     // Serves until the process is killed: this future never ends.
     std::future::pending::<()>().await;
 }
