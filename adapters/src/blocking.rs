@@ -33,7 +33,7 @@ use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant, SystemTime};
 
 /// Size of the scratch buffer each read goes into.
-const READ_CHUNK: usize = 32 * 1024;
+pub(crate) const READ_CHUNK: usize = 32 * 1024;
 
 /// What a [`WebSocket`] needs from its stream beyond `Read + Write`: half-closing, and read and
 /// write timeouts, which carry the core's deadlines (handshake, keepalive, write stall, close)
@@ -1251,7 +1251,7 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 
 /// The socket side of the drive loop: a scratch buffer for reads and the unwritten output.
 #[derive(Debug)]
-struct Io<S> {
+pub(crate) struct Io<S> {
     stream: S,
     scratch: Box<[u8]>,
     /// Bytes taken from the core and not yet written; `written` of them already went out.
@@ -1267,14 +1267,14 @@ enum Input {
 
 /// Which of the stream's timeouts carries a deadline.
 #[derive(Debug, Clone, Copy)]
-enum Direction {
+pub(crate) enum Direction {
     Read,
     Write,
 }
 
 /// A deadline applied as the stream's timeout for one operation, with the application's own
 /// timeout to put back afterwards.
-struct Timeout {
+pub(crate) struct Timeout {
     direction: Direction,
     /// `None`: no deadline, nothing was changed.
     user: Option<Option<Duration>>,
@@ -1285,7 +1285,11 @@ struct Timeout {
 impl Timeout {
     /// Sets the stream's timeout for `direction` to what remains until `deadline`, unless the
     /// application's own is shorter. `None` when the deadline has already passed.
-    fn apply(stream: &mut impl Stream, direction: Direction, deadline: Option<Instant>) -> io::Result<Option<Self>> {
+    pub(crate) fn apply(
+        stream: &mut impl Stream,
+        direction: Direction,
+        deadline: Option<Instant>,
+    ) -> io::Result<Option<Self>> {
         let Some(deadline) = deadline else { return Ok(Some(Self { direction, user: None, ours: false })) };
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
@@ -1309,7 +1313,7 @@ impl Timeout {
     }
 
     /// Restores the application's timeout and turns the expiry of ours into `Ok(None)`.
-    fn finish<T>(self, stream: &mut impl Stream, result: io::Result<T>) -> io::Result<Option<T>> {
+    pub(crate) fn finish<T>(self, stream: &mut impl Stream, result: io::Result<T>) -> io::Result<Option<T>> {
         if let Some(user) = self.user {
             Self::set(stream, self.direction, user)?;
         }
@@ -1321,13 +1325,13 @@ impl Timeout {
 }
 
 impl<S: Stream> Io<S> {
-    fn new(stream: S) -> Self {
+    pub(crate) fn new(stream: S) -> Self {
         Self { stream, scratch: vec![0; READ_CHUNK].into_boxed_slice(), outbuf: Vec::new(), written: 0 }
     }
 
     /// The stream, once the connect flow moves on to TLS over it (nothing is left unwritten
     /// or unread then: the flow speaks first only after TLS).
-    fn into_stream(self) -> S {
+    pub(crate) fn into_stream(self) -> S {
         self.stream
     }
 
@@ -1397,7 +1401,7 @@ impl<S: Stream> Io<S> {
 
     /// Drives either side of the opening handshake until it completes, fails, or its deadline
     /// passes.
-    fn drive_handshake<H: Handshake>(&mut self, handshake: &mut H) -> Result<H::Output, Error> {
+    pub(crate) fn drive_handshake<H: Handshake>(&mut self, handshake: &mut H) -> Result<H::Output, Error> {
         loop {
             handshake.poll_transmit(&mut self.outbuf);
             if self.bounded(Direction::Write, handshake.poll_timeout(), Io::flush)?.is_none() {

@@ -17,8 +17,38 @@
 //!
 //! The decisions (routing, 404, the validators' answers, authentication challenges and their
 //! verification, every HTTP answer) are the core's ([`laputa_core::server`]); this module runs
-//! them: one task per connection on an async runtime ([`Server`], generic over
-//! [`ServerRuntime`]).
+//! them, with the same [`Server`] type over either driver:
+//!
+//! - an async runtime (`ServerBuilder::start::<R>`, `R` a `ServerRuntime`: tokio, smol,
+//!   async-std): one task per connection;
+//! - threads, on the blocking adapter (`ServerBuilder::start_blocking`, giving a
+//!   `BlockingServer`, feature `blocking`): an accept thread, and per session a reader thread
+//!   (blocked in `read` with no lock held) and a writer thread (woken by the session's queue),
+//!   so that a send from any thread goes out at once; every write is bounded by the core's
+//!   deadlines, so no peer holds a thread past its write-stall or close timeout.
+//!
+//! On threads, with laputa's blocking client:
+//!
+//! ```
+//! # #[cfg(feature = "blocking")] {
+//! use laputa::server::{Server, Service, Session};
+//! use laputa::{CloseCode, Message};
+//!
+//! let server = Server::builder()
+//!     .bind("127.0.0.1:0")
+//!     .service("/Chat", Service::new(|| |session: &Session, message: Message| {
+//!         session.sessions().broadcast(message);
+//!     }))?
+//!     .start_blocking()?;
+//! let (mut ws, _) = laputa::blocking::connect(format!("ws://{}/Chat", server.local_addr()).as_str())?;
+//! ws.send("hello all")?;
+//! assert_eq!(ws.read()?.as_text(), Some("hello all"));
+//! server.stop(CloseCode::GOING_AWAY, "bye");
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! On tokio:
 //!
 //! ```no_run
 //! # #[cfg(feature = "tokio")]
@@ -44,6 +74,7 @@
 mod behavior;
 mod builder;
 mod counters;
+mod handle;
 mod outbox;
 mod pump;
 #[cfg(feature = "_async")]
@@ -52,13 +83,18 @@ mod service;
 mod session;
 mod sessions;
 mod signal;
+#[cfg(feature = "blocking")]
+mod threads;
 
 pub use behavior::Behavior;
 pub use builder::{ServerBuilder, DEFAULT_MAX_CONNECTIONS};
 pub use counters::Stats;
+pub use handle::Server;
 pub use outbox::{Sent, SlowConsumer};
 #[cfg(feature = "_async")]
-pub use run::{Server, ServerRuntime};
+pub use run::ServerRuntime;
 pub use service::{Service, DEFAULT_OUTBOX_LIMIT};
 pub use session::{SendWait, Session, SessionContext, SessionId};
 pub use sessions::{Delivery, Sessions};
+#[cfg(feature = "blocking")]
+pub use threads::{BlockingServer, Threads};
