@@ -7,6 +7,9 @@
 #![cfg(feature = "blocking")]
 
 mod raw_peer;
+#[cfg(feature = "rustls")]
+#[allow(dead_code, unreachable_pub)]
+mod tls_support;
 
 use laputa::blocking::{self, ClientStream, WebSocket};
 use laputa::core::server::Admission;
@@ -445,5 +448,71 @@ fn a_hook_that_panics_ends_its_session_and_no_other() {
         calm.send("still here").unwrap();
         assert_eq!(text(&mut calm), "still here");
         stop(&server, vec![calm]);
+    });
+}
+
+/// wss on threads: the TLS handshake before the upgrade, the client's certificate in the
+/// context, messages of many TLS records both ways, a send from another thread, the close
+/// handshake and stop; a plaintext client let go while the server goes on.
+#[cfg(feature = "rustls")]
+#[test]
+fn wss_sessions_see_the_client_certificate_and_carry_large_messages() {
+    use laputa::tls::{TlsAcceptor, TlsConnector};
+    run(|| {
+        let pki = tls_support::Pki::new();
+        let acceptor = TlsAcceptor::builder()
+            .cert_chain_pem(pki.leaf.chain_pem.as_bytes())
+            .unwrap()
+            .key_pem(pki.leaf.key_pem.as_bytes())
+            .unwrap()
+            .client_cert_root_der(pki.client_ca.clone())
+            .client_cert_optional()
+            .build()
+            .unwrap();
+        let who = Service::new(|| {
+            |session: &Session, message: Message| {
+                let context = session.context();
+                let chain = context.peer_certificates().map_or(0, <[_]>::len);
+                if message.as_text() == Some("who am I") {
+                    session.send(format!("secure={} chain={chain}", context.is_secure()));
+                } else {
+                    session.send(message);
+                }
+            }
+        });
+        let server = Server::builder().bind("wss://127.0.0.1:0").tls(acceptor).service("/who", who).unwrap();
+        let server = server.start_blocking().unwrap();
+        let url = format!("wss://localhost:{}/who", server.local_addr().port());
+        let with_certificate = TlsConnector::builder()
+            .add_root_der(pki.ca.clone())
+            .only_added_roots()
+            .client_auth_pem(pki.client.chain_pem.as_bytes(), pki.client.key_pem.as_bytes())
+            .unwrap()
+            .build()
+            .unwrap();
+        for (connector, expected) in
+            [(pki.connector(), "secure=true chain=0"), (with_certificate, "secure=true chain=1")]
+        {
+            let builder = laputa::ClientBuilder::new(&url).unwrap().tls(connector);
+            let (mut ws, _) = blocking::connect(builder).unwrap();
+            ws.send("who am I").unwrap();
+            assert_eq!(text(&mut ws), expected);
+            // 1 MiB each way: 64 TLS records.
+            let large: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
+            ws.send(large.clone()).unwrap();
+            assert_eq!(ws.read().unwrap().payload(), &large[..]);
+            ws.close().unwrap();
+        }
+        let plain = format!("ws://127.0.0.1:{}/who", server.local_addr().port());
+        assert!(blocking::connect(plain.as_str()).is_err(), "plaintext to a TLS port");
+        let (mut ws, _) = blocking::connect(laputa::ClientBuilder::new(&url).unwrap().tls(pki.connector())).unwrap();
+        let sessions = server.sessions("/who").unwrap();
+        until(|| sessions.count() == 1);
+        let session = sessions.all().remove(0);
+        thread::spawn(move || session.send("from another thread")).join().unwrap();
+        assert_eq!(text(&mut ws), "from another thread");
+        assert!(Server::builder().bind("wss://127.0.0.1:0").start_blocking().is_err(), "wss without TLS");
+        stop(&server, vec![ws]);
+        until(|| server.connections() == 0);
     });
 }

@@ -85,6 +85,8 @@ mod sessions;
 mod signal;
 #[cfg(feature = "blocking")]
 mod threads;
+#[cfg(feature = "blocking")]
+mod wire;
 
 pub use behavior::Behavior;
 pub use builder::{ServerBuilder, DEFAULT_MAX_CONNECTIONS};

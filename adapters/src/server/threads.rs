@@ -11,6 +11,11 @@
 //!   honours the core's timers, and once the connection is finished shuts the socket down both
 //!   ways, which ends the reader's `read`.
 //!
+//! Over `wss://` ([`ServerBuilder::tls`](super::ServerBuilder), feature `rustls`) the TLS
+//! handshake runs first, within the handshake timeout; the session's rustls connection then
+//! lives under its lock with the core (`wire.rs`), and the raw TCP read still happens with no
+//! lock held.
+//!
 //! So a send from any thread goes out while the reader waits in `read`, a write that waits for
 //! a slow peer never stops reading (the core bounds what reading adds to its output), and no
 //! thread outlives the core's deadlines: a peer that stops reading is let go at the write-stall
@@ -23,12 +28,14 @@ use super::service::{Route, Service};
 use super::session::Session;
 use super::sessions::Sessions;
 use super::signal::Signal;
+#[cfg(feature = "rustls")]
+use super::wire::Tls;
+use super::wire::{Plain, Wire, WRITE_WINDOW};
 use crate::blocking::{Direction, Io, Stream, Timeout, READ_CHUNK};
-use laputa_core::bytes::Buf;
 use laputa_core::handshake::{HandshakeError, ServerHandshake};
 use laputa_core::server::RouteError;
 use laputa_core::{CloseCode, Connection};
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -36,15 +43,13 @@ use std::task::{Context, Wake, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// The most bytes a writer copies out of the core for one write: the core keeps them (and
-/// counts them unwritten) until the socket takes them, while the session's lock is free.
-const WRITE_WINDOW: usize = 64 * 1024;
-
 impl ServerBuilder {
     /// Listens and starts accepting on a thread of its own: the blocking server, for programs
     /// without an async runtime. Each connection gets a thread for its handshake, and each
     /// session a second one, so that a session's thread waiting in `read` never holds up what
-    /// other threads send it.
+    /// other threads send it: two threads per session, so size `max_connections` for the
+    /// threads the system allows. With `tls` (feature `rustls`) it serves `wss://`; a `wss://`
+    /// address without it is an error.
     ///
     /// ```
     /// use laputa::server::{Server, Service, Session};
@@ -64,12 +69,6 @@ impl ServerBuilder {
     /// ```
     pub fn start_blocking(self) -> io::Result<BlockingServer> {
         self.check_tls()?;
-        #[cfg(feature = "rustls")]
-        if self.tls.is_some() {
-            // Never plain TCP where TLS was asked for.
-            let message = "the blocking server does not serve wss:// yet";
-            return Err(io::Error::new(io::ErrorKind::Unsupported, message));
-        }
         let listener = TcpListener::bind(&self.addr)?;
         let local_addr = listener.local_addr()?;
         let shared = self.into_shared(local_addr);
@@ -311,13 +310,29 @@ fn serve_tcp(stream: TcpStream, remote_addr: SocketAddr, slot: ConnectionSlot) {
     let shared = &slot.0;
     let local_addr = stream.local_addr().unwrap_or(shared.local_addr);
     let peer = Peer::plain(remote_addr, local_addr);
-    let Some((io, upgrade)) = upgrade(Io::new(stream), peer, shared) else { return };
-    let stream = io.into_stream();
-    if let Err(error) = stream.set_nodelay(upgrade.route.0.service.nodelay) {
-        tracing::debug!(%error, "TCP_NODELAY not set");
+    #[cfg(feature = "rustls")]
+    if let Some(acceptor) = &shared.tls {
+        return serve_tls(acceptor, stream, peer, shared);
     }
-    run_session(stream, Plain, upgrade);
-    drop(slot);
+    let Some((io, upgrade)) = upgrade(Io::new(stream), peer, shared) else { return };
+    run_session(io.into_stream(), Plain, upgrade);
+}
+
+/// A `wss://` connection: the TLS handshake within the handshake timeout, then as over TCP,
+/// with the session's rustls connection under its lock.
+#[cfg(feature = "rustls")]
+fn serve_tls(acceptor: &crate::tls::TlsAcceptor, stream: TcpStream, mut peer: Peer, shared: &Shared) {
+    use crate::tls::ServerTlsStream;
+    let deadline = Instant::now().checked_add(shared.handshake.handshake_timeout);
+    let tls = match acceptor.accept_blocking(stream, deadline) {
+        Ok(tls) => tls,
+        Err(error) => return tracing::debug!(%error, remote = %peer.remote_addr, "TLS handshake failed"),
+    };
+    peer.secure = true;
+    peer.certificates = tls.peer_certificates().map(Arc::from);
+    let Some((io, upgrade)) = upgrade(Io::new(tls), peer, shared) else { return };
+    let (session, stream) = io.into_stream().into_parts();
+    run_session(stream, Tls::new(session), upgrade);
 }
 
 /// The opening handshake within the handshake timeout, then the core's decision: the upgrade,
@@ -342,50 +357,15 @@ fn upgrade<S: Stream>(mut io: Io<S>, peer: Peer, shared: &Shared) -> Option<(Io<
     }
 }
 
-/// How a session's bytes cross its socket: as they are, or (a seam for TLS) through a cipher
-/// that lives under the session's lock beside the core.
-trait Wire: Send + 'static {
-    /// Bytes read from the socket, for the core.
-    fn input(&mut self, connection: &mut Connection, data: &[u8]) -> io::Result<()>;
-    /// Copies the next bytes to write into `window` (empty: nothing to write), leaving them
-    /// counted as unwritten until [`written`](Self::written) says the socket took them.
-    fn stage(&mut self, connection: &mut Connection, now: Instant, window: &mut Vec<u8>);
-    /// The socket took the first `n` bytes of the last window.
-    fn written(&mut self, connection: &mut Connection, n: usize);
-}
-
-/// A plain TCP session.
-struct Plain;
-
-impl Wire for Plain {
-    fn input(&mut self, connection: &mut Connection, data: &[u8]) -> io::Result<()> {
-        connection.handle_input(data);
-        Ok(())
-    }
-
-    fn stage(&mut self, connection: &mut Connection, now: Instant, window: &mut Vec<u8>) {
-        let queue = connection.transmit(now);
-        let mut slices = [IoSlice::new(&[]); 16];
-        let count = queue.chunks_vectored(&mut slices);
-        for slice in &slices[..count] {
-            let room = WRITE_WINDOW - window.len();
-            window.extend_from_slice(&slice[..slice.len().min(room)]);
-        }
-    }
-
-    fn written(&mut self, connection: &mut Connection, n: usize) {
-        let queue = connection.transmit(Instant::now());
-        let n = n.min(queue.remaining());
-        queue.advance(n);
-    }
-}
-
 /// What the session's lock guards: the core and the wire beside it.
 struct Core<W> {
     connection: Connection,
     wire: W,
     /// The socket failed: what was queued is dropped and nothing more is written.
     broken: bool,
+    /// The core is done writing: the TCP write side is shut down once the wire's last bytes
+    /// (TLS `close_notify`) are out.
+    closing: bool,
 }
 
 /// One session, shared by its reader and writer threads. Locks are taken in one order, the
@@ -523,6 +503,12 @@ impl<W: Wire> Link<W> {
                     wire.stage(connection, Instant::now(), &mut window);
                 }
                 if window.is_empty() && core.connection.poll_shutdown() {
+                    let Core { connection, wire, .. } = &mut *core;
+                    wire.close();
+                    wire.stage(connection, Instant::now(), &mut window);
+                    core.closing = true;
+                }
+                if window.is_empty() && std::mem::take(&mut core.closing) {
                     if let Err(error) = stream.shutdown(Shutdown::Write) {
                         tracing::debug!(%error, "shutting down the write side failed");
                     }
@@ -593,13 +579,16 @@ fn write_within(stream: &mut TcpStream, window: &[u8], deadline: Option<Instant>
 
 /// Runs an accepted session on this thread (the writer) and a reader thread, until both end.
 fn run_session<W: Wire>(mut stream: TcpStream, wire: W, upgrade: Upgrade) {
+    if let Err(error) = stream.set_nodelay(upgrade.route.0.service.nodelay) {
+        tracing::debug!(%error, "TCP_NODELAY not set");
+    }
     let config = upgrade.connection.config();
     let stall = config.write_stall_timeout.unwrap_or(Duration::MAX);
     let write_cap = (config.close_timeout.min(stall) / 4).max(Duration::from_millis(1));
     let pump = Pump::open(&upgrade.route.0, upgrade.opening);
     let wakeup = Arc::new(Wakeup::default());
     let link = Arc::new(Link {
-        core: Mutex::new(Core { connection: upgrade.connection, wire, broken: false }),
+        core: Mutex::new(Core { connection: upgrade.connection, wire, broken: false, closing: false }),
         session: pump.session.clone(),
         pump: Mutex::new(pump),
         waker: Waker::from(wakeup.clone()),
@@ -608,6 +597,15 @@ fn run_session<W: Wire>(mut stream: TcpStream, wire: W, upgrade: Upgrade) {
         write_cap,
     });
     drop(upgrade.route);
+    // What the wire holds from the handshake (TLS records rustls read ahead) goes in first.
+    let buffered = {
+        let mut core = link.core();
+        let Core { connection, wire, .. } = &mut *core;
+        wire.input(connection, &[])
+    };
+    if let Err(error) = buffered {
+        link.fail(error);
+    }
     let reader = stream.try_clone().and_then(|read_half| {
         let link = link.clone();
         let read = move || link.guarded(|link| link.read_loop(read_half));
