@@ -516,3 +516,50 @@ fn wss_sessions_see_the_client_certificate_and_carry_large_messages() {
         until(|| server.connections() == 0);
     });
 }
+
+#[test]
+fn keep_clean_sweeps_a_session_that_answers_no_ping() {
+    run(|| {
+        let service = echo().keep_clean(Some(Duration::from_millis(100)));
+        let server = start(vec![("/Echo", service)]);
+        let mut idle = connect(&server, "/Echo");
+        let sessions = server.sessions("/Echo").unwrap();
+        until(|| sessions.count() == 1);
+        let session = sessions.all().remove(0);
+        // The client reads nothing, so it answers no ping: the second round closes it.
+        until(|| !session.is_open());
+        let closed = closed(&mut idle);
+        assert_eq!((closed.code, closed.reason.as_str()), (CloseCode::GOING_AWAY, "no answer to ping"));
+        until(|| sessions.count() == 0);
+        server.stop(CloseCode::GOING_AWAY, "");
+    });
+}
+
+#[test]
+fn past_the_connection_limit_a_client_waits_until_one_ends() {
+    run(|| {
+        let server = Server::builder().bind("127.0.0.1:0").max_connections(1).service("/Echo", echo()).unwrap();
+        let server = server.start_blocking().unwrap();
+        let mut first = connect(&server, "/Echo");
+        let url = format!("ws://{}/Echo", server.local_addr());
+        let (upgraded, second) = mpsc::channel();
+        let waiting = thread::spawn(move || {
+            let ws = blocking::connect(url.as_str()).unwrap().0;
+            upgraded.send(()).unwrap();
+            ws
+        });
+        // The second waits in the kernel's accept queue while the first is served.
+        for i in 0..10 {
+            first.send(format!("{i}")).unwrap();
+            assert_eq!(text(&mut first), format!("{i}"));
+            assert_eq!(server.connections(), 1);
+        }
+        assert!(second.try_recv().is_err(), "not accepted while the first is open");
+        first.close().unwrap();
+        second.recv().unwrap();
+        let mut ws = waiting.join().unwrap();
+        ws.send("now").unwrap();
+        assert_eq!(text(&mut ws), "now");
+        stop(&server, vec![ws]);
+    });
+}
