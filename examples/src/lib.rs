@@ -1,6 +1,8 @@
 //! Shared bits of the example programs: the flags they have in common (parsed with `clap`), the
 //! runtimes they run on, the limits the conformance runs need, logging and failing.
 
+pub mod chat;
+
 use laputa::{Config, DeflateConfig};
 use std::future::Future;
 
