@@ -10,6 +10,7 @@ pub mod cookies;
 pub mod deflate;
 mod error;
 pub mod extensions;
+pub mod files;
 pub mod frame;
 pub mod handshake;
 pub mod http1;
