@@ -10,15 +10,43 @@
 # and prints the tables. Raw results go to $OUT (default target/bench/results-<date>.txt);
 # `target/release/bench-run table --from FILE` prints the tables of a raw file again.
 #
-# Usage: scripts/bench.sh [quick|full]    (default: full; quick is a smoke run of a few minutes)
+# Usage: scripts/bench.sh [quick|full|broadcast]    (default: full; quick is a smoke run of a few minutes)
 # Environment: SERVERS, CONNS, SIZES, MODES, REPS, WARMUP, DURATION, IDLE, OUT override the matrix.
 # DEFLATE=1 runs the permessage-deflate column instead: the servers that support it (every laputa
 # one and yawc) and the load generator with --deflate (compressed JSON-like text messages), sizes
 # 1 KiB to 64 KiB by default; steps 1 to 4 as above, no core-speed. Its results go to their own file.
+#
+# `broadcast` runs the broadcast benchmark instead (issue 19; BENCHMARKS.md, "Broadcast"): the
+# broadcast-* servers under `loadgen broadcast` at 1,000 and 10,000 subscribers, without and with
+# permessage-deflate (no server context takeover), then idle memory per session of the broadcast
+# servers (about 10 min on 2 cores). Environment: SUBS, SIZES, WINDOWS, REPS, WARMUP, DURATION,
+# IDLE, OUT; BROADCAST_SERVERS and BROADCAST_DEFLATE_SERVERS override the servers.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PROFILE=${1:-full}
+if [[ $PROFILE == broadcast ]]; then
+    if [[ $(nproc) -lt 2 ]]; then
+        echo "needs 2 CPUs (server and load generator each pinned to one)" >&2
+        exit 1
+    fi
+    : "${SUBS:=1000,10000}" "${SIZES:=1024}" "${WINDOWS:=8}" "${REPS:=3}" "${WARMUP:=1}" "${DURATION:=3}" "${IDLE:=10000}"
+    : "${BROADCAST_SERVERS:=laputa,tungstenite}" "${BROADCAST_DEFLATE_SERVERS:=laputa,laputa-per-session,yawc}"
+    OUT=${OUT:-target/bench/results-$(date +%Y%m%d-%H%M%S)-broadcast.txt}
+    mkdir -p "$(dirname "$OUT")"
+    cargo build --release -p laputa-bench
+    RUN=target/release/bench-run
+    common=(--out "$OUT" --server-cpu 0 --client-cpu 1)
+    matrix=(--subs "$SUBS" --sizes "$SIZES" --windows "$WINDOWS" --reps "$REPS" --warmup "$WARMUP" --duration "$DURATION")
+    echo "== machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT.log"
+    "$RUN" broadcast "${common[@]}" --servers "$BROADCAST_SERVERS" "${matrix[@]}" 2>>"$OUT.log" >/dev/null
+    "$RUN" broadcast "${common[@]}" --deflate --servers "$BROADCAST_DEFLATE_SERVERS" "${matrix[@]}" 2>>"$OUT.log" >/dev/null
+    "$RUN" memory "${common[@]}" --broadcast --servers "$BROADCAST_SERVERS" --idle "$IDLE" 2>>"$OUT.log" >/dev/null
+    "$RUN" table --from "$OUT"
+    echo
+    echo "raw results: $OUT; log: $OUT.log"
+    exit 0
+fi
 DEFLATE=${DEFLATE:-}
 if [[ -n $DEFLATE ]]; then
     # 20 B is left out: under the 64-byte threshold of both servers, echoes go uncompressed.

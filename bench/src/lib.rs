@@ -11,6 +11,9 @@
 //!   `echo-tokio-websockets`, `echo-yawc`: the echo servers. Those that support permessage-deflate
 //!   (every laputa one and yawc) enable it with `--deflate`.
 //! - `echo-floor`: no WebSocket server, the least CPU any echo server spends here.
+//! - `broadcast-laputa` (`laputa::server`, `Sessions::broadcast`), `broadcast-tungstenite` and
+//!   `broadcast-yawc` (`tokio::sync::broadcast`, one task per connection): the broadcast servers
+//!   (subscribers on `/sub`, a publisher on `/pub`), run by `loadgen broadcast`.
 //! - `core-speed`: masking and UTF-8 validation throughput of the core.
 //! - `bench-run`: the runner that alternates servers and prints the tables.
 

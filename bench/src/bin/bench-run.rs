@@ -6,8 +6,10 @@
 //! bench-run echo      [--servers a,b,..] [--conns 1,10,100,500] [--sizes 20,1024,16384,65536,1048576]
 //!                     [--modes closed,pipelined] [--window 16] [--reps 3] [--warmup 1] [--duration 3]
 //!                     [--text] [--count-allocs] [--out FILE]
-//! bench-run memory    [--servers ..] [--idle 10000] [--reps 1] [--out FILE]
+//! bench-run memory    [--servers ..] [--idle 10000] [--reps 1] [--broadcast] [--out FILE]
 //! bench-run handshake [--servers ..] [--concurrency 32] [--reps 3] [--duration 3] [--out FILE]
+//! bench-run broadcast [--servers laputa,tungstenite] [--subs 1000,10000] [--sizes 1024] [--windows 8]
+//!                     [--reps 3] [--warmup 1] [--duration 3] [--count-allocs] [--out FILE]
 //! bench-run table     --from FILE          (re-prints the tables of a raw results file)
 //! common: [--server-cpu 0] [--client-cpu 1] [--bin DIR] (default: this program's directory)
 //!         [--deflate]
@@ -16,6 +18,13 @@
 //! `--deflate` runs every server with permessage-deflate (`echo-NAME --deflate`) and the load
 //! generator with `--deflate` (compressed JSON-like text messages); the default servers are then
 //! those that support it. Its results are tabled apart from the uncompressed ones.
+//!
+//! `broadcast` runs the `broadcast-NAME` servers (`NAME-per-session` is `broadcast-NAME
+//! --per-session`) under `loadgen broadcast`: N subscribers and a publisher, the publisher
+//! keeping W messages not yet delivered to every subscriber; with `--deflate` the subscribers
+//! ask for permessage-deflate without server context takeover and the default servers are
+//! `laputa,laputa-per-session,yawc`. `memory --broadcast` measures idle sessions of the
+//! `broadcast-NAME` servers (subscribers on `/sub`) instead of the echo servers.
 //!
 //! Every measurement appends one raw line to `--out` (default `bench-results.txt`): the runner's
 //! keys (`kind`, `server`, `mode`) followed by the load generator's `result` line.
@@ -33,20 +42,26 @@ use std::time::{Duration, Instant};
 const SERVERS: &str = "laputa,laputa-smol,laputa-async-std,laputa-core,tungstenite,fastwebsockets,tokio-websockets";
 /// The default servers of `--deflate`: those that support permessage-deflate.
 const DEFLATE_SERVERS: &str = "laputa,laputa-smol,laputa-async-std,laputa-core,yawc";
+/// The default servers of `broadcast`, and of `broadcast --deflate`: laputa's `Sessions::broadcast`
+/// against the idiom of each peer (`tokio::sync::broadcast`, one task per connection), and with
+/// permessage-deflate laputa compressing per session (`Session::send` to each) as a reference.
+const BROADCAST_SERVERS: &str = "laputa,tungstenite";
+const BROADCAST_DEFLATE_SERVERS: &str = "laputa,laputa-per-session,yawc";
 
 fn main() {
-    let args = Args::parse(&["text", "count-allocs", "deflate"]);
+    let args = Args::parse(&["text", "count-allocs", "deflate", "broadcast"]);
     let runner = Runner::new(&args);
     match args.positional.first().map(String::as_str).unwrap_or("echo") {
         "echo" => runner.echo(&args),
         "memory" => runner.memory(&args),
         "handshake" => runner.handshake(&args),
+        "broadcast" => runner.broadcast(&args),
         "table" => {
             let from = args.value("from").unwrap_or_else(|| fail("table needs --from FILE"));
             let text = std::fs::read_to_string(from).unwrap_or_else(|e| fail(format!("{from}: {e}")));
             print!("{}", tables(&text.lines().filter_map(Record::parse).collect::<Vec<_>>()));
         }
-        other => fail(format!("unknown command {other}: echo, memory, handshake or table")),
+        other => fail(format!("unknown command {other}: echo, memory, handshake, broadcast or table")),
     }
 }
 
@@ -106,23 +121,39 @@ impl Runner {
 
     /// Starts `echo-<name>` on the server core and waits until it accepts connections.
     fn start(&self, name: &str, count_allocs: bool) -> Server {
+        self.start_program(&format!("echo-{name}"), &[], count_allocs)
+    }
+
+    /// Starts the broadcast server `name` (`broadcast-NAME`, or `broadcast-BASE --per-session`
+    /// for `BASE-per-session`).
+    fn start_broadcast(&self, name: &str, count_allocs: bool) -> Server {
+        match name.strip_suffix("-per-session") {
+            Some(base) => self.start_program(&format!("broadcast-{base}"), &["--per-session"], count_allocs),
+            None => self.start_program(&format!("broadcast-{name}"), &[], count_allocs),
+        }
+    }
+
+    /// Starts `program` with `extra` arguments on the server core and waits until it accepts
+    /// connections.
+    fn start_program(&self, program: &str, extra: &[&str], count_allocs: bool) -> Server {
+        let name = program;
         let port = self.next_port();
         let addr = format!("127.0.0.1:{port}");
         let stats = count_allocs.then(|| format!("127.0.0.1:{}", port + 1));
         let mut command = Command::new("taskset");
-        command.arg("-c").arg(&self.server_cpu).arg(self.bin.join(format!("echo-{name}"))).arg("--addr").arg(&addr);
+        command.arg("-c").arg(&self.server_cpu).arg(self.bin.join(program)).args(extra).arg("--addr").arg(&addr);
         if let Some(stats) = &stats {
             command.arg("--count-allocs").arg(stats);
         }
         if self.deflate {
             command.arg("--deflate");
         }
-        let child = command.stdin(Stdio::null()).spawn().unwrap_or_else(|e| fail(format!("echo-{name}: {e}")));
+        let child = command.stdin(Stdio::null()).spawn().unwrap_or_else(|e| fail(format!("{name}: {e}")));
         let server = Server { child, addr, stats };
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(&server.addr).is_err() {
             if Instant::now() > deadline {
-                fail(format!("echo-{name} did not start listening on {}", server.addr));
+                fail(format!("{name} did not start listening on {}", server.addr));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -234,14 +265,18 @@ impl Runner {
     fn memory(&self, args: &Args) {
         let idle: usize = args.get("idle", 10_000);
         let reps: usize = args.get("reps", 1);
+        // Idle sessions of the broadcast servers (subscribers on /sub) instead of echo connections.
+        let broadcast = args.switch("broadcast");
+        let servers = if broadcast { self.servers_or(args, BROADCAST_SERVERS) } else { self.servers.clone() };
+        let (broadcast_key, path) = if broadcast { (" broadcast=1", "/sub") } else { ("", "/") };
         let mut records = Vec::new();
         for rep in 0..reps {
-            for name in &self.servers {
-                let server = self.start(name, false);
+            for name in &servers {
+                let server = if broadcast { self.start_broadcast(name, false) } else { self.start(name, false) };
                 let pid = server.child.id();
                 let before = rss_kib(pid).unwrap_or_else(|e| fail(e));
                 let mut command = self.loadgen();
-                command.args(["idle", "--addr", &server.addr, "--conns", &idle.to_string()]);
+                command.args(["idle", "--addr", &server.addr, "--conns", &idle.to_string(), "--path", path]);
                 let mut client = command
                     .stdin(Stdio::piped())
                     .stdout(Stdio::piped())
@@ -258,12 +293,15 @@ impl Runner {
                     let per_conn = (after.saturating_sub(before)) as f64 * 1024.0 / idle as f64;
                     format!(
                         "kind=memory server={name} rep={rep} {rest} rss_before_kib={before} rss_after_kib={after} \
-                         threads={} bytes_per_conn={per_conn:.0}{}",
+                         threads={} bytes_per_conn={per_conn:.0}{}{broadcast_key}",
                         threads(pid).unwrap_or(0),
                         self.deflate_key()
                     )
                 } else {
-                    format!("kind=memory server={name} rep={rep} error=\"no ready line\"{}", self.deflate_key())
+                    format!(
+                        "kind=memory server={name} rep={rep} error=\"no ready line\"{}{broadcast_key}",
+                        self.deflate_key()
+                    )
                 };
                 drop(client.stdin.take());
                 let _ = client.wait();
@@ -271,6 +309,57 @@ impl Runner {
                 eprintln!("{line}");
                 self.record(&line);
                 records.extend(Record::parse(&line));
+            }
+        }
+        print!("{}", tables(&records));
+    }
+
+    /// `--servers` if given, else `default`.
+    fn servers_or(&self, args: &Args, default: &str) -> Vec<String> {
+        args.value("servers").unwrap_or(default).split(',').map(str::to_owned).collect()
+    }
+
+    fn broadcast(&self, args: &Args) {
+        let list = |name: &str, default: &str| -> Vec<usize> {
+            args.value(name)
+                .unwrap_or(default)
+                .split(',')
+                .map(|v| v.parse().unwrap_or_else(|_| fail(format!("bad --{name}: {v}"))))
+                .collect()
+        };
+        let servers = self.servers_or(args, if self.deflate { BROADCAST_DEFLATE_SERVERS } else { BROADCAST_SERVERS });
+        let subs = list("subs", "1000,10000");
+        let sizes = list("sizes", "1024");
+        let windows = list("windows", "8");
+        let reps: usize = args.get("reps", 3);
+        let warmup: f64 = args.get("warmup", 1.0);
+        let duration: f64 = args.get("duration", 3.0);
+        let count_allocs = args.switch("count-allocs");
+        let mut records = Vec::new();
+        let started = Instant::now();
+        for &size in &sizes {
+            for &window in &windows {
+                for &n in &subs {
+                    for rep in 0..reps {
+                        for name in &servers {
+                            let server = self.start_broadcast(name, count_allocs);
+                            let mut command = self.loadgen();
+                            command.args(["broadcast", "--addr", &server.addr, "--subs", &n.to_string()]);
+                            command.args(["--size", &size.to_string(), "--window", &window.to_string()]);
+                            command.args(["--warmup", &warmup.to_string(), "--duration", &duration.to_string()]);
+                            command.args(["--server-pid", &server.child.id().to_string()]);
+                            if let Some(stats) = &server.stats {
+                                command.args(["--alloc-stats", stats]);
+                            }
+                            let result = self.run_loadgen(command);
+                            drop(server);
+                            let line = format!("kind=broadcast server={name} rep={rep} {result} load1={}", load1());
+                            eprintln!("[{:>5.0}s] {line}", started.elapsed().as_secs_f64());
+                            self.record(&line);
+                            records.extend(Record::parse(&line));
+                        }
+                    }
+                }
             }
         }
         print!("{}", tables(&records));
@@ -325,14 +414,18 @@ impl Record {
         self.get("deflate") == "1"
     }
 
-    /// The server's name in the idle-memory and handshake table: with ` deflate` for a deflate
-    /// run, so that both runs of one server keep their own rows.
+    /// The server's name in the idle-memory and handshake table: with ` broadcast` for the
+    /// broadcast servers and ` deflate` for a deflate run, so that each kind of run of one
+    /// server keeps its own rows.
     fn server_label(&self) -> String {
-        if self.deflate() {
-            format!("{} deflate", self.get("server"))
-        } else {
-            self.get("server").to_owned()
+        let mut label = self.get("server").to_owned();
+        if self.get("broadcast") == "1" {
+            label += " broadcast";
         }
+        if self.deflate() {
+            label += " deflate";
+        }
+        label
     }
 }
 
@@ -404,6 +497,10 @@ fn tables(records: &[Record]) -> String {
     if !echo.is_empty() {
         echo_tables(&echo, " with permessage-deflate", &mut out);
     }
+    let broadcast: Vec<&Record> = records.iter().filter(|r| r.get("kind") == "broadcast").collect();
+    if !broadcast.is_empty() {
+        broadcast_tables(&broadcast, &mut out);
+    }
     let memory: Vec<&Record> = records.iter().filter(|r| r.get("kind") == "memory").collect();
     let handshake: Vec<&Record> = records.iter().filter(|r| r.get("kind") == "handshake").collect();
     if !memory.is_empty() || !handshake.is_empty() {
@@ -411,11 +508,11 @@ fn tables(records: &[Record]) -> String {
         let med = |rs: &[&Record], server: &str, key: &str| {
             median(rs.iter().filter(|r| r.server_label() == server).filter_map(|r| r.num(key)).collect())
         };
-        // The best peer of the same kind of run: a deflate row against deflate peers only.
-        let is_deflate = |label: &str| label.ends_with(" deflate");
-        let best_peer = |rs: &[&Record], key: &str, lowest: bool, deflate: bool| {
-            let values =
-                servers.iter().filter(|s| is_peer(s) && is_deflate(s) == deflate).filter_map(|s| med(rs, s, key));
+        // The best peer of the same kind of run (what follows the name: a deflate row against
+        // deflate peers only, a broadcast server against broadcast servers).
+        let kind_of = |label: &str| label.split_once(' ').map_or("", |(_, kind)| kind).to_owned();
+        let best_peer = |rs: &[&Record], key: &str, lowest: bool, kind: &str| {
+            let values = servers.iter().filter(|s| is_peer(s) && kind_of(s) == kind).filter_map(|s| med(rs, s, key));
             if lowest {
                 values.reduce(f64::min)
             } else {
@@ -433,10 +530,10 @@ fn tables(records: &[Record]) -> String {
         );
         let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
         for s in &servers {
-            let deflate = is_deflate(s);
-            let mem_best = best_peer(&memory, "bytes_per_conn", true, deflate);
-            let hs_best = best_peer(&handshake, "handshakes_per_s", false, deflate);
-            let hs_cpu_best = best_peer(&handshake, "server_cpu_us_per_handshake", true, deflate);
+            let kind = kind_of(s);
+            let mem_best = best_peer(&memory, "bytes_per_conn", true, &kind);
+            let hs_best = best_peer(&handshake, "handshakes_per_s", false, &kind);
+            let hs_cpu_best = best_peer(&handshake, "server_cpu_us_per_handshake", true, &kind);
             let m = med(&memory, s, "bytes_per_conn");
             let h = med(&handshake, s, "handshakes_per_s");
             let c = med(&handshake, s, "server_cpu_us_per_handshake");
@@ -647,4 +744,127 @@ fn cell_median(echo: &[&Record], server: &str, cell: (&str, &str, &str, &str), k
             .filter_map(|r| r.num(key))
             .collect(),
     )
+}
+
+/// The broadcast tables: per cell (deflate or not, subscribers, size, window), each server's
+/// deliveries per second and CPU per delivery, ours over the best peer, then latency, the load
+/// generator's CPU, bytes on the wire per delivery and the server's memory under load.
+fn broadcast_tables(records: &[&Record], out: &mut String) {
+    type BroadcastCell = (bool, u64, u64, u64);
+    let mut cells: Vec<BroadcastCell> = Vec::new();
+    for r in records {
+        let key = (
+            r.deflate(),
+            r.num("subs").unwrap_or(0.0) as u64,
+            r.num("size").unwrap_or(0.0) as u64,
+            r.num("window").unwrap_or(0.0) as u64,
+        );
+        if !cells.contains(&key) {
+            cells.push(key);
+        }
+    }
+    cells.sort();
+    for deflate in [false, true] {
+        let rs: Vec<&Record> = records.iter().copied().filter(|r| r.deflate() == deflate).collect();
+        if rs.is_empty() {
+            continue;
+        }
+        let servers = servers_of(rs.iter().copied(), |r| r.get("server").to_owned());
+        let ours: Vec<&String> = servers.iter().filter(|s| !is_peer(s)).collect();
+        let title = if deflate { " with permessage-deflate (no server context takeover)" } else { "" };
+        let med = |s: &str, cell: &BroadcastCell, key: &str| {
+            median(
+                rs.iter()
+                    .filter(|r| {
+                        r.get("server") == s
+                            && r.num("subs") == Some(cell.1 as f64)
+                            && r.num("size") == Some(cell.2 as f64)
+                            && r.num("window") == Some(cell.3 as f64)
+                    })
+                    .filter_map(|r| r.num(key))
+                    .collect(),
+            )
+        };
+        let _ = writeln!(
+            out,
+            "\n### Broadcast{title}: medians (deliveries/s; server CPU µs per delivery)\n\n\
+             Ratios are ours over the best peer of the cell: deliveries/s (higher is better) and CPU per delivery (lower is better).\n"
+        );
+        let mut header = String::from("| subscribers | size | window |");
+        let mut rule = String::from("|---:|---:|---:|");
+        for s in &servers {
+            let _ = write!(header, " {s} deliveries/s | {s} µs |");
+            rule.push_str("---:|---:|");
+        }
+        for s in &ours {
+            let _ = write!(header, " {s} rate ratio | {s} CPU ratio |");
+            rule.push_str("---:|---:|");
+        }
+        let _ = writeln!(out, "{header}\n{rule}");
+        let cells_here: Vec<&BroadcastCell> = cells.iter().filter(|c| c.0 == deflate).collect();
+        for cell in &cells_here {
+            let mut row = format!("| {} | {} | {} |", cell.1, size_label(&cell.2.to_string()), cell.3);
+            for s in &servers {
+                let _ = write!(
+                    row,
+                    " {} | {} |",
+                    fmt_rate(med(s, cell, "deliveries_per_s")),
+                    fmt_num(med(s, cell, "server_cpu_us_per_delivery"), 2)
+                );
+            }
+            let peers = servers.iter().filter(|s| is_peer(s));
+            let best_rate = peers.clone().filter_map(|s| med(s, cell, "deliveries_per_s")).reduce(f64::max);
+            let best_cpu = peers.filter_map(|s| med(s, cell, "server_cpu_us_per_delivery")).reduce(f64::min);
+            for s in &ours {
+                let rate = med(s, cell, "deliveries_per_s").zip(best_rate).map(|(v, b)| format!("{:.2}x", v / b));
+                let cpu =
+                    med(s, cell, "server_cpu_us_per_delivery").zip(best_cpu).map(|(v, b)| format!("{:.2}x", v / b));
+                let _ = write!(row, " {} | {} |", rate.unwrap_or("-".into()), cpu.unwrap_or("-".into()));
+            }
+            let _ = writeln!(out, "{row}");
+        }
+        let _ = writeln!(
+            out,
+            "\n### Broadcast{title}: delivery latency p50 / p99 (ms), load generator CPU %, payload bytes per delivery on the wire, server RSS under load (MiB)\n"
+        );
+        let mut header = String::from("| subscribers | size | window |");
+        let mut rule = String::from("|---:|---:|---:|");
+        for s in &servers {
+            let _ = write!(header, " {s} p50/p99 | {s} client CPU | {s} wire B | {s} RSS |");
+            rule.push_str("---:|---:|---:|---:|");
+        }
+        let _ = writeln!(out, "{header}\n{rule}");
+        for cell in &cells_here {
+            let mut row = format!("| {} | {} | {} |", cell.1, size_label(&cell.2.to_string()), cell.3);
+            for s in &servers {
+                let _ = write!(
+                    row,
+                    " {}/{} | {}% | {} | {} |",
+                    fmt_num(med(s, cell, "p50_us").map(|v| v / 1e3), 1),
+                    fmt_num(med(s, cell, "p99_us").map(|v| v / 1e3), 1),
+                    fmt_num(med(s, cell, "client_cpu_pct"), 0),
+                    fmt_num(med(s, cell, "wire_bytes_per_delivery"), 0),
+                    fmt_num(med(s, cell, "server_rss_kib").map(|v| v / 1024.0), 0),
+                );
+            }
+            let _ = writeln!(out, "{row}");
+        }
+        if rs.iter().any(|r| r.num("allocs_per_delivery").is_some()) {
+            let _ = writeln!(out, "\n### Broadcast{title}: allocations per delivery\n");
+            let mut header = String::from("| subscribers | size | window |");
+            let mut rule = String::from("|---:|---:|---:|");
+            for s in &servers {
+                let _ = write!(header, " {s} |");
+                rule.push_str("---:|");
+            }
+            let _ = writeln!(out, "{header}\n{rule}");
+            for cell in &cells_here {
+                let mut row = format!("| {} | {} | {} |", cell.1, size_label(&cell.2.to_string()), cell.3);
+                for s in &servers {
+                    let _ = write!(row, " {} |", fmt_num(med(s, cell, "allocs_per_delivery"), 3));
+                }
+                let _ = writeln!(out, "{row}");
+            }
+        }
+    }
 }

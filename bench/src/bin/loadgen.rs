@@ -28,6 +28,25 @@
 //!
 //! `idle`: opens N connections (C handshakes in flight at a time), prints `ready
 //! handshakes_per_s=X`, and keeps them open and silent until its standard input closes.
+//! `--path P` requests another path than `/` (a broadcast server's `/sub`).
+//!
+//! ```text
+//! loadgen broadcast --addr A --subs N --size BYTES [--window W] [--warmup S] [--duration S]
+//!                   [--deflate] [--server-pid PID] [--alloc-stats HOST:PORT]
+//! ```
+//!
+//! `broadcast`: N subscribers on `/sub` and one publisher on `/pub` (the protocol of the
+//! `broadcast-*` servers: each message of the publisher goes to every subscriber). The publisher
+//! keeps W messages (default 8) not yet delivered to every subscriber: it sends the next one as
+//! soon as the oldest has reached all N. So the server always has work and never a backlog
+//! that it would have to drop or lag over. Messages are JSON-like text of `--size` bytes (up to
+//! 128 distinct ones, in turn). The result line gives deliveries (messages received by
+//! subscribers) per second, the server's CPU per delivery, p50/p99 delivery latency (from the
+//! moment the publisher queued a message to its arrival at each subscriber: the k-th message a
+//! subscriber receives is the k-th published, nothing is dropped), and the payload bytes per
+//! delivery on the wire. With `--deflate` subscribers offer `permessage-deflate;
+//! server_no_context_takeover` and require it answered; compressed messages are counted, not
+//! inflated.
 //!
 //! `handshake`: opens, upgrades and resets connections, C at a time, for `duration` seconds;
 //! prints handshakes/s and the server's CPU per handshake. Connections end with a reset
@@ -92,7 +111,8 @@ fn main() {
         "handshake" => handshake(&args, addr),
         "check" => check(&args, addr),
         "churn" => churn(&args, addr),
-        other => fail(format!("unknown mode {other}: run, idle, handshake, check or churn")),
+        "broadcast" => broadcast(&args, addr),
+        other => fail(format!("unknown mode {other}: run, idle, handshake, check, churn or broadcast")),
     }
 }
 
@@ -207,6 +227,9 @@ struct Rx {
     deflate: Option<bool>,
     /// Created at the first compressed message.
     inflater: Option<Inflater>,
+    /// Compressed messages are counted, not inflated (`broadcast`: 10,000 decompressors of
+    /// 32 KiB windows would not fit the load generator's core).
+    count_only: bool,
 }
 
 /// One connection's decompressor for the server's messages.
@@ -319,7 +342,7 @@ impl Rx {
             }
             if self.opcode == 0x1 || self.opcode == 0x2 {
                 self.compressed = rsv1;
-                if rsv1 && self.inflater.is_none() {
+                if rsv1 && self.inflater.is_none() && !self.count_only {
                     self.inflater = self.deflate.map(Inflater::new);
                 }
             }
@@ -400,9 +423,15 @@ struct Client {
 
 impl Client {
     fn new(addr: SocketAddr, deflate: bool) -> Self {
-        let extensions = if deflate { format!("Sec-WebSocket-Extensions: {DEFLATE_OFFER}\r\n") } else { String::new() };
+        Self::for_path(addr, "/", deflate.then_some(DEFLATE_OFFER))
+    }
+
+    /// A client whose connections request `path`, offering (and requiring) the
+    /// permessage-deflate `offer` if given.
+    fn for_path(addr: SocketAddr, path: &str, offer: Option<&str>) -> Self {
+        let extensions = offer.map(|o| format!("Sec-WebSocket-Extensions: {o}\r\n")).unwrap_or_default();
         let request = format!(
-            "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
              Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n{extensions}\r\n"
         )
         .into_bytes();
@@ -411,7 +440,7 @@ impl Client {
             addr,
             request,
             conns: Vec::new(),
-            deflate,
+            deflate: offer.is_some(),
             client_window_bits: MAX_WINDOW_BITS,
         }
     }
@@ -820,9 +849,233 @@ impl Frames {
     }
 }
 
+/// The permessage-deflate offer of `broadcast --deflate`: the server must compress every message
+/// without context takeover, so that one compressed frame can serve every subscriber.
+const BROADCAST_DEFLATE_OFFER: &str = "permessage-deflate; server_no_context_takeover";
+
+fn broadcast(args: &Args, addr: SocketAddr) {
+    let subs: usize = args.get("subs", 1000);
+    let size: usize = args.get("size", 1024);
+    let window: usize = args.get("window", 8).max(1);
+    let warmup = Duration::from_secs_f64(args.get("warmup", 1.0));
+    let duration = Duration::from_secs_f64(args.get("duration", 3.0));
+    let server_pid: Option<u32> = args.value("server-pid").map(|p| p.parse().unwrap_or_else(|e| fail(e)));
+    let alloc_stats = args.value("alloc-stats");
+    let deflate = args.switch("deflate");
+
+    let mut client = Client::for_path(addr, "/sub", deflate.then_some(BROADCAST_DEFLATE_OFFER));
+    let opened_in = client.open(subs, args.get("concurrency", 128));
+    for conn in client.conns.iter_mut().flatten() {
+        if deflate && conn.rx.deflate != Some(true) {
+            fail("the server did not answer server_no_context_takeover");
+        }
+        conn.rx.count_only = true;
+    }
+    // The publisher: its own connection to /pub, then driven by the subscribers' loop.
+    let publisher_token = Token(subs);
+    let mut publisher = {
+        let mut opener = Client::for_path(addr, "/pub", None);
+        opener.open(1, 1);
+        let mut conn = opener.conns[0].take().unwrap_or_else(|| fail("no publisher connection"));
+        opener.poll.registry().deregister(&mut conn.stream).unwrap_or_else(|e| fail(e));
+        client
+            .poll
+            .registry()
+            .register(&mut conn.stream, publisher_token, Interest::READABLE | Interest::WRITABLE)
+            .unwrap_or_else(|e| fail(e));
+        conn.stream
+    };
+    let count = ((128 << 10) / size.max(1)).clamp(1, 128);
+    let frames: Vec<Vec<u8>> =
+        (0..count as u64).map(|seed| encode_frame(&json_payload(size, seed), true, false)).collect();
+    let mut out: Vec<u8> = Vec::new();
+    let mut out_off = 0;
+
+    // Message `seq` is in flight while `delivered <= seq < published`: `receipts[seq % window]`
+    // subscribers have it, `queued_at[seq % window]` is when the publisher queued it.
+    let mut published = 0u64;
+    let mut delivered = 0u64;
+    let mut receipts = vec![0usize; window];
+    let mut queued_at = vec![Instant::now(); window];
+    let mut hist = Histogram::<u64>::new(3).unwrap_or_else(|e| fail(e));
+    let mut total = Totals::default();
+    let mut scratch = vec![0u8; 64 << 10];
+    let mut inflated = vec![0u8; 1];
+    let mut events = Events::with_capacity(1024);
+
+    let publish = |published: &mut u64, out: &mut Vec<u8>, queued_at: &mut [Instant]| {
+        out.extend_from_slice(&frames[(*published % count as u64) as usize]);
+        queued_at[(*published % window as u64) as usize] = Instant::now();
+        *published += 1;
+    };
+    let flush = |stream: &mut TcpStream, out: &mut Vec<u8>, off: &mut usize| {
+        while *off < out.len() {
+            match stream.write(&out[*off..]) {
+                Ok(0) => fail("publisher: write returned zero"),
+                Ok(n) => *off += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => fail(format!("publisher: write: {e}")),
+            }
+        }
+        out.clear();
+        *off = 0;
+    };
+    while published < window as u64 {
+        publish(&mut published, &mut out, &mut queued_at);
+    }
+    flush(&mut publisher, &mut out, &mut out_off);
+
+    let start = Instant::now();
+    let warm_end = start + warmup;
+    let end = warm_end + duration;
+    let mut measuring = false;
+    let mut at_start = (Totals::default(), 0u64, (0u64, 0u64), 0u64, (0u64, 0u64));
+    let me = std::process::id();
+    let server_ticks = || server_pid.map(|p| cpu_times(p).unwrap_or_else(|e| fail(e))).unwrap_or((0, 0));
+    let allocs = || alloc_stats.map(|a| fetch_alloc_counts(a).unwrap_or_else(|e| fail(e))).unwrap_or((0, 0));
+    let mut last_progress = Instant::now();
+    loop {
+        let now = Instant::now();
+        if !measuring && now >= warm_end {
+            measuring = true;
+            hist.reset();
+            at_start = (total, delivered, server_ticks(), cpu_ticks(me).unwrap_or_else(|e| fail(e)), allocs());
+        }
+        if now >= end {
+            break;
+        }
+        if now - last_progress > STALL {
+            let least = client.conns.iter().flatten().map(|c| c.echoed).min().unwrap_or(0);
+            fail(format!(
+                "no progress for {STALL:?}: {published} published, {delivered} delivered to all, \
+                 the least-served subscriber has {least} (a server that dropped messages?)"
+            ));
+        }
+        let timeout = if measuring { end - now } else { warm_end - now };
+        if let Err(e) = client.poll.poll(&mut events, Some(timeout.min(Duration::from_secs(1)))) {
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            fail(e);
+        }
+        for event in &events {
+            if event.token() == publisher_token {
+                // The server sends the publisher nothing but pings or a close: drained, ignored.
+                if event.is_readable() || event.is_read_closed() {
+                    loop {
+                        match publisher.read(&mut scratch) {
+                            Ok(0) => fail("publisher: the server closed the connection"),
+                            Ok(_) => {}
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                            Err(e) => fail(format!("publisher: read: {e}")),
+                        }
+                    }
+                }
+                continue;
+            }
+            let slot = event.token().0;
+            let Some(conn) = client.conns[slot].as_mut() else { continue };
+            let now = Instant::now();
+            loop {
+                let n = match conn.stream.read(&mut scratch) {
+                    Ok(0) => fail(format!("subscriber {slot}: the server closed the connection")),
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => fail(format!("subscriber {slot}: read: {e}")),
+                };
+                let Conn { rx, echoed: received, .. } = conn;
+                let mut bad = None;
+                rx.feed(&scratch[..n], &mut inflated, |len, wire| {
+                    let seq = *received;
+                    // Compressed messages are counted, not inflated: their length is not checked.
+                    if seq >= published || (!deflate && len != size as u64) {
+                        bad = Some((seq, len));
+                        return;
+                    }
+                    *received += 1;
+                    let at = (seq % window as u64) as usize;
+                    receipts[at] += 1;
+                    let _ = hist.record(now.saturating_duration_since(queued_at[at]).as_nanos() as u64);
+                    total.messages += 1;
+                    total.bytes += len;
+                    total.wire_bytes += wire;
+                })
+                .unwrap_or_else(|e| fail(format!("subscriber {slot}: {e}")));
+                if let Some((seq, len)) = bad {
+                    fail(format!("subscriber {slot}: message {seq} of {len} bytes ({published} published of {size})"));
+                }
+                // A short read emptied the socket: the next data raises a new edge.
+                if n < scratch.len() {
+                    break;
+                }
+            }
+        }
+        let before = delivered;
+        while delivered < published && receipts[(delivered % window as u64) as usize] == subs {
+            receipts[(delivered % window as u64) as usize] = 0;
+            delivered += 1;
+        }
+        if delivered > before {
+            last_progress = Instant::now();
+        }
+        while published < delivered + window as u64 {
+            publish(&mut published, &mut out, &mut queued_at);
+        }
+        flush(&mut publisher, &mut out, &mut out_off);
+    }
+    let (t0, delivered0, server0, me0, alloc0) = at_start;
+    let (server1, me1, alloc1) = (server_ticks(), cpu_ticks(me).unwrap_or_else(|e| fail(e)), allocs());
+    let server_rss = server_pid.and_then(|p| rss_kib(p).ok()).unwrap_or(0);
+    client.reset_all();
+
+    let elapsed = duration.as_secs_f64();
+    let hz = clock_ticks_per_second() as f64;
+    let deliveries = total.messages - t0.messages;
+    let per = |x: f64| if deliveries > 0 { x / deliveries as f64 } else { f64::NAN };
+    let mut line = format!(
+        "result subs={subs} size={size} window={window} deliveries={deliveries} secs={elapsed:.3} \
+         deliveries_per_s={:.1} messages_per_s={:.1} mib_per_s={:.3} p50_us={:.1} p99_us={:.1} \
+         wire_bytes_per_delivery={:.1} client_cpu_pct={:.1} open_secs={:.3}",
+        deliveries as f64 / elapsed,
+        (delivered - delivered0) as f64 / elapsed,
+        (total.bytes - t0.bytes) as f64 / elapsed / (1 << 20) as f64,
+        hist.value_at_quantile(0.5) as f64 / 1e3,
+        hist.value_at_quantile(0.99) as f64 / 1e3,
+        per((total.wire_bytes - t0.wire_bytes) as f64),
+        (me1 - me0) as f64 / hz / elapsed * 100.0,
+        opened_in.as_secs_f64(),
+    );
+    if deflate {
+        line += " deflate=1";
+    }
+    if server_pid.is_some() {
+        let system_s = (server1.1 - server0.1) as f64 / hz;
+        let cpu_s = (server1.0 - server0.0) as f64 / hz + system_s;
+        line += &format!(
+            " server_cpu_pct={:.1} server_cpu_us_per_delivery={:.3} server_system_us_per_delivery={:.3} \
+             server_rss_kib={server_rss}",
+            cpu_s / elapsed * 100.0,
+            per(cpu_s * 1e6),
+            per(system_s * 1e6),
+        );
+    }
+    if alloc_stats.is_some() {
+        line += &format!(
+            " allocs_per_delivery={:.4} alloc_bytes_per_delivery={:.1}",
+            per((alloc1.0 - alloc0.0) as f64),
+            per((alloc1.1 - alloc0.1) as f64)
+        );
+    }
+    println!("{line}");
+}
+
 fn idle(args: &Args, addr: SocketAddr) {
     let conns: usize = args.get("conns", 10_000);
-    let mut client = Client::new(addr, args.switch("deflate"));
+    let path = args.value("path").unwrap_or("/");
+    let mut client = Client::for_path(addr, path, args.switch("deflate").then_some(DEFLATE_OFFER));
     let took = client.open(conns, args.get("concurrency", 128));
     println!(
         "ready conns={conns} secs={:.3} handshakes_per_s={:.1}",
