@@ -498,12 +498,9 @@ impl<W: Wire> Link<W> {
                     return;
                 }
                 window.clear();
-                if core.connection.wants_transmit() {
-                    let Core { connection, wire, .. } = &mut *core;
-                    wire.stage(connection, Instant::now(), &mut window);
-                }
-                if window.is_empty() && core.connection.poll_shutdown() {
-                    let Core { connection, wire, .. } = &mut *core;
+                let Core { connection, wire, .. } = &mut *core;
+                wire.stage(connection, Instant::now(), &mut window);
+                if window.is_empty() && connection.poll_shutdown() {
                     wire.close();
                     wire.stage(connection, Instant::now(), &mut window);
                     core.closing = true;
