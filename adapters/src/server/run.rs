@@ -265,11 +265,14 @@ async fn run_session<S, R: RuntimeIo<S>>(mut driver: Driver<S, R>, mut pump: Pum
     let high_water = driver.high_water;
     let (closed, error) = poll_fn(|cx| loop {
         pump.drain(&mut driver.connection, high_water, Some(cx.waker()));
-        if let Some(deadline) = pump.session.0.outbox.earliest_waiter() {
+        // Every deadline that passed lets its sender go, and the timer is left armed for the
+        // next one: a timer that fired holds no wakeup.
+        while let Some(deadline) = pump.session.0.outbox.earliest_waiter() {
             let now = Instant::now();
-            if now >= deadline || waiters.poll(cx, deadline).is_ready() {
-                pump.session.0.outbox.expire_waiters(now.max(deadline));
+            if now < deadline && waiters.poll(cx, deadline).is_pending() {
+                break;
             }
+            pump.session.0.outbox.expire_waiters(now.max(deadline));
         }
         match driver.poll_event(cx) {
             Poll::Ready(Ok(event)) => pump.event(event),
