@@ -1,5 +1,6 @@
-//! What the server promises about a session's outbound messages, on every async runtime:
-//! senders waiting for room are let go at their own deadlines.
+//! What the server promises about a session's outbound messages, on every async runtime: a
+//! queue longer than the connection's high-water mark drains with nothing else happening on
+//! the session, and senders waiting for room are let go at their own deadlines.
 //!
 //! Every session here has keepalive and the write-stall deadline off, so that no timer of the
 //! core wakes its driver: what moves must be moved by the server itself.
@@ -11,7 +12,7 @@ mod common;
 use common::{sleep, timeout, Harness};
 use laputa::core::server::Admission;
 use laputa::runtime;
-use laputa::server::{Sent, Server, ServerRuntime, Service, Session};
+use laputa::server::{Behavior, Sent, Server, ServerRuntime, Service, Session};
 use laputa::{CloseCode, Config, Message};
 use std::future::Future;
 use std::sync::mpsc;
@@ -40,8 +41,43 @@ async fn until<R: ServerRuntime>(mut ready: impl FnMut() -> bool) {
     }
 }
 
+/// Messages queued at once by [`Burst`]: 4 MiB in all, sixteen times the high-water mark.
+const BURST: usize = 64;
+const BURST_LEN: usize = 64 * 1024;
+
+/// Queues [`BURST`] messages of 64 KiB as the session opens, then does nothing.
+struct Burst;
+
+impl Behavior for Burst {
+    fn on_open(&mut self, session: &Session) {
+        for i in 0..BURST {
+            assert!(session.send(vec![i as u8; BURST_LEN]).is_queued());
+        }
+    }
+
+    fn on_message(&mut self, _: &Session, _: Message) {}
+}
+
 mod scenarios {
     use super::*;
+
+    /// Fails (the watchdog fires) until the session's driver goes back to its queue once the
+    /// socket took what the connection held: the queue is moved into the connection up to the
+    /// high-water mark, the socket takes all of it at once, and the driver waited for input
+    /// from a client that sends nothing.
+    pub(super) async fn a_queue_past_the_high_water_mark_drains_on_its_own<R: ServerRuntime>() {
+        let service = Service::new(|| Burst).outbox_limit(2 * BURST * BURST_LEN);
+        let server = start::<R>("/burst", service).await;
+        let url = format!("ws://{}/burst", server.local_addr());
+        let (mut ws, _) = runtime::connect::<R>(url.as_str()).await.unwrap();
+        for i in 0..BURST {
+            let message = ws.recv().await.unwrap();
+            assert_eq!(message.payload().len(), BURST_LEN);
+            assert_eq!(message.payload()[0], i as u8, "in order");
+        }
+        ws.close().await.unwrap();
+        server.stop(CloseCode::GOING_AWAY, "").await;
+    }
 
     /// Fails (the watchdog fires) until the session's driver re-arms its timer for the next
     /// waiting sender once the first one's deadline passed: the second `send_wait` waited for
@@ -114,4 +150,4 @@ macro_rules! on_every_runtime {
     };
 }
 
-on_every_runtime!(waiting_senders_are_let_go_each_at_its_deadline);
+on_every_runtime!(a_queue_past_the_high_water_mark_drains_on_its_own, waiting_senders_are_let_go_each_at_its_deadline);

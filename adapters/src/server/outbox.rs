@@ -252,6 +252,11 @@ impl Outbox {
         }
     }
 
+    /// Whether anything is queued.
+    pub(crate) fn has_items(&self) -> bool {
+        !self.lock().items.is_empty()
+    }
+
     /// Bytes of data queued.
     pub(crate) fn queued_bytes(&self) -> usize {
         self.lock().bytes

@@ -282,6 +282,12 @@ async fn run_session<S, R: RuntimeIo<S>>(mut driver: Driver<S, R>, mut pump: Pum
             }
             Poll::Pending => {
                 pump.settle(&driver.connection);
+                // The socket took everything while the queue still holds items that did not
+                // fit under the high-water mark: no push and no write readiness will wake this
+                // task for them, so come back for them (after the runtime's other tasks).
+                if driver.connection.pending_transmit() <= high_water && pump.session.0.outbox.has_items() {
+                    cx.waker().wake_by_ref();
+                }
                 return Poll::Pending;
             }
         }
