@@ -13,8 +13,9 @@ use common::{sleep, timeout, Harness};
 use laputa::core::server::Admission;
 use laputa::runtime;
 use laputa::server::{Behavior, Sent, Server, ServerRuntime, Service, Session};
-use laputa::{CloseCode, Config, Message};
+use laputa::{CloseCode, Config, IdleTimeout, Message};
 use std::future::Future;
+use std::io::{Read, Write};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -120,6 +121,68 @@ mod scenarios {
         drop(ws);
         server.stop(CloseCode::GOING_AWAY, "").await;
     }
+
+    /// Fails (the watchdog fires) until the session's queue refuses messages once its
+    /// connection started closing on its own (here at the idle timeout): `is_open` said true,
+    /// sending said `Queued`, and the completion said written, of a message the connection
+    /// refused.
+    pub(super) async fn nothing_is_taken_once_the_connection_closes<R: ServerRuntime>() {
+        let mut config = quiet_config();
+        config.idle_timeout = Some(IdleTimeout::new(Duration::from_millis(100)));
+        // The server waits this long for the client's answer to its close frame: the client
+        // below gives none.
+        config.close_timeout = Duration::from_secs(600);
+        let service = Service::new(|| |_: &Session, _: Message| {}).admission(Admission::new().config(config));
+        let server = Server::builder().bind("127.0.0.1:0").service("/idle", service).unwrap();
+        let server = server.start::<R>().await.unwrap();
+        let sessions = server.sessions("/idle").unwrap();
+        let mut raw = RawClient::connect(server.local_addr(), "/idle");
+        until::<R>(|| sessions.count() == 1).await;
+        let session = sessions.all().remove(0);
+        // The idle timeout's close frame: 1001, "idle timeout".
+        let head = raw.read(2);
+        assert_eq!(head[0], 0x88);
+        assert_eq!(raw.read(usize::from(head[1]))[..2], [0x03, 0xe9]);
+        // The session's driver learns it once the frame is written.
+        until::<R>(|| !session.is_open()).await;
+        let (tx, rx) = mpsc::channel();
+        assert_eq!(session.send_with("too late", move |written| tx.send(written).unwrap()), Sent::Closed);
+        assert_eq!(session.ping("too late").unwrap(), Sent::Closed);
+        drop(raw);
+        until::<R>(|| sessions.count() == 0).await;
+        assert_eq!(rx.try_recv().ok(), None, "a message not queued has no completion");
+        server.stop(CloseCode::GOING_AWAY, "").await;
+    }
+}
+
+/// A client speaking raw bytes over a blocking socket, to do what laputa's client does not:
+/// keep its socket open after the close handshake.
+struct RawClient(std::net::TcpStream);
+
+impl RawClient {
+    /// Connects and completes the opening handshake.
+    fn connect(addr: std::net::SocketAddr, path: &str) -> Self {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut byte = [0];
+            stream.read_exact(&mut byte).unwrap();
+            head.push(byte[0]);
+        }
+        assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
+        Self(stream)
+    }
+
+    fn read(&mut self, len: usize) -> Vec<u8> {
+        let mut buf = vec![0; len];
+        self.0.read_exact(&mut buf).unwrap();
+        buf
+    }
 }
 
 fn run<R: Harness + ServerRuntime, F: Future<Output = ()>>(scenario: impl FnOnce() -> F) {
@@ -150,4 +213,8 @@ macro_rules! on_every_runtime {
     };
 }
 
-on_every_runtime!(a_queue_past_the_high_water_mark_drains_on_its_own, waiting_senders_are_let_go_each_at_its_deadline);
+on_every_runtime!(
+    a_queue_past_the_high_water_mark_drains_on_its_own,
+    waiting_senders_are_let_go_each_at_its_deadline,
+    nothing_is_taken_once_the_connection_closes,
+);

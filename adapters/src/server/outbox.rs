@@ -267,12 +267,22 @@ impl Outbox {
         self.lock().closed
     }
 
-    /// The session is over: later pushes are refused, completions still queued are told, and
-    /// waiting senders are woken.
+    /// The connection takes no more messages (its close handshake began): later pushes are
+    /// refused, what is queued is dropped (its completions told `false`), and waiting senders
+    /// are woken to hear it.
+    pub(crate) fn refuse(&self) {
+        self.shut(false);
+    }
+
+    /// The session is over: as [`refuse`](Self::refuse), and for good.
     pub(crate) fn end(&self) {
+        self.shut(true);
+    }
+
+    fn shut(&self, ended: bool) {
         let mut state = self.lock();
         state.closed = true;
-        state.ended = true;
+        state.ended |= ended;
         state.bytes = 0;
         let items = std::mem::take(&mut state.items);
         let waiters = std::mem::take(&mut state.waiters);

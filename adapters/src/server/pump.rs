@@ -7,7 +7,7 @@ use super::service::Mounted;
 use super::session::{Session, SessionContext, SessionId, Shared};
 use crate::Error;
 use laputa_core::server::User;
-use laputa_core::{Closed, Connection, Event};
+use laputa_core::{Closed, Connection, Event, State};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
@@ -34,6 +34,10 @@ pub(crate) struct Pump {
     behavior: Box<dyn Behavior>,
     /// Completions with the transmit position their message ends at, in order.
     completions: VecDeque<(u64, Completion)>,
+    /// The connection's close handshake began: the queue refuses messages.
+    refused: bool,
+    /// A message was refused by the connection: the completions after it are told `false`.
+    lost: bool,
     /// The session's error, told to the behaviour before `on_close`.
     error_told: bool,
     closed_told: bool,
@@ -73,6 +77,8 @@ impl Pump {
             session,
             behavior: service.behavior(),
             completions: VecDeque::new(),
+            refused: false,
+            lost: false,
             error_told: false,
             closed_told: false,
         };
@@ -83,6 +89,7 @@ impl Pump {
     /// Moves queued items into `connection` while it holds at most `high_water` bytes of
     /// output; when the queue is empty, `waker` is woken by the next push.
     pub(crate) fn drain(&mut self, connection: &mut Connection, high_water: usize, waker: Option<&Waker>) {
+        self.refuse_if_closing(connection);
         let counters = self.session.0.sessions.counters();
         loop {
             // Above the high-water mark only pings and closes go in: a slow session's close
@@ -99,23 +106,41 @@ impl Pump {
                 }
                 Outgoing::Ping(payload) => (connection.ping(&payload), 0),
                 Outgoing::Close(code, reason) => (connection.close(code, &reason), 0),
+                Outgoing::Completion(done) if self.lost => {
+                    done(false);
+                    continue;
+                }
                 Outgoing::Completion(done) => {
                     self.completions.push_back((connection.transmit_end(), done));
-                    (Ok(()), 0)
+                    continue;
                 }
             };
             match result {
                 Ok(()) if sent > 0 => counters.sent(sent),
                 Ok(()) => {}
                 // The connection is closing: what is left cannot be sent.
-                Err(error) => tracing::trace!(%error, "session: queued item not sent"),
+                Err(error) => {
+                    self.lost |= sent > 0;
+                    tracing::trace!(%error, "session: queued item not sent");
+                }
             }
         }
         self.settle(connection);
     }
 
-    /// Tells completions whose bytes are written.
+    /// Once the connection is closing, whoever began it, nothing queued or sent from then on
+    /// can go out: the queue refuses it, so that `Sent` and completions say so.
+    fn refuse_if_closing(&mut self, connection: &Connection) {
+        if !self.refused && connection.state() != State::Open {
+            self.refused = true;
+            self.session.0.outbox.refuse();
+        }
+    }
+
+    /// Tells completions whose bytes are written, and closes the queue once the connection
+    /// is closing.
     pub(crate) fn settle(&mut self, connection: &Connection) {
+        self.refuse_if_closing(connection);
         let written = connection.transmitted();
         while self.completions.front().is_some_and(|(end, _)| *end <= written) {
             let (_, done) = self.completions.pop_front().expect("checked");
