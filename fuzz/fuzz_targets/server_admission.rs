@@ -94,7 +94,7 @@ fn decide(router: &Router<Admission>, input: &[u8], now: u64) -> Option<(String,
         assert!(expected.contains(&reject.status().as_u16()), "{path}: {}", reject.status());
     }
     match request.answer(decision.map(|(_, admitted)| admitted.accept)) {
-        Answer::Upgrade { mut connection, response } => {
+        Answer::Upgrade { mut connection, response, .. } => {
             assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
             assert!(!broken, "{path}: the broken service's accept went through");
             let mut out = Vec::new();

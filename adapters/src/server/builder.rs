@@ -285,15 +285,15 @@ impl Shared {
             let router = self.router.read().unwrap_or_else(PoisonError::into_inner);
             router.decide(&request, now_secs).map(|(route, admitted)| (route.clone(), admitted))
         };
-        let http_request = request.request().clone();
+        let path = request.path().to_owned();
         let (route, user, answer) = match decision {
             Ok((route, admitted)) => (Some(route), admitted.user, request.answer(Ok(admitted.accept))),
             Err(reject) => (None, None, request.answer(Err(reject))),
         };
         match (answer, route) {
-            (Answer::Upgrade { connection, response }, Some(route)) => {
+            (Answer::Upgrade { connection, response, request }, Some(route)) => {
                 let opening = Opening {
-                    request: http_request,
+                    request,
                     response,
                     user,
                     remote_addr: peer.remote_addr,
@@ -305,7 +305,7 @@ impl Shared {
                 Ok(Upgrade { route, connection, opening })
             }
             (Answer::Refuse { response, error }, _) => {
-                tracing::debug!(%error, remote = %peer.remote_addr, path = http_request.uri().path(), "upgrade refused");
+                tracing::debug!(%error, remote = %peer.remote_addr, path, "upgrade refused");
                 Err((response, error))
             }
             (Answer::Upgrade { .. }, None) => unreachable!("a refusal never upgrades"),

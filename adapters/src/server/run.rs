@@ -10,7 +10,7 @@ use super::pump::{abnormal, Pump};
 use super::service::{Route, Service};
 use super::sessions::Sessions;
 use crate::runtime::driver::{Driver, Io, Timer};
-use crate::runtime::{RuntimeIo, ServerTransport, TcpRuntime};
+use crate::runtime::{Runtime, RuntimeIo, ServerTransport, TcpRuntime};
 use crate::Error;
 use laputa_core::handshake::{HandshakeError, ServerHandshake};
 use laputa_core::server::RouteError;
@@ -19,8 +19,9 @@ use std::future::{poll_fn, Future};
 use std::io;
 use std::net::SocketAddr;
 use std::pin::pin;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 /// What the server needs of a runtime beyond [`TcpRuntime`] and [`ServerTransport`] (TLS): a
@@ -217,20 +218,30 @@ fn nodelay<R: ServerRuntime>(stream: &R::TcpStream, service: &Service) {
 }
 
 /// One connection: the handshake, the core's decision, then the session.
-async fn serve_stream<S, R: RuntimeIo<S>>(
+async fn serve_stream<S: Unpin, R: RuntimeIo<S>>(
     stream: S,
     peer: Peer,
     shared: &Arc<Shared>,
     prepare: impl FnOnce(&S, &Service),
 ) {
     // Boxed: the handshake's state is freed before the session starts, so that a task that
-    // holds a session for hours keeps no room for it.
-    let Some((io, upgrade)) = Box::pin(handshake::<S, R>(stream, peer, shared)).await else { return };
+    // holds a session for hours keeps no room for it. The session's future is made outside
+    // this one's frame, so that what it takes (the driver, the session) is held once.
+    let opened = Box::pin(handshake::<S, R>(stream, peer, shared)).await;
+    let Some(session) = opened.map(|(io, upgrade)| open_session(io, upgrade, prepare)) else { return };
+    session.await;
+}
+
+/// The session of an accepted upgrade: its socket options, its driver and its hooks.
+fn open_session<S: Unpin, R: RuntimeIo<S>>(
+    io: Io<S, R>,
+    upgrade: Upgrade,
+    prepare: impl FnOnce(&S, &Service),
+) -> impl Future<Output = ()> {
     prepare(io.stream(), &upgrade.route.0.service);
     let driver = Driver::new(io, upgrade.connection);
     let pump = Pump::open(&upgrade.route.0, upgrade.opening);
-    drop(upgrade.route);
-    run_session(driver, pump).await;
+    run_session(driver, pump)
 }
 
 /// Reads the upgrade request and answers it as the core decides; `None` once a refusal or a
@@ -259,40 +270,78 @@ async fn handshake<S, R: RuntimeIo<S>>(stream: S, peer: Peer, shared: &Shared) -
 }
 
 /// Drives a session until it ends: the outbound queue into the core, the core's events to the
-/// behaviour, senders waiting for room let go at their deadline.
-async fn run_session<S, R: RuntimeIo<S>>(mut driver: Driver<S, R>, mut pump: Pump) {
-    let mut waiters = Timer::<R>::default();
-    let high_water = driver.high_water;
-    let (closed, error) = poll_fn(|cx| loop {
-        pump.drain(&mut driver.connection, high_water, Some(cx.waker()));
-        // Every deadline that passed lets its sender go, and the timer is left armed for the
-        // next one: a timer that fired holds no wakeup.
-        while let Some(deadline) = pump.session.0.outbox.earliest_waiter() {
-            let now = Instant::now();
-            if now < deadline && waiters.poll(cx, deadline).is_pending() {
-                break;
-            }
-            pump.session.0.outbox.expire_waiters(now.max(deadline));
-        }
-        match driver.poll_event(cx) {
-            Poll::Ready(Ok(event)) => pump.event(event),
-            Poll::Ready(Err(Error::Closed(closed))) => return Poll::Ready((closed, None)),
-            Poll::Ready(Err(error)) => {
-                return Poll::Ready((driver.closed.clone().unwrap_or_else(abnormal), Some(error)));
-            }
-            Poll::Pending => {
-                pump.settle(&driver.connection);
-                // The socket took everything while the queue still holds items that did not
-                // fit under the high-water mark: no push and no write readiness will wake this
-                // task for them, so come back for them (after the runtime's other tasks).
-                if driver.connection.pending_transmit() <= high_water && pump.session.0.outbox.has_items() {
-                    cx.waker().wake_by_ref();
+/// behaviour, senders waiting for room let go at their deadline. A future written by hand, so
+/// that the driver and the session are held once (an `async fn` keeps its arguments twice),
+/// for the idle memory of a session.
+struct SessionTask<S, R: Runtime> {
+    driver: Driver<S, R>,
+    pump: Pump,
+    waiters: Timer<R>,
+}
+
+fn run_session<S, R: RuntimeIo<S>>(driver: Driver<S, R>, pump: Pump) -> SessionTask<S, R> {
+    SessionTask { driver, pump, waiters: Timer::default() }
+}
+
+impl<S: Unpin, R: RuntimeIo<S>> Future for SessionTask<S, R> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // Nothing here is pinned structurally: the driver and the timer box what must not move.
+        let this = self.get_mut();
+        let (driver, pump) = (&mut this.driver, &mut this.pump);
+        let high_water = driver.high_water;
+        let (closed, error) = loop {
+            pump.drain(&mut driver.connection, high_water, Some(cx.waker()));
+            // Every deadline that passed lets its sender go, and the timer is left armed for the
+            // next one: a timer that fired holds no wakeup.
+            while let Some(deadline) = pump.session.0.outbox.earliest_waiter() {
+                let now = Instant::now();
+                if now < deadline && this.waiters.poll(cx, deadline).is_pending() {
+                    break;
                 }
-                return Poll::Pending;
+                pump.session.0.outbox.expire_waiters(now.max(deadline));
             }
-        }
-    })
-    .await;
-    pump.settle(&driver.connection);
-    pump.closed(&closed, error);
+            match driver.poll_event(cx) {
+                Poll::Ready(Ok(event)) => pump.event(event),
+                Poll::Ready(Err(Error::Closed(closed))) => break (closed, None),
+                Poll::Ready(Err(error)) => break (driver.closed.clone().unwrap_or_else(abnormal), Some(error)),
+                Poll::Pending => {
+                    pump.settle(&driver.connection);
+                    // The socket took everything while the queue still holds items that did not
+                    // fit under the high-water mark: no push and no write readiness will wake this
+                    // task for them, so come back for them (after the runtime's other tasks).
+                    if driver.connection.pending_transmit() <= high_water && pump.session.0.outbox.has_items() {
+                        cx.waker().wake_by_ref();
+                    }
+                    return Poll::Pending;
+                }
+            }
+        };
+        pump.settle(&driver.connection);
+        pump.closed(&closed, error);
+        Poll::Ready(())
+    }
+}
+
+#[cfg(all(test, feature = "tokio"))]
+mod tests {
+    /// A session's task holds its driver and its session once: idle memory per session is
+    /// mostly this future (BENCHMARKS.md, "Broadcast": 3.7 KB per idle session in all). An
+    /// `async fn` that took the driver as an argument kept it twice (3,640 bytes).
+    #[test]
+    fn a_connection_task_holds_its_driver_once() {
+        use crate::tokio::Tokio;
+        let driver = std::mem::size_of::<crate::runtime::driver::Driver<tokio::net::TcpStream, Tokio>>();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let shared = crate::server::ServerBuilder::default().into_shared(addr);
+            let task = super::serve_tcp::<Tokio>(stream, addr, &shared);
+            let size = std::mem::size_of_val(&task);
+            assert!(size < driver + 512, "{size} bytes for a driver of {driver}");
+        });
+    }
 }

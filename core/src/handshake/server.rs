@@ -289,12 +289,12 @@ impl IncomingRequest {
     /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
     /// ```
     pub fn accept_response(self, accept: Accept) -> Result<(http::Response<()>, Connection), HandshakeError> {
-        self.upgrade(accept, false)
+        self.upgrade(accept, false).map(|(response, connection, _)| (response, connection))
     }
 
     /// Checks `accept`, builds the 101 (queued in the connection when `queue_head`) and the
-    /// connection.
-    fn upgrade(self, accept: Accept, queue_head: bool) -> Result<(http::Response<()>, Connection), HandshakeError> {
+    /// connection; gives the request back.
+    fn upgrade(self, accept: Accept, queue_head: bool) -> Result<Upgraded, HandshakeError> {
         let deflate = self.negotiate_deflate(&accept);
         let extra = self.answer_headers(&accept, deflate.as_ref().map(|(_, answer)| answer))?;
         let mut response = http::Response::new(());
@@ -314,11 +314,11 @@ impl IncomingRequest {
         }
         let head = queue_head.then(|| response_head(&self.accept_value, accept.protocol.as_deref(), &extra));
         let params = deflate.map(|(params, _)| params);
-        let mut connection = self.into_connection(accept.protocol.as_deref(), params, accept.config);
+        let (mut connection, request) = self.into_connection(accept.protocol.as_deref(), params, accept.config);
         if let Some(head) = head {
             connection.queue_raw(&head);
         }
-        Ok((response, connection))
+        Ok((response, connection, request))
     }
 
     /// The request: method (GET), URI (as sent: path and query, or absolute form), version
@@ -533,7 +533,7 @@ impl IncomingRequest {
         let deflate = self.negotiate_deflate(&accept);
         let head = self.response_head(&accept, deflate.as_ref().map(|(_, answer)| answer))?;
         let params = deflate.map(|(params, _)| params);
-        let mut connection = self.into_connection(accept.protocol.as_deref(), params, accept.config);
+        let (mut connection, _) = self.into_connection(accept.protocol.as_deref(), params, accept.config);
         connection.queue_raw(&head);
         Ok(connection)
     }
@@ -561,10 +561,11 @@ impl IncomingRequest {
     ///     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
     /// let incoming = || ServerHandshake::new(Config::default(), Instant::now()).handle_input(request);
     ///
-    /// let Answer::Upgrade { mut connection, response } = incoming()?.unwrap().answer(Ok(Accept::new())) else {
+    /// let Answer::Upgrade { mut connection, response, request } = incoming()?.unwrap().answer(Ok(Accept::new())) else {
     ///     panic!()
     /// };
     /// assert_eq!(response.status(), 101);
+    /// assert_eq!(request.uri(), "/chat");
     /// let mut out = Vec::new();
     /// connection.poll_transmit(Instant::now(), &mut out);
     /// assert!(out.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
@@ -580,7 +581,7 @@ impl IncomingRequest {
     pub fn answer(self, decision: Result<Accept, Reject>) -> Answer {
         match decision {
             Ok(accept) => match self.upgrade(accept, true) {
-                Ok((response, connection)) => Answer::Upgrade { connection, response },
+                Ok((response, connection, request)) => Answer::Upgrade { connection, response, request },
                 Err(error) => {
                     debug!(%error, "upgrade accepted with an invalid answer: 500");
                     let body = b"the server could not accept the upgrade\n";
@@ -632,11 +633,11 @@ impl IncomingRequest {
     /// The connection an accepted upgrade opens, given the bytes that came after the request.
     /// The 101 response is the caller's to send or queue first.
     fn into_connection(
-        self,
+        mut self,
         protocol: Option<&str>,
         deflate: Option<crate::DeflateParams>,
         config: Option<Config>,
-    ) -> Connection {
+    ) -> (Connection, Request<()>) {
         debug!(path = self.path(), protocol, deflate = ?deflate, "upgrade accepted");
         let config = config.unwrap_or(self.config);
         let mut connection = match deflate {
@@ -646,7 +647,7 @@ impl IncomingRequest {
         if !self.leftover.is_empty() {
             connection.handle_input(&self.leftover);
         }
-        connection
+        (connection, std::mem::take(&mut self.request))
     }
 
     /// permessage-deflate, when [`Config::deflate`] (of the accept's config, else the
@@ -924,6 +925,9 @@ pub struct Accept {
     pub no_extensions: bool,
 }
 
+/// An accepted upgrade: the 101, the connection, the request given back.
+type Upgraded = (http::Response<()>, Connection, Request<()>);
+
 /// What to write for a decision on an upgrade request ([`IncomingRequest::answer`]).
 #[derive(Debug)]
 #[must_use]
@@ -938,6 +942,8 @@ pub enum Answer {
         connection: Connection,
         /// The 101 response (its headers name the subprotocol and extensions agreed on).
         response: http::Response<()>,
+        /// The request, given back (not copied) for the application's context.
+        request: Request<()>,
     },
     /// Refused: write `response` (within the close timeout), shut down the write side, and
     /// report `error`.
