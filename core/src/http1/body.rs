@@ -222,6 +222,20 @@ impl BodyDecoder {
         self.trailers.as_ref()
     }
 
+    /// Body bytes still to come of a `Content-Length` body; `None` for the other framings (and
+    /// once done or failed).
+    pub(crate) fn remaining(&self) -> Option<u64> {
+        match self.state {
+            State::Length(left) => Some(left),
+            _ => None,
+        }
+    }
+
+    /// Takes the trailer fields of a finished chunked body.
+    pub(crate) fn take_trailers(&mut self) -> Option<HeaderMap> {
+        self.trailers.take()
+    }
+
     fn decode(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<Progress, Http1Error> {
         let mut i = 0;
         loop {

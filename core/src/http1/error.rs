@@ -52,11 +52,18 @@ pub enum Http1Error {
     TrailersTooLarge,
     /// The connection ended before the body did (400, though usually nobody is left to answer).
     Incomplete,
+    /// A request method the server does not know (501; RFC 9110 section 9.1: "An origin server
+    /// that receives a request method that is unrecognized or not implemented SHOULD respond
+    /// with the 501 (Not Implemented) status code"). See
+    /// [`ServerConn`](super::ServerConn) for the methods it knows.
+    UnknownMethod,
+    /// A request head that did not arrive within the server's request timeout (408).
+    Timeout,
 }
 
 impl Http1Error {
-    /// The status a server answers with before closing: 400, 413, 414, 431, 501 or 505. A client
-    /// has nobody to answer; it closes the connection.
+    /// The status a server answers with before closing: 400, 408, 413, 414, 431, 501 or 505. A
+    /// client has nobody to answer; it closes the connection.
     ///
     /// ```
     /// use laputa_core::http::StatusCode;
@@ -76,7 +83,8 @@ impl Http1Error {
             Self::HeadTooLarge | Self::TrailersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::RequestLineTooLong => StatusCode::URI_TOO_LONG,
             Self::UnsupportedVersion => StatusCode::HTTP_VERSION_NOT_SUPPORTED,
-            Self::UnsupportedTransferCoding => StatusCode::NOT_IMPLEMENTED,
+            Self::UnsupportedTransferCoding | Self::UnknownMethod => StatusCode::NOT_IMPLEMENTED,
+            Self::Timeout => StatusCode::REQUEST_TIMEOUT,
             Self::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         }
     }
@@ -98,6 +106,8 @@ impl Http1Error {
             Self::BodyTooLarge => "body too large",
             Self::TrailersTooLarge => "chunk extensions or trailers too large",
             Self::Incomplete => "the connection ended before the body",
+            Self::UnknownMethod => "unknown method",
+            Self::Timeout => "the request head did not arrive in time",
         }
     }
 }
@@ -126,6 +136,8 @@ mod tests {
             (Http1Error::HeadTooLarge, 431),
             (Http1Error::TrailersTooLarge, 431),
             (Http1Error::UnsupportedTransferCoding, 501),
+            (Http1Error::UnknownMethod, 501),
+            (Http1Error::Timeout, 408),
             (Http1Error::UnsupportedVersion, 505),
         ];
         for (err, status) in cases {

@@ -15,7 +15,10 @@
 //! - [`RequestHead::write`], [`ResponseHead::write`] and [`write_response`] write heads;
 //!   [`write_chunk`] and [`write_last_chunk`] write a chunked body.
 //! - Every failure is an [`Http1Error`], which carries the status a server answers with (400,
-//!   413, 414, 431, 501, 505).
+//!   408, 413, 414, 431, 501, 505).
+//! - [`ServerConn`] is a whole server connection on these pieces: keep-alive, pipelining,
+//!   bodies, `100-continue`, errors, timeouts and the upgrade hand-off; see [`server`] for its
+//!   drive loop and examples.
 //!
 //! # The drive loop
 //!
@@ -116,6 +119,7 @@ mod error;
 mod framing;
 mod head;
 mod reader;
+pub mod server;
 mod tokens;
 mod write;
 
@@ -124,6 +128,7 @@ pub use error::Http1Error;
 pub use framing::{request_framing, response_framing, Framing};
 pub use head::{RequestHead, ResponseHead};
 pub use reader::{Limits, RequestReader, ResponseReader};
+pub use server::{BodyKind, HttpEvent, ResponseError, ServerConn, ServerLimits};
 pub use tokens::{has_token, is_token, list_elements, single_value, trim_ows};
 pub use write::{write_chunk, write_last_chunk, write_response};
 
