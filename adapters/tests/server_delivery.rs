@@ -153,6 +153,39 @@ mod scenarios {
         assert_eq!(rx.try_recv().ok(), None, "a message not queued has no completion");
         server.stop(CloseCode::GOING_AWAY, "").await;
     }
+
+    /// Fails until the core's transmit queue, dropped when the peer stopped reading, no longer
+    /// counts its bytes as written: the completion of a message that never left said `true`.
+    pub(super) async fn a_message_dropped_with_a_stalled_peer_is_not_written<R: ServerRuntime>() {
+        let (tx, rx) = mpsc::channel();
+        let mut config = quiet_config();
+        config.write_stall_timeout = Some(Duration::from_millis(200));
+        let service = Service::new(move || {
+            let tx = tx.clone();
+            move |session: &Session, _: Message| {
+                let tx = tx.clone();
+                // Far more than the sockets' buffers take from a client that reads nothing.
+                let sent = session.send_with(vec![0u8; 32 << 20], move |written| tx.send(written).unwrap());
+                assert!(sent.is_queued());
+            }
+        })
+        .admission(Admission::new().config(config));
+        let server = Server::builder().bind("127.0.0.1:0").service("/stall", service).unwrap();
+        let server = server.start::<R>().await.unwrap();
+        let url = format!("ws://{}/stall", server.local_addr());
+        let (mut ws, _) = runtime::connect::<R>(url.as_str()).await.unwrap();
+        ws.send("send me 32 MiB").await.unwrap();
+        // The client reads nothing: the session fails at its write-stall deadline.
+        let mut written = None;
+        until::<R>(|| {
+            written = rx.try_recv().ok();
+            written.is_some()
+        })
+        .await;
+        assert_eq!(written, Some(false), "the message never left");
+        drop(ws);
+        server.stop(CloseCode::GOING_AWAY, "").await;
+    }
 }
 
 /// A client speaking raw bytes over a blocking socket, to do what laputa's client does not:
@@ -217,4 +250,5 @@ on_every_runtime!(
     a_queue_past_the_high_water_mark_drains_on_its_own,
     waiting_senders_are_let_go_each_at_its_deadline,
     nothing_is_taken_once_the_connection_closes,
+    a_message_dropped_with_a_stalled_peer_is_not_written,
 );

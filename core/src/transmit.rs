@@ -185,6 +185,9 @@ impl TransmitQueue {
     }
 
     /// Drops everything queued, when the transport failed and nothing more can be written.
+    /// What it drops does not count as written: a driver that waits for a position of
+    /// [`Connection::transmitted`](crate::Connection::transmitted) (a message's completion)
+    /// learns that it is never reached.
     ///
     /// ```
     /// use laputa_core::{Config, Connection, Message, Role};
@@ -195,11 +198,11 @@ impl TransmitQueue {
     /// // The socket failed: nothing queued can be written any more.
     /// server.transmit(Instant::now()).clear();
     /// assert_eq!(server.pending_transmit(), 0);
+    /// assert_eq!(server.transmitted(), 0, "none of it was written");
     /// # Ok::<(), laputa_core::Error>(())
     /// ```
     pub fn clear(&mut self) {
-        let written = self.end_position();
-        *self = Self { written, ..Self::default() };
+        *self = Self { written: self.written, ..Self::default() };
     }
 
     /// Called once the queue is empty: a large gathering buffer is not kept.
