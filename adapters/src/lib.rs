@@ -14,6 +14,8 @@
 //! - [`tls`] (feature `rustls`): `wss://` for clients with rustls, on every runtime enabled
 //!   beside it, trusting the platform's roots; with the feature `webpki-roots`, Mozilla's roots
 //!   compiled in instead.
+//! - [`files`]: a document root (`DocumentRoot`), the file I/O around the core's decisions on
+//!   static files (paths, symbolic links, conditional and range requests).
 //!
 //! ```no_run
 //! # #[cfg(feature = "blocking")] {
@@ -35,6 +37,7 @@ pub mod async_std;
 pub mod blocking;
 mod client;
 mod error;
+pub mod files;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 mod maybe_tls;
