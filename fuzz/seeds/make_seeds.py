@@ -460,3 +460,53 @@ server_admission = {
 }
 for name, (mode, data) in server_admission.items():
     write("server_admission", name, bytes([mode]) + data)
+
+# ---- static_path: mode, len (8 bytes LE), mtime (8 bytes LE signed), "path\nname: value\n..." ----
+def static(mode, length, mtime, path, *headers):
+    text = b"\n".join([path] + list(headers))
+    return bytes([mode]) + struct.pack("<Q", length) + struct.pack("<q", mtime) + text
+
+
+SP_TIME = 1_700_000_000
+SP_ETAG = b'"3e8-6553f100.0"'
+SP_DATE = b"Tue, 14 Nov 2023 22:13:20 GMT"
+static_path = {
+    "plain": static(0, 1000, SP_TIME, b"/index.html"),
+    "root_index": static(0, 1000, SP_TIME, b"/"),
+    "head": static(1, 1000, SP_TIME, b"/a.css", b"Range: bytes=0-9"),
+    "post": static(2, 1000, SP_TIME, b"/a.txt"),
+    "directory": static(0x08, 0, SP_TIME, b"/docs?x=1"),
+    "directory_index": static(0x08, 0, SP_TIME, b"/docs/"),
+    "fifo": static(0x0C, 0, SP_TIME, b"/fifo"),
+    "no_mtime": static(0x10, 1000, 0, b"/a.bin", b"If-None-Match: *"),
+    "before_1970": static(0, 1000, -86400, b"/a.bin", b"If-Modified-Since: " + SP_DATE),
+    "after_9999": static(0x20, 1000, 300_000_000_000, b"/a.bin", b"If-Range: " + SP_DATE, b"Range: bytes=1-2"),
+    "dotdot": static(0, 10, SP_TIME, b"/../etc/passwd"),
+    "dotdot_encoded": static(0, 10, SP_TIME, b"/%2e%2E/.%2e/%2E./etc/passwd"),
+    "encoded_slash": static(0, 10, SP_TIME, b"/..%2f..%2fetc%2fpasswd"),
+    "encoded_backslash": static(0, 10, SP_TIME, b"/..%5c..%5cwindows"),
+    "backslash": static(0, 10, SP_TIME, b"/..\\..\\windows\\win.ini"),
+    "nul": static(0, 10, SP_TIME, b"/a.txt%00.png"),
+    "overlong_utf8": static(0, 10, SP_TIME, b"/%C0%AE%C0%AE/x"),
+    "double_encoded": static(0, 10, SP_TIME, b"/%252e%252e/x"),
+    "scheme_relative": static(0, 10, SP_TIME, b"//evil.example/"),
+    "drive": static(0, 10, SP_TIME, b"/C:/Windows/win.ini"),
+    "stream": static(0, 10, SP_TIME, b"/a.txt::$DATA"),
+    "device": static(0, 10, SP_TIME, b"/com1.txt"),
+    "utf8": static(0, 10, SP_TIME, b"/caf%C3%A9/na\xc3\xafve.html"),
+    "range": static(0, 1000, SP_TIME, b"/v.mp4", b"Range: bytes=100-199"),
+    "range_open": static(0, 1000, SP_TIME, b"/v.mp4", b"Range: bytes=900-"),
+    "range_suffix": static(0, 1000, SP_TIME, b"/v.mp4", b"Range: bytes=-100"),
+    "range_past_end": static(0, 1000, SP_TIME, b"/v.mp4", b"Range: bytes=1000-"),
+    "range_huge": static(0, 2**64 - 1, SP_TIME, b"/v.mp4", b"Range: bytes=18446744073709551614-99999999999999999999999"),
+    "range_multi": static(0, 1000, SP_TIME, b"/v.mp4", b"Range: bytes=0-1,5-6"),
+    "range_empty_file": static(0, 0, SP_TIME, b"/e", b"Range: bytes=-1"),
+    "if_range_etag": static(0, 1000, SP_TIME, b"/v.mp4", b"Range: bytes=0-9", b"If-Range: " + SP_ETAG),
+    "if_range_date": static(0, 1000, SP_TIME, b"/v.mp4", b"Range: bytes=0-9", b"If-Range: " + SP_DATE),
+    "if_none_match": static(0, 1000, SP_TIME, b"/a", b'If-None-Match: "x", W/' + SP_ETAG),
+    "if_modified_since": static(0, 1000, SP_TIME, b"/a", b"If-Modified-Since: " + SP_DATE),
+    "if_match": static(0, 1000, SP_TIME, b"/a", b'If-Match: "x"'),
+    "if_unmodified_since": static(0, 1000, SP_TIME, b"/a", b"If-Unmodified-Since: Tue, 14 Nov 2023 22:13:19 GMT"),
+}
+for name, data in static_path.items():
+    write("static_path", name, data)
