@@ -145,10 +145,11 @@ fn start_service<R: ServerRuntime>(shared: &Arc<Shared>, route: &Route) {
 async fn unless_stopped<F: Future>(shared: &Shared, future: F) -> Option<F::Output> {
     let mut future = pin!(future);
     poll_fn(|cx| {
-        if shared.is_stopping() {
+        // The stop signal moves only once, after `stopping` is set: either it moved, or this
+        // task is registered to hear it.
+        if shared.is_stopping() || shared.stop.poll_changed(cx, 0).is_ready() {
             return Poll::Ready(None);
         }
-        let _ = shared.stop.poll_changed(cx, 0);
         future.as_mut().poll(cx).map(Some)
     })
     .await
