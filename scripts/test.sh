@@ -40,6 +40,8 @@ apt_install_optional() {
 }
 # squid: the proxy of adapters/tests/client_connect.rs (Basic, Digest, tunnels to ws:// and wss://).
 step apt_install_optional squid
+# chromium: headless, driven over the DevTools protocol by tests/src/browser.rs (the chat page).
+step apt_install_optional chromium
 # --------------------------------------------------------------------------------------------
 
 step setup_venv

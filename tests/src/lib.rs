@@ -1,5 +1,8 @@
 //! Shared helpers of the laputa integration tests: the example binaries, child processes and
-//! ports, the Python venv made by `./scripts/test.sh`, and the Autobahn TestSuite (kosoku).
+//! ports, the Python venv made by `./scripts/test.sh`, the Autobahn TestSuite (kosoku), and
+//! headless Chromium ([`browser`]).
+
+pub mod browser;
 
 use std::collections::BTreeSet;
 use std::fmt;
