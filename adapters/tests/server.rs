@@ -291,6 +291,19 @@ mod scenarios {
         let url = format!("ws://{}/Echo", server.local_addr());
         assert!(runtime::connect::<R>(url.as_str()).await.is_err(), "no longer listening");
     }
+
+    /// Fails until `stop` waits for the accept loop to close the listener: it returned as soon
+    /// as no session was left, and binding the port again failed (address in use) while the
+    /// accept loop's task had not yet run.
+    pub(super) async fn the_port_is_free_once_stop_returns<R: ServerRuntime>() {
+        for _ in 0..20 {
+            let server = start::<R>(vec![("/Echo", echo())]).await;
+            let addr = server.local_addr();
+            server.stop(CloseCode::GOING_AWAY, "").await;
+            let again = std::net::TcpListener::bind(addr);
+            assert!(again.is_ok(), "{addr} still in use: {again:?}");
+        }
+    }
 }
 
 fn run<R: Harness + ServerRuntime, F: std::future::Future<Output = ()>>(scenario: impl FnOnce() -> F) {
@@ -329,6 +342,7 @@ on_every_runtime!(
     hooks_see_the_context_and_run_once_each,
     services_are_added_and_removed_while_running,
     stop_closes_every_session_with_its_code_and_releases_the_port,
+    the_port_is_free_once_stop_returns,
 );
 
 #[cfg(feature = "rustls")]

@@ -371,6 +371,11 @@ impl Shared {
         true
     }
 
+    /// Stopped: the listener is closed and no connection is left (both notify `changed`).
+    pub(crate) fn is_done(&self) -> bool {
+        !self.listening.load(Ordering::SeqCst) && self.connections.load(Ordering::Acquire) == 0
+    }
+
     /// The accept loop ended and closed the listener.
     pub(crate) fn stopped_listening(&self) {
         self.listening.store(false, Ordering::SeqCst);

@@ -106,15 +106,16 @@ impl<R: ServerRuntime> Server<R> {
     }
 
     /// Stops the server: no more connections are accepted (the port is released), every
-    /// session is closed with `code` and `reason`, and this waits until every session ended or
-    /// the longest close timeout of the services passed (a connection still open then ends at
-    /// its own close timeout).
+    /// session is closed with `code` and `reason`, and this waits until the listener is closed
+    /// and every connection ended (sessions, and handshakes under way, answered 503), or the
+    /// longest close timeout of the services passed (a connection still open then ends at its
+    /// own close timeout).
     pub async fn stop(&self, code: CloseCode, reason: &str) {
-        let (routes, wait) = self.shared.begin_stop(code, reason);
+        let (_, wait) = self.shared.begin_stop(code, reason);
         let mut sleep = pin!(R::sleep_until(Instant::now() + wait));
         poll_fn(|cx| loop {
             let seen = self.shared.changed.generation();
-            if routes.iter().all(|route| route.0.sessions.count() == 0) || sleep.as_mut().poll(cx).is_ready() {
+            if self.shared.is_done() || sleep.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(());
             }
             std::task::ready!(self.shared.changed.poll_changed(cx, seen));
