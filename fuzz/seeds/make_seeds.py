@@ -218,6 +218,45 @@ body = {
 for name, (mode, data) in body.items():
     write("http_body", name, bytes([mode, 0x40, 0x80]) + data)
 
+# ---- http_server: mode, split, bytes from the client ----
+# mode bit 0: small limits; bit 1: bodies waiting for 100 Continue accepted; bits 2-3: requests
+# left waiting before they are answered (0, 1, 2, 4); bit 4: EOF at the end; bit 5: the clock
+# moves between reads; bits 6-7: which response kind comes first. split 0: one read.
+H = b"Host: h\r\n"
+WS_UPGRADE = (
+    b"GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
+server = {
+    "get": (0x10, 0, b"GET / HTTP/1.1\r\n" + H + b"\r\n"),
+    "pipelined": (0x0C, 7, b"".join(b"GET /%d HTTP/1.1\r\n" % i + H + b"\r\n" for i in range(6))),
+    "bodies": (0x04, 13, b"POST /a HTTP/1.1\r\n" + H + b"Content-Length: 5\r\n\r\nhello"
+               b"PUT /b HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n0\r\nT: 1\r\n\r\n"
+               b"HEAD /c HTTP/1.1\r\n" + H + b"\r\n"),
+    "continue_accepted": (0x02, 3, b"POST /up HTTP/1.1\r\n" + H + b"Expect: 100-continue\r\nContent-Length: 4\r\n\r\ndata"
+                          b"GET / HTTP/1.1\r\n" + H + b"\r\n"),
+    "continue_refused": (0x00, 3, b"POST /up HTTP/1.1\r\n" + H + b"Expect: 100-continue\r\nContent-Length: 4\r\n\r\ndata"),
+    "http10": (0x40, 5, b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.0\r\n\r\n"),
+    "close": (0x80, 0, b"GET / HTTP/1.1\r\n" + H + b"Connection: close\r\n\r\nGET /never HTTP/1.1\r\n" + H + b"\r\n"),
+    "smuggle_cl_te": (0x10, 0, b"POST / HTTP/1.1\r\n" + H + b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /x HTTP/1.1\r\n\r\n"),
+    "smuggle_two_cl": (0x00, 0, b"POST / HTTP/1.1\r\n" + H + b"Content-Length: 4\r\nContent-Length: 5\r\n\r\nabcde"),
+    "obs_fold": (0x00, 0, b"GET / HTTP/1.1\r\n" + H + b"X: a\r\n b\r\n\r\n"),
+    "no_host": (0x00, 0, b"GET / HTTP/1.1\r\n\r\n"),
+    "bad_chunk": (0x00, 9, b"POST / HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n"),
+    "chunk_overflow": (0x01, 9, b"POST / HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\n"),
+    "body_too_large": (0x01, 0, b"POST / HTTP/1.1\r\n" + H + b"Content-Length: 65\r\n\r\n"),
+    "long_line": (0x01, 0, b"GET /" + b"a" * 100 + b" HTTP/1.1\r\n\r\n"),
+    "large_head": (0x01, 0, b"GET / HTTP/1.1\r\nX: " + b"b" * 300 + b"\r\n\r\n"),
+    "unknown_method": (0x00, 0, b"BREW /pot HTTP/1.1\r\n" + H + b"\r\n"),
+    "http2": (0x00, 0, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+    "slow_head": (0x20, 1, b"GET / HTTP/1.1\r\n" + H),
+    "eof_mid_body": (0x10, 2, b"POST / HTTP/1.1\r\n" + H + b"Content-Length: 10\r\n\r\nabc"),
+    "unread_body": (0x01, 0, b"POST / HTTP/1.1\r\n" + H + b"Content-Length: 30\r\n\r\n" + b"z" * 30 + b"GET / HTTP/1.1\r\n" + H + b"\r\n"),
+    "upgrade": (0x04, 11, b"GET /page HTTP/1.1\r\n" + H + b"\r\n" + WS_UPGRADE + b"\x81\x80\x00\x00\x00\x00"),
+}
+for name, (mode, split, data) in server.items():
+    write("http_server", name, bytes([mode, split]) + data)
+
 # ---- proxy_env: port (2 bytes, big-endian), then "host\nNO_PROXY list\nproxy URL" ----
 proxy_env = {
     "names": (443, "www.example.com\nlocalhost, .example.com, 10.0.0.0/8\nhttp://user:p%40ss@proxy.corp:3128"),

@@ -1053,6 +1053,23 @@ impl ServerConn {
         self.transmit.remaining()
     }
 
+    /// Bytes received and not parsed yet (at most [`ServerLimits::max_buffered_input`] and one
+    /// read more, for a driver that reads only while [`wants_input`](Self::wants_input)).
+    ///
+    /// ```
+    /// use laputa_core::http1::{ServerConn, ServerLimits};
+    /// use std::time::Instant;
+    ///
+    /// let mut conn = ServerConn::new(ServerLimits::default(), Instant::now());
+    /// conn.handle_input(b"GET / HTTP/1.1\r\n");
+    /// assert_eq!(conn.buffered_input(), 16);
+    /// conn.poll_event();
+    /// assert_eq!(conn.buffered_input(), 0, "the head reader holds it now");
+    /// ```
+    pub fn buffered_input(&self) -> usize {
+        self.input.len()
+    }
+
     /// How many requests were read and not yet answered (the one being answered included).
     ///
     /// ```
