@@ -347,7 +347,7 @@ fn errors_are_answered_with_their_status_and_close() {
     let limits = ServerLimits { max_request_line: 64, max_head_size: 256, max_body: 16, ..ServerLimits::default() };
     let long_target = format!("GET /{} HTTP/1.1\r\nHost: h\r\n\r\n", "a".repeat(100));
     let large_head = format!("GET / HTTP/1.1\r\nHost: h\r\nX: {}\r\n\r\n", "b".repeat(300));
-    let cases: [(&[u8], Http1Error); 16] = [
+    let cases: [(&[u8], Http1Error); 17] = [
         (
             b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
             Http1Error::InvalidFraming("both Content-Length and Transfer-Encoding"),
@@ -379,6 +379,7 @@ fn errors_are_answered_with_their_status_and_close() {
         ),
         (b"GET / HTTP/2.0\r\nHost: h\r\n\r\n", Http1Error::UnsupportedVersion),
         (b"GET / HTTP/1.2\r\nHost: h\r\n\r\n", Http1Error::UnsupportedVersion),
+        (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", Http1Error::UnsupportedVersion),
     ];
     for (input, err) in cases {
         let mut c = with(limits);
