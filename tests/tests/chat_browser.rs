@@ -38,7 +38,6 @@ const LINES: [(&str, &str); 4] = [
 ];
 
 #[test]
-#[ignore = "needs the chat example (issue 20, in progress)"]
 fn chat_example_in_a_browser() {
     let addr = free_port();
     let mut chat = ChildGuard::spawn(

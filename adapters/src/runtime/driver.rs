@@ -141,7 +141,12 @@ impl<S, R: RuntimeIo<S>> Io<S, R> {
     /// Writes all of `out` and flushes. `Ready(Ok)` once everything is out; `Pending` (with
     /// `slot`'s waker registered) when the stream takes no more for now. Returns at once, with
     /// no waker touched, when there is nothing to do: the common case on the receiving side.
-    fn poll_write_buf(&mut self, cx: &mut Context<'_>, slot: Slot, out: &mut impl Buf) -> Poll<io::Result<()>> {
+    pub(crate) fn poll_write_buf(
+        &mut self,
+        cx: &mut Context<'_>,
+        slot: Slot,
+        out: &mut impl Buf,
+    ) -> Poll<io::Result<()>> {
         if !out.has_remaining() && !self.unflushed {
             return Poll::Ready(Ok(()));
         }
@@ -225,7 +230,7 @@ impl<S, R: RuntimeIo<S>> Io<S, R> {
     }
 
     /// Shuts down the write side (TCP FIN); a peer already gone is not an error.
-    fn poll_shutdown(&mut self, cx: &mut Context<'_>, slot: Slot) -> Poll<io::Result<()>> {
+    pub(crate) fn poll_shutdown(&mut self, cx: &mut Context<'_>, slot: Slot) -> Poll<io::Result<()>> {
         self.waiters.register(slot, cx.waker());
         let mut write_cx = Context::from_waker(&self.write_waker);
         match R::poll_shutdown(&mut self.stream, &mut write_cx) {

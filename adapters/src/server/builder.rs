@@ -2,11 +2,14 @@
 //! connection count, the stop flag, and the one accept decision (the core's routing and
 //! admission, then its answer).
 
+use super::http::{HttpHandler, HttpRoutes};
 use super::pump::Opening;
 use super::service::{Mounted, Route, Service};
 use super::sessions::Sessions;
 use super::signal::Signal;
+use http::Method;
 use laputa_core::handshake::{Answer, HandshakeError, IncomingRequest, Reject};
+use laputa_core::http1::ServerLimits;
 use laputa_core::server::{RouteError, Router};
 use laputa_core::{CloseCode, Config, Connection};
 use std::net::SocketAddr;
@@ -56,6 +59,8 @@ pub struct ServerBuilder {
     pub(crate) router: Router<Route>,
     pub(crate) max_connections: usize,
     pub(crate) handshake: Config,
+    pub(crate) http: HttpRoutes,
+    pub(crate) http_limits: ServerLimits,
     /// `bind` was given a `wss://` URL.
     pub(crate) wants_tls: bool,
     #[cfg(feature = "rustls")]
@@ -69,6 +74,8 @@ impl Default for ServerBuilder {
             router: Router::new(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             handshake: Config::default(),
+            http: HttpRoutes::default(),
+            http_limits: ServerLimits::default(),
             wants_tls: false,
             #[cfg(feature = "rustls")]
             tls: None,
@@ -163,6 +170,103 @@ impl ServerBuilder {
         self
     }
 
+    /// Answers plain HTTP requests with `method` by `handler` (websocket-sharp's `OnGet`,
+    /// `OnPost`, ... events): requests that are not WebSocket upgrades to a service. A `HEAD`
+    /// without a handler of its own gets `GET`'s answer without the body.
+    ///
+    /// ```
+    /// use laputa::server::{HttpResponse, ServerBuilder};
+    /// use http::Method;
+    ///
+    /// let builder = ServerBuilder::default()
+    ///     .on(Method::GET, |_: &laputa::server::HttpRequest| HttpResponse::text("hello"))
+    ///     .on(Method::POST, |request: &laputa::server::HttpRequest| {
+    ///         HttpResponse::text(format!("{} bytes received", request.body().len()))
+    ///     });
+    /// # let _ = builder;
+    /// ```
+    pub fn on(mut self, method: Method, handler: impl HttpHandler) -> Self {
+        self.http.set_handler(method, Arc::new(handler));
+        self
+    }
+
+    /// [`on`](Self::on) `GET`.
+    ///
+    /// ```
+    /// use laputa::server::{HttpRequest, HttpResponse, ServerBuilder};
+    ///
+    /// let builder = ServerBuilder::default().on_get(|request: &HttpRequest| match request.path() {
+    ///     "/health" => HttpResponse::text("ok"),
+    ///     _ => HttpResponse::new(http::StatusCode::NOT_FOUND),
+    /// });
+    /// # let _ = builder;
+    /// ```
+    pub fn on_get(self, handler: impl HttpHandler) -> Self {
+        self.on(Method::GET, handler)
+    }
+
+    /// [`on`](Self::on) `HEAD`.
+    pub fn on_head(self, handler: impl HttpHandler) -> Self {
+        self.on(Method::HEAD, handler)
+    }
+
+    /// [`on`](Self::on) `POST`.
+    pub fn on_post(self, handler: impl HttpHandler) -> Self {
+        self.on(Method::POST, handler)
+    }
+
+    /// [`on`](Self::on) `PUT`.
+    pub fn on_put(self, handler: impl HttpHandler) -> Self {
+        self.on(Method::PUT, handler)
+    }
+
+    /// [`on`](Self::on) `DELETE`.
+    pub fn on_delete(self, handler: impl HttpHandler) -> Self {
+        self.on(Method::DELETE, handler)
+    }
+
+    /// [`on`](Self::on) `OPTIONS`.
+    pub fn on_options(self, handler: impl HttpHandler) -> Self {
+        self.on(Method::OPTIONS, handler)
+    }
+
+    /// [`on`](Self::on) `TRACE`.
+    pub fn on_trace(self, handler: impl HttpHandler) -> Self {
+        self.on(Method::TRACE, handler)
+    }
+
+    /// Serves the files under `path` to `GET` and `HEAD` requests that no handler takes
+    /// (websocket-sharp's `DocumentRootPath`): content types, `ETag` and `Last-Modified` with
+    /// conditional requests, single byte ranges, `index.html` for directories; nothing outside
+    /// the root (see `SECURITY.md`, "Document root").
+    ///
+    /// ```no_run
+    /// let builder = laputa::server::ServerBuilder::default().document_root("public")?;
+    /// # let _ = builder;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn document_root(mut self, path: impl AsRef<std::path::Path>) -> std::io::Result<Self> {
+        self.http.set_document_root(crate::files::DocumentRoot::new(path)?);
+        Ok(self)
+    }
+
+    /// The limits of plain HTTP requests and of the upgrade request: request line, head and
+    /// body sizes, pipelining, the time a head may take, the keep-alive timeout
+    /// ([`ServerLimits`]'s defaults).
+    ///
+    /// ```
+    /// use laputa::core::http1::ServerLimits;
+    ///
+    /// let mut limits = ServerLimits::default();
+    /// limits.max_body = 16 << 20; // uploads of 16 MiB
+    /// let builder = laputa::server::ServerBuilder::default().http_limits(limits);
+    /// # let _ = builder;
+    /// ```
+    pub fn http_limits(mut self, limits: ServerLimits) -> Self {
+        self.http_limits = limits;
+        self
+    }
+
     /// A `wss://` address without a TLS acceptor is an error.
     pub(crate) fn check_tls(&self) -> std::io::Result<()> {
         #[cfg(feature = "rustls")]
@@ -183,6 +287,8 @@ impl ServerBuilder {
             router: RwLock::new(self.router),
             local_addr,
             handshake: self.handshake,
+            http: Arc::new(self.http),
+            http_limits: self.http_limits,
             max_connections: self.max_connections,
             connections: AtomicUsize::new(0),
             stopping: AtomicBool::new(false),
@@ -219,6 +325,9 @@ pub(crate) struct Shared {
     pub(crate) router: RwLock<Router<Route>>,
     pub(crate) local_addr: SocketAddr,
     pub(crate) handshake: Config,
+    /// What plain HTTP requests get.
+    pub(crate) http: Arc<HttpRoutes>,
+    pub(crate) http_limits: ServerLimits,
     pub(crate) max_connections: usize,
     pub(crate) connections: AtomicUsize,
     pub(crate) stopping: AtomicBool,
@@ -310,6 +419,28 @@ impl Shared {
             }
             (Answer::Upgrade { .. }, None) => unreachable!("a refusal never upgrades"),
         }
+    }
+
+    /// An upgrade request from the HTTP phase: checked as a WebSocket handshake, then
+    /// [`decide`](Self::decide)d; the bytes that came after it go to the connection. `Err` holds
+    /// the refusal to write.
+    pub(crate) fn upgrade(
+        &self,
+        (request, leftover): super::exchange::UpgradeRequest,
+        peer: &Peer,
+    ) -> Result<Upgrade, Vec<u8>> {
+        let incoming = match IncomingRequest::from_request(request, self.handshake.clone()) {
+            Ok(incoming) => incoming,
+            Err(error) => {
+                tracing::debug!(%error, remote = %peer.remote_addr, "upgrade request refused");
+                return Err(error.response_bytes().unwrap_or_default());
+            }
+        };
+        let mut upgrade = self.decide(incoming, peer).map_err(|(response, _)| response)?;
+        if !leftover.is_empty() {
+            upgrade.connection.handle_input(&leftover);
+        }
+        Ok(upgrade)
     }
 
     /// Mounts a service while the server runs.

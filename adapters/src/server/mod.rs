@@ -74,7 +74,9 @@
 mod behavior;
 mod builder;
 mod counters;
+mod exchange;
 mod handle;
+mod http;
 mod outbox;
 mod pump;
 #[cfg(feature = "_async")]
@@ -92,6 +94,7 @@ pub use behavior::Behavior;
 pub use builder::{ServerBuilder, DEFAULT_MAX_CONNECTIONS};
 pub use counters::Stats;
 pub use handle::Server;
+pub use http::{HttpHandler, HttpRequest, HttpResponse};
 pub use outbox::{Sent, SlowConsumer};
 #[cfg(feature = "_async")]
 pub use run::ServerRuntime;

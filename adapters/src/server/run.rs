@@ -5,14 +5,14 @@
 #[cfg(feature = "rustls")]
 use super::builder::ClientCertificates;
 use super::builder::{Peer, ServerBuilder, Shared, Upgrade, MAX_ACCEPT_BACKOFF, MIN_ACCEPT_BACKOFF};
+use super::exchange::Exchange;
 use super::handle::Server;
 use super::pump::{abnormal, Pump};
 use super::service::{Route, Service};
 use super::sessions::Sessions;
-use crate::runtime::driver::{Driver, Io, Timer};
+use crate::runtime::driver::{Driver, Io, Slot, Timer};
 use crate::runtime::{Runtime, RuntimeIo, ServerTransport, TcpRuntime};
 use crate::Error;
-use laputa_core::handshake::{HandshakeError, ServerHandshake};
 use laputa_core::server::RouteError;
 use laputa_core::CloseCode;
 use std::future::{poll_fn, Future};
@@ -246,26 +246,73 @@ fn open_session<S: Unpin, R: RuntimeIo<S>>(
     run_session(driver, pump)
 }
 
-/// Reads the upgrade request and answers it as the core decides; `None` once a refusal or a
-/// failed handshake is dealt with.
+/// The connection's HTTP phase: plain requests answered by the server's routes (the core's
+/// `ServerConn` keeps the protocol), until a WebSocket upgrade, then the core's decision on it.
+/// `None` once the connection is over or refused.
 async fn handshake<S, R: RuntimeIo<S>>(stream: S, peer: Peer, shared: &Shared) -> Option<(Io<S, R>, Upgrade)> {
-    let mut handshake = ServerHandshake::new(shared.handshake.clone(), Instant::now());
     let mut io = Io::<S, R>::new(stream);
-    let refusal_deadline = Instant::now().checked_add(shared.handshake.close_timeout);
-    let request = match io.handshake(&mut handshake).await {
-        Ok(request) => request,
-        Err(error) => {
-            tracing::debug!(%error, remote = %peer.remote_addr, "handshake failed");
-            if let Some(response) = error.handshake_error().and_then(HandshakeError::response_bytes) {
-                io.write_and_shut(response, refusal_deadline).await;
+    let mut exchange = Exchange::new(shared.http_limits, Instant::now(), shared.http.clone(), peer.clone());
+    let mut timer = Timer::<R>::default();
+    let mut shut = false;
+    let upgrade = poll_fn(|cx| loop {
+        exchange.process(crate::DEFAULT_HIGH_WATER_MARK);
+        let conn = &mut exchange.conn;
+        let mut wrote = false;
+        if conn.wants_transmit() {
+            match io.poll_write_buf(cx, Slot::Reader, conn.transmit(Instant::now())) {
+                Poll::Ready(Ok(())) => wrote = true,
+                Poll::Ready(Err(error)) => {
+                    tracing::debug!(%error, remote = %peer.remote_addr, "HTTP connection failed");
+                    return Poll::Ready(None);
+                }
+                Poll::Pending => {}
             }
-            return None;
         }
-    };
-    match shared.decide(request, &peer) {
+        if !shut && conn.poll_shutdown() {
+            match io.poll_shutdown(cx, Slot::Reader) {
+                Poll::Ready(_) => shut = true,
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        if conn.is_finished() {
+            return Poll::Ready(None);
+        }
+        if let Some(upgrade) = exchange.take_upgrade() {
+            return Poll::Ready(Some(upgrade));
+        }
+        if wrote {
+            continue; // a streamed body may go on, pipelined requests may be answered
+        }
+        let conn = &mut exchange.conn;
+        if let Some(deadline) = conn.poll_timeout() {
+            let now = Instant::now();
+            if now >= deadline || timer.poll(cx, deadline).is_ready() {
+                conn.handle_timeout(now.max(deadline));
+                continue;
+            }
+        }
+        if conn.wants_input() {
+            match io.poll_read(cx, |input| conn.handle_input(input)) {
+                Poll::Ready(Ok(Some(()))) => continue,
+                Poll::Ready(Ok(None)) => {
+                    conn.handle_eof();
+                    continue;
+                }
+                Poll::Ready(Err(error)) => {
+                    tracing::debug!(%error, remote = %peer.remote_addr, "HTTP connection failed");
+                    return Poll::Ready(None);
+                }
+                Poll::Pending => {}
+            }
+        }
+        return Poll::Pending;
+    })
+    .await?;
+    let refusal_deadline = Instant::now().checked_add(shared.handshake.close_timeout);
+    match shared.upgrade(upgrade, &peer) {
         Ok(upgrade) => Some((io, upgrade)),
-        Err((response, _)) => {
-            io.write_and_shut(response, Instant::now().checked_add(shared.handshake.close_timeout)).await;
+        Err(response) => {
+            io.write_and_shut(response, refusal_deadline).await;
             None
         }
     }

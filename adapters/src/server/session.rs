@@ -117,10 +117,7 @@ impl SessionContext {
     /// The value of a query parameter, percent-decoded (`+` is a space): `?name=Sheeta` gives
     /// `Some("Sheeta")` for `name`.
     pub fn query_param(&self, name: &str) -> Option<String> {
-        self.query()?.split('&').find_map(|pair| {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode_component(key) == name).then(|| decode_component(value))
-        })
+        query_param(self.query()?, name)
     }
 
     /// The request's headers.
@@ -135,12 +132,7 @@ impl SessionContext {
 
     /// The cookies the client sent, as (name, value) pairs.
     pub fn cookies(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.headers()
-            .get_all(http::header::COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
+        cookie_pairs(self.headers())
     }
 
     /// The authenticated user, when the service asks for authentication.
@@ -196,6 +188,24 @@ impl SessionContext {
 }
 
 /// Percent-decodes a query component (`+` is a space); invalid escapes stay as they are.
+/// The value of `name` in a query string, percent-decoded.
+pub(crate) fn query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (decode_component(key) == name).then(|| decode_component(value))
+    })
+}
+
+/// The (name, value) pairs of a request's `Cookie` headers.
+pub(crate) fn cookie_pairs(headers: &http::HeaderMap) -> impl Iterator<Item = (&str, &str)> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+}
+
 fn decode_component(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

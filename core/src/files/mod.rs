@@ -43,7 +43,7 @@ mod respond;
 
 pub use path::{is_inside, resolve, Refusal, SafePath, INDEX, MAX_PATH_LEN, MAX_SEGMENT_LEN};
 pub use range::ByteRange;
-pub use respond::{respond, FileAnswer, FileKind, FileMeta};
+pub use respond::{content_type, respond, FileAnswer, FileKind, FileMeta};
 
 #[cfg(test)]
 mod tests;

@@ -378,7 +378,18 @@ fn single<'a>(headers: &'a HeaderMap, name: &http::HeaderName) -> Option<&'a str
 }
 
 /// `Content-Type` from the file name's extension; UTF-8 is assumed for text.
-fn content_type(file_name: &str) -> HeaderValue {
+/// The `Content-Type` of a file by its name's extension (`mime_guess`): text and JavaScript
+/// with `; charset=utf-8`, `application/octet-stream` when unknown.
+///
+/// ```
+/// use laputa_core::files::content_type;
+///
+/// assert_eq!(content_type("index.html"), "text/html; charset=utf-8");
+/// assert_eq!(content_type("chat.js"), "text/javascript; charset=utf-8");
+/// assert_eq!(content_type("logo.png"), "image/png");
+/// assert_eq!(content_type("README"), "application/octet-stream");
+/// ```
+pub fn content_type(file_name: &str) -> HeaderValue {
     let guess = mime_guess::from_path(file_name).first_raw().unwrap_or("application/octet-stream");
     let text = guess.starts_with("text/") || guess == "application/javascript";
     let value = if text { format!("{guess}; charset=utf-8") } else { guess.to_owned() };
