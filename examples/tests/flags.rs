@@ -11,7 +11,7 @@ use std::time::Duration;
 use support::{assert_usage_error, run_args};
 
 /// The flags each program documents in its `--help`.
-const PROGRAMS: [(&str, &str, &[&str]); 6] = [
+const PROGRAMS: [(&str, &str, &[&str]); 7] = [
     (
         "echo_server",
         env!("CARGO_BIN_EXE_echo_server"),
@@ -61,6 +61,11 @@ const PROGRAMS: [(&str, &str, &[&str]); 6] = [
             "127.0.0.1:4649",
             "async-std",
         ],
+    ),
+    (
+        "chat",
+        env!("CARGO_BIN_EXE_chat"),
+        &["--addr", "--runtime", "--tls-cert", "--tls-key", "127.0.0.1:4649", "async-std"],
     ),
 ];
 
