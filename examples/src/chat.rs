@@ -162,7 +162,7 @@ impl Behavior for Member {
     fn on_message(&mut self, session: &Session, message: Message) {
         let Some(name) = &self.name else { return };
         let Some(text) = message.as_text() else {
-            let _ = session.close(CloseCode::UNSUPPORTED_DATA, "text messages only");
+            let _ = session.close_with(CloseCode::UNSUPPORTED_DATA, "text messages only");
             return;
         };
         if text.trim().is_empty() {

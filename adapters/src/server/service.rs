@@ -28,7 +28,7 @@ type Factory = Arc<dyn Fn() -> Box<dyn Behavior> + Send + Sync>;
 /// })
 /// .admission(Admission::new().origin(|origin| origin == Some("https://example.com")))
 /// .outbox_limit(512 * 1024)
-/// .slow_consumer(SlowConsumer::Close(CloseCode::POLICY))
+/// .slow_consumer(SlowConsumer::Close(CloseCode::POLICY_VIOLATION))
 /// .keep_clean(Some(Duration::from_secs(60)));
 /// # let _ = chat;
 /// ```

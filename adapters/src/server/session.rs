@@ -352,8 +352,31 @@ impl Session {
         Ok(self.0.outbox.push_control(Outgoing::Ping(payload)))
     }
 
-    /// Starts the close handshake with `code` and `reason`, after the messages already queued.
-    pub fn close(&self, code: CloseCode, reason: &str) -> Result<Sent, laputa_core::Error> {
+    /// Starts the close handshake with 1000 (normal closure) and no reason, after the messages
+    /// already queued; [`close_with`](Self::close_with) gives a code and a reason. Named as
+    /// the connections' `close()` and `close_with(code, reason)` are.
+    ///
+    /// ```no_run
+    /// # fn done(session: &laputa::server::Session) {
+    /// session.send("bye");
+    /// session.close(); // after "bye"
+    /// # }
+    /// ```
+    pub fn close(&self) -> Sent {
+        self.close_with(CloseCode::NORMAL, "").unwrap_or(Sent::Closed)
+    }
+
+    /// Starts the close handshake with `code` and `reason`, after the messages already queued:
+    /// an error for a code that may not be sent or a reason over 123 bytes.
+    ///
+    /// ```no_run
+    /// # fn kick(session: &laputa::server::Session) -> Result<(), laputa::core::Error> {
+    /// use laputa::CloseCode;
+    ///
+    /// session.close_with(CloseCode::POLICY_VIOLATION, "spam")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn close_with(&self, code: CloseCode, reason: &str) -> Result<Sent, laputa_core::Error> {
         let no_status = code == CloseCode::NO_STATUS && reason.is_empty();
         if !code.is_sendable() && !no_status {
             return Err(laputa_core::Error::InvalidCloseCode(code.0));

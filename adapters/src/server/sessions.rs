@@ -189,7 +189,7 @@ impl Sessions {
         code: CloseCode,
         reason: &str,
     ) -> Option<Result<Sent, laputa_core::Error>> {
-        Some(self.get(id)?.close(code, reason))
+        Some(self.get(id)?.close_with(code, reason))
     }
 
     /// Pings the session with this id.
@@ -220,7 +220,7 @@ impl Sessions {
             self.read().values().filter(|s| !s.0.active.load(Ordering::Relaxed)).cloned().collect();
         for session in &stale {
             tracing::debug!(id = %session.id(), "sweep: no answer to the last ping");
-            let _ = session.close(CloseCode::GOING_AWAY, "no answer to ping");
+            let _ = session.close_with(CloseCode::GOING_AWAY, "no answer to ping");
         }
         stale.len()
     }
@@ -229,7 +229,7 @@ impl Sessions {
     pub fn close_all(&self, code: CloseCode, reason: &str) -> Result<usize, laputa_core::Error> {
         let sessions = self.all();
         for session in &sessions {
-            session.close(code, reason)?;
+            session.close_with(code, reason)?;
         }
         Ok(sessions.len())
     }
