@@ -42,6 +42,8 @@ apt_install_optional() {
 step apt_install_optional squid
 # chromium: headless, driven over the DevTools protocol by tests/src/browser.rs (the chat page).
 step apt_install_optional chromium
+# curl: the HTTP client of tests/tests/http_conformance.rs (the server's plain HTTP).
+step apt_install_optional curl
 # --------------------------------------------------------------------------------------------
 
 step setup_venv

@@ -1,0 +1,485 @@
+//! Plain HTTP on laputa's server with real clients (issue 20): `curl` and Python
+//! (`tests/python/http_check.py`: `http.client` and raw sockets) against a `laputa::server::Server`
+//! on tokio, in-process, with a document root, a `POST` handler and a WebSocket service.
+//!
+//! - curl: keep-alive reuse, `HEAD`, conditional `GET` (`If-None-Match`, `-z`), ranges (206,
+//!   416), chunked upload, `Expect: 100-continue`, 404, 405, 413, 414, 431, and path
+//!   traversal attempts (`--path-as-is`, `--request-target`, symbolic links out of the root),
+//!   none of which ever returns a byte of a file outside the root.
+//! - Python: 20 pipelined requests in one write, answered in order; HTTP/1.0; each request
+//!   RFC 9112 forbids (request smuggling) refused with its status and the close, with a second
+//!   request in the same write never answered; 501, 505; a slowloris head cut off by the request
+//!   timeout; a WebSocket upgrade after plain requests on the same connection.
+
+use laputa::core::http1::ServerLimits;
+use laputa::server::{HttpRequest, HttpResponse, Server, Service, Session};
+use laputa::tokio::Tokio;
+use laputa::{CloseCode, Message};
+use laputa_tests::{out_dir, python_script, ChildGuard};
+use std::fs;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// No client run takes this long unless something is broken.
+const WAIT: Duration = Duration::from_secs(120);
+
+/// The body limit of the test server: 413 past it.
+const MAX_BODY: u64 = 64 << 10;
+
+/// What the file outside the root holds; no answer may ever contain it.
+const SECRET: &str = "LAPUTA-SECRET-5b1e: the Levistone is in the lowest level";
+
+/// FNV-1a (64 bits), the digest the `POST` handler answers with.
+fn fnv1a64(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// The `POST` handler's answer to `body`.
+fn echo_answer(body: &[u8]) -> String {
+    format!("len={} fnv1a64={:016x}", body.len(), fnv1a64(body))
+}
+
+/// 64 KiB of bytes with no period short enough to hide an offset error.
+fn blob() -> Vec<u8> {
+    (0..65_536u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect()
+}
+
+/// A server on a runtime of its own, with its files; stopped on drop.
+///
+/// ```text
+/// DIR/site/             the document root
+///   hello.txt           "Hello, Laputa!\n"
+///   blob.bin            64 KiB (blob())
+///   sub/index.html
+///   in.txt -> hello.txt                  a link that stays inside
+///   out.txt -> ../outside/secret.txt     links out of the root
+///   outdir -> DIR/outside
+/// DIR/outside/secret.txt                 SECRET
+/// ```
+struct TestServer {
+    runtime: tokio::runtime::Runtime,
+    server: Option<Server<Tokio>>,
+    dir: PathBuf,
+}
+
+impl TestServer {
+    /// Serves the site in `out_dir(name)` with `limits`: the files, `POST` (any path) answered
+    /// with [`echo_answer`], and a WebSocket echo at `/echo`.
+    fn start(name: &str, limits: ServerLimits) -> Self {
+        let dir = out_dir(&format!("http-conformance-{name}"));
+        let site = dir.join("site");
+        fs::create_dir_all(site.join("sub")).unwrap();
+        fs::create_dir_all(dir.join("outside")).unwrap();
+        fs::write(site.join("hello.txt"), "Hello, Laputa!\n").unwrap();
+        fs::write(site.join("blob.bin"), blob()).unwrap();
+        fs::write(site.join("sub/index.html"), "<h1>sub</h1>\n").unwrap();
+        fs::write(dir.join("outside/secret.txt"), SECRET).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::symlink;
+            symlink("hello.txt", site.join("in.txt")).unwrap();
+            symlink("../outside/secret.txt", site.join("out.txt")).unwrap();
+            symlink(dir.join("outside"), site.join("outdir")).unwrap();
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let echo = Service::new(|| {
+            |session: &Session, message: Message| {
+                session.send(message);
+            }
+        });
+        let builder = Server::builder()
+            .bind("127.0.0.1:0")
+            .document_root(&site)
+            .unwrap()
+            .on_post(|request: &HttpRequest| HttpResponse::text(echo_answer(request.body())))
+            .http_limits(limits)
+            .service("/echo", echo)
+            .unwrap();
+        let server = runtime.block_on(builder.start::<Tokio>()).expect("the server starts");
+        Self { runtime, server: Some(server), dir }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.server.as_ref().unwrap().local_addr()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr())
+    }
+
+    fn site(&self) -> PathBuf {
+        self.dir.join("site")
+    }
+
+    /// Runs `curl ARGS` (quiet, verbose trace on stderr, no proxy, no config file), writing
+    /// the heads and the body to files of its own.
+    fn curl(&self, args: &[&str]) -> Reply {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let heads = self.dir.join(format!("curl-{n}.heads"));
+        let body = self.dir.join(format!("curl-{n}.body"));
+        let output = Command::new("curl")
+            .args(["-q", "-sS", "-v", "--noproxy", "*", "--max-time", "60", "-D"])
+            .arg(&heads)
+            .arg("-o")
+            .arg(&body)
+            .args(args)
+            .output()
+            .expect("curl runs (scripts/test.sh installs it)");
+        let trace = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "curl {args:?} failed: {}\n{trace}", output.status);
+        let heads = fs::read_to_string(&heads).unwrap_or_default();
+        let body = fs::read(&body).unwrap_or_default();
+        let reply = Reply::new(&heads, body, trace);
+        assert!(!String::from_utf8_lossy(&reply.body).contains("LAPUTA-SECRET"), "curl {args:?} got the secret");
+        reply
+    }
+
+    /// Runs `tests/python/http_check.py` with `checks`; it must pass them all.
+    fn python(&self, checks: &[&str]) -> String {
+        let log = self.dir.join(format!("python-{}.log", checks.join("-")));
+        let mut child = ChildGuard::spawn(
+            python_script("http_check.py").arg(self.addr().to_string()).arg(self.site()).args(checks),
+            &log,
+        );
+        child.expect_success(WAIT);
+        let output = child.output();
+        for check in checks {
+            assert!(output.contains(&format!("ok: {check}\n")), "no ok for {check}:\n{output}");
+        }
+        output
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            self.runtime.block_on(server.stop(CloseCode::GOING_AWAY, "test over"));
+        }
+    }
+}
+
+/// One curl run: the last response's status and head, the body, the verbose trace.
+struct Reply {
+    status: u16,
+    /// Every head curl received (interim `1xx` ones first), as written.
+    heads: String,
+    /// The last head's header lines.
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    trace: String,
+}
+
+impl Reply {
+    fn new(heads: &str, body: Vec<u8>, trace: String) -> Self {
+        let last = heads.split("\r\n\r\n").filter(|head| head.starts_with("HTTP/")).last().unwrap_or_default();
+        let mut lines = last.split("\r\n");
+        let status = lines
+            .next()
+            .and_then(|line| line.split(' ').nth(1))
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("no status line in {heads:?}\n{trace}"));
+        let headers = lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+            .collect();
+        Self { status, heads: heads.to_owned(), headers, body, trace }
+    }
+
+    /// The value of header `name` in the last head.
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+fn small_body_limits() -> ServerLimits {
+    let mut limits = ServerLimits::default();
+    limits.max_body = MAX_BODY;
+    limits
+}
+
+#[test]
+fn curl_keep_alive_reuses_the_connection() {
+    let server = TestServer::start("keep-alive", small_body_limits());
+    let second = server.dir.join("second.body");
+    let reply = server.curl(&[&server.url("/hello.txt"), "-o", second.to_str().unwrap(), &server.url("/sub/")]);
+    assert!(reply.trace.contains("Re-using existing connection"), "{}", reply.trace);
+    assert_eq!(reply.trace.matches("Connected to").count(), 1, "{}", reply.trace);
+    assert_eq!(reply.body, b"Hello, Laputa!\n");
+    assert_eq!(fs::read(second).unwrap(), b"<h1>sub</h1>\n");
+    assert_eq!(reply.heads.matches("HTTP/1.1 200 OK").count(), 2, "{}", reply.heads);
+}
+
+#[test]
+fn curl_head_get_and_directories() {
+    let server = TestServer::start("head", small_body_limits());
+    let get = server.curl(&[&server.url("/blob.bin")]);
+    assert_eq!(get.status, 200);
+    assert_eq!(get.body, blob());
+    assert_eq!(get.header("content-length"), Some("65536"));
+    assert!(get.header("date").is_some(), "{}", get.heads);
+
+    // HEAD, then a GET on the same connection: a body after the HEAD's head would be read
+    // as the GET's answer.
+    let after = server.dir.join("after-head.body");
+    let head = server.curl(&[
+        "-I",
+        &server.url("/blob.bin"),
+        "--next",
+        "-o",
+        after.to_str().unwrap(),
+        &server.url("/hello.txt"),
+    ]);
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("content-length"), Some("65536"), "HEAD says what GET would send");
+    assert_eq!(head.header("etag"), get.header("etag"));
+    assert_eq!(head.header("last-modified"), get.header("last-modified"));
+    assert_eq!(head.body, head.heads.as_bytes(), "curl -I writes the head alone");
+    assert!(head.trace.contains("Re-using existing connection"), "{}", head.trace);
+    assert_eq!(fs::read(after).unwrap(), b"Hello, Laputa!\n");
+
+    let text = server.curl(&[&server.url("/hello.txt")]);
+    assert_eq!(text.header("content-type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(text.header("x-content-type-options"), Some("nosniff"));
+
+    let dir = server.curl(&[&server.url("/sub")]);
+    assert_eq!(dir.status, 301);
+    assert_eq!(dir.header("location"), Some("/sub/"));
+    let followed = server.curl(&["-L", &server.url("/sub")]);
+    assert_eq!((followed.status, followed.body.as_slice()), (200, &b"<h1>sub</h1>\n"[..]));
+}
+
+#[test]
+fn curl_conditional_get() {
+    let server = TestServer::start("conditional", small_body_limits());
+    let first = server.curl(&[&server.url("/hello.txt")]);
+    let etag = first.header("etag").expect("an ETag").to_owned();
+    assert!(etag.starts_with('"') && etag.ends_with('"'), "a strong ETag: {etag}");
+
+    let same = server.curl(&["-H", &format!("If-None-Match: {etag}"), &server.url("/hello.txt")]);
+    assert_eq!(same.status, 304, "{}", same.heads);
+    assert!(same.body.is_empty());
+    assert_eq!(same.header("etag"), Some(etag.as_str()));
+    let other = server.curl(&["-H", "If-None-Match: \"not-it\"", &server.url("/hello.txt")]);
+    assert_eq!((other.status, other.body.as_slice()), (200, &b"Hello, Laputa!\n"[..]));
+
+    // -z FILE: If-Modified-Since the file's own modification time.
+    let file = server.site().join("hello.txt");
+    let unmodified = server.curl(&["-z", file.to_str().unwrap(), &server.url("/hello.txt")]);
+    assert!(unmodified.trace.contains("If-Modified-Since:"), "{}", unmodified.trace);
+    assert_eq!(unmodified.status, 304);
+    assert!(unmodified.body.is_empty());
+    let modified = server.curl(&["-z", "1 Jan 2000 00:00:00 GMT", &server.url("/hello.txt")]);
+    assert_eq!((modified.status, modified.body.as_slice()), (200, &b"Hello, Laputa!\n"[..]));
+    // If-Match with another tag: 412.
+    let failed = server.curl(&["-H", "If-Match: \"not-it\"", &server.url("/hello.txt")]);
+    assert_eq!(failed.status, 412);
+}
+
+#[test]
+fn curl_ranges() {
+    let server = TestServer::start("ranges", small_body_limits());
+    let blob = blob();
+    let first = server.curl(&["-r", "0-99", &server.url("/blob.bin")]);
+    assert_eq!(first.status, 206);
+    assert_eq!(first.header("content-range"), Some("bytes 0-99/65536"));
+    assert_eq!(first.header("content-length"), Some("100"));
+    assert_eq!(first.body, &blob[..100]);
+
+    let tail = server.curl(&["-r", "65000-", &server.url("/blob.bin")]);
+    assert_eq!((tail.status, tail.header("content-range")), (206, Some("bytes 65000-65535/65536")));
+    assert_eq!(tail.body, &blob[65000..]);
+    let suffix = server.curl(&["-r", "-10", &server.url("/blob.bin")]);
+    assert_eq!((suffix.status, suffix.body.as_slice()), (206, &blob[65526..]));
+
+    let unsatisfiable = server.curl(&["-r", "70000-", &server.url("/blob.bin")]);
+    assert_eq!(unsatisfiable.status, 416);
+    assert_eq!(unsatisfiable.header("content-range"), Some("bytes */65536"));
+    assert!(unsatisfiable.body.is_empty());
+
+    // Several ranges: the whole file (no multipart body).
+    let several = server.curl(&["-r", "0-1,5-6", &server.url("/blob.bin")]);
+    assert_eq!((several.status, several.body.len()), (200, blob.len()));
+    // If-Range with an ETag that no longer matches: the whole file.
+    let stale = server.curl(&["-r", "0-99", "-H", "If-Range: \"old\"", &server.url("/blob.bin")]);
+    assert_eq!((stale.status, stale.body.len()), (200, blob.len()));
+}
+
+#[test]
+fn curl_uploads_chunked_and_with_100_continue() {
+    let server = TestServer::start("upload", small_body_limits());
+    let body: Vec<u8> = blob()[..40_000].to_vec();
+    let file = server.dir.join("upload.bin");
+    fs::write(&file, &body).unwrap();
+    let data = format!("@{}", file.display());
+    let answer = echo_answer(&body);
+
+    let chunked =
+        server.curl(&["-H", "Transfer-Encoding: chunked", "-H", "Expect:", "--data-binary", &data, &server.url("/up")]);
+    assert!(chunked.trace.contains("> Transfer-Encoding: chunked"), "{}", chunked.trace);
+    assert_eq!((chunked.status, String::from_utf8_lossy(&chunked.body)), (200, answer.as_str().into()));
+
+    let continued = server.curl(&["-H", "Expect: 100-continue", "--data-binary", &data, &server.url("/up")]);
+    assert!(continued.trace.contains("> Expect: 100-continue"), "{}", continued.trace);
+    assert!(continued.heads.starts_with("HTTP/1.1 100 Continue\r\n"), "{}", continued.heads);
+    assert_eq!((continued.status, String::from_utf8_lossy(&continued.body)), (200, answer.as_str().into()));
+
+    // Both at once, then a plain one, on one connection.
+    let both = server.curl(&[
+        "-H",
+        "Expect: 100-continue",
+        "-H",
+        "Transfer-Encoding: chunked",
+        "--data-binary",
+        &data,
+        &server.url("/up"),
+        "--next",
+        "-o",
+        "/dev/null",
+        "--data-binary",
+        "abc",
+        &server.url("/up"),
+    ]);
+    assert!(both.heads.starts_with("HTTP/1.1 100 Continue\r\n"), "{}", both.heads);
+    assert!(both.trace.contains("Re-using existing connection"), "{}", both.trace);
+    assert_eq!(String::from_utf8_lossy(&both.body), answer);
+}
+
+#[test]
+fn curl_error_statuses() {
+    let server = TestServer::start("errors", small_body_limits());
+    let missing = server.curl(&[&server.url("/missing.txt")]);
+    assert_eq!((missing.status, missing.body.len()), (404, 0));
+
+    let delete = server.curl(&["-X", "DELETE", &server.url("/hello.txt")]);
+    assert_eq!(delete.status, 405);
+    assert_eq!(delete.header("allow"), Some("GET, HEAD, POST"));
+    let put = server.curl(&["-X", "PUT", "--data-binary", "x", &server.url("/hello.txt")]);
+    assert_eq!(put.status, 405);
+
+    let over = vec![b'x'; MAX_BODY as usize + 1];
+    let file = server.dir.join("over.bin");
+    fs::write(&file, &over).unwrap();
+    let data = format!("@{}", file.display());
+    let too_large = server.curl(&["-H", "Expect:", "--data-binary", &data, &server.url("/up")]);
+    assert_eq!(too_large.status, 413, "{}", too_large.heads);
+    assert_eq!(too_large.header("connection"), Some("close"));
+    let too_large =
+        server.curl(&["-H", "Expect:", "-H", "Transfer-Encoding: chunked", "--data-binary", &data, &server.url("/up")]);
+    assert_eq!(too_large.status, 413, "a chunked body past the limit: {}", too_large.heads);
+    // With Expect, the refusal comes instead of the 100 Continue.
+    let refused = server.curl(&["-H", "Expect: 100-continue", "--data-binary", &data, &server.url("/up")]);
+    assert_eq!(refused.status, 413);
+    assert!(!refused.heads.contains("100 Continue"), "{}", refused.heads);
+    // Exactly at the limit: taken.
+    fs::write(&file, &over[1..]).unwrap();
+    let at_limit = server.curl(&["-H", "Expect:", "--data-binary", &data, &server.url("/up")]);
+    assert_eq!(String::from_utf8_lossy(&at_limit.body), echo_answer(&over[1..]));
+
+    let long_url = server.url(&format!("/{}", "a".repeat(10 << 10)));
+    let too_long = server.curl(&[&long_url]);
+    assert_eq!(too_long.status, 414);
+    assert_eq!(too_long.header("connection"), Some("close"));
+
+    let big_header = format!("X-Big: {}", "b".repeat(20 << 10));
+    let too_big = server.curl(&["-H", &big_header, &server.url("/hello.txt")]);
+    assert_eq!(too_big.status, 431);
+    assert_eq!(too_big.header("connection"), Some("close"));
+
+    // The server still answers after all that.
+    let hello = server.curl(&[&server.url("/hello.txt")]);
+    assert_eq!((hello.status, hello.body.as_slice()), (200, &b"Hello, Laputa!\n"[..]));
+}
+
+/// `(request target, status)`: what each attempt to leave the root gets (SECURITY.md,
+/// "Document root").
+const TRAVERSALS: &[(&str, u16)] = &[
+    ("/../outside/secret.txt", 404),
+    ("/../../../../../../etc/passwd", 404),
+    ("/sub/../../outside/secret.txt", 404),
+    ("/%2e%2e/outside/secret.txt", 404),
+    ("/%2E%2E/outside/secret.txt", 404),
+    ("/.%2e/outside/secret.txt", 404),
+    ("/%2e%2e%2foutside%2fsecret.txt", 404),
+    ("/..%2foutside%2fsecret.txt", 404),
+    ("/sub%2f..%2f..%2foutside%2fsecret.txt", 404),
+    ("/..%5coutside%5csecret.txt", 404),
+    ("/%252e%252e/outside/secret.txt", 404),
+    ("/hello.txt%00.png", 404),
+    ("/%00/../outside/secret.txt", 404),
+    ("//etc/passwd", 404),
+    ("/etc/passwd", 404),
+    ("/out.txt", 404),
+    ("/outdir/secret.txt", 404),
+    ("/outdir/", 404),
+    ("/%c0%ae%c0%ae/outside/secret.txt", 400),
+    ("/%zz/outside/secret.txt", 400),
+];
+
+/// Targets curl's URL parser would rewrite, sent as they are with `--request-target`.
+const RAW_TRAVERSALS: &[(&str, u16)] = &[
+    ("/..\\outside\\secret.txt", 404),
+    ("/sub\\..\\..\\outside\\secret.txt", 404),
+    ("../outside/secret.txt", 400),
+    // The absolute form, which a server must accept (RFC 9112 section 3.2.2): its path is
+    // resolved like any other.
+    ("http://h/../outside/secret.txt", 404),
+    ("http://h/%2e%2e/outside/secret.txt", 404),
+    ("*", 400),
+];
+
+#[test]
+fn curl_path_traversal_never_leaves_the_root() {
+    let server = TestServer::start("traversal", small_body_limits());
+    // The controls: files inside are served, through a link that stays inside too.
+    for path in ["/hello.txt", "/in.txt", "/sub/../hello.txt"] {
+        let reply = server.curl(&[&server.url(path)]);
+        assert_eq!((reply.status, reply.body.as_slice()), (200, &b"Hello, Laputa!\n"[..]), "{path}");
+    }
+    let mut answers = Vec::new();
+    for &(target, status) in TRAVERSALS {
+        let reply = server.curl(&["--path-as-is", &server.url(target)]);
+        assert!(reply.trace.contains(&format!("> GET {target} HTTP/1.1")), "curl sent {target} as is: {}", reply.trace);
+        answers.push((target, reply.status, status, reply.body));
+    }
+    for &(target, status) in RAW_TRAVERSALS {
+        let reply = server.curl(&["--request-target", target, &server.url("/")]);
+        assert!(reply.trace.contains(&format!("> GET {target} HTTP/1.1")), "{}", reply.trace);
+        answers.push((target, reply.status, status, reply.body));
+    }
+    for (target, got, status, body) in answers {
+        // Server::curl has checked that no body holds the secret.
+        assert!(!String::from_utf8_lossy(&body).contains("root:"), "{target}: /etc/passwd");
+        assert_eq!(got, status, "{target}");
+    }
+}
+
+#[test]
+fn python_keep_alive_pipelining_and_http10() {
+    let server = TestServer::start("python", small_body_limits());
+    server.python(&["keep_alive", "pipelined", "http10"]);
+}
+
+#[test]
+fn python_refused_requests_are_never_smuggled() {
+    let server = TestServer::start("refused", small_body_limits());
+    let output = server.python(&["refused"]);
+    assert!(output.contains("    missing host: 400\n"), "{output}");
+}
+
+#[test]
+fn python_slowloris_is_cut_off() {
+    let mut limits = small_body_limits();
+    limits.request_timeout = Duration::from_secs(2);
+    let server = TestServer::start("slowloris", limits);
+    server.python(&["slowloris", "silent"]);
+}
+
+#[test]
+fn python_websocket_after_plain_requests() {
+    let server = TestServer::start("websocket", small_body_limits());
+    server.python(&["websocket_after_http"]);
+}
