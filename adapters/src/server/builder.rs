@@ -454,7 +454,7 @@ impl Shared {
     pub(crate) fn remove_service(&self, path: &str) -> bool {
         let removed = self.router.write().unwrap_or_else(PoisonError::into_inner).remove(path);
         let Some(route) = removed else { return false };
-        let _ = route.0.sessions.close_all(CloseCode::GOING_AWAY, "service removed");
+        route.0.sessions.close_for_good(CloseCode::GOING_AWAY, "service removed");
         true
     }
 
@@ -478,9 +478,7 @@ impl Shared {
             if let Some(config) = route.0.service.admission.session_config() {
                 close_timeout = close_timeout.max(config.close_timeout);
             }
-            if route.0.sessions.close_all(code, reason).is_err() {
-                let _ = route.0.sessions.close_all(CloseCode::GOING_AWAY, "");
-            }
+            route.0.sessions.close_for_good(code, reason);
         }
         (routes, close_timeout + Duration::from_millis(100))
     }

@@ -187,6 +187,19 @@ impl SessionContext {
     }
 }
 
+/// Whether a close frame with `code` and `reason` may be sent: a code an endpoint may send (or
+/// 1005, no code, with no reason), and a reason that fits a control frame.
+pub(crate) fn check_close(code: CloseCode, reason: &str) -> Result<(), laputa_core::Error> {
+    let no_status = code == CloseCode::NO_STATUS && reason.is_empty();
+    if !code.is_sendable() && !no_status {
+        return Err(laputa_core::Error::InvalidCloseCode(code.0));
+    }
+    if reason.len() > 123 {
+        return Err(laputa_core::Error::ControlPayloadTooLong);
+    }
+    Ok(())
+}
+
 /// Percent-decodes a query component (`+` is a space); invalid escapes stay as they are.
 /// The value of `name` in a query string, percent-decoded.
 pub(crate) fn query_param(query: &str, name: &str) -> Option<String> {
@@ -377,13 +390,7 @@ impl Session {
     /// # Ok(()) }
     /// ```
     pub fn close_with(&self, code: CloseCode, reason: &str) -> Result<Sent, laputa_core::Error> {
-        let no_status = code == CloseCode::NO_STATUS && reason.is_empty();
-        if !code.is_sendable() && !no_status {
-            return Err(laputa_core::Error::InvalidCloseCode(code.0));
-        }
-        if reason.len() > 123 {
-            return Err(laputa_core::Error::ControlPayloadTooLong);
-        }
+        check_close(code, reason)?;
         Ok(self.0.outbox.push_control(Outgoing::Close(code, reason.to_owned())))
     }
 

@@ -3,7 +3,7 @@
 
 use super::counters::{Counters, Stats};
 use super::outbox::{Outgoing, Sent};
-use super::session::{Session, SessionId};
+use super::session::{check_close, Session, SessionId};
 use super::signal::Signal;
 use laputa_core::bytes::Bytes;
 use laputa_core::{CloseCode, Message, PreparedMessage};
@@ -49,6 +49,9 @@ struct Inner {
     counters: Arc<Counters>,
     /// The server's, told when a session ends.
     changed: std::sync::OnceLock<Arc<Signal>>,
+    /// Set once the service is removed or the server stops: the close of every session, those
+    /// that join later included.
+    closing: std::sync::OnceLock<(CloseCode, String)>,
 }
 
 /// The sessions of one service. Cheap to clone (a shared handle); every method works from any
@@ -292,6 +295,26 @@ impl Sessions {
     pub(crate) fn insert(&self, session: &Session) {
         self.write().insert(session.id().clone(), session.clone());
         self.0.counters.opened();
+        // Its upgrade was decided before the service was removed or the server stopped.
+        if let Some((code, reason)) = self.0.closing.get() {
+            let _ = session.close_with(*code, reason);
+        }
+    }
+
+    /// Closes every session with `code` and `reason` (1001 if they cannot be sent), and every
+    /// session that joins later: the service is removed or the server stops.
+    pub(crate) fn close_for_good(&self, code: CloseCode, reason: &str) {
+        let (code, reason) = match check_close(code, reason) {
+            Ok(()) => (code, reason),
+            Err(_) => (CloseCode::GOING_AWAY, ""),
+        };
+        {
+            // Under the map's lock, which `insert` takes: a session joins either before (and
+            // is among those closed below) or after (and sees this).
+            let _map = self.write();
+            let _ = self.0.closing.set((code, reason.to_owned()));
+        }
+        let _ = self.close_all(code, reason);
     }
 
     /// Tells `changed` whenever a session ends.
