@@ -36,7 +36,7 @@ pub(crate) const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 /// use laputa::tokio::Tokio;
 /// use laputa::Message;
 ///
-/// # tokio::runtime::Runtime::new()?.block_on(async {
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// let server = Server::builder()
 ///     .bind("127.0.0.1:0")
 ///     .service("/Echo", Service::new(|| |session: &Session, message: Message| {
