@@ -18,6 +18,7 @@ mod client;
 mod server;
 
 pub use client::{ClientHandshake, ClientRequest};
+pub(crate) use server::cookie_pairs;
 pub use server::{Accept, Answer, IncomingRequest, Reject, ServerHandshake};
 
 use crate::http1::{write_response, Limits};

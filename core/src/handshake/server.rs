@@ -439,13 +439,7 @@ impl IncomingRequest {
     /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
     /// ```
     pub fn cookies(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.headers()
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(';'))
-            .filter_map(|pair| pair.split_once('='))
-            .map(|(name, value)| (name.trim(), value.trim()))
+        cookie_pairs(self.headers())
     }
 
     /// The subprotocols the client offered, across all `Sec-WebSocket-Protocol` headers, in
@@ -790,6 +784,17 @@ fn validate_key(headers: &HeaderMap) -> Result<&str, HandshakeError> {
         Ok(decoded) if decoded.len() == 16 => Ok(key),
         _ => Err(bad_request("Sec-WebSocket-Key is not 16 bytes in base64")),
     }
+}
+
+/// The `(name, value)` pairs of every `Cookie` header in `headers`, in order, as sent.
+pub(crate) fn cookie_pairs(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(name, value)| (name.trim(), value.trim()))
 }
 
 /// An application's refusal of an upgrade request: the HTTP response sent instead of the 101.

@@ -24,7 +24,7 @@
 //!   [`poll_timeout`](ServerConn::poll_timeout);
 //! - getters: [`wants_input`](ServerConn::wants_input),
 //!   [`wants_transmit`](ServerConn::wants_transmit), [`is_finished`](ServerConn::is_finished),
-//!   [`unanswered`](ServerConn::unanswered).
+//!   [`unanswered`](ServerConn::unanswered), [`transmitted`](ServerConn::transmitted).
 //!
 //! # The drive loop
 //!
@@ -1051,6 +1051,28 @@ impl ServerConn {
     /// ```
     pub fn pending_transmit(&self) -> usize {
         self.transmit.remaining()
+    }
+
+    /// Bytes of output the driver has taken from [`transmit`](Self::transmit) (advanced past)
+    /// since the connection was made: a driver that sees it move knows the client reads (a
+    /// write-stall deadline restarts).
+    ///
+    /// ```
+    /// use laputa_core::bytes::Buf;
+    /// use laputa_core::http::Response;
+    /// use laputa_core::http1::{ServerConn, ServerLimits};
+    /// use std::time::Instant;
+    ///
+    /// let mut conn = ServerConn::new(ServerLimits::default(), Instant::now());
+    /// conn.handle_input(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    /// conn.poll_event();
+    /// conn.respond_full(Response::new(()), &b"hi"[..])?;
+    /// conn.transmit(Instant::now()).advance(10);
+    /// assert_eq!((conn.transmitted(), conn.pending_transmit()), (10, 30));
+    /// # Ok::<(), laputa_core::http1::ResponseError>(())
+    /// ```
+    pub fn transmitted(&self) -> u64 {
+        self.transmit.written()
     }
 
     /// Bytes received and not parsed yet (at most [`ServerLimits::max_buffered_input`] and one

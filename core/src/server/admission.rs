@@ -1,10 +1,10 @@
 //! A service's checks of an upgrade request, and the accept they lead to.
 
 use crate::auth::{Secret, ServerAuth, Verdict};
-use crate::handshake::{Accept, IncomingRequest, Reject};
+use crate::handshake::{cookie_pairs, Accept, IncomingRequest, Reject};
 use crate::Config;
 use cookie::Cookie;
-use http::header::{HOST, WWW_AUTHENTICATE};
+use http::header::{HOST, ORIGIN, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use std::fmt;
 use std::sync::Arc;
@@ -270,9 +270,56 @@ impl Admission {
     /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
     /// ```
     pub fn admit(&self, request: &IncomingRequest, now_secs: u64) -> Result<Admitted, Reject> {
-        let path = request.path();
+        let checked = self.check(request.request(), now_secs)?;
+        let mut accept = Accept::new();
+        accept.cookies = checked.cookies;
+        accept.protocol =
+            request.protocols().find(|offered| self.protocols.iter().any(|ours| ours == offered)).map(Into::into);
+        accept.headers = self.headers.clone();
+        accept.config = self.config.clone();
+        accept.no_extensions = self.ignore_extensions;
+        Ok(Admitted { accept, user: checked.user })
+    }
+
+    /// Decides on a plain HTTP request (not an upgrade) at `now_secs`, with the checks
+    /// [`admit`](Self::admit) runs, in the same order: `Host` (400), authentication (401 with
+    /// the challenges, `stale=true` for an expired nonce, replays refused; 400 for a malformed
+    /// `Authorization`), `Origin` (403), cookies (400). Digest's `uri` must be the request
+    /// target as sent, and its response covers the request's method. The subprotocols, extra
+    /// headers, `Config` and extension switch are the upgrade's and play no part.
+    ///
+    /// ```
+    /// use laputa_core::auth::{basic, Credentials, ServerAuth};
+    /// use laputa_core::http::{header::AUTHORIZATION, Request};
+    /// use laputa_core::server::{Admission, UserSecret};
+    ///
+    /// let admission = Admission::new().auth(ServerAuth::basic("files"), |user| {
+    ///     (user == "alice").then(|| UserSecret::password("wonderland").roles(["reader"]))
+    /// });
+    /// let anonymous = Request::put("/notes/1").header("Host", "example.com").body(())?;
+    /// let refused = admission.admit_request(&anonymous, 0).unwrap_err();
+    /// assert_eq!(refused.status(), 401);
+    /// let challenge = refused.into_response().headers()["www-authenticate"].to_str()?.to_owned();
+    /// assert!(challenge.starts_with("Basic realm="), "{challenge}");
+    ///
+    /// let signed = Request::put("/notes/1")
+    ///     .header("Host", "example.com")
+    ///     .header(AUTHORIZATION, basic(&Credentials::new("alice", "wonderland")))
+    ///     .body(())?;
+    /// let admitted = admission.admit_request(&signed, 0).expect("alice");
+    /// assert_eq!(admitted.user.as_ref().map(|user| user.name()), Some("alice"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn admit_request(&self, request: &http::Request<()>, now_secs: u64) -> Result<AdmittedRequest, Reject> {
+        self.check(request, now_secs)
+    }
+
+    /// The checks shared by upgrades and plain requests, in their order.
+    fn check(&self, request: &http::Request<()>, now_secs: u64) -> Result<AdmittedRequest, Reject> {
+        let path = request.uri().path();
+        let headers = request.headers();
         if let Some(check) = &self.host {
-            if !check(request.headers().get(HOST).and_then(|value| value.to_str().ok())) {
+            if !check(headers.get(HOST).and_then(|value| value.to_str().ok())) {
                 debug!(path, "Host refused: 400");
                 return Err(refuse(StatusCode::BAD_REQUEST, "this server does not serve this host"));
             }
@@ -282,34 +329,28 @@ impl Admission {
             None => None,
         };
         if let Some(check) = &self.origin {
-            if !check(request.origin()) {
+            if !check(headers.get(ORIGIN).and_then(|value| value.to_str().ok())) {
                 debug!(path, "Origin refused: 403");
                 return Err(refuse(StatusCode::FORBIDDEN, "origin not allowed"));
             }
         }
-        let mut accept = Accept::new();
+        let mut cookies = Vec::new();
         if let Some(check) = &self.cookies {
-            let mut set = Vec::new();
-            if !check(&CookieView::new(request), &mut set) {
+            if !check(&CookieView::from_headers(headers), &mut cookies) {
                 debug!(path, "cookies refused: 400");
                 return Err(refuse(StatusCode::BAD_REQUEST, "cookies refused"));
             }
-            accept.cookies = set;
         }
-        accept.protocol =
-            request.protocols().find(|offered| self.protocols.iter().any(|ours| ours == offered)).map(Into::into);
-        accept.headers = self.headers.clone();
-        accept.config = self.config.clone();
-        accept.no_extensions = self.ignore_extensions;
-        Ok(Admitted { accept, user })
+        Ok(AdmittedRequest { user, cookies })
     }
 }
 
 /// The `401`, `400` or user of an authentication.
-fn authenticate(auth: &ServerAuth, find: &FindUser, request: &IncomingRequest, now: u64) -> Result<User, Reject> {
-    let uri = request.request().uri().to_string();
+fn authenticate(auth: &ServerAuth, find: &FindUser, request: &http::Request<()>, now: u64) -> Result<User, Reject> {
+    let uri = request.uri().to_string();
+    let path = request.uri().path();
     let mut roles = Vec::new();
-    let verdict = auth.verify_secret(request.headers(), request.request().method(), &uri, now, |name| {
+    let verdict = auth.verify_secret(request.headers(), request.method(), &uri, now, |name| {
         let found = find(name)?;
         roles = found.roles;
         Some(found.secret)
@@ -317,7 +358,7 @@ fn authenticate(auth: &ServerAuth, find: &FindUser, request: &IncomingRequest, n
     match verdict {
         Verdict::Authenticated { user } => Ok(User { name: user, roles }),
         Verdict::Challenge { stale } => {
-            debug!(path = request.path(), stale, "authentication required: 401");
+            debug!(path, stale, "authentication required: 401");
             let mut reject = refuse(StatusCode::UNAUTHORIZED, "authentication required");
             for challenge in auth.challenge(now, stale) {
                 reject = reject.header(WWW_AUTHENTICATE, challenge);
@@ -325,7 +366,7 @@ fn authenticate(auth: &ServerAuth, find: &FindUser, request: &IncomingRequest, n
             Err(reject)
         }
         Verdict::BadRequest => {
-            debug!(path = request.path(), "malformed Authorization: 400");
+            debug!(path, "malformed Authorization: 400");
             Err(refuse(StatusCode::BAD_REQUEST, "malformed Authorization header"))
         }
     }
@@ -357,6 +398,35 @@ pub struct Admitted {
     pub accept: Accept,
     /// The authenticated user, when the service asks for authentication.
     pub user: Option<User>,
+}
+
+/// What [`Admission::admit_request`] gives for a plain request it lets in: the user, and the
+/// cookies the [`cookies`](Admission::cookies) check chose to set (as `Set-Cookie` on the
+/// response).
+///
+/// ```
+/// use laputa_core::cookies::Cookie;
+/// use laputa_core::http::Request;
+/// use laputa_core::server::Admission;
+///
+/// let admission = Admission::new().cookies(|sent, set| {
+///     if sent.get("visitor").is_none() {
+///         set.push(Cookie::new("visitor", "1"));
+///     }
+///     true
+/// });
+/// let request = Request::get("/").header("Host", "example.com").body(())?;
+/// let admitted = admission.admit_request(&request, 0).expect("no refusal");
+/// assert_eq!(admitted.user, None, "no authentication asked");
+/// assert_eq!(admitted.cookies[0].to_string(), "visitor=1");
+/// # Ok::<(), laputa_core::http::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct AdmittedRequest {
+    /// The authenticated user, when the admission asks for authentication.
+    pub user: Option<User>,
+    /// Cookies to set on the response.
+    pub cookies: Vec<Cookie<'static>>,
 }
 
 /// An authenticated user: the name the client sent and the roles its [`UserSecret`] named.
@@ -528,7 +598,12 @@ impl<'a> CookieView<'a> {
     /// # Ok::<(), laputa_core::handshake::HandshakeError>(())
     /// ```
     pub fn new(request: &'a IncomingRequest) -> Self {
-        Self { pairs: request.cookies().collect() }
+        Self::from_headers(request.headers())
+    }
+
+    /// The cookies of a request's headers.
+    fn from_headers(headers: &'a HeaderMap) -> Self {
+        Self { pairs: cookie_pairs(headers).collect() }
     }
 
     /// The value of the first cookie named `name`.

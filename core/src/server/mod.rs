@@ -1,7 +1,9 @@
 //! A server's decisions on upgrade requests, sans-IO: which service a request goes to
 //! ([`Router`]), what that service checks and how it accepts ([`Admission`]: `Host`,
 //! authentication, `Origin`, cookies, subprotocol, extra headers, its [`Config`](crate::Config)),
-//! and every HTTP answer on the way (`404`, `400`, `401` with its challenges, `403`).
+//! and every HTTP answer on the way (`404`, `400`, `401` with its challenges, `403`). The same
+//! checks apply to plain HTTP requests with [`Admission::admit_request`] (HTTP authentication of
+//! a server's pages and handlers).
 //!
 //! An adapter reads the request with [`ServerHandshake`](crate::handshake::ServerHandshake),
 //! asks [`Router::decide`], and hands the decision to
@@ -49,7 +51,7 @@
 mod admission;
 mod router;
 
-pub use admission::{Admission, Admitted, CookieView, User, UserSecret};
+pub use admission::{Admission, Admitted, AdmittedRequest, CookieView, User, UserSecret};
 pub use router::{RouteError, Router};
 
 #[cfg(test)]

@@ -403,3 +403,99 @@ fn admission_is_shareable() {
     let debug = format!("{admission:?}");
     assert!(!debug.contains("wonderland") && debug.contains("origin_check: true"), "{debug}");
 }
+
+// Plain requests (`Admission::admit_request`): the same checks, on any method.
+
+/// A plain request with extra header lines.
+fn plain(method: Method, target: &str, extra: &[(&str, &str)]) -> http::Request<()> {
+    let mut builder = http::Request::builder().method(method).uri(target).header("Host", "example.com");
+    for (name, value) in extra {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(()).unwrap()
+}
+
+fn plain_status(decision: Result<AdmittedRequest, Reject>) -> u16 {
+    decision.map(|_| 200).unwrap_or_else(|reject| reject.status().as_u16())
+}
+
+/// `request`, answered by `client` for `method` and `target`.
+fn plain_authorized(client: &mut ClientAuth, method: Method, target: &str, seed: u64) -> http::Request<()> {
+    let value = client.answer(&Credentials::new("alice", "wonderland"), &method, target, &mut Rng::seeded(seed));
+    plain(method, target, &[("Authorization", value.to_str().unwrap())])
+}
+
+#[test]
+fn plain_requests_get_each_check_in_order() {
+    let host = Admission::new().host(|host| host == Some("other.example"));
+    assert_eq!(plain_status(host.admit_request(&plain(Method::GET, "/", &[]), NOW)), 400);
+    let origin = Admission::new().origin(|origin| origin.is_none_or(|o| o == "https://example.com"));
+    assert_eq!(plain_status(origin.admit_request(&plain(Method::POST, "/", &[]), NOW)), 200);
+    let evil = plain(Method::POST, "/", &[("Origin", "https://evil.example")]);
+    assert_eq!(plain_status(origin.admit_request(&evil, NOW)), 403);
+
+    let cookies = Admission::new().cookies(|sent, set| {
+        set.push(Cookie::new("seen", "1"));
+        sent.get("banned").is_none()
+    });
+    let admitted = cookies.admit_request(&plain(Method::GET, "/", &[("Cookie", "a=1")]), NOW).unwrap();
+    assert_eq!(admitted.cookies.iter().map(ToString::to_string).collect::<Vec<_>>(), ["seen=1"]);
+    assert_eq!(plain_status(cookies.admit_request(&plain(Method::GET, "/", &[("Cookie", "banned=1")]), NOW)), 400);
+
+    // Host, then authentication, then Origin, then cookies, as for upgrades.
+    let all = Admission::new().auth(ServerAuth::basic("r"), |_| None).origin(|_| false).cookies(|_, _| false);
+    assert_eq!(plain_status(all.admit_request(&plain(Method::DELETE, "/x", &[]), NOW)), 401);
+    let all = all.host(|_| false);
+    assert_eq!(plain_status(all.admit_request(&plain(Method::DELETE, "/x", &[]), NOW)), 400);
+    // None of the upgrade's settings refuse a plain request.
+    let upgrade_only = Admission::new().protocols(["chat"]).ignore_extensions(true);
+    assert!(upgrade_only.admit_request(&plain(Method::OPTIONS, "*", &[]), NOW).unwrap().user.is_none());
+}
+
+#[test]
+fn plain_requests_with_basic() {
+    let admission = Admission::new().auth(ServerAuth::basic("chat"), password_of);
+    let challenges = challenges(admission.admit_request(&plain(Method::PUT, "/notes", &[]), NOW).unwrap_err());
+    let mut client = client_for(&challenges, |c| c.scheme() == &Scheme::Basic);
+    let admitted = admission.admit_request(&plain_authorized(&mut client, Method::PUT, "/notes", 0), NOW).unwrap();
+    assert_eq!(admitted.user, Some(User::new("alice", ["admin", "chat"])));
+    let wrong = plain(Method::PUT, "/notes", &[("Authorization", "Basic YWxpY2U6bm9wZQ==")]); // alice:nope
+    assert_eq!(plain_status(admission.admit_request(&wrong, NOW)), 401);
+    let malformed = plain(Method::PUT, "/notes", &[("Authorization", "Basic !!!")]);
+    assert_eq!(plain_status(admission.admit_request(&malformed, NOW)), 400);
+}
+
+#[test]
+fn plain_requests_with_digest_method_target_stale_and_replay() {
+    let admission = Admission::new().auth(ServerAuth::digest("chat", SECRET).with_nonce_lifetime(60), hashes_of);
+    let first = challenges(admission.admit_request(&plain(Method::POST, "/up?x=1", &[]), NOW).unwrap_err());
+    let mut client = client_for(&first, algorithm("SHA-256"));
+
+    // The method and the target as sent are covered.
+    let request = plain_authorized(&mut client, Method::POST, "/up?x=1", 1);
+    let admitted = admission.admit_request(&request, NOW + 1).unwrap();
+    assert_eq!(admitted.user.map(|user| user.name().to_owned()).as_deref(), Some("alice"));
+    let answer = |client: &mut ClientAuth, method: Method, seed| {
+        client.answer(&Credentials::new("alice", "wonderland"), &method, "/up?x=1", &mut Rng::seeded(seed))
+    };
+    // Answered for POST, sent as PUT: the response does not match.
+    let value = answer(&mut client, Method::POST, 2);
+    let as_put = plain(Method::PUT, "/up?x=1", &[("Authorization", value.to_str().unwrap())]);
+    assert_eq!(plain_status(admission.admit_request(&as_put, NOW + 2)), 401);
+    // Answered for /up?x=1, sent to /up?x=2: Digest's uri is not the target.
+    let value = answer(&mut client, Method::POST, 3);
+    let elsewhere = plain(Method::POST, "/up?x=2", &[("Authorization", value.to_str().unwrap())]);
+    assert_eq!(plain_status(admission.admit_request(&elsewhere, NOW + 3)), 400);
+
+    // Replay: the very same request again.
+    assert_eq!(challenges_stale(admission.admit_request(&request, NOW + 4).unwrap_err()), Some(false));
+
+    // Stale: a correct answer on an expired nonce; renewed, the client gets in.
+    let mut client = client_for(&first, algorithm("MD5"));
+    let late = admission.admit_request(&plain_authorized(&mut client, Method::POST, "/up?x=1", 5), NOW + 61);
+    let renewed = challenges(late.unwrap_err());
+    assert!(renewed.iter().all(|c| c.param("stale") == Some("true")));
+    assert!(client.renew_stale(&renewed));
+    let again = plain_authorized(&mut client, Method::POST, "/up?x=1", 6);
+    assert!(admission.admit_request(&again, NOW + 62).is_ok());
+}
