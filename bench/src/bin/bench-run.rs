@@ -10,6 +10,8 @@
 //! bench-run handshake [--servers ..] [--concurrency 32] [--reps 3] [--duration 3] [--out FILE]
 //! bench-run broadcast [--servers laputa,tungstenite] [--subs 1000,10000] [--sizes 1024] [--windows 8]
 //!                     [--reps 3] [--warmup 1] [--duration 3] [--count-allocs] [--out FILE]
+//! bench-run http      [--servers laputa,axum] [--conns 10,100] [--reps 3] [--warmup 1] [--duration 4]
+//!                     [--root DIR]          (plain HTTP under wrk, issue 20; http_bench.rs)
 //! bench-run table     --from FILE          (re-prints the tables of a raw results file)
 //! common: [--server-cpu 0] [--client-cpu 1] [--bin DIR] (default: this program's directory)
 //!         [--deflate]
@@ -38,6 +40,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// `bench-run http`: plain HTTP under wrk (issue 20), in a file of its own.
+#[path = "../http_bench.rs"]
+mod http_bench;
+
 /// Servers in the default order; names starting with `laputa` are ours, the rest are peers.
 const SERVERS: &str = "laputa,laputa-smol,laputa-async-std,laputa-core,tungstenite,fastwebsockets,tokio-websockets";
 /// The default servers of `--deflate`: those that support permessage-deflate.
@@ -56,12 +62,13 @@ fn main() {
         "memory" => runner.memory(&args),
         "handshake" => runner.handshake(&args),
         "broadcast" => runner.broadcast(&args),
+        "http" => runner.http(&args),
         "table" => {
             let from = args.value("from").unwrap_or_else(|| fail("table needs --from FILE"));
             let text = std::fs::read_to_string(from).unwrap_or_else(|e| fail(format!("{from}: {e}")));
             print!("{}", tables(&text.lines().filter_map(Record::parse).collect::<Vec<_>>()));
         }
-        other => fail(format!("unknown command {other}: echo, memory, handshake, broadcast or table")),
+        other => fail(format!("unknown command {other}: echo, memory, handshake, broadcast, http or table")),
     }
 }
 
@@ -500,6 +507,10 @@ fn tables(records: &[Record]) -> String {
     let broadcast: Vec<&Record> = records.iter().filter(|r| r.get("kind") == "broadcast").collect();
     if !broadcast.is_empty() {
         broadcast_tables(&broadcast, &mut out);
+    }
+    let http: Vec<&Record> = records.iter().filter(|r| r.get("kind") == "http").collect();
+    if !http.is_empty() {
+        http_bench::http_tables(&http, &mut out);
     }
     let memory: Vec<&Record> = records.iter().filter(|r| r.get("kind") == "memory").collect();
     let handshake: Vec<&Record> = records.iter().filter(|r| r.get("kind") == "handshake").collect();
