@@ -184,6 +184,13 @@ REFUSED = [
     ("negative content-length", b"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n", 400),
     ("obsolete line folding", b"GET /hello.txt HTTP/1.1\r\nHost: h\r\nX-Folded: a\r\n b\r\n\r\n", 400),
     ("folded content-length", b"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length:\r\n 36\r\n\r\n", 400),
+    ("head ended by a bare LF", b"GET /hello.txt HTTP/1.1\r\nHost: h\r\n\n", 400),
+    ("body after a bare LF", b"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\nhello", 400),
+    ("NUL in a header", b"GET /hello.txt HTTP/1.1\r\nHost: h\r\nX: a\x00b\r\n\r\n", 400),
+    ("bare CR in a header", b"GET /hello.txt HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n", 400),
+    ("HTTP/0.9 request line", b"GET /hello.txt\r\n\r\n", 400),
+    ("content-length with a plus", b"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: +5\r\n\r\nhello", 400),
+    ("chunked twice", b"POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
     ("missing host", b"GET /hello.txt HTTP/1.1\r\n\r\n", 400),
     ("two hosts", b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
     ("chunk size not hex", b"POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", 400),
@@ -260,6 +267,35 @@ def check_websocket_after_http(addr: tuple[str, int], root: Path) -> None:
             assert ws.recv(timeout=WAIT) == message
 
 
+def check_websocket_pipelined(addr: tuple[str, int], root: Path) -> None:
+    """A GET, a WebSocket upgrade and a first (masked) frame in one write: the page, then the
+    101, then the frame echoed; nothing after the upgrade is read as HTTP."""
+    import base64
+    import hashlib
+    import os
+
+    key = base64.b64encode(os.urandom(16)).decode()
+    mask = os.urandom(4)
+    text = "GET /hello.txt HTTP/1.1".encode()  # a frame that looks like a request line
+    frame = bytes([0x81, 0x80 | len(text)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(text))
+    upgrade = (
+        "GET /echo HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+    with connect(addr) as sock:
+        sock.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: h\r\n\r\n" + upgrade + frame)
+        reader = socket_reader(sock, 1)
+        resp, body = response(reader)
+        assert (resp.status, body) == (200, (root / "hello.txt").read_bytes()), (resp.status, body)
+        switching = http.client.HTTPResponse(OneReader(reader))
+        switching.begin()
+        assert switching.status == 101, switching.status
+        accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest())
+        assert switching.headers["Sec-WebSocket-Accept"] == accept.decode(), switching.headers
+        echoed = reader.read(2 + len(text))
+        assert echoed == bytes([0x81, len(text)]) + text, echoed
+
+
 CHECKS = {
     "keep_alive": check_keep_alive,
     "pipelined": check_pipelined,
@@ -268,6 +304,7 @@ CHECKS = {
     "slowloris": check_slowloris,
     "silent": check_silent,
     "websocket_after_http": check_websocket_after_http,
+    "websocket_pipelined": check_websocket_pipelined,
 }
 
 

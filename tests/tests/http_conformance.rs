@@ -1,18 +1,21 @@
 //! Plain HTTP on laputa's server with real clients (issue 20): `curl` and Python
 //! (`tests/python/http_check.py`: `http.client` and raw sockets) against a `laputa::server::Server`
-//! on tokio, in-process, with a document root, a `POST` handler and a WebSocket service.
+//! started in-process, with a document root, a `POST` handler and a WebSocket service. Every
+//! check runs on both drivers of a server connection: the async one on tokio (`on_tokio::`;
+//! smol and async-std share it) and the blocking one on threads (`on_threads::`).
 //!
-//! - curl: keep-alive reuse, `HEAD`, conditional `GET` (`If-None-Match`, `-z`), ranges (206,
-//!   416), chunked upload, `Expect: 100-continue`, 404, 405, 413, 414, 431, and path
-//!   traversal attempts (`--path-as-is`, `--request-target`, symbolic links out of the root),
-//!   none of which ever returns a byte of a file outside the root.
+//! - curl: keep-alive reuse, `HEAD`, conditional `GET` (`If-None-Match`, `-z`, `If-Match`),
+//!   ranges (206, 416), chunked upload, `Expect: 100-continue`, 404, 405, 413, 414, 431, and
+//!   path traversal attempts (`--path-as-is`, `--request-target`, symbolic links out of the
+//!   root), none of which ever returns a byte of a file outside the root.
 //! - Python: 20 pipelined requests in one write, answered in order; HTTP/1.0; each request
 //!   RFC 9112 forbids (request smuggling) refused with its status and the close, with a second
 //!   request in the same write never answered; 501, 505; a slowloris head cut off by the request
-//!   timeout; a WebSocket upgrade after plain requests on the same connection.
+//!   timeout; a WebSocket upgrade after plain requests on the same connection, and one
+//!   pipelined behind a `GET` with its first frame in the same write.
 
 use laputa::core::http1::ServerLimits;
-use laputa::server::{HttpRequest, HttpResponse, Server, Service, Session};
+use laputa::server::{BlockingServer, HttpRequest, HttpResponse, Server, Service, Session};
 use laputa::tokio::Tokio;
 use laputa::{CloseCode, Message};
 use laputa_tests::{out_dir, python_script, ChildGuard};
@@ -47,7 +50,21 @@ fn blob() -> Vec<u8> {
     (0..65_536u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect()
 }
 
-/// A server on a runtime of its own, with its files; stopped on drop.
+/// The two drivers of a server connection: the async one (tokio here; smol and async-std
+/// share it) and the blocking one on threads.
+#[derive(Debug, Clone, Copy)]
+enum Driver {
+    Tokio,
+    Threads,
+}
+
+/// A running server of either driver.
+enum Running {
+    Tokio(tokio::runtime::Runtime, Server<Tokio>),
+    Threads(BlockingServer),
+}
+
+/// A server with its files, on `driver`; stopped on drop.
 ///
 /// ```text
 /// DIR/site/             the document root
@@ -60,16 +77,16 @@ fn blob() -> Vec<u8> {
 /// DIR/outside/secret.txt                 SECRET
 /// ```
 struct TestServer {
-    runtime: tokio::runtime::Runtime,
-    server: Option<Server<Tokio>>,
+    running: Option<Running>,
+    addr: SocketAddr,
     dir: PathBuf,
 }
 
 impl TestServer {
-    /// Serves the site in `out_dir(name)` with `limits`: the files, `POST` (any path) answered
-    /// with [`echo_answer`], and a WebSocket echo at `/echo`.
-    fn start(name: &str, limits: ServerLimits) -> Self {
-        let dir = out_dir(&format!("http-conformance-{name}"));
+    /// Serves the site in `out_dir(http-conformance-NAME-DRIVER)` with `limits`: the files,
+    /// `POST` (any path) answered with [`echo_answer`], and a WebSocket echo at `/echo`.
+    fn start(driver: Driver, name: &str, limits: ServerLimits) -> Self {
+        let dir = out_dir(&format!("http-conformance-{name}-{driver:?}").to_ascii_lowercase());
         let site = dir.join("site");
         fs::create_dir_all(site.join("sub")).unwrap();
         fs::create_dir_all(dir.join("outside")).unwrap();
@@ -84,7 +101,6 @@ impl TestServer {
             symlink("../outside/secret.txt", site.join("out.txt")).unwrap();
             symlink(dir.join("outside"), site.join("outdir")).unwrap();
         }
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let echo = Service::new(|| {
             |session: &Session, message: Message| {
                 session.send(message);
@@ -98,12 +114,25 @@ impl TestServer {
             .http_limits(limits)
             .service("/echo", echo)
             .unwrap();
-        let server = runtime.block_on(builder.start::<Tokio>()).expect("the server starts");
-        Self { runtime, server: Some(server), dir }
+        let (running, addr) = match driver {
+            Driver::Tokio => {
+                let runtime =
+                    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+                let server = runtime.block_on(builder.start::<Tokio>()).expect("the server starts");
+                let addr = server.local_addr();
+                (Running::Tokio(runtime, server), addr)
+            }
+            Driver::Threads => {
+                let server = builder.start_blocking().expect("the server starts");
+                let addr = server.local_addr();
+                (Running::Threads(server), addr)
+            }
+        };
+        Self { running: Some(running), addr, dir }
     }
 
     fn addr(&self) -> SocketAddr {
-        self.server.as_ref().unwrap().local_addr()
+        self.addr
     }
 
     fn url(&self, path: &str) -> String {
@@ -156,8 +185,10 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        if let Some(server) = self.server.take() {
-            self.runtime.block_on(server.stop(CloseCode::GOING_AWAY, "test over"));
+        match self.running.take() {
+            Some(Running::Tokio(runtime, server)) => runtime.block_on(server.stop(CloseCode::GOING_AWAY, "test over")),
+            Some(Running::Threads(server)) => server.stop(CloseCode::GOING_AWAY, "test over"),
+            None => {}
         }
     }
 }
@@ -201,9 +232,8 @@ fn small_body_limits() -> ServerLimits {
     limits
 }
 
-#[test]
-fn curl_keep_alive_reuses_the_connection() {
-    let server = TestServer::start("keep-alive", small_body_limits());
+fn curl_keep_alive_reuses_the_connection(driver: Driver) {
+    let server = TestServer::start(driver, "keep-alive", small_body_limits());
     let second = server.dir.join("second.body");
     let reply = server.curl(&[&server.url("/hello.txt"), "-o", second.to_str().unwrap(), &server.url("/sub/")]);
     assert!(reply.trace.contains("Re-using existing connection"), "{}", reply.trace);
@@ -213,9 +243,8 @@ fn curl_keep_alive_reuses_the_connection() {
     assert_eq!(reply.heads.matches("HTTP/1.1 200 OK").count(), 2, "{}", reply.heads);
 }
 
-#[test]
-fn curl_head_get_and_directories() {
-    let server = TestServer::start("head", small_body_limits());
+fn curl_head_get_and_directories(driver: Driver) {
+    let server = TestServer::start(driver, "head", small_body_limits());
     let get = server.curl(&[&server.url("/blob.bin")]);
     assert_eq!(get.status, 200);
     assert_eq!(get.body, blob());
@@ -252,9 +281,8 @@ fn curl_head_get_and_directories() {
     assert_eq!((followed.status, followed.body.as_slice()), (200, &b"<h1>sub</h1>\n"[..]));
 }
 
-#[test]
-fn curl_conditional_get() {
-    let server = TestServer::start("conditional", small_body_limits());
+fn curl_conditional_get(driver: Driver) {
+    let server = TestServer::start(driver, "conditional", small_body_limits());
     let first = server.curl(&[&server.url("/hello.txt")]);
     let etag = first.header("etag").expect("an ETag").to_owned();
     assert!(etag.starts_with('"') && etag.ends_with('"'), "a strong ETag: {etag}");
@@ -279,9 +307,8 @@ fn curl_conditional_get() {
     assert_eq!(failed.status, 412);
 }
 
-#[test]
-fn curl_ranges() {
-    let server = TestServer::start("ranges", small_body_limits());
+fn curl_ranges(driver: Driver) {
+    let server = TestServer::start(driver, "ranges", small_body_limits());
     let blob = blob();
     let first = server.curl(&["-r", "0-99", &server.url("/blob.bin")]);
     assert_eq!(first.status, 206);
@@ -308,9 +335,8 @@ fn curl_ranges() {
     assert_eq!((stale.status, stale.body.len()), (200, blob.len()));
 }
 
-#[test]
-fn curl_uploads_chunked_and_with_100_continue() {
-    let server = TestServer::start("upload", small_body_limits());
+fn curl_uploads_chunked_and_with_100_continue(driver: Driver) {
+    let server = TestServer::start(driver, "upload", small_body_limits());
     let body: Vec<u8> = blob()[..40_000].to_vec();
     let file = server.dir.join("upload.bin");
     fs::write(&file, &body).unwrap();
@@ -348,9 +374,8 @@ fn curl_uploads_chunked_and_with_100_continue() {
     assert_eq!(String::from_utf8_lossy(&both.body), answer);
 }
 
-#[test]
-fn curl_error_statuses() {
-    let server = TestServer::start("errors", small_body_limits());
+fn curl_error_statuses(driver: Driver) {
+    let server = TestServer::start(driver, "errors", small_body_limits());
     let missing = server.curl(&[&server.url("/missing.txt")]);
     assert_eq!((missing.status, missing.body.len()), (404, 0));
 
@@ -431,9 +456,8 @@ const RAW_TRAVERSALS: &[(&str, u16)] = &[
     ("*", 400),
 ];
 
-#[test]
-fn curl_path_traversal_never_leaves_the_root() {
-    let server = TestServer::start("traversal", small_body_limits());
+fn curl_path_traversal_never_leaves_the_root(driver: Driver) {
+    let server = TestServer::start(driver, "traversal", small_body_limits());
     // The controls: files inside are served, through a link that stays inside too.
     for path in ["/hello.txt", "/in.txt", "/sub/../hello.txt"] {
         let reply = server.curl(&[&server.url(path)]);
@@ -457,29 +481,51 @@ fn curl_path_traversal_never_leaves_the_root() {
     }
 }
 
-#[test]
-fn python_keep_alive_pipelining_and_http10() {
-    let server = TestServer::start("python", small_body_limits());
+fn python_keep_alive_pipelining_and_http10(driver: Driver) {
+    let server = TestServer::start(driver, "python", small_body_limits());
     server.python(&["keep_alive", "pipelined", "http10"]);
 }
 
-#[test]
-fn python_refused_requests_are_never_smuggled() {
-    let server = TestServer::start("refused", small_body_limits());
+fn python_refused_requests_are_never_smuggled(driver: Driver) {
+    let server = TestServer::start(driver, "refused", small_body_limits());
     let output = server.python(&["refused"]);
     assert!(output.contains("    missing host: 400\n"), "{output}");
 }
 
-#[test]
-fn python_slowloris_is_cut_off() {
+fn python_slowloris_is_cut_off(driver: Driver) {
     let mut limits = small_body_limits();
     limits.request_timeout = Duration::from_secs(2);
-    let server = TestServer::start("slowloris", limits);
+    let server = TestServer::start(driver, "slowloris", limits);
     server.python(&["slowloris", "silent"]);
 }
 
-#[test]
-fn python_websocket_after_plain_requests() {
-    let server = TestServer::start("websocket", small_body_limits());
-    server.python(&["websocket_after_http"]);
+fn python_websocket_after_plain_requests(driver: Driver) {
+    let server = TestServer::start(driver, "websocket", small_body_limits());
+    server.python(&["websocket_after_http", "websocket_pipelined"]);
 }
+
+/// Each check above as a test on each driver: `on_tokio::NAME` and `on_threads::NAME`.
+macro_rules! on_each_driver {
+    ($($name:ident),* $(,)?) => {
+        mod on_tokio {
+            $(#[test] fn $name() { super::$name(super::Driver::Tokio) })*
+        }
+        mod on_threads {
+            $(#[test] fn $name() { super::$name(super::Driver::Threads) })*
+        }
+    };
+}
+
+on_each_driver!(
+    curl_keep_alive_reuses_the_connection,
+    curl_head_get_and_directories,
+    curl_conditional_get,
+    curl_ranges,
+    curl_uploads_chunked_and_with_100_continue,
+    curl_error_statuses,
+    curl_path_traversal_never_leaves_the_root,
+    python_keep_alive_pipelining_and_http10,
+    python_refused_requests_are_never_smuggled,
+    python_slowloris_is_cut_off,
+    python_websocket_after_plain_requests,
+);
