@@ -1,9 +1,11 @@
 //! What the server promises about a session's outbound messages, on every async runtime: a
 //! queue longer than the connection's high-water mark drains with nothing else happening on
-//! the session, and senders waiting for room are let go at their own deadlines.
+//! the session; senders waiting for room are let go at their own deadlines, or as soon as the
+//! session closes; a closing session takes nothing more; and a completion says `false` of a
+//! message that never left.
 //!
-//! Every session here has keepalive and the write-stall deadline off, so that no timer of the
-//! core wakes its driver: what moves must be moved by the server itself.
+//! Sessions here have keepalive and the write-stall deadline off (unless a test needs one), so
+//! that no timer of the core wakes their driver: what moves must be moved by the server itself.
 
 #![cfg(any(feature = "tokio", feature = "smol", feature = "async-std"))]
 
@@ -118,6 +120,46 @@ mod scenarios {
         let second = waiting(session.clone());
         let (first, second) = (first.await, second.await);
         assert_eq!((first, second), (Sent::Dropped, Sent::Dropped));
+        drop(ws);
+        server.stop(CloseCode::GOING_AWAY, "").await;
+    }
+
+    /// Fails (the watchdog fires) until a sender waiting for room hears that the session is
+    /// closing: `close_with` shut the queue without waking it, so it waited out its deadline
+    /// (an hour here) and would then have said `Dropped`.
+    pub(super) async fn a_waiting_sender_hears_the_session_close<R: ServerRuntime>() {
+        let (tx, rx) = mpsc::channel::<Session>();
+        let service = Service::new(move || {
+            let tx = tx.clone();
+            move |session: &Session, _: Message| {
+                let _ = tx.send(session.clone());
+            }
+        })
+        .outbox_limit(1024)
+        .send_timeout(Duration::from_secs(3600));
+        let server = start::<R>("/wait", service).await;
+        let url = format!("ws://{}/wait", server.local_addr());
+        let (mut ws, _) = runtime::connect::<R>(url.as_str()).await.unwrap();
+        ws.send("hand me the session").await.unwrap();
+        let mut session = None;
+        until::<R>(|| {
+            session = rx.try_recv().ok();
+            session.is_some()
+        })
+        .await;
+        let session = session.unwrap();
+        // As above: the client reads nothing, and the queue has no room.
+        assert!(session.send(vec![0u8; 8 << 20]).is_queued());
+        until::<R>(|| session.buffered_amount() == 0).await;
+        assert!(session.send(vec![0u8; 1000]).is_queued(), "queued behind the filler");
+        let waiting = {
+            let session = session.clone();
+            R::spawn(async move { session.send_wait(vec![1u8; 1000]).await })
+        };
+        // Let it start waiting (should the close come first, it says `Closed` all the same).
+        sleep::<R>(Duration::from_millis(20)).await;
+        session.close_with(CloseCode::NORMAL, "bye").unwrap();
+        assert_eq!(waiting.await, Sent::Closed);
         drop(ws);
         server.stop(CloseCode::GOING_AWAY, "").await;
     }
@@ -249,6 +291,7 @@ macro_rules! on_every_runtime {
 on_every_runtime!(
     a_queue_past_the_high_water_mark_drains_on_its_own,
     waiting_senders_are_let_go_each_at_its_deadline,
+    a_waiting_sender_hears_the_session_close,
     nothing_is_taken_once_the_connection_closes,
     a_message_dropped_with_a_stalled_peer_is_not_written,
 );

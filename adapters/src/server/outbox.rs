@@ -152,12 +152,13 @@ impl Outbox {
                     tracing::debug!(%code, queued = state.bytes, "slow consumer: closing the session");
                     let abandoned = Self::discard_data(&mut state);
                     state.items.push_front(Outgoing::Close(code, "slow consumer".to_owned()));
-                    state.closed = true;
+                    let waiters = Self::close(&mut state);
                     Self::wake(&mut state);
                     drop(state);
                     for done in abandoned {
                         done(false);
                     }
+                    waiters.into_iter().for_each(|waiter| waiter.waker.wake());
                     Sent::Closing
                 }
             };
@@ -204,12 +205,19 @@ impl Outbox {
         if state.closed {
             return Sent::Closed;
         }
-        if matches!(item, Outgoing::Close(..)) {
-            state.closed = true;
-        }
+        let waiters = if matches!(item, Outgoing::Close(..)) { Self::close(&mut state) } else { Vec::new() };
         state.items.push_back(item);
         Self::wake(&mut state);
+        drop(state);
+        waiters.into_iter().for_each(|waiter| waiter.waker.wake());
         Sent::Queued
+    }
+
+    /// Takes no more items; returns the senders waiting for room, to be woken (outside the
+    /// lock) so that they hear it instead of waiting out their deadline.
+    fn close(state: &mut State) -> Vec<Waiter> {
+        state.closed = true;
+        std::mem::take(&mut state.waiters)
     }
 
     /// Takes the next item only if it is a ping, a close or a completion: what the driver takes
