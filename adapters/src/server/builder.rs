@@ -10,7 +10,7 @@ use super::signal::Signal;
 use http::Method;
 use laputa_core::handshake::{Answer, HandshakeError, IncomingRequest, Reject};
 use laputa_core::http1::ServerLimits;
-use laputa_core::server::{RouteError, Router};
+use laputa_core::server::{Admission, RouteError, Router};
 use laputa_core::{CloseCode, Config, Connection};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -61,6 +61,7 @@ pub struct ServerBuilder {
     pub(crate) handshake: Config,
     pub(crate) http: HttpRoutes,
     pub(crate) http_limits: ServerLimits,
+    pub(crate) http_admission: Option<Admission>,
     /// `bind` was given a `wss://` URL.
     pub(crate) wants_tls: bool,
     #[cfg(feature = "rustls")]
@@ -76,6 +77,7 @@ impl Default for ServerBuilder {
             handshake: Config::default(),
             http: HttpRoutes::default(),
             http_limits: ServerLimits::default(),
+            http_admission: None,
             wants_tls: false,
             #[cfg(feature = "rustls")]
             tls: None,
@@ -267,6 +269,51 @@ impl ServerBuilder {
         self
     }
 
+    /// Checks every plain HTTP request with `admission` before its handler (or the document
+    /// root) sees it, as a service checks its upgrades (the core's
+    /// [`Admission::admit_request`]): `Host` (400), HTTP authentication (401 with the
+    /// challenges, Basic or Digest, stale nonces and replays refused), `Origin` (403), cookies
+    /// (400, and the cookies it sets go out with the response). A refusal is the response,
+    /// sent before the request's body is read; the connection stays open when the core can
+    /// keep it. The authenticated user is [`HttpRequest::user`](super::HttpRequest::user).
+    /// WebSocket upgrades are checked by their service's own admission instead.
+    ///
+    /// ```
+    /// # #[cfg(feature = "blocking")] {
+    /// use laputa::core::auth::ServerAuth;
+    /// use laputa::core::server::{Admission, UserSecret};
+    /// use laputa::server::{HttpRequest, HttpResponse, Server};
+    /// use std::io::{Read, Write};
+    ///
+    /// let users = |name: &str| (name == "alice").then(|| UserSecret::password("wonderland"));
+    /// let server = Server::builder()
+    ///     .bind("127.0.0.1:0")
+    ///     .http_admission(Admission::new().auth(ServerAuth::basic("files"), users))
+    ///     .on_get(|request: &HttpRequest| {
+    ///         HttpResponse::text(format!("hello, {}", request.user().map_or("?", |user| user.name())))
+    ///     })
+    ///     .start_blocking()?;
+    ///
+    /// let get = |authorization: &str| -> std::io::Result<String> {
+    ///     let mut client = std::net::TcpStream::connect(server.local_addr())?;
+    ///     write!(client, "GET / HTTP/1.1\r\nHost: h\r\n{authorization}Connection: close\r\n\r\n")?;
+    ///     let mut response = String::new();
+    ///     client.read_to_string(&mut response)?;
+    ///     Ok(response)
+    /// };
+    /// assert!(get("")?.starts_with("HTTP/1.1 401 Unauthorized\r\n"));
+    /// // alice:wonderland
+    /// let response = get("Authorization: Basic YWxpY2U6d29uZGVybGFuZA==\r\n")?;
+    /// assert!(response.starts_with("HTTP/1.1 200 OK\r\n") && response.ends_with("hello, alice"));
+    /// server.stop(laputa::CloseCode::GOING_AWAY, "");
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn http_admission(mut self, admission: Admission) -> Self {
+        self.http_admission = Some(admission);
+        self
+    }
+
     /// A `wss://` address without a TLS acceptor is an error.
     pub(crate) fn check_tls(&self) -> std::io::Result<()> {
         #[cfg(feature = "rustls")]
@@ -289,6 +336,7 @@ impl ServerBuilder {
             handshake: self.handshake,
             http: Arc::new(self.http),
             http_limits: self.http_limits,
+            http_admission: self.http_admission,
             max_connections: self.max_connections,
             connections: AtomicUsize::new(0),
             stopping: AtomicBool::new(false),
@@ -328,6 +376,8 @@ pub(crate) struct Shared {
     /// What plain HTTP requests get.
     pub(crate) http: Arc<HttpRoutes>,
     pub(crate) http_limits: ServerLimits,
+    /// The checks plain requests pass before their handlers.
+    pub(crate) http_admission: Option<Admission>,
     pub(crate) max_connections: usize,
     pub(crate) connections: AtomicUsize,
     pub(crate) stopping: AtomicBool,

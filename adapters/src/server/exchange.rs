@@ -1,17 +1,32 @@
 //! One connection's HTTP/1.1 phase, written once for every driver: the core's `ServerConn`
-//! (parsing, framing, keep-alive, pipelining, errors), the application's handlers answering each
-//! request in order, a streamed body (a file) fed to the connection as its output drains, and
-//! the hand-off of a WebSocket upgrade. A driver only moves bytes and time: it feeds input to
-//! `conn`, calls [`Exchange::process`], writes `conn`'s output, and takes the upgrade once
-//! everything before it is written.
+//! (parsing, framing, keep-alive, pipelining, errors), the server's HTTP admission (the core's
+//! `Admission::admit_request`) before the handlers, the application's handlers answering each
+//! request in order, a streamed body (a file) fed to the connection as its output drains, the
+//! write-stall deadline, and the hand-off of a WebSocket upgrade. A driver only moves bytes and
+//! time: it asks [`Exchange::step`] what to do, does it (write `conn`'s output, shut down the
+//! write side, read into `conn` until [`Exchange::poll_timeout`]), and takes the upgrade:
+//!
+//! ```text
+//! loop match exchange.step(high_water) {
+//!     Write        -> write conn.transmit(now), advancing past what the socket took
+//!                     (waiting at most until poll_timeout, then handle_timeout)
+//!     Shutdown     -> shut down the write side; exchange.shut_down()
+//!     Wait         -> read into conn.handle_input / handle_eof while conn.wants_input(),
+//!                     waiting at most until poll_timeout, then handle_timeout
+//!     Upgrade(req) -> Shared::upgrade, then the session
+//!     Done         -> drop the socket
+//! }
+//! ```
 
-use super::builder::Peer;
+use super::builder::{Peer, Shared};
 use super::http::{HttpRequest, HttpResponse, HttpRoutes, ResponseBody};
 use laputa_core::bytes::{Bytes, BytesMut};
-use laputa_core::http1::{BodyKind, HttpEvent, ServerConn, ServerLimits};
+use laputa_core::handshake::Reject;
+use laputa_core::http1::{BodyKind, HttpEvent, ServerConn};
+use laputa_core::server::{Admission, User};
 use std::io::Read;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How much of a streamed body is read at a time.
 const BODY_CHUNK: usize = 64 * 1024;
@@ -19,52 +34,177 @@ const BODY_CHUNK: usize = 64 * 1024;
 /// An upgrade request and the bytes that came after it.
 pub(crate) type UpgradeRequest = (http::Request<()>, Bytes);
 
+/// What a driver does next for an [`Exchange`].
+#[derive(Debug)]
+pub(crate) enum Step {
+    /// Write what `conn.transmit(now)` holds, advancing past what the socket takes, waiting
+    /// at most until [`Exchange::poll_timeout`].
+    Write,
+    /// Shut down the write side, then [`Exchange::shut_down`].
+    Shutdown,
+    /// Read into `conn` while it [`wants_input`](ServerConn::wants_input), waiting at most
+    /// until [`Exchange::poll_timeout`].
+    Wait,
+    /// Everything before it is written: hand the upgrade to `Shared::upgrade`.
+    Upgrade(Box<UpgradeRequest>),
+    /// The connection is over: drop the socket.
+    Done,
+}
+
 pub(crate) struct Exchange {
     pub(crate) conn: ServerConn,
     routes: Arc<HttpRoutes>,
+    /// Checks every plain request passes before its handler sees it.
+    admission: Option<Admission>,
     peer: Peer,
-    /// A request whose body is arriving.
-    collecting: Option<(http::Request<()>, BytesMut)>,
+    /// A request whose body is arriving, and who sent it.
+    collecting: Option<(http::Request<()>, BytesMut, Admitted)>,
     /// A response body being read from its source: what is left of it.
     streaming: Option<(Box<dyn Read + Send>, u64)>,
     upgrade: Option<UpgradeRequest>,
+    /// The core asked for the write side to be shut down; the driver has not yet.
+    shutdown_owed: bool,
+    /// How long output may wait with none of it written (`Config::write_stall_timeout`).
+    write_stall: Option<Duration>,
+    /// Since when output waits, and `conn.transmitted()` then.
+    waiting: Option<(Instant, u64)>,
+    /// The client stopped reading past the write-stall deadline.
+    stalled: bool,
 }
 
+/// What admission gave a plain request: its user and the cookies to set.
+type Admitted = (Option<User>, Vec<laputa_core::cookies::Cookie<'static>>);
+
 impl Exchange {
-    pub(crate) fn new(limits: ServerLimits, now: Instant, routes: Arc<HttpRoutes>, peer: Peer) -> Self {
-        Self { conn: ServerConn::new(limits, now), routes, peer, collecting: None, streaming: None, upgrade: None }
+    /// The HTTP phase of a connection accepted at `now` from `peer`, with `shared`'s routes,
+    /// limits, admission and write-stall timeout.
+    pub(crate) fn new(shared: &Shared, peer: Peer, now: Instant) -> Self {
+        Self {
+            conn: ServerConn::new(shared.http_limits, now),
+            routes: shared.http.clone(),
+            admission: shared.http_admission.clone(),
+            peer,
+            collecting: None,
+            streaming: None,
+            upgrade: None,
+            shutdown_owed: false,
+            write_stall: shared.handshake.write_stall_timeout,
+            waiting: None,
+            stalled: false,
+        }
+    }
+
+    /// Runs the connection as far as it goes without I/O (answers requests, feeds a streamed
+    /// body while the output is below `high_water`) and says what the driver does next.
+    pub(crate) fn step(&mut self, high_water: usize) -> Step {
+        if self.stalled {
+            return Step::Done;
+        }
+        self.process(high_water);
+        let now = Instant::now();
+        if self.conn.wants_transmit() && self.conn.pending_transmit() == 0 {
+            self.conn.transmit(now); // a clock reading starts the timer it waits for
+        }
+        self.note_progress(now);
+        if self.conn.pending_transmit() > 0 {
+            return Step::Write;
+        }
+        if self.conn.poll_shutdown() {
+            self.shutdown_owed = true;
+        }
+        if self.shutdown_owed {
+            return Step::Shutdown;
+        }
+        if self.conn.is_finished() {
+            return Step::Done;
+        }
+        match self.take_upgrade() {
+            Some(upgrade) => Step::Upgrade(Box::new(upgrade)),
+            None => Step::Wait,
+        }
+    }
+
+    /// The driver shut down the write side.
+    pub(crate) fn shut_down(&mut self) {
+        self.shutdown_owed = false;
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) is due: the core's next deadline, or the
+    /// write-stall deadline of output that waits.
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        let stall = self.waiting.zip(self.write_stall).and_then(|((since, _), stall)| since.checked_add(stall));
+        match (self.conn.poll_timeout(), stall) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Tells the connection the time, once [`poll_timeout`](Self::poll_timeout) passed. Output
+    /// that waited past the write-stall deadline with none of it written ends the connection.
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        self.note_progress(now);
+        let stall = self.waiting.zip(self.write_stall).and_then(|((since, _), stall)| since.checked_add(stall));
+        if stall.is_some_and(|deadline| now >= deadline) {
+            tracing::debug!(remote = %self.peer.remote_addr, "HTTP client reads nothing: connection dropped");
+            self.stalled = true;
+            return;
+        }
+        if self.conn.poll_timeout().is_some_and(|deadline| now >= deadline) {
+            self.conn.handle_timeout(now);
+        }
+    }
+
+    /// Restarts the write-stall wait when output went out, starts it when output begins to
+    /// wait, ends it when none waits.
+    fn note_progress(&mut self, now: Instant) {
+        let written = self.conn.transmitted();
+        self.waiting = match self.waiting {
+            _ if self.conn.pending_transmit() == 0 => None,
+            Some((since, before)) if before == written => Some((since, before)),
+            _ => Some((now, written)),
+        };
     }
 
     /// Answers every request ready, in order, and feeds a streamed body while the connection
-    /// holds less than `high_water` bytes of output. Stops at an upgrade.
-    pub(crate) fn process(&mut self, high_water: usize) {
+    /// holds less than `high_water` bytes of output. Stops at an upgrade, and takes no new
+    /// request while `high_water` bytes wait: a client that sends requests and reads no
+    /// answers holds no more than that.
+    fn process(&mut self, high_water: usize) {
         loop {
             if self.streaming.is_some() && !self.stream_body(high_water) {
                 return; // waits for the output to drain
             }
-            if self.upgrade.is_some() {
+            if self.upgrade.is_some() || self.conn.pending_transmit() >= high_water {
                 return;
             }
             let Some(event) = self.conn.poll_event() else { return };
             match event {
                 HttpEvent::Request { request, body, expects_continue } => {
+                    let admitted = match self.admit(&request) {
+                        Ok(admitted) => admitted,
+                        Err(reject) => {
+                            // Answered before its body: the core drains or closes.
+                            self.respond(HttpResponse::from_reject(reject));
+                            continue;
+                        }
+                    };
                     if body.has_body() {
                         if expects_continue {
                             self.conn.accept_body();
                         }
-                        self.collecting = Some((request, BytesMut::new()));
+                        self.collecting = Some((request, BytesMut::new(), admitted));
                     } else {
-                        self.answer(request, Bytes::new());
+                        self.answer(request, Bytes::new(), admitted);
                     }
                 }
                 HttpEvent::BodyData(data) => {
-                    if let Some((_, body)) = &mut self.collecting {
+                    if let Some((_, body, _)) = &mut self.collecting {
                         body.extend_from_slice(&data);
                     }
                 }
                 HttpEvent::BodyEnd { .. } => {
-                    if let Some((request, body)) = self.collecting.take() {
-                        self.answer(request, body.freeze());
+                    if let Some((request, body, admitted)) = self.collecting.take() {
+                        self.answer(request, body.freeze(), admitted);
                     }
                 }
                 HttpEvent::Upgrade { request, leftover } => self.upgrade = Some((request, leftover)),
@@ -78,17 +218,33 @@ impl Exchange {
     }
 
     /// The upgrade request, once everything answered before it is written.
-    pub(crate) fn take_upgrade(&mut self) -> Option<UpgradeRequest> {
+    fn take_upgrade(&mut self) -> Option<UpgradeRequest> {
         if self.conn.pending_transmit() > 0 {
             return None;
         }
         self.upgrade.take()
     }
 
-    fn answer(&mut self, head: http::Request<()>, body: Bytes) {
-        let request =
-            HttpRequest { head, body, remote_addr: self.peer.remote_addr, secure: self.peer.secure, user: None };
-        let response = self.routes.answer(&request);
+    /// The server's HTTP admission of a plain request: who sent it and the cookies to set, or
+    /// the core's refusal.
+    fn admit(&self, request: &http::Request<()>) -> Result<Admitted, Reject> {
+        let Some(admission) = &self.admission else { return Ok((None, Vec::new())) };
+        let now_secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        match admission.admit_request(request, now_secs) {
+            Ok(admitted) => Ok((admitted.user, admitted.cookies)),
+            Err(reject) => {
+                tracing::debug!(status = %reject.status(), path = request.uri().path(), remote = %self.peer.remote_addr, "HTTP request refused");
+                Err(reject)
+            }
+        }
+    }
+
+    fn answer(&mut self, head: http::Request<()>, body: Bytes, (user, cookies): Admitted) {
+        let request = HttpRequest { head, body, remote_addr: self.peer.remote_addr, secure: self.peer.secure, user };
+        let mut response = self.routes.answer(&request);
+        for cookie in cookies {
+            response = response.cookie(cookie);
+        }
         tracing::debug!(method = %request.method(), path = request.path(), status = %response.status_code(), "HTTP");
         self.respond(response);
     }

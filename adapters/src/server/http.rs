@@ -268,6 +268,20 @@ impl HttpResponse {
         self
     }
 
+    /// A response from the core's refusal of a request (its status, headers and body).
+    pub(crate) fn from_reject(reject: laputa_core::handshake::Reject) -> Self {
+        let (parts, body) = reject.into_response().into_parts();
+        let mut response = Self::new(parts.status);
+        *response.head.headers_mut() = parts.headers;
+        if !body.is_empty() {
+            if !response.head.headers().contains_key(CONTENT_TYPE) {
+                response = response.header(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+            }
+            response.body = ResponseBody::Bytes(body.into());
+        }
+        response
+    }
+
     /// A response from the document root's answer.
     fn from_file(file: crate::files::FileResponse) -> Self {
         let (answer, body) = file.into_parts();

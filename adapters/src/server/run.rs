@@ -5,7 +5,7 @@
 #[cfg(feature = "rustls")]
 use super::builder::ClientCertificates;
 use super::builder::{Peer, ServerBuilder, Shared, Upgrade, MAX_ACCEPT_BACKOFF, MIN_ACCEPT_BACKOFF};
-use super::exchange::Exchange;
+use super::exchange::{Exchange, Step};
 use super::handle::Server;
 use super::pump::{abnormal, Pump};
 use super::service::{Route, Service};
@@ -247,50 +247,43 @@ fn open_session<S: Unpin, R: RuntimeIo<S>>(
 }
 
 /// The connection's HTTP phase: plain requests answered by the server's routes (the core's
-/// `ServerConn` keeps the protocol), until a WebSocket upgrade, then the core's decision on it.
-/// `None` once the connection is over or refused.
+/// `ServerConn` keeps the protocol; [`Exchange`] decides what comes next), until a WebSocket
+/// upgrade, then the core's decision on it. `None` once the connection is over or refused.
 async fn handshake<S, R: RuntimeIo<S>>(stream: S, peer: Peer, shared: &Shared) -> Option<(Io<S, R>, Upgrade)> {
     let mut io = Io::<S, R>::new(stream);
-    let mut exchange = Exchange::new(shared.http_limits, Instant::now(), shared.http.clone(), peer.clone());
+    let mut exchange = Exchange::new(shared, peer.clone(), Instant::now());
     let mut timer = Timer::<R>::default();
-    let mut shut = false;
+    let failed = |error: io::Error| {
+        tracing::debug!(%error, remote = %peer.remote_addr, "HTTP connection failed");
+        Poll::Ready(None)
+    };
     let upgrade = poll_fn(|cx| loop {
-        exchange.process(crate::DEFAULT_HIGH_WATER_MARK);
-        let conn = &mut exchange.conn;
-        let mut wrote = false;
-        if conn.wants_transmit() {
-            match io.poll_write_buf(cx, Slot::Reader, conn.transmit(Instant::now())) {
-                Poll::Ready(Ok(())) => wrote = true,
-                Poll::Ready(Err(error)) => {
-                    tracing::debug!(%error, remote = %peer.remote_addr, "HTTP connection failed");
-                    return Poll::Ready(None);
+        match exchange.step(crate::DEFAULT_HIGH_WATER_MARK) {
+            Step::Write => match io.poll_write_buf(cx, Slot::Reader, exchange.conn.transmit(Instant::now())) {
+                Poll::Ready(Ok(())) => continue, // a streamed body may go on, requests be answered
+                Poll::Ready(Err(error)) => return failed(error),
+                // Reading goes on meanwhile: the core bounds what it takes in.
+                Poll::Pending => {}
+            },
+            Step::Shutdown => match io.poll_shutdown(cx, Slot::Reader) {
+                Poll::Ready(_) => {
+                    exchange.shut_down();
+                    continue;
                 }
                 Poll::Pending => {}
-            }
+            },
+            Step::Upgrade(upgrade) => return Poll::Ready(Some(upgrade)),
+            Step::Done => return Poll::Ready(None),
+            Step::Wait => {}
         }
-        if !shut && conn.poll_shutdown() {
-            match io.poll_shutdown(cx, Slot::Reader) {
-                Poll::Ready(_) => shut = true,
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-        if conn.is_finished() {
-            return Poll::Ready(None);
-        }
-        if let Some(upgrade) = exchange.take_upgrade() {
-            return Poll::Ready(Some(upgrade));
-        }
-        if wrote {
-            continue; // a streamed body may go on, pipelined requests may be answered
-        }
-        let conn = &mut exchange.conn;
-        if let Some(deadline) = conn.poll_timeout() {
+        if let Some(deadline) = exchange.poll_timeout() {
             let now = Instant::now();
             if now >= deadline || timer.poll(cx, deadline).is_ready() {
-                conn.handle_timeout(now.max(deadline));
+                exchange.handle_timeout(now.max(deadline));
                 continue;
             }
         }
+        let conn = &mut exchange.conn;
         if conn.wants_input() {
             match io.poll_read(cx, |input| conn.handle_input(input)) {
                 Poll::Ready(Ok(Some(()))) => continue,
@@ -298,10 +291,7 @@ async fn handshake<S, R: RuntimeIo<S>>(stream: S, peer: Peer, shared: &Shared) -
                     conn.handle_eof();
                     continue;
                 }
-                Poll::Ready(Err(error)) => {
-                    tracing::debug!(%error, remote = %peer.remote_addr, "HTTP connection failed");
-                    return Poll::Ready(None);
-                }
+                Poll::Ready(Err(error)) => return failed(error),
                 Poll::Pending => {}
             }
         }
@@ -309,7 +299,7 @@ async fn handshake<S, R: RuntimeIo<S>>(stream: S, peer: Peer, shared: &Shared) -
     })
     .await?;
     let refusal_deadline = Instant::now().checked_add(shared.handshake.close_timeout);
-    match shared.upgrade(upgrade, &peer) {
+    match shared.upgrade(*upgrade, &peer) {
         Ok(upgrade) => Some((io, upgrade)),
         Err(response) => {
             io.write_and_shut(response, refusal_deadline).await;

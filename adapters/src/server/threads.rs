@@ -1,6 +1,8 @@
 //! The blocking server: the services of a [`ServerBuilder`] on `std::net` sockets and threads,
 //! no runtime. An accept thread (connection limit, backoff on accept errors, stop), one thread
-//! per connection for the handshake, and per session two threads around one core:
+//! per connection for its HTTP phase (plain requests answered by the server's handlers and
+//! document root, then a WebSocket upgrade: the async servers' [`Exchange`], driven with reads
+//! and writes bounded by its deadlines), and per session two threads around one core:
 //!
 //! - the **reader** reads the socket holding no lock, feeds the core under the session's lock,
 //!   and hands the core's events to the behaviour outside it;
@@ -22,6 +24,7 @@
 //! deadline or, after a close, at the close timeout.
 
 use super::builder::{ConnectionSlot, Peer, ServerBuilder, Shared, Upgrade, MAX_ACCEPT_BACKOFF, MIN_ACCEPT_BACKOFF};
+use super::exchange::{Exchange, Step};
 use super::handle::Server;
 use super::pump::{abnormal, Pump};
 use super::service::{Route, Service};
@@ -31,11 +34,11 @@ use super::signal::Signal;
 #[cfg(feature = "rustls")]
 use super::wire::Tls;
 use super::wire::{Plain, Wire, WRITE_WINDOW};
-use crate::blocking::{Direction, Io, Stream, Timeout, READ_CHUNK};
-use laputa_core::handshake::{HandshakeError, ServerHandshake};
+use crate::blocking::{Direction, Stream, Timeout, READ_CHUNK};
+use laputa_core::bytes::Buf;
 use laputa_core::server::RouteError;
-use laputa_core::{CloseCode, Connection};
-use std::io::{self, Read, Write};
+use laputa_core::{CloseCode, Connection, TransmitQueue};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -45,11 +48,11 @@ use std::time::{Duration, Instant};
 
 impl ServerBuilder {
     /// Listens and starts accepting on a thread of its own: the blocking server, for programs
-    /// without an async runtime. Each connection gets a thread for its handshake, and each
-    /// session a second one, so that a session's thread waiting in `read` never holds up what
-    /// other threads send it: two threads per session, so size `max_connections` for the
-    /// threads the system allows. With `tls` (feature `rustls`) it serves `wss://`; a `wss://`
-    /// address without it is an error.
+    /// without an async runtime. Each connection gets a thread for its HTTP requests and
+    /// handshake, and each session a second one, so that a session's thread waiting in `read`
+    /// never holds up what other threads send it: two threads per session, so size
+    /// `max_connections` for the threads the system allows. With `tls` (feature `rustls`) it
+    /// serves `https://` and `wss://`; a `wss://` address without it is an error.
     ///
     /// ```
     /// use laputa::server::{Server, Service, Session};
@@ -305,8 +308,9 @@ fn accept_loop(listener: TcpListener, shared: &Arc<Shared>) {
     tracing::info!(local_addr = %shared.local_addr, "blocking server stopped accepting");
 }
 
-/// One connection on its own thread: the handshake, the core's decision, then the session.
-fn serve_tcp(stream: TcpStream, remote_addr: SocketAddr, slot: ConnectionSlot) {
+/// One connection on its own thread: the HTTP phase, the core's decision on an upgrade, then
+/// the session.
+fn serve_tcp(mut stream: TcpStream, remote_addr: SocketAddr, slot: ConnectionSlot) {
     let shared = &slot.0;
     let local_addr = stream.local_addr().unwrap_or(shared.local_addr);
     let peer = Peer::plain(remote_addr, local_addr);
@@ -314,45 +318,125 @@ fn serve_tcp(stream: TcpStream, remote_addr: SocketAddr, slot: ConnectionSlot) {
     if let Some(acceptor) = &shared.tls {
         return serve_tls(acceptor, stream, peer, shared);
     }
-    let Some((io, upgrade)) = upgrade(Io::new(stream), peer, shared) else { return };
-    run_session(io.into_stream(), Plain, upgrade);
+    let Some(upgrade) = http_phase(&mut stream, &peer, shared) else { return };
+    run_session(stream, Plain, upgrade);
 }
 
-/// A `wss://` connection: the TLS handshake within the handshake timeout, then as over TCP,
-/// with the session's rustls connection under its lock.
+/// A `wss://` (and `https://`) connection: the TLS handshake within the handshake timeout,
+/// then as over TCP, with the session's rustls connection under its lock.
 #[cfg(feature = "rustls")]
 fn serve_tls(acceptor: &crate::tls::TlsAcceptor, stream: TcpStream, mut peer: Peer, shared: &Shared) {
     use crate::tls::ServerTlsStream;
     let deadline = Instant::now().checked_add(shared.handshake.handshake_timeout);
-    let tls = match acceptor.accept_blocking(stream, deadline) {
+    let mut tls = match acceptor.accept_blocking(stream, deadline) {
         Ok(tls) => tls,
         Err(error) => return tracing::debug!(%error, remote = %peer.remote_addr, "TLS handshake failed"),
     };
     peer.secure = true;
     peer.certificates = tls.peer_certificates().map(Arc::from);
-    let Some((io, upgrade)) = upgrade(Io::new(tls), peer, shared) else { return };
-    let (session, stream) = io.into_stream().into_parts();
+    let Some(upgrade) = http_phase(&mut tls, &peer, shared) else { return };
+    let (session, stream) = tls.into_parts();
     run_session(stream, Tls::new(session), upgrade);
 }
 
-/// The opening handshake within the handshake timeout, then the core's decision: the upgrade,
-/// or `None` once the refusal (when there is one to give) is written within the close timeout.
-fn upgrade<S: Stream>(mut io: Io<S>, peer: Peer, shared: &Shared) -> Option<(Io<S>, Upgrade)> {
-    let mut handshake = ServerHandshake::new(shared.handshake.clone(), Instant::now());
-    let decided = match io.drive_handshake(&mut handshake) {
-        Ok(request) => shared.decide(request, &peer).map_err(|(response, _)| Some(response)),
-        Err(error) => {
-            tracing::debug!(%error, remote = %peer.remote_addr, "handshake failed");
-            Err(error.handshake_error().and_then(HandshakeError::response_bytes))
+/// The connection's HTTP phase on this thread, as [`Exchange`] decides it: plain requests
+/// answered by the server's routes, every read and write waiting at most until the exchange's
+/// next deadline (the core's timers, the write-stall deadline). Then an upgrade request's
+/// decision: the session, or `None` once the refusal is written within the close timeout (or
+/// the connection ended).
+fn http_phase<S: Stream>(stream: &mut S, peer: &Peer, shared: &Shared) -> Option<Upgrade> {
+    let mut exchange = Exchange::new(shared, peer.clone(), Instant::now());
+    let mut buf = vec![0; READ_CHUNK];
+    let request = loop {
+        let moved = match exchange.step(crate::DEFAULT_HIGH_WATER_MARK) {
+            Step::Write => {
+                let deadline = exchange.poll_timeout();
+                write_buf(stream, exchange.conn.transmit(Instant::now()), deadline)
+            }
+            Step::Shutdown => {
+                exchange.shut_down();
+                stream.shutdown_write().map(|()| true)
+            }
+            Step::Wait => read_into(stream, &mut exchange, &mut buf),
+            Step::Upgrade(request) => break request,
+            Step::Done => return None,
+        };
+        match moved {
+            Ok(true) => {}
+            Ok(false) => exchange.handle_timeout(Instant::now()),
+            Err(error) => {
+                tracing::debug!(%error, remote = %peer.remote_addr, "HTTP connection failed");
+                return None;
+            }
         }
     };
-    match decided {
-        Ok(upgrade) => Some((io, upgrade)),
-        Err(refusal) => {
-            if let Some(response) = refusal {
-                io.refuse(response, shared.handshake.close_timeout);
-            }
+    let deadline = Instant::now().checked_add(shared.handshake.close_timeout);
+    match shared.upgrade(*request, peer) {
+        Ok(upgrade) => Some(upgrade),
+        Err(response) => {
+            // Best effort: a client that reads nothing holds the thread until the deadline.
+            let mut rest = response.as_slice();
+            while rest.has_remaining() && matches!(write_buf(stream, &mut rest, deadline), Ok(true)) {}
+            let _ = stream.shutdown_write();
             None
+        }
+    }
+}
+
+/// Writes from `out` once (vectored; then flushes once it is empty), advancing it past what
+/// the stream took, waiting at most until `deadline`: `Ok(false)` when that passed first.
+fn write_buf<S: Stream>(stream: &mut S, out: &mut impl Buf, deadline: Option<Instant>) -> io::Result<bool> {
+    let Some(timeout) = Timeout::apply(stream, Direction::Write, deadline)? else { return Ok(false) };
+    let mut slices = [IoSlice::new(&[]); TransmitQueue::MAX_WRITE_SLICES];
+    let count = out.chunks_vectored(&mut slices);
+    let written = loop {
+        match stream.write_vectored(&slices[..count]) {
+            Ok(0) => break Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => break Ok(n),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => break Err(error),
+        }
+    };
+    let written = match written {
+        Ok(n) => {
+            out.advance(n);
+            if out.has_remaining() {
+                Ok(())
+            } else {
+                stream.flush()
+            }
+        }
+        Err(error) => Err(error),
+    };
+    Ok(timeout.finish(stream, written)?.is_some())
+}
+
+/// Reads once into the exchange's connection while it wants input, waiting at most until its
+/// next deadline: `Ok(false)` when that passed first.
+fn read_into<S: Stream>(stream: &mut S, exchange: &mut Exchange, buf: &mut [u8]) -> io::Result<bool> {
+    let deadline = exchange.poll_timeout();
+    if !exchange.conn.wants_input() {
+        // Only time moves a connection that reads nothing and has nothing to write.
+        let Some(deadline) = deadline else { return Err(io::ErrorKind::InvalidInput.into()) };
+        thread::sleep(deadline.saturating_duration_since(Instant::now()));
+        return Ok(false);
+    }
+    let Some(timeout) = Timeout::apply(stream, Direction::Read, deadline)? else { return Ok(false) };
+    let read = loop {
+        match stream.read(buf) {
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            other => break other,
+        }
+    };
+    match timeout.finish(stream, read)? {
+        None => Ok(false),
+        Some(0) => {
+            exchange.conn.handle_eof();
+            Ok(true)
+        }
+        Some(n) => {
+            exchange.conn.handle_input(&buf[..n]);
+            Ok(true)
         }
     }
 }
