@@ -65,7 +65,7 @@ const PROGRAMS: [(&str, &str, &[&str]); 7] = [
     (
         "chat",
         env!("CARGO_BIN_EXE_chat"),
-        &["--addr", "--runtime", "--tls-cert", "--tls-key", "127.0.0.1:4649", "async-std"],
+        &["--addr", "--runtime", "--tls-cert", "--tls-key", "127.0.0.1:4649", "async-std", "blocking"],
     ),
 ];
 

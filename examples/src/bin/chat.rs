@@ -1,11 +1,11 @@
-//! `chat --addr HOST:PORT [--runtime tokio|smol|async-std] [--tls-cert FILE --tls-key FILE]`:
+//! `chat --addr HOST:PORT [--runtime tokio|smol|async-std|blocking] [--tls-cert FILE --tls-key FILE]`:
 //! the chat page and its room on one port (issue 20). `/` serves the page (`examples/chat/`:
 //! HTML, CSS and JavaScript, no CDN) from the server's document root, `/chat` is the room
 //! (`?name=`, join and leave notices, every line to everyone: `laputa_examples::chat`), `/echo`
 //! echoes. It prints the URL to open; the default address is `127.0.0.1:4649`.
 
 use clap::{Parser, ValueEnum};
-use laputa::server::{Server, ServerRuntime};
+use laputa::server::{Server, ServerBuilder, ServerRuntime};
 use laputa_examples::chat::{chat_service, echo_service};
 use laputa_examples::{fail, run_async};
 use std::path::PathBuf;
@@ -19,7 +19,7 @@ struct Flags {
     addr: String,
     /// The runtime to serve on.
     #[arg(long, value_enum, default_value_t)]
-    runtime: AsyncRuntime,
+    runtime: ServerKind,
     /// The certificate chain (PEM) to serve https:// and wss:// with; needs `--tls-key`.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -30,7 +30,7 @@ struct Flags {
 
 /// The runtimes the example serves on.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
-enum AsyncRuntime {
+enum ServerKind {
     /// tokio's multi-threaded runtime.
     #[default]
     Tokio,
@@ -38,6 +38,8 @@ enum AsyncRuntime {
     Smol,
     /// async-std (discontinued upstream; smol is the maintained choice).
     AsyncStd,
+    /// No runtime: the blocking server, a thread per connection.
+    Blocking,
 }
 
 /// Where the page's files are: `examples/chat/` of this crate.
@@ -54,27 +56,51 @@ fn main() {
         _ => None,
     };
     let runtime = match flags.runtime {
-        AsyncRuntime::Tokio => laputa_examples::Runtime::Tokio,
-        AsyncRuntime::Smol => laputa_examples::Runtime::Smol,
-        AsyncRuntime::AsyncStd => laputa_examples::Runtime::AsyncStd,
+        ServerKind::Tokio => laputa_examples::Runtime::Tokio,
+        ServerKind::Smol => laputa_examples::Runtime::Smol,
+        ServerKind::AsyncStd => laputa_examples::Runtime::AsyncStd,
+        ServerKind::Blocking => return serve_blocking(&flags.addr, tls),
     };
     run_async!(runtime, serve(&flags.addr, tls));
 }
 
-async fn serve<R: ServerRuntime>(addr: &str, tls: Option<laputa::tls::TlsAcceptor>) {
-    let scheme = if tls.is_some() { "https" } else { "http" };
+/// The page, the room and the echo, on any server.
+fn builder(addr: &str, tls: Option<laputa::tls::TlsAcceptor>) -> ServerBuilder {
     let mut builder = Server::builder().bind(addr);
     if let Some(acceptor) = tls {
         builder = builder.tls(acceptor);
     }
-    let builder = builder
+    builder
         .document_root(PAGE_DIR)
         .unwrap_or_else(|e| fail(format!("{PAGE_DIR}: {e}")))
         .service("/chat", chat_service())
         .and_then(|builder| builder.service("/echo", echo_service()))
-        .unwrap_or_else(|e| fail(e));
-    let server = builder.start::<R>().await.unwrap_or_else(|e| fail(format!("cannot listen on {addr}: {e}")));
+        .unwrap_or_else(|e| fail(e))
+}
+
+fn scheme(tls: &Option<laputa::tls::TlsAcceptor>) -> &'static str {
+    if tls.is_some() {
+        "https"
+    } else {
+        "http"
+    }
+}
+
+async fn serve<R: ServerRuntime>(addr: &str, tls: Option<laputa::tls::TlsAcceptor>) {
+    let scheme = scheme(&tls);
+    let server =
+        builder(addr, tls).start::<R>().await.unwrap_or_else(|e| fail(format!("cannot listen on {addr}: {e}")));
     println!("chat: open {scheme}://{}/", server.local_addr());
     // Serves until the process is killed: this future never ends.
     std::future::pending::<()>().await;
+}
+
+fn serve_blocking(addr: &str, tls: Option<laputa::tls::TlsAcceptor>) {
+    let scheme = scheme(&tls);
+    let server = builder(addr, tls).start_blocking().unwrap_or_else(|e| fail(format!("cannot listen on {addr}: {e}")));
+    println!("chat: open {scheme}://{}/", server.local_addr());
+    // Serves until the process is killed, on the server's own threads.
+    loop {
+        std::thread::park();
+    }
 }
