@@ -152,6 +152,74 @@ mod scenarios {
         server.stop(CloseCode::GOING_AWAY, "").await;
     }
 
+    /// Counts the messages a client receives, checking their order, until it closes.
+    fn count_in_order<R: ServerRuntime>(mut ws: Client<R>) -> R::JoinHandle<u64> {
+        R::spawn(async move {
+            let mut count = 0u64;
+            while let Ok(message) = ws.recv().await {
+                assert_eq!(message.payload()[..8], count.to_be_bytes(), "in order");
+                count += 1;
+            }
+            count
+        })
+    }
+
+    fn numbered(n: u64) -> Vec<u8> {
+        let mut payload = vec![0u8; 256 * 1024];
+        payload[..8].copy_from_slice(&n.to_be_bytes());
+        payload
+    }
+
+    /// The awaited broadcast waits for a session whose queue is full (where `broadcast` would
+    /// drop) and goes through once it reads; a session that never reads is given up at its
+    /// send timeout and counted dropped. The readers get every message, in order.
+    pub(super) async fn broadcast_wait_waits_for_room_up_to_the_send_timeout<R: ServerRuntime>() {
+        let service =
+            |timeout| Service::new(|| |_: &Session, _: Message| {}).outbox_limit(64 * 1024).send_timeout(timeout);
+        let patient = service(Duration::from_secs(60));
+        let impatient = service(Duration::from_millis(200));
+        let server = start::<R>(vec![("/patient", patient), ("/impatient", impatient)]).await;
+        for (path, gives_up) in [("/patient", false), ("/impatient", true)] {
+            let reader = count_in_order::<R>(connect(&server, path).await);
+            let slow = connect(&server, path).await; // reads nothing until told to
+            let sessions = server.sessions(path).unwrap();
+            until::<R>(|| sessions.count() == 2).await;
+            let mut slow = Some(slow);
+            let mut slow_reader = None;
+            let mut sent = 0u64;
+            loop {
+                assert!(sent < 1000, "{path}: the slow session never filled up");
+                let mut waiting = std::pin::pin!(sessions.broadcast_wait(numbered(sent)));
+                sent += 1;
+                if let std::task::Poll::Ready(delivery) = futures::poll!(waiting.as_mut()) {
+                    assert_eq!((delivery.queued, delivery.dropped), (2, 0), "{path}");
+                    continue;
+                }
+                // Waiting for the slow session's room.
+                if !gives_up {
+                    slow_reader = Some(count_in_order::<R>(slow.take().unwrap()));
+                }
+                let delivery = waiting.await;
+                if gives_up && delivery.dropped == 0 {
+                    // The slow session's driver was still moving its queue into the kernel's
+                    // buffer: room came. Go on until it is full for good.
+                    assert_eq!(delivery.queued, 2, "{path}");
+                    continue;
+                }
+                let expected = if gives_up { (1, 1) } else { (2, 0) };
+                assert_eq!((delivery.queued, delivery.dropped), expected, "{path}");
+                break;
+            }
+            server.remove_service(path);
+            assert_eq!(reader.await, sent, "{path}: the reader got every message");
+            if let Some(slow_reader) = slow_reader {
+                assert_eq!(slow_reader.await, sent, "{path}: the slow reader too, once it read");
+            }
+            drop(slow);
+        }
+        server.stop(CloseCode::GOING_AWAY, "").await;
+    }
+
     struct Recorder(mpsc::Sender<String>);
 
     impl Behavior for Recorder {
@@ -343,6 +411,7 @@ on_every_runtime!(
     services_are_added_and_removed_while_running,
     stop_closes_every_session_with_its_code_and_releases_the_port,
     the_port_is_free_once_stop_returns,
+    broadcast_wait_waits_for_room_up_to_the_send_timeout,
 );
 
 #[cfg(feature = "rustls")]

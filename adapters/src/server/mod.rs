@@ -100,6 +100,6 @@ pub use outbox::{Sent, SlowConsumer};
 pub use run::ServerRuntime;
 pub use service::{Service, DEFAULT_OUTBOX_LIMIT};
 pub use session::{SendWait, Session, SessionContext, SessionId};
-pub use sessions::{Delivery, Sessions};
+pub use sessions::{BroadcastWait, Delivery, Sessions};
 #[cfg(feature = "blocking")]
 pub use threads::{BlockingServer, Threads};

@@ -175,6 +175,36 @@ impl Outbox {
         state.closed || state.bytes == 0 || state.bytes + weight <= self.limit
     }
 
+    /// A send that waits for room until `deadline`: `Ready` with what became of `item` once it
+    /// fits (or the queue is closed), or [`Sent::Dropped`] (counted) once `deadline` passed;
+    /// else `Pending`, with the task woken when room comes or at `deadline` (by the session's
+    /// driver). `item` is taken only when `Ready`.
+    pub(crate) fn poll_push_wait(
+        &self,
+        cx: &mut std::task::Context<'_>,
+        item: &mut Option<Outgoing>,
+        deadline: Instant,
+    ) -> std::task::Poll<Sent> {
+        use std::task::Poll;
+        let Some(weight) = item.as_ref().map(Outgoing::weight) else { return Poll::Ready(Sent::Closed) };
+        for attempt in 0..2 {
+            if self.has_room(weight) {
+                let item = item.take().expect("checked");
+                return Poll::Ready(self.push_data(item));
+            }
+            if Instant::now() >= deadline {
+                item.take();
+                self.counters.add_dropped();
+                return Poll::Ready(Sent::Dropped);
+            }
+            // Room may come between the check and the registration: check once more.
+            if attempt == 0 {
+                self.wait_for_room(cx.waker(), deadline);
+            }
+        }
+        Poll::Pending
+    }
+
     /// Registers a sender waiting for room until `deadline`.
     pub(crate) fn wait_for_room(&self, waker: &Waker, deadline: Instant) {
         let mut state = self.lock();

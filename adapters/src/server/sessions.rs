@@ -180,6 +180,30 @@ impl Sessions {
         delivery
     }
 
+    /// Sends `message` to every session, encoded once, waiting for room in the queues that are
+    /// full, each up to its service's [`send_timeout`](super::Service::send_timeout): the
+    /// awaited form of [`broadcast`](Self::broadcast) (websocket-sharp's `Broadcast`, where
+    /// `broadcast` is its `BroadcastAsync`). The sessions are waited for together, so one that
+    /// reads nothing delays the result by its timeout at most and the others not at all; those
+    /// still full at their deadline count as dropped.
+    ///
+    /// ```no_run
+    /// # async fn tick(sessions: &laputa::server::Sessions) {
+    /// let delivery = sessions.broadcast_wait("tick").await;
+    /// println!("{} queued, {} too slow", delivery.queued, delivery.dropped);
+    /// # }
+    /// ```
+    pub fn broadcast_wait(&self, message: impl Into<Message>) -> BroadcastWait {
+        let message = Arc::new(PreparedMessage::new(message));
+        let now = std::time::Instant::now();
+        let pending = self
+            .all()
+            .into_iter()
+            .map(|session| (now + session.0.send_timeout, Some(Outgoing::Prepared(message.clone())), session))
+            .collect();
+        BroadcastWait { pending, delivery: Delivery::default() }
+    }
+
     /// Sends `message` to the session with this id: `None` if there is no such session.
     pub fn send_to(&self, id: &SessionId, message: impl Into<Message>) -> Option<Sent> {
         Some(self.get(id)?.send(message))
@@ -340,6 +364,42 @@ impl Sessions {
                     map.remove(&topic);
                 }
             }
+        }
+    }
+}
+
+/// The future of [`Sessions::broadcast_wait`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct BroadcastWait {
+    pending: Vec<(std::time::Instant, Option<Outgoing>, Session)>,
+    delivery: Delivery,
+}
+
+impl fmt::Debug for BroadcastWait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BroadcastWait").field("pending", &self.pending.len()).field("delivery", &self.delivery).finish()
+    }
+}
+
+impl std::future::Future for BroadcastWait {
+    type Output = Delivery;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Delivery> {
+        let this = &mut *self;
+        let delivery = &mut this.delivery;
+        this.pending.retain_mut(|(deadline, item, session)| {
+            match session.0.outbox.poll_push_wait(cx, item, *deadline) {
+                std::task::Poll::Ready(sent) => {
+                    delivery.count(sent);
+                    false
+                }
+                std::task::Poll::Pending => true,
+            }
+        });
+        if this.pending.is_empty() {
+            std::task::Poll::Ready(this.delivery)
+        } else {
+            std::task::Poll::Pending
         }
     }
 }

@@ -329,6 +329,32 @@ impl ServerAuth {
         Self { basic: true, ..Self::digest(realm, secret) }
     }
 
+    /// [`digest`](Self::digest) with a secret of 32 bytes from the operating system's CSPRNG:
+    /// for one server whose nonces need not outlive it (after a restart, every nonce issued
+    /// before is refused and its client gets a new challenge). Servers behind one load
+    /// balancer share a secret instead.
+    ///
+    /// ```
+    /// use laputa_core::auth::ServerAuth;
+    ///
+    /// let (a, b) = (ServerAuth::digest_with_os_key("chat"), ServerAuth::digest_with_os_key("chat"));
+    /// assert_ne!(a.challenge(0, false), b.challenge(0, false), "each has its own key");
+    /// ```
+    pub fn digest_with_os_key(realm: &str) -> Self {
+        Self::digest(realm, &os_key())
+    }
+
+    /// [`basic_and_digest`](Self::basic_and_digest) with a secret from the operating system's
+    /// CSPRNG, as [`digest_with_os_key`](Self::digest_with_os_key).
+    ///
+    /// ```
+    /// let auth = laputa_core::auth::ServerAuth::basic_and_digest_with_os_key("chat");
+    /// assert_eq!(auth.challenge(0, false).len(), 3);
+    /// ```
+    pub fn basic_and_digest_with_os_key(realm: &str) -> Self {
+        Self::basic_and_digest(realm, &os_key())
+    }
+
     /// Sets how many seconds a Digest nonce stays valid (default
     /// [`DEFAULT_NONCE_LIFETIME_SECS`]); no effect on Basic.
     ///
@@ -485,6 +511,13 @@ impl ServerAuth {
             _ => Verdict::Challenge { stale: false },
         }
     }
+}
+
+/// 32 bytes from the operating system's CSPRNG.
+fn os_key() -> [u8; 32] {
+    let mut key = [0; 32];
+    crate::Rng::os().fill(&mut key);
+    key
 }
 
 fn verify_basic(realm: &str, credentials: &Challenge, find: impl FnOnce(&str) -> Option<Secret>) -> Verdict {
