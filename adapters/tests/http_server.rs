@@ -501,6 +501,26 @@ fn a_handler_that_panics(start: Start) {
     server.until_idle();
 }
 
+/// A client that asks for a large body and reads none of it is let go at the write-stall
+/// deadline; the server goes on serving others meanwhile and after.
+fn a_client_that_reads_nothing_is_let_go(start: Start) {
+    let mut config = Config::default();
+    config.write_stall_timeout = Some(Duration::from_millis(200));
+    let server =
+        start(Server::builder().handshake_config(config).on_get(|request: &HttpRequest| match request.path() {
+            "/huge" => HttpResponse::reader(std::io::repeat(b'x').take(1 << 30), 1 << 30),
+            _ => HttpResponse::text("small"),
+        }));
+    let mut stuck = connect(&server);
+    // Pipelined requests after it are not read ahead while the output waits.
+    stuck.stream.write_all(b"GET /huge HTTP/1.1\r\nHost: h\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n").unwrap();
+    assert_eq!(connect(&server).get("/").text(), "small");
+    // The server drops the connection once its output stopped moving.
+    server.until_idle();
+    assert_eq!(connect(&server).get("/").text(), "small");
+    drop(stuck);
+}
+
 macro_rules! on_every_server {
     ($($(#[$cfg:meta])* $scenario:ident;)*) => {
         mod blocking_server {
@@ -529,4 +549,5 @@ on_every_server! {
     https_and_wss_on_one_tls_port;
     basic_and_digest_on_plain_requests;
     a_handler_that_panics;
+    a_client_that_reads_nothing_is_let_go;
 }
