@@ -101,23 +101,96 @@ impl Sessions {
     }
 
     /// How many sessions are open.
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # use laputa::server::{Server, Service, Session};
+    /// # let echo = Service::new(|| |session: &Session, message: laputa::Message| { session.send(message); });
+    /// # let server = Server::builder().bind("127.0.0.1:0").service("/chat", echo)?.start::<laputa::tokio::Tokio>().await?;
+    /// # let (mut ws, _) = laputa::tokio::connect(format!("ws://{}/chat", server.local_addr()).as_str()).await?;
+    /// # let sessions = server.sessions("/chat").unwrap();
+    /// println!("{} online", sessions.count());
+    /// assert_eq!(sessions.count(), 1);
+    /// # server.stop(laputa::CloseCode::GOING_AWAY, "").await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn count(&self) -> usize {
         self.read().len()
     }
 
     /// The ids of the open sessions.
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # use laputa::server::{Server, Service, Session};
+    /// # let echo = Service::new(|| |session: &Session, message: laputa::Message| { session.send(message); });
+    /// # let server = Server::builder().bind("127.0.0.1:0").service("/chat", echo)?.start::<laputa::tokio::Tokio>().await?;
+    /// # let (mut ws, _) = laputa::tokio::connect(format!("ws://{}/chat", server.local_addr()).as_str()).await?;
+    /// # let sessions = server.sessions("/chat").unwrap();
+    /// for id in sessions.ids() {
+    ///     sessions.send_to(&id, format!("your id is {id}"));
+    /// }
+    /// # ws.recv().await?;
+    /// # server.stop(laputa::CloseCode::GOING_AWAY, "").await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn ids(&self) -> Vec<SessionId> {
         self.read().keys().cloned().collect()
     }
 
     /// The ids of sessions that received something from their peer since the last
     /// [`ping_all`](Self::ping_all).
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # use laputa::server::{Server, Service, Session};
+    /// # let echo = Service::new(|| |session: &Session, message: laputa::Message| { session.send(message); });
+    /// # let server = Server::builder().bind("127.0.0.1:0").service("/chat", echo)?.start::<laputa::tokio::Tokio>().await?;
+    /// # let (mut ws, _) = laputa::tokio::connect(format!("ws://{}/chat", server.local_addr()).as_str()).await?;
+    /// # let sessions = server.sessions("/chat").unwrap();
+    /// sessions.ping_all("")?;
+    /// # ws.send("still here").await?; ws.recv().await?;
+    /// // Later: who answered, or sent anything at all.
+    /// for id in sessions.active_ids() {
+    ///     println!("{id} is alive");
+    /// }
+    /// # server.stop(laputa::CloseCode::GOING_AWAY, "").await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn active_ids(&self) -> Vec<SessionId> {
         self.ids_where(true)
     }
 
     /// The ids of sessions that received nothing from their peer since the last
     /// [`ping_all`](Self::ping_all).
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # use laputa::server::{Server, Service, Session};
+    /// # let echo = Service::new(|| |session: &Session, message: laputa::Message| { session.send(message); });
+    /// # let server = Server::builder().bind("127.0.0.1:0").service("/chat", echo)?.start::<laputa::tokio::Tokio>().await?;
+    /// # let (mut ws, _) = laputa::tokio::connect(format!("ws://{}/chat", server.local_addr()).as_str()).await?;
+    /// # let sessions = server.sessions("/chat").unwrap();
+    /// sessions.ping_all("")?;
+    /// // Later: who has not answered yet (see `sweep` to close them).
+    /// for id in sessions.inactive_ids() {
+    ///     println!("{id} has not answered");
+    /// }
+    /// # server.stop(laputa::CloseCode::GOING_AWAY, "").await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn inactive_ids(&self) -> Vec<SessionId> {
         self.ids_where(false)
     }
@@ -131,21 +204,98 @@ impl Sessions {
     }
 
     /// The session with this id, if it is open.
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # use laputa::server::{Server, Service, Session};
+    /// # let echo = Service::new(|| |session: &Session, message: laputa::Message| { session.send(message); });
+    /// # let server = Server::builder().bind("127.0.0.1:0").service("/chat", echo)?.start::<laputa::tokio::Tokio>().await?;
+    /// # let (mut ws, _) = laputa::tokio::connect(format!("ws://{}/chat", server.local_addr()).as_str()).await?;
+    /// # let sessions = server.sessions("/chat").unwrap();
+    /// # let id = sessions.ids().remove(0);
+    /// // An id kept from `on_open`, or sent by another client.
+    /// if let Some(session) = sessions.get(&id) {
+    ///     println!("{id} came from {}", session.context().remote_addr());
+    /// }
+    /// assert!(sessions.get(&laputa::server::SessionId::from("gone")).is_none());
+    /// # server.stop(laputa::CloseCode::GOING_AWAY, "").await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get(&self, id: &SessionId) -> Option<Session> {
         self.read().get(id).cloned()
     }
 
     /// Every open session.
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # use laputa::server::{Server, Service, Session};
+    /// # let echo = Service::new(|| |session: &Session, message: laputa::Message| { session.send(message); });
+    /// # let server = Server::builder().bind("127.0.0.1:0").service("/chat", echo)?.start::<laputa::tokio::Tokio>().await?;
+    /// # let (mut ws, _) = laputa::tokio::connect(format!("ws://{}/chat", server.local_addr()).as_str()).await?;
+    /// # let sessions = server.sessions("/chat").unwrap();
+    /// // A snapshot: sessions that open or end meanwhile are not in it.
+    /// for session in sessions.all().iter().filter(|s| s.buffered_amount() == 0) {
+    ///     session.send("you are up to date");
+    /// }
+    /// # ws.recv().await?;
+    /// # server.stop(laputa::CloseCode::GOING_AWAY, "").await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn all(&self) -> Vec<Session> {
         self.read().values().cloned().collect()
     }
 
     /// Sends `message` to every session, encoded once.
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # use laputa::server::{Server, Service, Session};
+    /// # let echo = Service::new(|| |session: &Session, message: laputa::Message| { session.send(message); });
+    /// # let server = Server::builder().bind("127.0.0.1:0").service("/chat", echo)?.start::<laputa::tokio::Tokio>().await?;
+    /// # let (mut ws, _) = laputa::tokio::connect(format!("ws://{}/chat", server.local_addr()).as_str()).await?;
+    /// # let sessions = server.sessions("/chat").unwrap();
+    /// let delivery = sessions.broadcast("the castle is in the sky");
+    /// println!("{} queued, {} dropped for slow readers", delivery.queued, delivery.dropped);
+    /// # ws.recv().await?;
+    /// # server.stop(laputa::CloseCode::GOING_AWAY, "").await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn broadcast(&self, message: impl Into<Message>) -> Delivery {
         self.broadcast_prepared(&Arc::new(PreparedMessage::new(message)), None)
     }
 
     /// Sends `message` to every session but `except` (the sender, usually).
+    ///
+    /// ```
+    /// use laputa::server::{Service, Session};
+    /// use laputa::Message;
+    ///
+    /// let service = Service::new(|| |session: &Session, message: Message| {
+    ///     // A chat room: the others hear what the sender said; the sender already knows.
+    ///     session.sessions().broadcast_except(session.id(), message);
+    /// });
+    /// # #[cfg(feature = "tokio")]
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// #     let server = laputa::server::Server::builder().bind("127.0.0.1:0").service("/chat", service)?;
+    /// #     let server = server.start::<laputa::tokio::Tokio>().await?;
+    /// #     let url = format!("ws://{}/chat?name=Sheeta", server.local_addr());
+    /// #     let (mut ws, _) = laputa::tokio::connect(url.as_str()).await?;
+    /// #     ws.send("hello").await?;
+    /// #     server.stop(laputa::CloseCode::GOING_AWAY, "").await;
+    /// #     Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn broadcast_except(&self, except: &SessionId, message: impl Into<Message>) -> Delivery {
         self.broadcast_prepared(&Arc::new(PreparedMessage::new(message)), Some(except))
     }
@@ -170,6 +320,27 @@ impl Sessions {
     }
 
     /// Sends a prepared message to every session but `except`.
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # use laputa::server::{Server, Service, Session};
+    /// # let echo = Service::new(|| |session: &Session, message: laputa::Message| { session.send(message); });
+    /// # let server = Server::builder().bind("127.0.0.1:0").service("/chat", echo)?.start::<laputa::tokio::Tokio>().await?;
+    /// # let (mut ws, _) = laputa::tokio::connect(format!("ws://{}/chat", server.local_addr()).as_str()).await?;
+    /// # let sessions = server.sessions("/chat").unwrap();
+    /// use laputa::core::PreparedMessage;
+    /// use std::sync::Arc;
+    ///
+    /// // Encoded once, sent by two services (or twice, to the same sessions).
+    /// let news = Arc::new(PreparedMessage::new("Laputa sighted"));
+    /// sessions.broadcast_prepared(&news, None);
+    /// # ws.recv().await?;
+    /// # server.stop(laputa::CloseCode::GOING_AWAY, "").await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn broadcast_prepared(&self, message: &Arc<PreparedMessage>, except: Option<&SessionId>) -> Delivery {
         let mut delivery = Delivery::default();
         for (id, session) in self.read().iter() {
@@ -205,11 +376,52 @@ impl Sessions {
     }
 
     /// Sends `message` to the session with this id: `None` if there is no such session.
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # use laputa::server::{Server, Service, Session};
+    /// # let echo = Service::new(|| |session: &Session, message: laputa::Message| { session.send(message); });
+    /// # let server = Server::builder().bind("127.0.0.1:0").service("/chat", echo)?.start::<laputa::tokio::Tokio>().await?;
+    /// # let (mut ws, _) = laputa::tokio::connect(format!("ws://{}/chat", server.local_addr()).as_str()).await?;
+    /// # let sessions = server.sessions("/chat").unwrap();
+    /// # let id = sessions.ids().remove(0);
+    /// // A direct message, by the id the recipient was known by.
+    /// match sessions.send_to(&id, "psst") {
+    ///     Some(sent) => println!("{sent:?}"),
+    ///     None => println!("{id} has left"),
+    /// }
+    /// # ws.recv().await?;
+    /// # server.stop(laputa::CloseCode::GOING_AWAY, "").await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn send_to(&self, id: &SessionId, message: impl Into<Message>) -> Option<Sent> {
         Some(self.get(id)?.send(message))
     }
 
     /// Closes the session with this id: `None` if there is no such session.
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # use laputa::server::{Server, Service, Session};
+    /// # let echo = Service::new(|| |session: &Session, message: laputa::Message| { session.send(message); });
+    /// # let server = Server::builder().bind("127.0.0.1:0").service("/chat", echo)?.start::<laputa::tokio::Tokio>().await?;
+    /// # let (mut ws, _) = laputa::tokio::connect(format!("ws://{}/chat", server.local_addr()).as_str()).await?;
+    /// # let sessions = server.sessions("/chat").unwrap();
+    /// use laputa::CloseCode;
+    ///
+    /// # let id = sessions.ids().remove(0);
+    /// // A moderator kicks a user out by id.
+    /// sessions.close_session(&id, CloseCode::POLICY_VIOLATION, "kicked").transpose()?;
+    /// # let _ = ws.recv().await;
+    /// # server.stop(laputa::CloseCode::GOING_AWAY, "").await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn close_session(
         &self,
         id: &SessionId,
@@ -220,12 +432,47 @@ impl Sessions {
     }
 
     /// Pings the session with this id.
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # use laputa::server::{Server, Service, Session};
+    /// # let echo = Service::new(|| |session: &Session, message: laputa::Message| { session.send(message); });
+    /// # let server = Server::builder().bind("127.0.0.1:0").service("/chat", echo)?.start::<laputa::tokio::Tokio>().await?;
+    /// # let (mut ws, _) = laputa::tokio::connect(format!("ws://{}/chat", server.local_addr()).as_str()).await?;
+    /// # let sessions = server.sessions("/chat").unwrap();
+    /// # let id = sessions.ids().remove(0);
+    /// sessions.ping(&id, "are you there?").transpose()?;
+    /// # server.stop(laputa::CloseCode::GOING_AWAY, "").await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn ping(&self, id: &SessionId, payload: impl Into<Bytes>) -> Option<Result<Sent, laputa_core::Error>> {
         Some(self.get(id)?.ping(payload))
     }
 
     /// Pings every session, and marks them all inactive until their peer sends something (a
     /// pong, or anything else): [`sweep`](Self::sweep) later closes those still inactive.
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # use laputa::server::{Server, Service, Session};
+    /// # let echo = Service::new(|| |session: &Session, message: laputa::Message| { session.send(message); });
+    /// # let server = Server::builder().bind("127.0.0.1:0").service("/chat", echo)?.start::<laputa::tokio::Tokio>().await?;
+    /// # let (mut ws, _) = laputa::tokio::connect(format!("ws://{}/chat", server.local_addr()).as_str()).await?;
+    /// # let sessions = server.sessions("/chat").unwrap();
+    /// // One round of a keep-clean timer of one's own: close who did not answer the last
+    /// // round, then ping everyone (`Service::keep_clean` does this on a timer).
+    /// let closed = sessions.sweep();
+    /// sessions.ping_all("")?;
+    /// println!("{closed} sessions did not answer");
+    /// # server.stop(laputa::CloseCode::GOING_AWAY, "").await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn ping_all(&self, payload: impl Into<Bytes>) -> Result<Delivery, laputa_core::Error> {
         let payload = payload.into();
         if payload.len() > 125 {
@@ -242,6 +489,24 @@ impl Sessions {
     /// Closes (1001, going away) every session that received nothing since the last
     /// [`ping_all`](Self::ping_all); returns how many. A session that answered, or sent
     /// anything at all, is never swept (websocket-sharp's sweep could dispose live sessions).
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # use laputa::server::{Server, Service, Session};
+    /// # let echo = Service::new(|| |session: &Session, message: laputa::Message| { session.send(message); });
+    /// # let server = Server::builder().bind("127.0.0.1:0").service("/chat", echo)?.start::<laputa::tokio::Tokio>().await?;
+    /// # let (mut ws, _) = laputa::tokio::connect(format!("ws://{}/chat", server.local_addr()).as_str()).await?;
+    /// # let sessions = server.sessions("/chat").unwrap();
+    /// sessions.ping_all("")?;
+    /// # ws.send("here").await?; ws.recv().await?;
+    /// // A round later: the client above sent something, so it stays.
+    /// assert_eq!(sessions.sweep(), 0);
+    /// # server.stop(laputa::CloseCode::GOING_AWAY, "").await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn sweep(&self) -> usize {
         let stale: Vec<Session> =
             self.read().values().filter(|s| !s.0.active.load(Ordering::Relaxed)).cloned().collect();
@@ -253,6 +518,26 @@ impl Sessions {
     }
 
     /// Closes every session with `code` and `reason`.
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # use laputa::server::{Server, Service, Session};
+    /// # let echo = Service::new(|| |session: &Session, message: laputa::Message| { session.send(message); });
+    /// # let server = Server::builder().bind("127.0.0.1:0").service("/chat", echo)?.start::<laputa::tokio::Tokio>().await?;
+    /// # let (mut ws, _) = laputa::tokio::connect(format!("ws://{}/chat", server.local_addr()).as_str()).await?;
+    /// # let sessions = server.sessions("/chat").unwrap();
+    /// use laputa::CloseCode;
+    ///
+    /// // Everyone out, the service stays mounted (`Server::stop` also stops accepting).
+    /// let closed = sessions.close_all(CloseCode::TRY_AGAIN_LATER, "maintenance")?;
+    /// assert_eq!(closed, 1);
+    /// # let _ = ws.recv().await;
+    /// # server.stop(laputa::CloseCode::GOING_AWAY, "").await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn close_all(&self, code: CloseCode, reason: &str) -> Result<usize, laputa_core::Error> {
         let sessions = self.all();
         for session in &sessions {
@@ -262,6 +547,25 @@ impl Sessions {
     }
 
     /// Sends `message` to every session subscribed to `topic`, encoded once.
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # use laputa::server::{Server, Service, Session};
+    /// # let echo = Service::new(|| |session: &Session, message: laputa::Message| { session.send(message); });
+    /// # let server = Server::builder().bind("127.0.0.1:0").service("/chat", echo)?.start::<laputa::tokio::Tokio>().await?;
+    /// # let (mut ws, _) = laputa::tokio::connect(format!("ws://{}/chat", server.local_addr()).as_str()).await?;
+    /// # let sessions = server.sessions("/chat").unwrap();
+    /// # sessions.all()[0].subscribe("weather");
+    /// // Sessions subscribed themselves (`Session::subscribe`); the others hear nothing.
+    /// let delivery = sessions.publish("weather", "rain over Tedis");
+    /// assert_eq!(delivery.queued, 1);
+    /// # ws.recv().await?;
+    /// # server.stop(laputa::CloseCode::GOING_AWAY, "").await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn publish(&self, topic: &str, message: impl Into<Message>) -> Delivery {
         let message = Arc::new(PreparedMessage::new(message));
         let mut delivery = Delivery::default();
@@ -273,16 +577,69 @@ impl Sessions {
     }
 
     /// How many sessions are subscribed to `topic`.
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # use laputa::server::{Server, Service, Session};
+    /// # let echo = Service::new(|| |session: &Session, message: laputa::Message| { session.send(message); });
+    /// # let server = Server::builder().bind("127.0.0.1:0").service("/chat", echo)?.start::<laputa::tokio::Tokio>().await?;
+    /// # let (mut ws, _) = laputa::tokio::connect(format!("ws://{}/chat", server.local_addr()).as_str()).await?;
+    /// # let sessions = server.sessions("/chat").unwrap();
+    /// # sessions.all()[0].subscribe("weather");
+    /// if sessions.subscribers("weather") > 0 {
+    ///     sessions.publish("weather", "sunny");
+    /// }
+    /// # ws.recv().await?;
+    /// # server.stop(laputa::CloseCode::GOING_AWAY, "").await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn subscribers(&self, topic: &str) -> usize {
         self.0.topics.read().unwrap_or_else(PoisonError::into_inner).get(topic).map_or(0, HashMap::len)
     }
 
     /// The topics with at least one subscriber.
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # use laputa::server::{Server, Service, Session};
+    /// # let echo = Service::new(|| |session: &Session, message: laputa::Message| { session.send(message); });
+    /// # let server = Server::builder().bind("127.0.0.1:0").service("/chat", echo)?.start::<laputa::tokio::Tokio>().await?;
+    /// # let (mut ws, _) = laputa::tokio::connect(format!("ws://{}/chat", server.local_addr()).as_str()).await?;
+    /// # let sessions = server.sessions("/chat").unwrap();
+    /// # sessions.all()[0].subscribe("weather");
+    /// println!("rooms: {}", sessions.topics().join(", "));
+    /// assert_eq!(sessions.topics(), ["weather"]);
+    /// # server.stop(laputa::CloseCode::GOING_AWAY, "").await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn topics(&self) -> Vec<String> {
         self.0.topics.read().unwrap_or_else(PoisonError::into_inner).keys().map(|t| t.to_string()).collect()
     }
 
     /// A snapshot of the service's counters.
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # use laputa::server::{Server, Service, Session};
+    /// # let echo = Service::new(|| |session: &Session, message: laputa::Message| { session.send(message); });
+    /// # let server = Server::builder().bind("127.0.0.1:0").service("/chat", echo)?.start::<laputa::tokio::Tokio>().await?;
+    /// # let (mut ws, _) = laputa::tokio::connect(format!("ws://{}/chat", server.local_addr()).as_str()).await?;
+    /// # let sessions = server.sessions("/chat").unwrap();
+    /// # ws.send("hi").await?; ws.recv().await?;
+    /// let stats = sessions.stats();
+    /// println!("{} open, {} messages in, {} dropped", stats.sessions, stats.messages_in, stats.dropped);
+    /// # server.stop(laputa::CloseCode::GOING_AWAY, "").await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn stats(&self) -> Stats {
         self.0.counters.snapshot()
     }
