@@ -267,6 +267,16 @@ def check_websocket_after_http(addr: tuple[str, int], root: Path) -> None:
             assert ws.recv(timeout=WAIT) == message
 
 
+def check_websocket_echo(addr: tuple[str, int], _root: Path) -> None:
+    """A WebSocket connection to /echo echoes text and binary messages."""
+    from websockets.sync.client import connect as ws_connect
+
+    with ws_connect(f"ws://{addr[0]}:{addr[1]}/echo", open_timeout=WAIT, close_timeout=WAIT) as ws:
+        for message in ("BALUS", b"\x00\xff" * 1000):
+            ws.send(message)
+            assert ws.recv(timeout=WAIT) == message
+
+
 def check_websocket_pipelined(addr: tuple[str, int], root: Path) -> None:
     """A GET, a WebSocket upgrade and a first (masked) frame in one write: the page, then the
     101, then the frame echoed; nothing after the upgrade is read as HTTP."""
@@ -305,6 +315,7 @@ CHECKS = {
     "silent": check_silent,
     "websocket_after_http": check_websocket_after_http,
     "websocket_pipelined": check_websocket_pipelined,
+    "websocket_echo": check_websocket_echo,
 }
 
 

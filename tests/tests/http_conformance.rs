@@ -13,15 +13,17 @@
 //!   request in the same write never answered; 501, 505; a slowloris head cut off by the request
 //!   timeout; a WebSocket upgrade after plain requests on the same connection, and one
 //!   pipelined behind a `GET` with its first frame in the same write.
+//! - The `chat` example on each of its runtimes (tokio, smol, async-std, blocking): its page
+//!   from `examples/chat/`, nothing beside it, the refused requests, its `/echo`.
 
 use laputa::core::http1::ServerLimits;
 use laputa::server::{BlockingServer, HttpRequest, HttpResponse, Server, Service, Session};
 use laputa::tokio::Tokio;
 use laputa::{CloseCode, Message};
-use laputa_tests::{out_dir, python_script, ChildGuard};
+use laputa_tests::{example_bin, free_port, out_dir, python_script, workspace_root, ChildGuard};
 use std::fs;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -143,28 +145,9 @@ impl TestServer {
         self.dir.join("site")
     }
 
-    /// Runs `curl ARGS` (quiet, verbose trace on stderr, no proxy, no config file), writing
-    /// the heads and the body to files of its own.
+    /// [`curl`] with its files in the server's directory.
     fn curl(&self, args: &[&str]) -> Reply {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let heads = self.dir.join(format!("curl-{n}.heads"));
-        let body = self.dir.join(format!("curl-{n}.body"));
-        let output = Command::new("curl")
-            .args(["-q", "-sS", "-v", "--noproxy", "*", "--max-time", "60", "-D"])
-            .arg(&heads)
-            .arg("-o")
-            .arg(&body)
-            .args(args)
-            .output()
-            .expect("curl runs (scripts/test.sh installs it)");
-        let trace = String::from_utf8_lossy(&output.stderr).into_owned();
-        assert!(output.status.success(), "curl {args:?} failed: {}\n{trace}", output.status);
-        let heads = fs::read_to_string(&heads).unwrap_or_default();
-        let body = fs::read(&body).unwrap_or_default();
-        let reply = Reply::new(&heads, body, trace);
-        assert!(!String::from_utf8_lossy(&reply.body).contains("LAPUTA-SECRET"), "curl {args:?} got the secret");
-        reply
+        curl(&self.dir, args)
     }
 
     /// Runs `tests/python/http_check.py` with `checks`; it must pass them all.
@@ -191,6 +174,30 @@ impl Drop for TestServer {
             None => {}
         }
     }
+}
+
+/// Runs `curl ARGS` (quiet, verbose trace on stderr, no proxy, no config file), writing the
+/// heads and the body to files of its own in `dir`. No answer may hold [`SECRET`].
+fn curl(dir: &Path, args: &[&str]) -> Reply {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let heads = dir.join(format!("curl-{n}.heads"));
+    let body = dir.join(format!("curl-{n}.body"));
+    let output = Command::new("curl")
+        .args(["-q", "-sS", "-v", "--noproxy", "*", "--max-time", "60", "-D"])
+        .arg(&heads)
+        .arg("-o")
+        .arg(&body)
+        .args(args)
+        .output()
+        .expect("curl runs (scripts/test.sh installs it)");
+    let trace = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "curl {args:?} failed: {}\n{trace}", output.status);
+    let heads = fs::read_to_string(&heads).unwrap_or_default();
+    let body = fs::read(&body).unwrap_or_default();
+    let reply = Reply::new(&heads, body, trace);
+    assert!(!String::from_utf8_lossy(&reply.body).contains("LAPUTA-SECRET"), "curl {args:?} got the secret");
+    reply
 }
 
 /// One curl run: the last response's status and head, the body, the verbose trace.
@@ -502,6 +509,49 @@ fn python_slowloris_is_cut_off(driver: Driver) {
 fn python_websocket_after_plain_requests(driver: Driver) {
     let server = TestServer::start(driver, "websocket", small_body_limits());
     server.python(&["websocket_after_http", "websocket_pipelined"]);
+}
+
+/// The `chat` example on each of its runtimes: its page from its document root
+/// (`examples/chat/`), byte for byte, and nothing beside it (`examples/Cargo.toml`, its own
+/// source); the refused requests; a WebSocket echo at `/echo`.
+#[test]
+fn chat_example_serves_its_page_and_nothing_else() {
+    let page = workspace_root().join("examples").join("chat");
+    let chat = example_bin("chat");
+    for runtime in ["tokio", "smol", "async-std", "blocking"] {
+        let dir = out_dir(&format!("http-conformance-chat-{runtime}"));
+        let addr = free_port();
+        let mut child = ChildGuard::spawn(
+            Command::new(&chat).args(["--addr", &addr.to_string(), "--runtime", runtime]),
+            &dir.join("chat.log"),
+        );
+        child.wait_for_output(&format!("chat: open http://{addr}/"), WAIT);
+        for (path, file) in [("/", "index.html"), ("/chat.js", "chat.js"), ("/chat.css", "chat.css")] {
+            let reply = curl(&dir, &[&format!("http://{addr}{path}")]);
+            assert_eq!(reply.status, 200, "{runtime} {path}");
+            assert_eq!(reply.body, fs::read(page.join(file)).unwrap(), "{runtime} {path}");
+        }
+        let js = curl(&dir, &["-I", &format!("http://{addr}/chat.js")]);
+        assert_eq!(js.header("content-type"), Some("text/javascript; charset=utf-8"), "{runtime}");
+        for target in [
+            "/../Cargo.toml",
+            "/../src/bin/chat.rs",
+            "/%2e%2e/Cargo.toml",
+            "/..%2fCargo.toml",
+            "/chat/../../Cargo.toml",
+        ] {
+            let reply = curl(&dir, &["--path-as-is", &format!("http://{addr}{target}")]);
+            assert_eq!(reply.status, 404, "{runtime} {target}");
+            assert!(!String::from_utf8_lossy(&reply.body).contains("[package]"), "{runtime} {target}");
+        }
+        let log = dir.join("python.log");
+        let mut python = ChildGuard::spawn(
+            python_script("http_check.py").arg(addr.to_string()).arg(&page).args(["refused", "websocket_echo"]),
+            &log,
+        );
+        python.expect_success(WAIT);
+        assert!(python.output().contains("ok: refused\nok: websocket_echo\n"), "{runtime}: {}", python.output());
+    }
 }
 
 /// Each check above as a test on each driver: `on_tokio::NAME` and `on_threads::NAME`.
