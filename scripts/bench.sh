@@ -10,7 +10,7 @@
 # and prints the tables. Raw results go to $OUT (default target/bench/results-<date>.txt);
 # `target/release/bench-run table --from FILE` prints the tables of a raw file again.
 #
-# Usage: scripts/bench.sh [quick|full|broadcast]    (default: full; quick is a smoke run of a few minutes)
+# Usage: scripts/bench.sh [quick|full|broadcast|tls]    (default: full; quick is a smoke run of a few minutes)
 # Environment: SERVERS, CONNS, SIZES, MODES, REPS, WARMUP, DURATION, IDLE, OUT override the matrix.
 # DEFLATE=1 runs the permessage-deflate column instead: the servers that support it (every laputa
 # one and yawc) and the load generator with --deflate (compressed JSON-like text messages), sizes
@@ -21,10 +21,41 @@
 # permessage-deflate (no server context takeover), then idle memory per session of the broadcast
 # servers (about 10 min on 2 cores). Environment: SUBS, SIZES, WINDOWS, REPS, WARMUP, DURATION,
 # IDLE, OUT; BROADCAST_SERVERS and BROADCAST_DEFLATE_SERVERS override the servers.
+#
+# `tls` runs the wss echo column instead (issue 19; BENCHMARKS.md, "wss echo"): laputa::tokio over
+# laputa::tls::TlsAcceptor against tokio-tungstenite over tokio-rustls (rustls and ring for both,
+# and for the load generator), 1 KiB and 64 KiB at 1, 10 and 100 connections, closed loop and
+# pipelined, with a certificate made at run time; then allocations per message (about 8 min on
+# 2 cores). Environment: TLS_SERVERS, CONNS, SIZES, MODES, REPS, WARMUP, DURATION, OUT.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PROFILE=${1:-full}
+if [[ $PROFILE == tls ]]; then
+    if [[ $(nproc) -lt 2 ]]; then
+        echo "needs 2 CPUs (server and load generator each pinned to one)" >&2
+        exit 1
+    fi
+    : "${TLS_SERVERS:=laputa-tls,tungstenite-tls}" "${CONNS:=1,10,100}" "${SIZES:=1024,65536}"
+    : "${MODES:=closed,pipelined}" "${REPS:=3}" "${WARMUP:=0.5}" "${DURATION:=2}"
+    OUT=${OUT:-target/bench/results-$(date +%Y%m%d-%H%M%S)-tls.txt}
+    ALLOC_OUT="${OUT%.txt}-allocs.txt"
+    mkdir -p "$(dirname "$OUT")"
+    cargo build --release -p laputa-bench
+    RUN=target/release/bench-run
+    echo "== machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT.log"
+    "$RUN" echo --tls --servers "$TLS_SERVERS" --out "$OUT" --server-cpu 0 --client-cpu 1 --conns "$CONNS" \
+        --sizes "$SIZES" --modes "$MODES" --reps "$REPS" --warmup "$WARMUP" --duration "$DURATION" 2>>"$OUT.log" >/dev/null
+    "$RUN" echo --tls --servers "$TLS_SERVERS" --out "$ALLOC_OUT" --count-allocs --conns 10 --sizes "$SIZES" \
+        --modes "$MODES" --reps 1 --warmup 0.3 --duration 1 2>>"$OUT.log" >/dev/null
+    "$RUN" table --from "$OUT"
+    echo
+    echo "## Allocations per echoed message (counting allocator on, 10 connections; its timings are not the figures above)"
+    "$RUN" table --from "$ALLOC_OUT"
+    echo
+    echo "raw results: $OUT and $ALLOC_OUT; log: $OUT.log"
+    exit 0
+fi
 if [[ $PROFILE == broadcast ]]; then
     if [[ $(nproc) -lt 2 ]]; then
         echo "needs 2 CPUs (server and load generator each pinned to one)" >&2

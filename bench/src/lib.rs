@@ -14,6 +14,9 @@
 //! - `broadcast-laputa` (`laputa::server`, `Sessions::broadcast`), `broadcast-tungstenite` and
 //!   `broadcast-yawc` (`tokio::sync::broadcast`, one task per connection): the broadcast servers
 //!   (subscribers on `/sub`, a publisher on `/pub`), run by `loadgen broadcast`.
+//! - `echo-laputa-tls` (laputa::tokio over `laputa::tls::TlsAcceptor`) and `echo-tungstenite-tls`
+//!   (tokio-tungstenite over tokio-rustls): the wss echo servers, started with `--tls-cert FILE
+//!   --tls-key FILE` (a certificate the runner makes with [`write_tls_files`]).
 //! - `core-speed`: masking and UTF-8 validation throughput of the core.
 //! - `bench-run`: the runner that alternates servers and prints the tables.
 
@@ -290,6 +293,72 @@ impl ServerOptions {
     }
 }
 
+// --- TLS (the wss echo column) -----------------------------------------------------------------
+
+/// The PEM files of the wss echo column: a CA that the load generator trusts, and the servers'
+/// certificate chain (for `localhost` and `127.0.0.1`, issued by the CA) and key.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// The CA's certificate (`loadgen --tls FILE`).
+    pub ca: std::path::PathBuf,
+    /// The server's certificate, then the CA's (`--tls-cert FILE`).
+    pub chain: std::path::PathBuf,
+    /// The server's private key, PKCS#8 (`--tls-key FILE`).
+    pub key: std::path::PathBuf,
+}
+
+/// Makes a CA and a server certificate issued by it (ECDSA P-256 keys, rcgen's default) and
+/// writes them into `dir` (created if missing): the same certificate for every server of a run.
+pub fn write_tls_files(dir: &std::path::Path) -> io::Result<TlsFiles> {
+    let bad = |e: rcgen::Error| io::Error::other(format!("rcgen: {e}"));
+    let ca_key = rcgen::KeyPair::generate().map_err(bad)?;
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(bad)?;
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "laputa bench CA");
+    let ca_cert = ca_params.self_signed(&ca_key).map_err(bad)?;
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let key = rcgen::KeyPair::generate().map_err(bad)?;
+    let params = rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).map_err(bad)?;
+    let cert = params.signed_by(&key, &issuer).map_err(bad)?;
+    std::fs::create_dir_all(dir)?;
+    let files = TlsFiles { ca: dir.join("ca.pem"), chain: dir.join("chain.pem"), key: dir.join("key.pem") };
+    std::fs::write(&files.ca, ca_cert.pem())?;
+    std::fs::write(&files.chain, cert.pem() + &ca_cert.pem())?;
+    std::fs::write(&files.key, key.serialize_pem())?;
+    Ok(files)
+}
+
+impl ServerOptions {
+    /// The PEM files of `--tls-cert` and `--tls-key`, which a wss server needs.
+    pub fn tls_files(&self) -> (String, String) {
+        match (self.args.value("tls-cert"), self.args.value("tls-key")) {
+            (Some(cert), Some(key)) => (cert.to_owned(), key.to_owned()),
+            _ => fail("a wss server needs --tls-cert FILE and --tls-key FILE"),
+        }
+    }
+
+    /// The rustls server configuration of `--tls-cert` and `--tls-key` for the peers, built as
+    /// `laputa::tls::TlsAcceptor` builds its own: the ring provider, rustls' safe default
+    /// protocol versions (TLS 1.3 is what the load generator gets), no client certificates,
+    /// ALPN `http/1.1`, every other setting rustls' default.
+    pub fn rustls_server_config(&self) -> std::sync::Arc<rustls::ServerConfig> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let (cert, key) = self.tls_files();
+        let chain = CertificateDer::pem_file_iter(&cert)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .unwrap_or_else(|e| fail(format!("{cert}: {e}")));
+        let key = PrivateKeyDer::from_pem_file(&key).unwrap_or_else(|e| fail(format!("{key}: {e}")));
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .and_then(|builder| builder.with_no_client_auth().with_single_cert(chain, key))
+            .unwrap_or_else(|e| fail(e));
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        std::sync::Arc::new(config)
+    }
+}
+
 /// A tokio runtime of the flavour every tokio server here uses: current-thread (the server is
 /// pinned to one core), with I/O and timers.
 pub fn tokio_runtime() -> tokio::runtime::Runtime {
@@ -367,5 +436,60 @@ impl Phase {
             Phase::Open(connection) => connection.handle_timeout(now),
             Phase::Done => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConnection};
+    use std::sync::Arc;
+
+    /// A TLS handshake in memory between a client trusting `ca` for `name` and `server`;
+    /// the client's error if it refuses.
+    fn handshake(ca: &std::path::Path, name: &str, server: Arc<rustls::ServerConfig>) -> Result<(), rustls::Error> {
+        let mut roots = RootCertStore::empty();
+        roots.add(CertificateDer::from_pem_file(ca).expect("the CA's PEM")).expect("a root");
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let mut client = ClientConnection::new(Arc::new(config), name.to_owned().try_into().expect("a name"))?;
+        let mut server = ServerConnection::new(server)?;
+        for _ in 0..10 {
+            let mut wire = Vec::new();
+            client.write_tls(&mut wire).expect("to memory");
+            server.read_tls(&mut &wire[..]).expect("from memory");
+            server.process_new_packets()?;
+            wire.clear();
+            server.write_tls(&mut wire).expect("to memory");
+            client.read_tls(&mut &wire[..]).expect("from memory");
+            client.process_new_packets()?;
+            if !client.is_handshaking() && !server.is_handshaking() {
+                return Ok(());
+            }
+        }
+        panic!("the handshake did not complete");
+    }
+
+    #[test]
+    fn tls_files_make_a_server_the_load_generator_trusts() {
+        let dir = std::env::temp_dir().join(format!("laputa-bench-tls-test-{}", std::process::id()));
+        let files = write_tls_files(&dir).expect("the files");
+        let file = |path: &std::path::Path| path.to_str().expect("a UTF-8 path").to_owned();
+        let args = ["--tls-cert".to_owned(), file(&files.chain), "--tls-key".to_owned(), file(&files.key)];
+        let options = ServerOptions { addr: String::new(), deflate: false, args: Args::parse_from(args, &[]) };
+        // What the peer's server presents, and laputa's acceptor from the same files.
+        let peer = options.rustls_server_config();
+        let laputa = laputa::tls::TlsAcceptor::from_pem_files(&files.chain, &files.key).expect("laputa's acceptor");
+        assert_eq!(peer.alpn_protocols, laputa.config().alpn_protocols);
+        assert_eq!(handshake(&files.ca, "localhost", peer.clone()), Ok(()));
+        assert_eq!(handshake(&files.ca, "localhost", laputa.config().clone()), Ok(()));
+        // Another name is refused: the certificate is for localhost only.
+        assert!(matches!(handshake(&files.ca, "example.com", peer), Err(rustls::Error::InvalidCertificate(_))));
+        std::fs::remove_dir_all(&dir).expect("the temporary directory");
     }
 }

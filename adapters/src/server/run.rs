@@ -196,20 +196,33 @@ async fn accept_loop<R: ServerRuntime>(listener: R::TcpListener, shared: Arc<Sha
 
 async fn serve_tcp<R: ServerRuntime>(stream: R::TcpStream, remote_addr: SocketAddr, shared: &Arc<Shared>) {
     let local_addr = R::stream_local_addr(&stream).unwrap_or(shared.local_addr);
-    let mut peer = Peer::plain(remote_addr, local_addr);
+    let peer = Peer::plain(remote_addr, local_addr);
     #[cfg(feature = "rustls")]
     if let Some(acceptor) = &shared.tls {
-        let deadline = Instant::now().checked_add(shared.handshake.handshake_timeout);
-        let tls = match R::tls_accept(acceptor, stream, deadline).await {
-            Ok(tls) => tls,
-            Err(error) => return tracing::debug!(%error, remote = %remote_addr, "TLS handshake failed"),
-        };
-        peer.secure = true;
-        peer.certificates = R::tls_parts(&tls).1;
-        let prepare = |stream: &R::TlsServerStream, service: &Service| nodelay::<R>(R::tls_parts(stream).0, service);
-        return serve_stream::<R::TlsServerStream, R>(tls, peer, shared, prepare).await;
+        // Boxed: the task of a plain connection keeps no room for a TLS stream.
+        return Box::pin(serve_tls::<R>(stream, peer, acceptor, shared)).await;
     }
     serve_stream::<R::TcpStream, R>(stream, peer, shared, nodelay::<R>).await;
+}
+
+/// A `wss://` (and `https://`) connection: the TLS handshake within the handshake timeout,
+/// then the connection as over TCP.
+#[cfg(feature = "rustls")]
+async fn serve_tls<R: ServerRuntime>(
+    stream: R::TcpStream,
+    mut peer: Peer,
+    acceptor: &crate::tls::TlsAcceptor,
+    shared: &Arc<Shared>,
+) {
+    let deadline = Instant::now().checked_add(shared.handshake.handshake_timeout);
+    let tls = match R::tls_accept(acceptor, stream, deadline).await {
+        Ok(tls) => tls,
+        Err(error) => return tracing::debug!(%error, remote = %peer.remote_addr, "TLS handshake failed"),
+    };
+    peer.secure = true;
+    peer.certificates = R::tls_parts(&tls).1;
+    let prepare = |stream: &R::TlsServerStream, service: &Service| nodelay::<R>(R::tls_parts(stream).0, service);
+    serve_stream::<R::TlsServerStream, R>(tls, peer, shared, prepare).await;
 }
 
 /// The service's `TCP_NODELAY` (the runtime's accept turned it on).

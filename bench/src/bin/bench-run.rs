@@ -14,7 +14,7 @@
 //!                     [--root DIR]          (plain HTTP under wrk, issue 20; http_bench.rs)
 //! bench-run table     --from FILE          (re-prints the tables of a raw results file)
 //! common: [--server-cpu 0] [--client-cpu 1] [--bin DIR] (default: this program's directory)
-//!         [--deflate]
+//!         [--deflate] [--tls]
 //! ```
 //!
 //! `--deflate` runs every server with permessage-deflate (`echo-NAME --deflate`) and the load
@@ -28,10 +28,17 @@
 //! `laputa,laputa-per-session,yawc`. `memory --broadcast` measures idle sessions of the
 //! `broadcast-NAME` servers (subscribers on `/sub`) instead of the echo servers.
 //!
+//! `--tls` (`echo`, `memory`, `handshake`; the wss echo column of issue 19) runs the wss servers,
+//! `laputa-tls` and `tungstenite-tls` by default (any server named `NAME-tls`, `echo-NAME-tls`;
+//! a `--servers` list of such names alone turns it on): before the first server it makes a CA
+//! and a certificate for `localhost` with rcgen in a temporary directory, starts every server
+//! with `--tls-cert FILE --tls-key FILE` and the load generator with `--tls CA_FILE`, and tables
+//! the results apart (`tls=1` in the raw lines).
+//!
 //! Every measurement appends one raw line to `--out` (default `bench-results.txt`): the runner's
 //! keys (`kind`, `server`, `mode`) followed by the load generator's `result` line.
 
-use laputa_bench::{fail, rss_kib, threads, Args};
+use laputa_bench::{fail, rss_kib, threads, write_tls_files, Args, TlsFiles};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Write};
@@ -53,9 +60,12 @@ const DEFLATE_SERVERS: &str = "laputa,laputa-smol,laputa-async-std,laputa-core,y
 /// permessage-deflate laputa compressing per session (`Session::send` to each) as a reference.
 const BROADCAST_SERVERS: &str = "laputa,tungstenite";
 const BROADCAST_DEFLATE_SERVERS: &str = "laputa,laputa-per-session,yawc";
+/// The default servers of `--tls`: laputa::tokio over `laputa::tls::TlsAcceptor` against
+/// tokio-tungstenite over tokio-rustls.
+const TLS_SERVERS: &str = "laputa-tls,tungstenite-tls";
 
 fn main() {
-    let args = Args::parse(&["text", "count-allocs", "deflate", "broadcast"]);
+    let args = Args::parse(&["text", "count-allocs", "deflate", "broadcast", "tls"]);
     let runner = Runner::new(&args);
     match args.positional.first().map(String::as_str).unwrap_or("echo") {
         "echo" => runner.echo(&args),
@@ -80,7 +90,19 @@ struct Runner {
     out: String,
     /// Servers and load generator with permessage-deflate.
     deflate: bool,
+    /// `--tls`: the certificate files of every wss server of the run, and the directory to
+    /// remove at the end.
+    tls: Option<(TlsFiles, TempDir)>,
     port: std::cell::Cell<u16>,
+}
+
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// A running echo server.
@@ -107,8 +129,25 @@ impl Runner {
                 .unwrap_or_else(|| fail("cannot find the binaries' directory")),
         };
         let deflate = args.switch("deflate");
-        let default_servers = if deflate { DEFLATE_SERVERS } else { SERVERS };
-        let servers = args.value("servers").unwrap_or(default_servers).split(',').map(str::to_owned).collect();
+        // A list of wss servers alone means `--tls`.
+        let tls = args.switch("tls")
+            || args.value("servers").is_some_and(|list| list.split(',').all(|name| name.ends_with("-tls")));
+        let default_servers = match (tls, deflate) {
+            (true, true) => fail("--tls and --deflate together are not measured"),
+            (true, false) => TLS_SERVERS,
+            (false, true) => DEFLATE_SERVERS,
+            (false, false) => SERVERS,
+        };
+        let servers: Vec<String> =
+            args.value("servers").unwrap_or(default_servers).split(',').map(str::to_owned).collect();
+        if let Some(name) = servers.iter().find(|name| name.ends_with("-tls") != tls) {
+            fail(format!("{name}: a wss server (NAME-tls) runs with --tls, and --tls runs only those"));
+        }
+        let tls = tls.then(|| {
+            let dir = std::env::temp_dir().join(format!("laputa-bench-tls-{}", std::process::id()));
+            let files = write_tls_files(&dir).unwrap_or_else(|e| fail(format!("{}: {e}", dir.display())));
+            (files, TempDir(dir))
+        });
         Self {
             bin,
             servers,
@@ -116,6 +155,7 @@ impl Runner {
             client_cpu: args.value("client-cpu").unwrap_or("1").to_owned(),
             out: args.value("out").unwrap_or("bench-results.txt").to_owned(),
             deflate,
+            tls,
             port: std::cell::Cell::new(9200),
         }
     }
@@ -155,6 +195,9 @@ impl Runner {
         if self.deflate {
             command.arg("--deflate");
         }
+        if let Some((files, _)) = &self.tls {
+            command.arg("--tls-cert").arg(&files.chain).arg("--tls-key").arg(&files.key);
+        }
         let child = command.stdin(Stdio::null()).spawn().unwrap_or_else(|e| fail(format!("{name}: {e}")));
         let server = Server { child, addr, stats };
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -175,16 +218,19 @@ impl Runner {
         if self.deflate {
             command.arg("--deflate");
         }
+        if let Some((files, _)) = &self.tls {
+            command.arg("--tls").arg(&files.ca);
+        }
         command
     }
 
     /// ` deflate=1` for the raw lines of a deflate run (the load generator's `run` result says
     /// so itself).
     fn deflate_key(&self) -> &'static str {
-        if self.deflate {
-            " deflate=1"
-        } else {
-            ""
+        match (self.deflate, self.tls.is_some()) {
+            (true, _) => " deflate=1",
+            (false, true) => " tls=1",
+            (false, false) => "",
         }
     }
 
@@ -256,8 +302,12 @@ impl Runner {
                             }
                             let result = self.run_loadgen(command);
                             drop(server);
-                            let line =
-                                format!("kind=echo server={name} mode={mode} rep={rep} {result} load1={}", load1());
+                            // The load generator's result says `tls=1` itself; its error does not.
+                            let tls = if self.tls.is_some() && !result.contains("tls=1") { " tls=1" } else { "" };
+                            let line = format!(
+                                "kind=echo server={name} mode={mode} rep={rep} {result}{tls} load1={}",
+                                load1()
+                            );
                             eprintln!("[{:>5.0}s] {line}", started.elapsed().as_secs_f64());
                             self.record(&line);
                             records.extend(Record::parse(&line));
@@ -274,6 +324,9 @@ impl Runner {
         let reps: usize = args.get("reps", 1);
         // Idle sessions of the broadcast servers (subscribers on /sub) instead of echo connections.
         let broadcast = args.switch("broadcast");
+        if broadcast && self.tls.is_some() {
+            fail("the broadcast servers have no wss form");
+        }
         let servers = if broadcast { self.servers_or(args, BROADCAST_SERVERS) } else { self.servers.clone() };
         let (broadcast_key, path) = if broadcast { (" broadcast=1", "/sub") } else { ("", "/") };
         let mut records = Vec::new();
@@ -327,6 +380,9 @@ impl Runner {
     }
 
     fn broadcast(&self, args: &Args) {
+        if self.tls.is_some() {
+            fail("the broadcast benchmark has no wss form");
+        }
         let list = |name: &str, default: &str| -> Vec<usize> {
             args.value(name)
                 .unwrap_or(default)
@@ -421,6 +477,10 @@ impl Record {
         self.get("deflate") == "1"
     }
 
+    fn tls(&self) -> bool {
+        self.get("tls") == "1"
+    }
+
     /// The server's name in the idle-memory and handshake table: with ` broadcast` for the
     /// broadcast servers and ` deflate` for a deflate run, so that each kind of run of one
     /// server keeps its own rows.
@@ -431,6 +491,9 @@ impl Record {
         }
         if self.deflate() {
             label += " deflate";
+        }
+        if self.tls() {
+            label += " tls";
         }
         label
     }
@@ -496,9 +559,13 @@ fn fmt_rate(v: Option<f64>) -> String {
 /// The markdown tables for the records given.
 fn tables(records: &[Record]) -> String {
     let mut out = String::new();
-    let echo: Vec<&Record> = records.iter().filter(|r| r.get("kind") == "echo" && !r.deflate()).collect();
+    let echo: Vec<&Record> = records.iter().filter(|r| r.get("kind") == "echo" && !r.deflate() && !r.tls()).collect();
     if !echo.is_empty() {
         echo_tables(&echo, "", &mut out);
+    }
+    let echo: Vec<&Record> = records.iter().filter(|r| r.get("kind") == "echo" && r.tls()).collect();
+    if !echo.is_empty() {
+        echo_tables(&echo, " over TLS (wss)", &mut out);
     }
     let echo: Vec<&Record> = records.iter().filter(|r| r.get("kind") == "echo" && r.deflate()).collect();
     if !echo.is_empty() {

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! loadgen run --addr A --conns N --size BYTES [--window W] [--warmup S] [--duration S] [--text]
-//!             [--deflate] [--server-pid PID] [--alloc-stats HOST:PORT]
+//!             [--deflate] [--tls CA_PEM] [--server-pid PID] [--alloc-stats HOST:PORT]
 //! loadgen idle --addr A --conns N [--concurrency C] [--deflate]   (prints `ready ...`, holds until stdin closes)
 //! loadgen handshake --addr A [--concurrency C] [--duration S] [--deflate] [--server-pid PID]
 //! ```
@@ -25,6 +25,15 @@
 //! after each message only when the server answered `server_no_context_takeover`), and their
 //! decompressed length is checked. The result line then also gives the compressed size of the
 //! messages sent and the mean compressed size of the echoes on the wire.
+//!
+//! `--tls CA_PEM` (`run`, `idle`, `handshake`; the wss echo column of issue 19): every
+//! connection speaks TLS (rustls with ring, TLS 1.3, ALPN `http/1.1`) to a server named
+//! `localhost` whose certificate the CA of the PEM file issued. One `rustls::ClientConnection`
+//! per connection inside the same mio loop (`read_tls`, `process_new_packets`, `reader`;
+//! `writer`, `write_tls`); frames, masking, windows and figures are the same as over plain TCP,
+//! and the result line says `tls=1`. Reads of records are rustls' (at most about 16 KiB a read
+//! system call); each batch of frames the plain client writes with one call is encrypted into
+//! records of at most 16 KiB and written with `write_tls` (vectored).
 //!
 //! `idle`: opens N connections (C handshakes in flight at a time), prints `ready
 //! handshakes_per_s=X`, and keeps them open and silent until its standard input closes.
@@ -81,9 +90,13 @@ use laputa_bench::{
 };
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, ClientConnection, RootCertStore};
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The example key of RFC 6455 section 1.3 and its accept value: the handshake is fixed.
@@ -105,6 +118,9 @@ fn main() {
     let args = Args::parse(&["text", "deflate"]);
     let mode = args.positional.first().map(String::as_str).unwrap_or("run");
     let addr: SocketAddr = args.get("addr", "127.0.0.1:9001".parse().unwrap_or_else(|e| fail(e)));
+    if args.value("tls").is_some() && !matches!(mode, "run" | "idle" | "handshake") {
+        fail(format!("--tls is for run, idle and handshake, not {mode}"));
+    }
     match mode {
         "run" => run(&args, addr),
         "idle" => idle(&args, addr),
@@ -387,8 +403,102 @@ enum Phase {
     Open,
 }
 
+/// A connection's byte stream: the socket, or TLS over it (`--tls`). Its `read` and `write`
+/// behave as a non-blocking socket's do (`WouldBlock` only once the socket itself would block,
+/// as the edge-triggered loop needs), with application bytes in and out.
+struct Stream {
+    tcp: TcpStream,
+    /// `--tls`: rustls' client side, driven with `read_tls`/`process_new_packets`/`reader` and
+    /// `writer`/`write_tls` on the socket.
+    tls: Option<Box<ClientConnection>>,
+}
+
+impl Stream {
+    /// Reads received application bytes: 0 at the end of the stream.
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(tls) = self.tls.as_deref_mut() else { return self.tcp.read(buf) };
+        loop {
+            match tls.reader().read(buf) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
+                Err(e) => return Err(e),
+            }
+            // Nothing decrypted is waiting: one read of records from the socket.
+            if tls.read_tls(&mut self.tcp)? == 0 {
+                return Ok(0);
+            }
+            tls.process_new_packets().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            // The handshake's answers (and any alert) go out at once; a full socket keeps them
+            // for the next writable event.
+            match flush_tls(tls, &mut self.tcp) {
+                Err(e) if e.kind() != io::ErrorKind::WouldBlock => return Err(e),
+                _ => {}
+            }
+        }
+    }
+
+    /// Writes application bytes: with TLS, what rustls takes (it encrypts at once and holds the
+    /// records until the socket takes them; `WouldBlock` while records of earlier writes wait).
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let Some(tls) = self.tls.as_deref_mut() else { return self.tcp.write(buf) };
+        flush_tls(tls, &mut self.tcp)?;
+        let n = tls.writer().write(buf)?;
+        match flush_tls(tls, &mut self.tcp) {
+            Err(e) if e.kind() != io::ErrorKind::WouldBlock => return Err(e),
+            _ => {}
+        }
+        if n == 0 && !buf.is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(n)
+    }
+
+    /// Writes the TLS records waiting for the socket (`Ok` when none are left or the socket
+    /// is full; nothing to do without TLS).
+    fn flush(&mut self) -> io::Result<()> {
+        match self.tls.as_deref_mut().map(|tls| flush_tls(tls, &mut self.tcp)) {
+            Some(Err(e)) if e.kind() != io::ErrorKind::WouldBlock => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Writes rustls' records to the socket until none are left (`WouldBlock` when the socket is
+/// full first).
+fn flush_tls(tls: &mut ClientConnection, tcp: &mut TcpStream) -> io::Result<()> {
+    while tls.wants_write() {
+        match tls.write_tls(tcp) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// The TLS client configuration of `--tls CA_PEM`: rustls with ring (as laputa's), rustls' safe
+/// default versions (TLS 1.3 with these servers), trusting only the CA of the PEM file, ALPN
+/// `http/1.1` (as browsers offer for a WebSocket), no client certificate.
+fn tls_config(ca_pem: &str) -> Arc<ClientConfig> {
+    let mut roots = RootCertStore::empty();
+    let certs = CertificateDer::pem_file_iter(ca_pem).unwrap_or_else(|e| fail(format!("{ca_pem}: {e}")));
+    for cert in certs {
+        roots.add(cert.unwrap_or_else(|e| fail(format!("{ca_pem}: {e}")))).unwrap_or_else(|e| fail(e));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap_or_else(|e| fail(e))
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(config)
+}
+
 struct Conn {
-    stream: TcpStream,
+    stream: Stream,
     phase: Phase,
     /// Frames queued and not yet fully written; `off` bytes of the first are out.
     queued: usize,
@@ -419,6 +529,8 @@ struct Client {
     /// The smallest `client_max_window_bits` any server response asked for (15 if none did):
     /// the window our pre-compressed messages may use.
     client_window_bits: u8,
+    /// `--tls`: every connection speaks TLS to a server named `localhost`.
+    tls: Option<Arc<ClientConfig>>,
 }
 
 impl Client {
@@ -442,18 +554,26 @@ impl Client {
             conns: Vec::new(),
             deflate: offer.is_some(),
             client_window_bits: MAX_WINDOW_BITS,
+            tls: None,
         }
     }
 
     /// Starts a connection in slot `slot` (growing the table as needed).
     fn connect(&mut self, slot: usize) -> io::Result<()> {
-        let mut stream = TcpStream::connect(self.addr)?;
-        self.poll.registry().register(&mut stream, Token(slot), Interest::READABLE | Interest::WRITABLE)?;
+        let mut tcp = TcpStream::connect(self.addr)?;
+        self.poll.registry().register(&mut tcp, Token(slot), Interest::READABLE | Interest::WRITABLE)?;
+        let tls = match &self.tls {
+            Some(config) => {
+                let name = ServerName::try_from("localhost").map_err(io::Error::other)?;
+                Some(Box::new(ClientConnection::new(Arc::clone(config), name).map_err(io::Error::other)?))
+            }
+            None => None,
+        };
         if self.conns.len() <= slot {
             self.conns.resize_with(slot + 1, || None);
         }
         self.conns[slot] = Some(Conn {
-            stream,
+            stream: Stream { tcp, tls },
             phase: Phase::Connecting,
             queued: 0,
             off: 0,
@@ -471,15 +591,15 @@ impl Client {
         loop {
             match &mut conn.phase {
                 Phase::Connecting => {
-                    if let Some(e) = conn.stream.take_error()? {
+                    if let Some(e) = conn.stream.tcp.take_error()? {
                         return Err(e);
                     }
-                    match conn.stream.peer_addr() {
+                    match conn.stream.tcp.peer_addr() {
                         Ok(_) => {}
                         Err(e) if e.kind() == io::ErrorKind::NotConnected => return Ok(Progress::Pending),
                         Err(e) => return Err(e),
                     }
-                    conn.stream.set_nodelay(true)?;
+                    conn.stream.tcp.set_nodelay(true)?;
                     conn.phase = Phase::Handshake { sent: 0, head: Vec::with_capacity(256) };
                 }
                 Phase::Handshake { sent, head } => {
@@ -534,8 +654,8 @@ impl Client {
     /// Drops a connection with a reset, leaving no TIME_WAIT behind.
     fn reset(&mut self, slot: usize) {
         if let Some(mut conn) = self.conns.get_mut(slot).and_then(Option::take) {
-            let _ = socket2::SockRef::from(&conn.stream).set_linger(Some(Duration::ZERO));
-            let _ = self.poll.registry().deregister(&mut conn.stream);
+            let _ = socket2::SockRef::from(&conn.stream.tcp).set_linger(Some(Duration::ZERO));
+            let _ = self.poll.registry().deregister(&mut conn.stream.tcp);
         }
     }
 
@@ -639,7 +759,9 @@ fn run(args: &Args, addr: SocketAddr) {
     let alloc_stats = args.value("alloc-stats");
     let deflate = args.switch("deflate");
 
+    let tls = args.value("tls").is_some();
     let mut client = Client::new(addr, deflate);
+    client.tls = args.value("tls").map(tls_config);
     client.open(conns, args.get("concurrency", 64));
 
     // Encoded once the handshakes are done: a server may have limited our deflate window.
@@ -764,6 +886,9 @@ fn run(args: &Args, addr: SocketAddr) {
         hist.value_at_quantile(0.99) as f64 / 1e3,
         (me1 - me0) as f64 / hz / elapsed * 100.0,
     );
+    if tls {
+        line += " tls=1";
+    }
     if deflate {
         line += &format!(
             " deflate=1 sent_wire_bytes_per_msg={sent_wire:.1} echo_wire_bytes_per_msg={:.1}",
@@ -826,6 +951,7 @@ impl Frames {
 
     /// Writes a connection's queued frames until the socket would block.
     fn flush(&self, conn: &mut Conn) -> io::Result<()> {
+        conn.stream.flush()?;
         while conn.queued > 0 {
             let from = self.starts[conn.next] + conn.off;
             let to = self.starts[conn.next + conn.queued.min(self.batch)];
@@ -877,13 +1003,13 @@ fn broadcast(args: &Args, addr: SocketAddr) {
         let mut opener = Client::for_path(addr, "/pub", None);
         opener.open(1, 1);
         let mut conn = opener.conns[0].take().unwrap_or_else(|| fail("no publisher connection"));
-        opener.poll.registry().deregister(&mut conn.stream).unwrap_or_else(|e| fail(e));
+        opener.poll.registry().deregister(&mut conn.stream.tcp).unwrap_or_else(|e| fail(e));
         client
             .poll
             .registry()
-            .register(&mut conn.stream, publisher_token, Interest::READABLE | Interest::WRITABLE)
+            .register(&mut conn.stream.tcp, publisher_token, Interest::READABLE | Interest::WRITABLE)
             .unwrap_or_else(|e| fail(e));
-        conn.stream
+        conn.stream.tcp
     };
     let count = ((128 << 10) / size.max(1)).clamp(1, 128);
     let frames: Vec<Vec<u8>> =
@@ -979,7 +1105,7 @@ fn broadcast(args: &Args, addr: SocketAddr) {
             let Some(conn) = client.conns[slot].as_mut() else { continue };
             let now = Instant::now();
             loop {
-                let n = match conn.stream.read(&mut scratch) {
+                let n = match conn.stream.tcp.read(&mut scratch) {
                     Ok(0) => fail(format!("subscriber {slot}: the server closed the connection")),
                     Ok(n) => n,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -1076,6 +1202,7 @@ fn idle(args: &Args, addr: SocketAddr) {
     let conns: usize = args.get("conns", 10_000);
     let path = args.value("path").unwrap_or("/");
     let mut client = Client::for_path(addr, path, args.switch("deflate").then_some(DEFLATE_OFFER));
+    client.tls = args.value("tls").map(tls_config);
     let took = client.open(conns, args.get("concurrency", 128));
     println!(
         "ready conns={conns} secs={:.3} handshakes_per_s={:.1}",
@@ -1094,6 +1221,7 @@ fn handshake(args: &Args, addr: SocketAddr) {
     let duration = Duration::from_secs_f64(args.get("duration", 3.0));
     let server_pid: Option<u32> = args.value("server-pid").map(|p| p.parse().unwrap_or_else(|e| fail(e)));
     let mut client = Client::new(addr, args.switch("deflate"));
+    client.tls = args.value("tls").map(tls_config);
     let mut events = Events::with_capacity(1024);
     let start = Instant::now();
     let cpu0 = server_pid.map(|p| cpu_ticks(p).unwrap_or_else(|e| fail(e)));
@@ -1443,7 +1571,7 @@ fn check(args: &Args, addr: SocketAddr) {
     let mut pending = conns;
     for (slot, echo) in echoes.iter_mut().enumerate() {
         let Some(conn) = client.conns[slot].as_mut() else { continue };
-        if let Err(e) = echo.flush(&mut conn.stream) {
+        if let Err(e) = echo.flush(&mut conn.stream.tcp) {
             errors.report(slot, e);
             failed[slot] = true;
             pending -= 1;
@@ -1466,7 +1594,7 @@ fn check(args: &Args, addr: SocketAddr) {
                 let Some(conn) = client.conns[slot].as_mut().filter(|_| !failed[slot]) else { continue };
                 echo.start_close();
                 pending += 1;
-                if let Err(e) = echo.flush(&mut conn.stream) {
+                if let Err(e) = echo.flush(&mut conn.stream.tcp) {
                     errors.report(slot, e);
                     failed[slot] = true;
                     pending -= 1;
@@ -1487,7 +1615,7 @@ fn check(args: &Args, addr: SocketAddr) {
             let Some(conn) = client.conns[slot].as_mut() else { continue };
             let echo = &mut echoes[slot];
             let was_done = if closing { echo.got_close && echo.eof } else { echo.echoed() };
-            let result = echo.read(&mut conn.stream, &mut scratch).and_then(|()| echo.flush(&mut conn.stream));
+            let result = echo.read(&mut conn.stream.tcp, &mut scratch).and_then(|()| echo.flush(&mut conn.stream.tcp));
             let result = result.and_then(|()| match (closing, echo.eof) {
                 (false, true) => Err("the server closed the connection".to_owned()),
                 (true, true) if !echo.got_close => Err("EOF before the server's close frame".to_owned()),
@@ -1507,7 +1635,7 @@ fn check(args: &Args, addr: SocketAddr) {
                     pending -= 1;
                     // Our FIN after the server's: the server holds no TIME_WAIT for us.
                     if let Some(mut conn) = client.conns[slot].take() {
-                        let _ = client.poll.registry().deregister(&mut conn.stream);
+                        let _ = client.poll.registry().deregister(&mut conn.stream.tcp);
                     }
                 }
                 Ok(()) if !closing && echo.echoed() => pending -= 1,
@@ -1601,9 +1729,9 @@ fn churn(args: &Args, addr: SocketAddr) {
             let Some(conn) = client.conns[slot].as_mut() else { continue };
             // Some(true): ended as planned; Some(false): failed; None: still going.
             let outcome = match echoes[slot].as_mut() {
-                None if ending == Ending::ResetMidHandshake => match conn.stream.peer_addr() {
+                None if ending == Ending::ResetMidHandshake => match conn.stream.tcp.peer_addr() {
                     Ok(_) => {
-                        let _ = conn.stream.write(&client.request[..client.request.len() / 2]);
+                        let _ = conn.stream.tcp.write(&client.request[..client.request.len() / 2]);
                         client.reset(slot);
                         Some(Ok(()))
                     }
@@ -1614,7 +1742,7 @@ fn churn(args: &Args, addr: SocketAddr) {
                     Ok(Progress::Pending) => None,
                     Ok(Progress::Opened) => {
                         let mut echo = Echo::new(ids[slot], messages, window);
-                        let stream = &mut client.conns[slot].as_mut().map(|c| &mut c.stream);
+                        let stream = &mut client.conns[slot].as_mut().map(|c| &mut c.stream.tcp);
                         match stream.as_mut().map(|s| echo.flush(s)) {
                             Some(Err(e)) => Some(Err(e)),
                             _ => {
@@ -1627,7 +1755,7 @@ fn churn(args: &Args, addr: SocketAddr) {
                 },
                 Some(echo) => {
                     let mut step = || -> Result<bool, String> {
-                        echo.read(&mut conn.stream, &mut scratch)?;
+                        echo.read(&mut conn.stream.tcp, &mut scratch)?;
                         if echo.eof && !echo.closing && !echo.ending {
                             return Err("the server closed the connection".into());
                         }
@@ -1635,21 +1763,21 @@ fn churn(args: &Args, addr: SocketAddr) {
                             match ending {
                                 Ending::Clean => echo.start_close(),
                                 Ending::Fin => {
-                                    echo.flush(&mut conn.stream)?;
-                                    conn.stream.shutdown(std::net::Shutdown::Write).map_err(|e| e.to_string())?;
+                                    echo.flush(&mut conn.stream.tcp)?;
+                                    conn.stream.tcp.shutdown(std::net::Shutdown::Write).map_err(|e| e.to_string())?;
                                     echo.ending = true;
                                 }
                                 Ending::Reset => return Ok(true),
                                 Ending::ResetMidFrame => {
                                     let frame = encode_frame(&[b'x'; 100], true, false);
-                                    echo.flush(&mut conn.stream)?;
-                                    let _ = conn.stream.write(&frame[..50]);
+                                    echo.flush(&mut conn.stream.tcp)?;
+                                    let _ = conn.stream.tcp.write(&frame[..50]);
                                     return Ok(true);
                                 }
                                 Ending::ResetMidHandshake => return Err("unreachable".into()),
                             }
                         }
-                        echo.flush(&mut conn.stream)?;
+                        echo.flush(&mut conn.stream.tcp)?;
                         if echo.eof && echo.closing && !echo.got_close {
                             return Err("EOF before the server's close frame".into());
                         }
@@ -1675,7 +1803,7 @@ fn churn(args: &Args, addr: SocketAddr) {
             }
             // Ends the connection: a FIN unless it was reset above.
             if let Some(mut conn) = client.conns[slot].take() {
-                let _ = client.poll.registry().deregister(&mut conn.stream);
+                let _ = client.poll.registry().deregister(&mut conn.stream.tcp);
             }
             echoes[slot] = None;
             active -= 1;
