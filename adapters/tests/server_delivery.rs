@@ -14,7 +14,7 @@ mod common;
 use common::{sleep, timeout, Harness};
 use laputa::core::server::Admission;
 use laputa::runtime;
-use laputa::server::{Behavior, Sent, Server, ServerRuntime, Service, Session};
+use laputa::server::{Behavior, Sent, Server, ServerRuntime, Service, Session, SlowConsumer};
 use laputa::{CloseCode, Config, IdleTimeout, Message};
 use std::future::Future;
 use std::io::{Read, Write};
@@ -164,6 +164,55 @@ mod scenarios {
         server.stop(CloseCode::GOING_AWAY, "").await;
     }
 
+    /// Fails until a completion dropped by the slow-consumer policy is told on the session's
+    /// driver, as `send_with` promises: it ran on the thread whose broadcast overflowed the
+    /// queue, inside the broadcast and its lock on the sessions (a completion that subscribed
+    /// or removed a service there deadlocked).
+    pub(super) async fn a_completion_dropped_by_the_policy_runs_on_the_driver<R: ServerRuntime>() {
+        let (tx, rx) = mpsc::channel::<Session>();
+        let service = Service::new(move || {
+            let tx = tx.clone();
+            move |session: &Session, _: Message| {
+                let _ = tx.send(session.clone());
+            }
+        })
+        .outbox_limit(1024)
+        .slow_consumer(SlowConsumer::Close(CloseCode::TRY_AGAIN_LATER));
+        let server = start::<R>("/slow", service).await;
+        let sessions = server.sessions("/slow").unwrap();
+        let url = format!("ws://{}/slow", server.local_addr());
+        let (mut ws, _) = runtime::connect::<R>(url.as_str()).await.unwrap();
+        ws.send("hand me the session").await.unwrap();
+        let mut session = None;
+        until::<R>(|| {
+            session = rx.try_recv().ok();
+            session.is_some()
+        })
+        .await;
+        let session = session.unwrap();
+        // As above: the client reads nothing, and the queue holds one message.
+        assert!(session.send(vec![0u8; 8 << 20]).is_queued());
+        until::<R>(|| session.buffered_amount() == 0).await;
+        let (done_tx, done_rx) = mpsc::channel();
+        let sent = session.send_with(vec![0u8; 1000], move |written| {
+            done_tx.send((written, std::thread::current().id())).unwrap();
+        });
+        assert!(sent.is_queued());
+        let delivery = sessions.broadcast(vec![0u8; 1000]);
+        assert_eq!(delivery.closing, 1, "the queue overflowed: the session is closed");
+        let mut done = None;
+        until::<R>(|| {
+            done = done_rx.try_recv().ok();
+            done.is_some()
+        })
+        .await;
+        let (written, thread) = done.unwrap();
+        assert!(!written, "discarded");
+        assert_ne!(thread, std::thread::current().id(), "told on the session's driver, not in the broadcast");
+        drop(ws);
+        server.stop(CloseCode::GOING_AWAY, "").await;
+    }
+
     /// Fails (the watchdog fires) until the session's queue refuses messages once its
     /// connection started closing on its own (here at the idle timeout): `is_open` said true,
     /// sending said `Queued`, and the completion said written, of a message the connection
@@ -292,6 +341,7 @@ on_every_runtime!(
     a_queue_past_the_high_water_mark_drains_on_its_own,
     waiting_senders_are_let_go_each_at_its_deadline,
     a_waiting_sender_hears_the_session_close,
+    a_completion_dropped_by_the_policy_runs_on_the_driver,
     nothing_is_taken_once_the_connection_closes,
     a_message_dropped_with_a_stalled_peer_is_not_written,
 );

@@ -150,14 +150,11 @@ impl Outbox {
                 SlowConsumer::Close(code) => {
                     self.counters.add_closed_slow();
                     tracing::debug!(%code, queued = state.bytes, "slow consumer: closing the session");
-                    let abandoned = Self::discard_data(&mut state);
+                    Self::discard_data(&mut state);
                     state.items.push_front(Outgoing::Close(code, "slow consumer".to_owned()));
                     let waiters = Self::close(&mut state);
                     Self::wake(&mut state);
                     drop(state);
-                    for done in abandoned {
-                        done(false);
-                    }
                     waiters.into_iter().for_each(|waiter| waiter.waker.wake());
                     Sent::Closing
                 }
@@ -340,23 +337,20 @@ impl Outbox {
         self.lock().ended
     }
 
-    /// Drops queued data, keeping pings (a slow session being closed); returns the completions
-    /// of what was dropped, to be told outside the lock.
-    fn discard_data(state: &mut State) -> Vec<Completion> {
-        let mut abandoned = Vec::new();
+    /// Drops queued data, keeping pings and completions (a slow session being closed); the
+    /// completions, their messages dropped, will say `false` whenever the driver tells them, so
+    /// that they run on the driver as `send_with` promises, never inside the send that
+    /// overflowed the queue (and its locks: a broadcast's on the sessions).
+    fn discard_data(state: &mut State) {
         state.items = std::mem::take(&mut state.items)
             .into_iter()
             .filter_map(|item| match item {
                 Outgoing::Ping(_) => Some(item),
-                Outgoing::Completion(done) => {
-                    abandoned.push(done);
-                    None
-                }
+                Outgoing::Completion(done) => Some(Outgoing::Completion(Box::new(move |_| done(false)))),
                 _ => None,
             })
             .collect();
         state.bytes = 0;
-        abandoned
     }
 
     fn wake(state: &mut State) {
