@@ -191,6 +191,21 @@ fn symbolic_links_that_lead_out_are_refused() {
     assert_eq!(read(get(&through_link, "/hello.txt")).0, StatusCode::OK);
 }
 
+/// A symbolic link below a real directory is found as well as one at the top: the lookup checks
+/// every component under the root, not only the first or the last.
+#[cfg(unix)]
+#[test]
+fn symbolic_links_deeper_down_are_judged_too() {
+    let site = Site::new();
+    let root = site.root();
+    let sub = site.base.join("site/sub");
+    std::os::unix::fs::symlink("../hello.txt", sub.join("back.txt")).unwrap();
+    std::os::unix::fs::symlink("../../outside", sub.join("escape")).unwrap();
+    assert_eq!(read(get(&root, "/sub/back.txt")), (StatusCode::OK, "Hello, Laputa!".to_owned()));
+    assert_eq!(read(get(&root, "/sub/escape/secret.txt")), (StatusCode::NOT_FOUND, String::new()));
+    assert_eq!(read(get(&root, "/sub/escape/")), (StatusCode::NOT_FOUND, String::new()));
+}
+
 #[cfg(unix)]
 #[test]
 fn loops_and_special_files() {
