@@ -311,8 +311,38 @@ impl Exchange {
 }
 
 /// The `Date` header of a response (RFC 9110 section 6.6.1: an origin server with a clock
-/// sends it).
+/// sends it). It has a resolution of one second, so each thread formats it once a second and
+/// hands out copies (as hyper does), not a new `String` and `HeaderValue` per response.
 fn date_now() -> http::HeaderValue {
-    let date = httpdate::fmt_http_date(SystemTime::now());
+    thread_local! {
+        static DATE: std::cell::RefCell<Option<(u64, http::HeaderValue)>> = const { std::cell::RefCell::new(None) };
+    }
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs());
+    DATE.with_borrow_mut(|cached| match cached {
+        Some((at, value)) if *at == secs => value.clone(),
+        _ => cached.insert((secs, date_at(secs))).1.clone(),
+    })
+}
+
+/// The `Date` header's value `secs` seconds after the Unix epoch.
+fn date_at(secs: u64) -> http::HeaderValue {
+    let date = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(secs));
     http::HeaderValue::from_str(&date).unwrap_or(http::HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{date_at, date_now};
+
+    #[test]
+    fn the_date_is_an_http_date_and_the_same_within_a_second() {
+        assert_eq!(date_at(1_700_000_000), "Tue, 14 Nov 2023 22:13:20 GMT");
+        assert_eq!(date_at(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        let (first, second) = (date_now(), date_now());
+        let parsed = |value: &http::HeaderValue| httpdate::parse_http_date(value.to_str().unwrap()).unwrap();
+        // Two readings a second apart at most: the second is never the earlier.
+        assert!(parsed(&second) >= parsed(&first));
+        let secs = parsed(&second).duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        assert_eq!(second, date_at(secs));
+    }
 }
