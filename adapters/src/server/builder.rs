@@ -18,6 +18,14 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The most connections served at once by default; more wait in the kernel's accept queue.
+///
+/// ```
+/// use laputa::server::{ServerBuilder, DEFAULT_MAX_CONNECTIONS};
+///
+/// // Half the default, for a small machine.
+/// let builder = ServerBuilder::default().max_connections(DEFAULT_MAX_CONNECTIONS / 2);
+/// # let _ = builder;
+/// ```
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 
 /// The first wait after a failed accept; it doubles up to [`MAX_ACCEPT_BACKOFF`].

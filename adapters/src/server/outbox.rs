@@ -62,6 +62,15 @@ pub enum Sent {
 
 impl Sent {
     /// Whether the message is on its way.
+    ///
+    /// ```
+    /// use laputa::server::Sent;
+    ///
+    /// // Anything but `Queued` means the message will not reach the peer.
+    /// for outcome in [Sent::Queued, Sent::Dropped, Sent::Closing, Sent::Closed] {
+    ///     println!("{outcome:?}: on its way: {}", outcome.is_queued());
+    /// }
+    /// ```
     pub fn is_queued(self) -> bool {
         self == Sent::Queued
     }

@@ -83,6 +83,26 @@ impl_server_runtime!(crate::async_std::AsyncStd);
 
 impl ServerBuilder {
     /// Listens and starts accepting on runtime `R`; call from within the runtime.
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// use laputa::server::{Server, Service, Session};
+    /// use laputa::tokio::Tokio;
+    ///
+    /// let server = Server::builder()
+    ///     .bind("127.0.0.1:0") // port 0: the system chooses one
+    ///     .service("/Echo", Service::new(|| |session: &Session, message: laputa::Message| {
+    ///         session.send(message);
+    ///     }))?
+    ///     .start::<Tokio>()
+    ///     .await?;
+    /// println!("listening on ws://{}/Echo", server.local_addr());
+    /// # server.stop(laputa::CloseCode::GOING_AWAY, "").await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub async fn start<R: ServerRuntime>(self) -> io::Result<Server<R>> {
         self.check_tls()?;
         let listener = R::bind(&self.addr).await?;
@@ -99,6 +119,27 @@ impl ServerBuilder {
 
 impl<R: ServerRuntime> Server<R> {
     /// Mounts `service` at `path` while the server runs; returns its sessions.
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # use laputa::server::{Server, Service, Session};
+    /// # let echo = Service::new(|| |session: &Session, message: laputa::Message| { session.send(message); });
+    /// # let server = Server::builder().bind("127.0.0.1:0").service("/chat", echo)?.start::<laputa::tokio::Tokio>().await?;
+    /// # let (mut ws, _) = laputa::tokio::connect(format!("ws://{}/chat", server.local_addr()).as_str()).await?;
+    /// # let sessions = server.sessions("/chat").unwrap();
+    /// // A room opened while the server runs; its sessions are returned to reach them.
+    /// let room = server.add_service("/rooms/42", Service::new(|| |session: &Session, message: laputa::Message| {
+    ///     session.sessions().broadcast(message);
+    /// }))?;
+    /// assert_eq!(room.count(), 0);
+    /// assert!(server.add_service("/rooms/42", echo_again()).is_err(), "the path is taken");
+    /// # fn echo_again() -> Service { Service::new(|| |_: &Session, _: laputa::Message| {}) }
+    /// # server.stop(laputa::CloseCode::GOING_AWAY, "").await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_service(&self, path: &str, service: Service) -> Result<Sessions, RouteError> {
         let route = self.shared.add_service(path, service)?;
         start_service::<R>(&self.shared, &route);
@@ -110,6 +151,22 @@ impl<R: ServerRuntime> Server<R> {
     /// and every connection ended (sessions, and handshakes under way, answered 503), or the
     /// longest close timeout of the services passed (a connection still open then ends at its
     /// own close timeout).
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # use laputa::server::{Server, Service, Session};
+    /// # let echo = Service::new(|| |session: &Session, message: laputa::Message| { session.send(message); });
+    /// # let server = Server::builder().bind("127.0.0.1:0").service("/Echo", echo)?.start::<laputa::tokio::Tokio>().await?;
+    /// use laputa::CloseCode;
+    ///
+    /// // On SIGTERM, say: clients hear 1001 with the reason, and can come back elsewhere.
+    /// server.stop(CloseCode::GOING_AWAY, "restarting").await;
+    /// assert_eq!(server.connections(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub async fn stop(&self, code: CloseCode, reason: &str) {
         let (_, wait) = self.shared.begin_stop(code, reason);
         let mut sleep = pin!(R::sleep_until(Instant::now() + wait));
