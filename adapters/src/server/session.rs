@@ -87,18 +87,32 @@ impl fmt::Debug for SessionId {
 /// What is known of a session from its opening handshake and its socket (websocket-sharp's
 /// `WebSocketContext`).
 ///
-/// ```no_run
-/// # fn show(session: &laputa::server::Session) {
-/// let context = session.context();
-/// println!(
-///     "{} from {} (origin {:?}, user {:?}) on {}",
-///     context.path(),
-///     context.remote_addr(),
-///     context.origin(),
-///     context.user().map(|user| user.name()),
-///     if context.is_secure() { "wss" } else { "ws" },
-/// );
-/// # }
+/// ```
+/// use laputa::server::{Service, Session};
+/// use laputa::Message;
+///
+/// let service = Service::new(|| |session: &Session, _: Message| {
+///     let context = session.context();
+///     println!(
+///         "{} from {} (origin {:?}, user {:?}) on {}",
+///         context.path(),
+///         context.remote_addr(),
+///         context.origin(),
+///         context.user().map(|user| user.name()),
+///         if context.is_secure() { "wss" } else { "ws" },
+///     );
+/// });
+/// # #[cfg(feature = "tokio")]
+/// # tokio::runtime::Runtime::new()?.block_on(async {
+/// #     let server = laputa::server::Server::builder().bind("127.0.0.1:0").service("/chat", service)?;
+/// #     let server = server.start::<laputa::tokio::Tokio>().await?;
+/// #     let url = format!("ws://{}/chat?name=Sheeta", server.local_addr());
+/// #     let (mut ws, _) = laputa::tokio::connect(url.as_str()).await?;
+/// #     ws.send("hello").await?;
+/// #     server.stop(laputa::CloseCode::GOING_AWAY, "").await;
+/// #     Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct SessionContext {
@@ -702,8 +716,8 @@ pub(crate) struct Shared {
 /// service's [`SlowConsumer`](super::SlowConsumer) policy says what happens when the queue is
 /// full. The behaviour's hooks receive it; [`Sessions`] finds it by id.
 ///
-/// ```no_run
-/// use laputa::server::{Behavior, Session};
+/// ```
+/// use laputa::server::{Behavior, Service, Session};
 /// use laputa::Message;
 ///
 /// struct Echo;
@@ -713,6 +727,20 @@ pub(crate) struct Shared {
 ///         session.send(message); // queued; written as the peer reads
 ///     }
 /// }
+///
+/// let service = Service::new(|| Echo);
+/// # #[cfg(feature = "tokio")]
+/// # tokio::runtime::Runtime::new()?.block_on(async {
+/// #     let server = laputa::server::Server::builder().bind("127.0.0.1:0").service("/chat", service)?;
+/// #     let server = server.start::<laputa::tokio::Tokio>().await?;
+/// #     let url = format!("ws://{}/chat?name=Sheeta", server.local_addr());
+/// #     let (mut ws, _) = laputa::tokio::connect(url.as_str()).await?;
+/// #     ws.send("hello").await?;
+/// #     let _reply = ws.recv().await?;
+/// #     server.stop(laputa::CloseCode::GOING_AWAY, "").await;
+/// #     Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
 pub struct Session(pub(crate) Arc<Shared>);
@@ -1105,11 +1133,26 @@ impl Session {
     /// already queued; [`close_with`](Self::close_with) gives a code and a reason. Named as
     /// the connections' `close()` and `close_with(code, reason)` are.
     ///
-    /// ```no_run
-    /// # fn done(session: &laputa::server::Session) {
-    /// session.send("bye");
-    /// session.close(); // after "bye"
-    /// # }
+    /// ```
+    /// use laputa::server::{Service, Session};
+    /// use laputa::Message;
+    ///
+    /// let service = Service::new(|| |session: &Session, _: Message| {
+    ///     session.send("bye");
+    ///     session.close(); // after "bye"
+    /// });
+    /// # #[cfg(feature = "tokio")]
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// #     let server = laputa::server::Server::builder().bind("127.0.0.1:0").service("/chat", service)?;
+    /// #     let server = server.start::<laputa::tokio::Tokio>().await?;
+    /// #     let url = format!("ws://{}/chat?name=Sheeta", server.local_addr());
+    /// #     let (mut ws, _) = laputa::tokio::connect(url.as_str()).await?;
+    /// #     ws.send("hello").await?;
+    /// #     let _reply = ws.recv().await?;
+    /// #     server.stop(laputa::CloseCode::GOING_AWAY, "").await;
+    /// #     Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn close(&self) -> Sent {
         self.close_with(CloseCode::NORMAL, "").unwrap_or(Sent::Closed)
@@ -1118,12 +1161,27 @@ impl Session {
     /// Starts the close handshake with `code` and `reason`, after the messages already queued:
     /// an error for a code that may not be sent or a reason over 123 bytes.
     ///
-    /// ```no_run
-    /// # fn kick(session: &laputa::server::Session) -> Result<(), laputa::core::Error> {
-    /// use laputa::CloseCode;
+    /// ```
+    /// use laputa::server::{Service, Session};
+    /// use laputa::{CloseCode, Message};
     ///
-    /// session.close_with(CloseCode::POLICY_VIOLATION, "spam")?;
-    /// # Ok(()) }
+    /// let service = Service::new(|| |session: &Session, message: Message| {
+    ///     if message.as_text().is_some_and(|text| text.contains("buy now")) {
+    ///         // A code the peer may receive and a reason of at most 123 bytes, or an error.
+    ///         session.close_with(CloseCode::POLICY_VIOLATION, "spam").expect("a valid close");
+    ///     }
+    /// });
+    /// # #[cfg(feature = "tokio")]
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// #     let server = laputa::server::Server::builder().bind("127.0.0.1:0").service("/chat", service)?;
+    /// #     let server = server.start::<laputa::tokio::Tokio>().await?;
+    /// #     let url = format!("ws://{}/chat?name=Sheeta", server.local_addr());
+    /// #     let (mut ws, _) = laputa::tokio::connect(url.as_str()).await?;
+    /// #     ws.send("hello").await?;
+    /// #     server.stop(laputa::CloseCode::GOING_AWAY, "").await;
+    /// #     Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn close_with(&self, code: CloseCode, reason: &str) -> Result<Sent, laputa_core::Error> {
         check_close(code, reason)?;

@@ -62,8 +62,8 @@ struct Inner {
 /// server context takeover share one compressed frame per window size; others compress the
 /// message on their own.
 ///
-/// ```no_run
-/// use laputa::server::{Behavior, Session};
+/// ```
+/// use laputa::server::{Behavior, Service, Session};
 /// use laputa::Message;
 ///
 /// /// websocket-sharp's `Chat`: every message goes to every session, the sender included.
@@ -77,6 +77,20 @@ struct Inner {
 ///         }
 ///     }
 /// }
+///
+/// let service = Service::new(|| Chat);
+/// # #[cfg(feature = "tokio")]
+/// # tokio::runtime::Runtime::new()?.block_on(async {
+/// #     let server = laputa::server::Server::builder().bind("127.0.0.1:0").service("/chat", service)?;
+/// #     let server = server.start::<laputa::tokio::Tokio>().await?;
+/// #     let url = format!("ws://{}/chat?name=Sheeta", server.local_addr());
+/// #     let (mut ws, _) = laputa::tokio::connect(url.as_str()).await?;
+/// #     ws.send("hello").await?;
+/// #     let _reply = ws.recv().await?;
+/// #     server.stop(laputa::CloseCode::GOING_AWAY, "").await;
+/// #     Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Default)]
 pub struct Sessions(Arc<Inner>);
