@@ -541,6 +541,62 @@ macro_rules! on_every_server {
     };
 }
 
+/// Counts an upload's bytes, their sum and the pieces they came in, holding none of them.
+#[derive(Default)]
+struct Checksum {
+    len: u64,
+    sum: u64,
+    pieces: u64,
+}
+
+impl laputa::server::BodySink for Checksum {
+    fn data(&mut self, chunk: &[u8]) {
+        self.len += chunk.len() as u64;
+        self.pieces += 1;
+        self.sum = chunk.iter().fold(self.sum, |sum, &byte| sum.wrapping_add(u64::from(byte)));
+    }
+
+    fn finish(self: Box<Self>) -> HttpResponse {
+        HttpResponse::text(format!("{} {} {}", self.len, self.sum, self.pieces > 1))
+    }
+}
+
+/// A body taken as a stream: an upload larger than any buffer the server keeps arrives in
+/// pieces, with Content-Length and chunked; a refusal answers before the body.
+fn a_streamed_upload(start: Start) {
+    let mut limits = laputa::core::http1::ServerLimits::default();
+    limits.max_body = 16 << 20;
+    let server =
+        start(Server::builder().http_limits(limits).on_stream(laputa::http::Method::PUT, |request: &HttpRequest| {
+            if request.path() == "/upload" {
+                Ok(Box::new(Checksum::default()) as Box<dyn laputa::server::BodySink>)
+            } else {
+                Err(HttpResponse::new(StatusCode::FORBIDDEN))
+            }
+        }));
+    let body: Vec<u8> = (0..4u64 << 20).map(|i| (i % 251) as u8).collect();
+    let sum = body.iter().fold(0u64, |sum, &byte| sum.wrapping_add(u64::from(byte)));
+    let mut client = connect(&server);
+    let put = client.send("PUT", "/upload", &[], &body);
+    assert_eq!((put.status, put.text()), (200, format!("{} {sum} true", body.len()).as_str()));
+    let mut chunked = Vec::new();
+    for piece in body.chunks(100_000) {
+        chunked.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+        chunked.extend_from_slice(piece);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    let mut request = b"PUT /upload HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    request.extend_from_slice(&chunked);
+    client.stream.write_all(&request).unwrap();
+    let put = client.read_response(false);
+    assert_eq!((put.status, put.text()), (200, format!("{} {sum} true", body.len()).as_str()));
+    let refused = client.send("PUT", "/elsewhere", &[], b"not wanted");
+    assert_eq!(refused.status, 403);
+    let patch = connect(&server).send("PATCH", "/upload", &[], b"x");
+    assert_eq!((patch.status, patch.header("allow")), (405, Some("PUT")));
+}
+
 on_every_server! {
     handlers_per_method;
     document_root;
@@ -550,4 +606,5 @@ on_every_server! {
     basic_and_digest_on_plain_requests;
     a_handler_that_panics;
     a_client_that_reads_nothing_is_let_go;
+    a_streamed_upload;
 }

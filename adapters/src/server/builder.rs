@@ -200,6 +200,49 @@ impl ServerBuilder {
         self
     }
 
+    /// Answers plain requests with `method` by `handler`, taking their bodies as a stream: from
+    /// a request's head (its `body()` empty), `handler` gives a [`BodySink`] that receives the
+    /// body piece by piece as it arrives and then makes the response, or refuses at once with a
+    /// response (a `100 Continue` is sent only once it took the request). For uploads too
+    /// large to hold whole; the body is still bounded by [`http_limits`](Self::http_limits)'s
+    /// `max_body`. It takes precedence over [`on`](Self::on) for the same method.
+    ///
+    /// ```
+    /// use laputa::server::{BodySink, HttpRequest, HttpResponse, ServerBuilder};
+    /// use std::io::Write;
+    ///
+    /// /// Writes an upload to a file as it arrives.
+    /// struct ToFile(std::fs::File);
+    ///
+    /// impl BodySink for ToFile {
+    ///     fn data(&mut self, chunk: &[u8]) {
+    ///         let _ = self.0.write_all(chunk);
+    ///     }
+    ///     fn finish(self: Box<Self>) -> HttpResponse {
+    ///         HttpResponse::text("stored").status(http::StatusCode::CREATED)
+    ///     }
+    /// }
+    ///
+    /// let builder = ServerBuilder::default().on_stream(http::Method::PUT, |request: &HttpRequest| {
+    ///     match std::fs::File::create(std::env::temp_dir().join("upload.bin")) {
+    ///         Ok(file) if request.path() == "/upload" => Ok(Box::new(ToFile(file)) as Box<dyn BodySink>),
+    ///         _ => Err(HttpResponse::new(http::StatusCode::FORBIDDEN)),
+    ///     }
+    /// });
+    /// # let _ = builder;
+    /// ```
+    pub fn on_stream(
+        mut self,
+        method: Method,
+        handler: impl Fn(&super::HttpRequest) -> Result<Box<dyn super::BodySink>, super::HttpResponse>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Self {
+        self.http.set_stream_handler(method, Arc::new(handler));
+        self
+    }
+
     /// [`on`](Self::on) `GET`.
     ///
     /// ```

@@ -19,7 +19,7 @@
 //! ```
 
 use super::builder::{Peer, Shared};
-use super::http::{HttpRequest, HttpResponse, HttpRoutes, ResponseBody};
+use super::http::{BodySink, HttpRequest, HttpResponse, HttpRoutes, ResponseBody, StreamHandler};
 use laputa_core::bytes::{Bytes, BytesMut};
 use laputa_core::handshake::Reject;
 use laputa_core::http1::{BodyKind, HttpEvent, ServerConn};
@@ -58,7 +58,7 @@ pub(crate) struct Exchange {
     admission: Option<Admission>,
     peer: Peer,
     /// A request whose body is arriving, and who sent it.
-    collecting: Option<(http::Request<()>, BytesMut, Admitted)>,
+    collecting: Option<Collecting>,
     /// A response body being read from its source: what is left of it.
     streaming: Option<(Box<dyn Read + Send>, u64)>,
     upgrade: Option<UpgradeRequest>,
@@ -74,6 +74,14 @@ pub(crate) struct Exchange {
 
 /// What admission gave a plain request: its user and the cookies to set.
 type Admitted = (Option<User>, Vec<laputa_core::cookies::Cookie<'static>>);
+
+/// A request whose body is arriving.
+enum Collecting {
+    /// Held whole for a handler.
+    Whole(Box<(http::Request<()>, BytesMut, Admitted)>),
+    /// Handed piece by piece to a stream handler's sink; the cookies to set on its response.
+    Stream(Box<dyn BodySink>, Vec<laputa_core::cookies::Cookie<'static>>),
+}
 
 impl Exchange {
     /// The HTTP phase of a connection accepted at `now` from `peer`, with `shared`'s routes,
@@ -188,25 +196,30 @@ impl Exchange {
                             continue;
                         }
                     };
-                    if body.has_body() {
+                    if let Some(handler) = self.routes.stream_handler(request.method()).cloned() {
+                        self.start_stream(&handler, request, body.has_body(), expects_continue, admitted);
+                    } else if body.has_body() {
                         if expects_continue {
                             self.conn.accept_body();
                         }
-                        self.collecting = Some((request, BytesMut::new(), admitted));
+                        self.collecting = Some(Collecting::Whole(Box::new((request, BytesMut::new(), admitted))));
                     } else {
                         self.answer(request, Bytes::new(), admitted);
                     }
                 }
-                HttpEvent::BodyData(data) => {
-                    if let Some((_, body, _)) = &mut self.collecting {
-                        body.extend_from_slice(&data);
+                HttpEvent::BodyData(data) => match &mut self.collecting {
+                    Some(Collecting::Whole(whole)) => whole.1.extend_from_slice(&data),
+                    Some(Collecting::Stream(sink, _)) => sink.data(&data),
+                    None => {}
+                },
+                HttpEvent::BodyEnd { .. } => match self.collecting.take() {
+                    Some(Collecting::Whole(whole)) => {
+                        let (request, body, admitted) = *whole;
+                        self.answer(request, body.freeze(), admitted)
                     }
-                }
-                HttpEvent::BodyEnd { .. } => {
-                    if let Some((request, body, admitted)) = self.collecting.take() {
-                        self.answer(request, body.freeze(), admitted);
-                    }
-                }
+                    Some(Collecting::Stream(sink, cookies)) => self.finish_stream(sink, cookies),
+                    None => {}
+                },
                 HttpEvent::Upgrade { request, leftover } => self.upgrade = Some((request, leftover)),
                 // The core answered it (and closes).
                 HttpEvent::Error(error) => {
@@ -239,6 +252,49 @@ impl Exchange {
         }
     }
 
+    /// A request for a stream handler: its sink takes the body as it arrives (a `100 Continue`
+    /// goes out once the handler took it), or the handler's refusal is answered at once.
+    fn start_stream(
+        &mut self,
+        handler: &StreamHandler,
+        head: http::Request<()>,
+        has_body: bool,
+        expects_continue: bool,
+        (user, cookies): Admitted,
+    ) {
+        let request = HttpRequest {
+            head,
+            body: Bytes::new(),
+            remote_addr: self.peer.remote_addr,
+            secure: self.peer.secure,
+            user,
+        };
+        let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(&request)));
+        match started {
+            Ok(Ok(sink)) if has_body => {
+                if expects_continue {
+                    self.conn.accept_body();
+                }
+                self.collecting = Some(Collecting::Stream(sink, cookies));
+            }
+            Ok(Ok(sink)) => self.finish_stream(sink, cookies),
+            Ok(Err(refusal)) => self.respond(refusal),
+            Err(_) => {
+                tracing::error!(method = %request.method(), path = request.path(), "stream handler panicked: 500");
+                self.respond(HttpResponse::new(http::StatusCode::INTERNAL_SERVER_ERROR));
+            }
+        }
+    }
+
+    fn finish_stream(&mut self, sink: Box<dyn BodySink>, cookies: Vec<laputa_core::cookies::Cookie<'static>>) {
+        let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sink.finish()));
+        let mut response = finished.unwrap_or_else(|_| HttpResponse::new(http::StatusCode::INTERNAL_SERVER_ERROR));
+        for cookie in cookies {
+            response = response.cookie(cookie);
+        }
+        self.respond(response);
+    }
+
     fn answer(&mut self, head: http::Request<()>, body: Bytes, (user, cookies): Admitted) {
         let request = HttpRequest { head, body, remote_addr: self.peer.remote_addr, secure: self.peer.secure, user };
         let mut response = self.routes.answer(&request);
@@ -250,7 +306,8 @@ impl Exchange {
     }
 
     fn respond(&mut self, response: HttpResponse) {
-        let HttpResponse { mut head, body } = response;
+        let HttpResponse { head, body } = response;
+        let mut head = *head;
         head.headers_mut().insert(http::header::DATE, date_now());
         let result = match body {
             ResponseBody::Bytes(bytes) => self.conn.respond_full(head, bytes),

@@ -151,7 +151,8 @@ impl fmt::Debug for ResponseBody {
 /// ```
 #[derive(Debug)]
 pub struct HttpResponse {
-    pub(crate) head: http::Response<()>,
+    /// Boxed: a response moves through handlers' `Result`s, which stay small.
+    pub(crate) head: Box<http::Response<()>>,
     pub(crate) body: ResponseBody,
 }
 
@@ -165,7 +166,7 @@ impl HttpResponse {
     pub fn new(status: StatusCode) -> Self {
         let mut head = http::Response::new(());
         *head.status_mut() = status;
-        Self { head, body: ResponseBody::Empty }
+        Self { head: Box::new(head), body: ResponseBody::Empty }
     }
 
     /// `200 OK` with `text` as `text/plain; charset=utf-8`.
@@ -324,11 +325,50 @@ where
     }
 }
 
+/// A request body taken piece by piece as it arrives, for an upload too large to hold whole
+/// (the body as a stream): [`ServerBuilder::on_stream`](super::ServerBuilder::on_stream) makes
+/// one per request from its head. Its methods run on the connection's task (or thread) and must
+/// not block for long.
+///
+/// ```
+/// use laputa::server::{BodySink, HttpResponse};
+///
+/// /// Counts the bytes of an upload and their sum, holding none of them.
+/// #[derive(Default)]
+/// struct Checksum {
+///     len: u64,
+///     sum: u64,
+/// }
+///
+/// impl BodySink for Checksum {
+///     fn data(&mut self, chunk: &[u8]) {
+///         self.len += chunk.len() as u64;
+///         self.sum = chunk.iter().fold(self.sum, |sum, &byte| sum.wrapping_add(u64::from(byte)));
+///     }
+///
+///     fn finish(self: Box<Self>) -> HttpResponse {
+///         HttpResponse::text(format!("{} bytes, sum {}", self.len, self.sum))
+///     }
+/// }
+/// ```
+pub trait BodySink: Send + 'static {
+    /// The next piece of the body, in order.
+    fn data(&mut self, chunk: &[u8]);
+
+    /// The body ended: the response.
+    fn finish(self: Box<Self>) -> HttpResponse;
+}
+
+/// What [`ServerBuilder::on_stream`](super::ServerBuilder::on_stream) takes: from a request's
+/// head (its body empty), the sink of its body, or the response to refuse it with at once.
+pub(crate) type StreamHandler = Arc<dyn Fn(&HttpRequest) -> Result<Box<dyn BodySink>, HttpResponse> + Send + Sync>;
+
 /// What a server does with plain requests: a handler per method, and a document root for
 /// `GET` and `HEAD` not otherwise handled.
 #[derive(Default, Clone)]
 pub(crate) struct HttpRoutes {
     handlers: Vec<(Method, Arc<dyn HttpHandler>)>,
+    streams: Vec<(Method, StreamHandler)>,
     document_root: Option<Arc<DocumentRoot>>,
 }
 
@@ -345,6 +385,16 @@ impl HttpRoutes {
     pub(crate) fn set_handler(&mut self, method: Method, handler: Arc<dyn HttpHandler>) {
         self.handlers.retain(|(m, _)| *m != method);
         self.handlers.push((method, handler));
+    }
+
+    pub(crate) fn set_stream_handler(&mut self, method: Method, handler: StreamHandler) {
+        self.streams.retain(|(m, _)| *m != method);
+        self.streams.push((method, handler));
+    }
+
+    /// The stream handler of `method`, if any: it takes the body as it arrives.
+    pub(crate) fn stream_handler(&self, method: &Method) -> Option<&StreamHandler> {
+        self.streams.iter().find(|(m, _)| m == method).map(|(_, handler)| handler)
     }
 
     pub(crate) fn set_document_root(&mut self, root: DocumentRoot) {
@@ -384,7 +434,8 @@ impl HttpRoutes {
         if get_or_head {
             return HttpResponse::new(StatusCode::NOT_FOUND);
         }
-        let mut allowed: Vec<&str> = self.handlers.iter().map(|(m, _)| m.as_str()).collect();
+        let handled = self.handlers.iter().map(|(m, _)| m).chain(self.streams.iter().map(|(m, _)| m));
+        let mut allowed: Vec<&str> = handled.map(Method::as_str).collect();
         if self.document_root.is_some() || self.handler(&Method::GET).is_some() {
             allowed.extend(["GET", "HEAD"]);
         }

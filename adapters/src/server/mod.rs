@@ -94,7 +94,7 @@ pub use behavior::Behavior;
 pub use builder::{ServerBuilder, DEFAULT_MAX_CONNECTIONS};
 pub use counters::Stats;
 pub use handle::Server;
-pub use http::{HttpHandler, HttpRequest, HttpResponse};
+pub use http::{BodySink, HttpHandler, HttpRequest, HttpResponse};
 pub use outbox::{Sent, SlowConsumer};
 #[cfg(feature = "_async")]
 pub use run::ServerRuntime;
