@@ -17,6 +17,9 @@
 //! - `echo-laputa-tls` (laputa::tokio over `laputa::tls::TlsAcceptor`) and `echo-tungstenite-tls`
 //!   (tokio-tungstenite over tokio-rustls): the wss echo servers, started with `--tls-cert FILE
 //!   --tls-key FILE` (a certificate the runner makes with [`write_tls_files`]).
+//! - `http-laputa` (`laputa::server` with a document root) and `http-axum` (axum with
+//!   tower-http's `ServeDir`): the plain HTTP file servers of `bench-run http` (issue 20), run
+//!   under `wrk`.
 //! - `core-speed`: masking and UTF-8 validation throughput of the core.
 //! - `bench-run`: the runner that alternates servers and prints the tables.
 
