@@ -597,6 +597,17 @@ fn a_streamed_upload(start: Start) {
     assert_eq!((patch.status, patch.header("allow")), (405, Some("PUT")));
 }
 
+/// `CONNECT` reaches its handler (websocket-sharp's `OnConnect`), which may refuse; the
+/// server opens no tunnel.
+fn connect_is_answered_by_its_handler(start: Start) {
+    let server = start(Server::builder().on_connect(|request: &HttpRequest| {
+        HttpResponse::text(format!("no tunnel to {}", request.request().uri())).status(StatusCode::FORBIDDEN)
+    }));
+    let mut client = connect(&server);
+    let refused = client.send("CONNECT", "example.com:443", &[], b"");
+    assert_eq!((refused.status, refused.text()), (403, "no tunnel to example.com:443"));
+}
+
 on_every_server! {
     handlers_per_method;
     document_root;
@@ -607,4 +618,5 @@ on_every_server! {
     a_handler_that_panics;
     a_client_that_reads_nothing_is_let_go;
     a_streamed_upload;
+    connect_is_answered_by_its_handler;
 }

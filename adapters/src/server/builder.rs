@@ -283,6 +283,21 @@ impl ServerBuilder {
         self.on(Method::OPTIONS, handler)
     }
 
+    /// [`on`](Self::on) `CONNECT` (websocket-sharp's `OnConnect`). This server opens no
+    /// tunnels: a `2xx` answer to `CONNECT` is refused by the core and the connection closed;
+    /// answer with an error status (`405`, `403`, a `407` challenge).
+    ///
+    /// ```
+    /// use laputa::server::{HttpRequest, HttpResponse, ServerBuilder};
+    ///
+    /// let builder = ServerBuilder::default()
+    ///     .on_connect(|_: &HttpRequest| HttpResponse::text("not a proxy").status(http::StatusCode::FORBIDDEN));
+    /// # let _ = builder;
+    /// ```
+    pub fn on_connect(self, handler: impl HttpHandler) -> Self {
+        self.on(Method::CONNECT, handler)
+    }
+
     /// [`on`](Self::on) `TRACE`.
     pub fn on_trace(self, handler: impl HttpHandler) -> Self {
         self.on(Method::TRACE, handler)
