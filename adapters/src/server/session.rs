@@ -682,14 +682,11 @@ fn decode_component(text: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(byte) => {
-                        out.push(byte);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
+            // Two hex digits, nothing else (`from_str_radix` alone takes a sign: "%+1").
+            b'%' if i + 2 < bytes.len() && bytes[i + 1..i + 3].iter().all(u8::is_ascii_hexdigit) => {
+                let hex = |digit: u8| (digit as char).to_digit(16).unwrap_or_default() as u8;
+                out.push(hex(bytes[i + 1]) << 4 | hex(bytes[i + 2]));
+                i += 2;
             }
             byte => out.push(byte),
         }
@@ -1333,5 +1330,6 @@ mod tests {
         assert_eq!(decode_component("100%"), "100%");
         assert_eq!(decode_component("%zz%4"), "%zz%4");
         assert_eq!(decode_component("%e3%83%a9"), "ラ");
+        assert_eq!(decode_component("%+1%-1"), "% 1%-1", "two hex digits or no escape");
     }
 }
