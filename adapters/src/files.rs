@@ -1,6 +1,7 @@
 //! A document root on the file system: the I/O around the core's decisions
-//! ([`laputa_core::files`]), blocking (an async server runs [`DocumentRoot::open`] on its
-//! blocking pool).
+//! ([`laputa_core::files`]), in blocking calls. The async server runs [`DocumentRoot::open`]
+//! and reads the file on the connection's task: page-cache reads take microseconds, but a
+//! read from a cold disk holds up the other connections of that thread for its duration.
 //!
 //! Every decision is the core's: which request paths are refused, whether a symbolic link
 //! leads out of the root, and the whole HTTP answer. This module only canonicalizes, reads
