@@ -201,7 +201,7 @@ impl ServerBuilder {
     }
 
     /// Answers plain requests with `method` by `handler`, taking their bodies as a stream: from
-    /// a request's head (its `body()` empty), `handler` gives a [`BodySink`] that receives the
+    /// a request's head (its `body()` empty), `handler` gives a [`BodySink`](super::BodySink) that receives the
     /// body piece by piece as it arrives and then makes the response, or refuses at once with a
     /// response (a `100 Continue` is sent only once it took the request). For uploads too
     /// large to hold whole; the body is still bounded by [`http_limits`](Self::http_limits)'s
