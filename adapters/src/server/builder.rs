@@ -617,6 +617,7 @@ impl Shared {
     }
 
     /// Stopped: the listener is closed and no connection is left (both notify `changed`).
+    #[cfg(feature = "_async")]
     pub(crate) fn is_done(&self) -> bool {
         !self.listening.load(Ordering::SeqCst) && self.connections.load(Ordering::Acquire) == 0
     }

@@ -297,6 +297,7 @@ impl Outbox {
     }
 
     /// Whether anything is queued.
+    #[cfg(feature = "_async")]
     pub(crate) fn has_items(&self) -> bool {
         !self.lock().items.is_empty()
     }
