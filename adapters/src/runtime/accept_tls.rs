@@ -20,7 +20,7 @@ use std::time::Instant;
 /// compiles whatever the features.
 ///
 /// ```
-/// # #[cfg(feature = "tokio")] {
+/// # #[cfg(all(feature = "tokio", feature = "rustls"))] {
 /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls_support/mod.rs")); }
 /// use laputa::runtime::{self, Runtime, ServerTransport};
 /// use laputa::tls::{ServerTlsStream, TlsAcceptor};
