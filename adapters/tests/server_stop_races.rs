@@ -3,12 +3,17 @@
 //! The session that opens then must be closed like the others, not left open on a stopped
 //! server. (`remove_service` waits for the router's lock, which a decision holds, so the same
 //! window is not reached from a test there; the fix covers both.)
+//!
+//! The gate blocks a worker of the runtime, which may be the one that was driving timers and
+//! sockets: until the gate opens, the test waits on its own thread with `std::thread::sleep`,
+//! never on a runtime timer (one that no worker drives would never fire, and the test would
+//! hang instead of failing). The gate gives up at the watchdog, so a failing test ends.
 
 #![cfg(feature = "tokio")]
 
 mod common;
 
-use common::{sleep, timeout, Harness};
+use common::{timeout, Harness};
 use laputa::core::server::Admission;
 use laputa::runtime::{self, Runtime};
 use laputa::server::{Server, Service, Session};
@@ -19,7 +24,7 @@ use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// No scenario takes this long unless it hangs.
 const WATCHDOG: Duration = Duration::from_secs(30);
@@ -32,16 +37,15 @@ struct Gate {
 }
 
 impl Gate {
-    /// An echo service whose Origin check waits at the gate (on a thread of the runtime).
+    /// An echo service whose Origin check waits at the gate (on a thread of the runtime), up
+    /// to the watchdog.
     fn service(&self) -> Service {
         let gate = self.clone();
         let mut config = Config::default();
         config.close_timeout = Duration::from_secs(1);
         let admission = Admission::new().config(config).origin(move |_| {
             gate.entered.store(true, Ordering::SeqCst);
-            while !gate.open.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(1));
-            }
+            wait_for(&gate.open, "the test to open the gate");
             true
         });
         Service::new(|| {
@@ -52,14 +56,22 @@ impl Gate {
         .admission(admission)
     }
 
-    async fn entered(&self) {
-        while !self.entered.load(Ordering::SeqCst) {
-            sleep::<Tokio>(Duration::from_millis(2)).await;
-        }
+    /// Waits on the test's thread, not on a runtime timer (see the module's comment).
+    fn entered(&self) {
+        wait_for(&self.entered, "the upgrade to reach the gate");
     }
 
     fn open(&self) {
         self.open.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Waits until `flag` is set, a millisecond at a time, up to the watchdog.
+fn wait_for(flag: &AtomicBool, what: &str) {
+    let deadline = Instant::now() + WATCHDOG;
+    while !flag.load(Ordering::SeqCst) {
+        assert!(Instant::now() < deadline, "waited {WATCHDOG:?} for {what}");
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
@@ -97,7 +109,7 @@ fn a_session_opened_while_the_server_stops_is_closed() {
         let server = start(&gate).await;
         let sessions = server.sessions("/gate").unwrap();
         let client = client(format!("ws://{}/gate", server.local_addr()));
-        gate.entered().await;
+        gate.entered();
         let mut stop = pin!(server.stop(CloseCode::GOING_AWAY, "shutting down"));
         // Its first poll closes the sessions there are (none yet).
         poll_fn(|cx| {
