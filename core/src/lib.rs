@@ -3,6 +3,7 @@
 
 pub mod auth;
 mod close;
+pub mod cluster;
 mod config;
 pub mod connect;
 mod connection;
