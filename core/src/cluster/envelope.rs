@@ -224,7 +224,7 @@ impl Envelope {
     pub fn encode(&self) -> Vec<u8> {
         let node = clamp(&self.node, MAX_ID_LEN);
         let path = clamp(&self.path, usize::from(u16::MAX));
-        let len = MAGIC.len() + 1 + 1 + node.len() + 8 + 8 + 2 + path.len() + 1 + self.body_len();
+        let len = MAGIC.len() + 1 + 1 + node.len() + 8 + 8 + 2 + path.len() + self.body_len();
         let mut out = Vec::with_capacity(len);
         out.put_slice(MAGIC);
         out.put_u8(VERSION);
