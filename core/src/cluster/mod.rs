@@ -42,3 +42,6 @@ mod sequence;
 
 pub use envelope::{Body, DecodeError, Envelope, Target, MAX_ID_LEN};
 pub use sequence::{Arrival, Gap, Sequencer, Sequences};
+
+#[cfg(test)]
+mod tests;

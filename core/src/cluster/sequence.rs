@@ -4,7 +4,6 @@
 //! hidden.
 
 use super::Envelope;
-use std::cmp::Ordering;
 use std::collections::HashMap;
 
 /// The most (node, path) sequences a [`Sequences`] tracks before it starts afresh.
@@ -48,8 +47,18 @@ pub struct Sequences {
 #[derive(Debug, Clone, Copy)]
 struct Position {
     epoch: u64,
-    /// The number expected next.
-    next: u64,
+    /// The highest number received (the next expected is one more: kept this way, the last
+    /// number, `u64::MAX`, needs no special case).
+    last: u64,
+}
+
+/// In order when nothing was missed, else after a gap.
+fn gap_before(missed: u64) -> Arrival {
+    if missed == 0 {
+        Arrival::InOrder
+    } else {
+        Arrival::AfterGap(Gap { missed })
+    }
 }
 
 /// What [`Sequences::arrive`] makes of an envelope.
@@ -131,26 +140,24 @@ impl Sequences {
         if seq == 0 {
             return Arrival::InOrder;
         }
-        let after = seq.saturating_add(1);
         if let Some(position) = self.nodes.get_mut(&envelope.node).and_then(|paths| paths.get_mut(&envelope.path)) {
             if position.epoch != envelope.epoch {
-                *position = Position { epoch: envelope.epoch, next: after };
-                return if seq == 1 { Arrival::InOrder } else { Arrival::AfterGap(Gap { missed: seq - 1 }) };
+                *position = Position { epoch: envelope.epoch, last: seq };
+                return gap_before(seq - 1);
             }
-            let arrival = match seq.cmp(&position.next) {
-                Ordering::Equal => Arrival::InOrder,
-                Ordering::Greater => Arrival::AfterGap(Gap { missed: seq - position.next }),
-                Ordering::Less => Arrival::Duplicate,
-            };
-            position.next = position.next.max(after);
-            return arrival;
+            if seq <= position.last {
+                return Arrival::Duplicate;
+            }
+            let missed = seq - position.last - 1;
+            position.last = seq;
+            return gap_before(missed);
         }
         if self.len >= MAX_TRACKED {
             self.nodes.clear();
             self.len = 0;
         }
         let paths = self.nodes.entry(envelope.node.clone()).or_default();
-        paths.insert(envelope.path.clone(), Position { epoch: envelope.epoch, next: after });
+        paths.insert(envelope.path.clone(), Position { epoch: envelope.epoch, last: seq });
         self.len += 1;
         Arrival::InOrder
     }
