@@ -36,6 +36,8 @@ pub mod async_std;
 #[cfg(feature = "blocking")]
 pub mod blocking;
 mod client;
+#[cfg(feature = "redis")]
+pub mod cluster;
 mod error;
 pub mod files;
 #[cfg(feature = "hyper")]

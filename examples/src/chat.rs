@@ -15,6 +15,11 @@
 //! to the whole room under one lock, and a newcomer's welcome lists exactly the members whose
 //! joins it will not be told.
 //!
+//! On a clustered server (`chat --redis URL`: [`laputa::cluster`]) the room spans every node:
+//! joins, leaves and lines reach the members on every node, in the order each node said them.
+//! A welcome lists the members of the newcomer's node; those on other nodes appear as they join.
+//! Names are unique per node.
+//!
 //! Names: `?name=` with runs of blanks made one space, control characters dropped, trimmed and
 //! cut to [`MAX_NAME_CHARS`] characters; none, or nothing left, gives `anon-1`, `anon-2`, ...
 //! A name already in the room gets a suffix: `Sheeta`, `Sheeta (2)`, `Sheeta (3)` (compared
@@ -29,8 +34,7 @@
 //! borrow; a deployment that wants only its own page adds an `Admission::origin` check.
 
 use laputa::core::server::Admission;
-use laputa::core::PreparedMessage;
-use laputa::server::{Behavior, Service, Session, SessionId};
+use laputa::server::{Behavior, Service, Session, SessionId, Sessions};
 use laputa::{CloseCode, Closed, Config, Message};
 use serde_json::json;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -116,21 +120,19 @@ fn limits() -> Config {
 /// Who is in the room, in the order they joined.
 #[derive(Default)]
 struct Room {
-    members: Vec<(SessionId, Arc<str>, Session)>,
+    members: Vec<(SessionId, Arc<str>)>,
     /// The last `anon-N` given.
     anonymous: u64,
 }
 
-impl Room {
-    /// Sends `text` to every member but `except`, encoded once.
-    fn broadcast(&self, text: String, except: Option<&SessionId>) {
-        let message = Arc::new(PreparedMessage::new(text));
-        for (id, _, session) in &self.members {
-            if Some(id) != except {
-                session.send_prepared(&message);
-            }
-        }
-    }
+/// The topic every member of the room subscribes to once welcomed: what the room says goes to
+/// it, encoded once, so that on a clustered server ([`Sessions`] spanning nodes over Redis) the
+/// members on every node hear it.
+const ROOM: &str = "room";
+
+/// Sends `text` to every member of the room, on this node and on the others of a cluster.
+fn say(sessions: &Sessions, text: String) {
+    sessions.publish(ROOM, text);
 }
 
 /// One session's view of the room: its name once it joined.
@@ -149,13 +151,14 @@ impl Behavior for Member {
         let wanted = session.context().query_param("name");
         let mut guard = lock(&self.room);
         let room = &mut *guard;
-        let taken = |name: &str| room.members.iter().any(|(_, taken, _)| &**taken == name);
+        let taken = |name: &str| room.members.iter().any(|(_, taken)| &**taken == name);
         let name: Arc<str> = assign_name(wanted.as_deref(), &mut room.anonymous, taken).into();
-        let mut users: Vec<&str> = room.members.iter().map(|(_, name, _)| &**name).collect();
+        let mut users: Vec<&str> = room.members.iter().map(|(_, name)| &**name).collect();
         users.push(&name);
         session.send(welcome(&name, &users));
-        room.broadcast(join(&name), None);
-        room.members.push((session.id().clone(), name.clone(), session.clone()));
+        say(session.sessions(), join(&name));
+        session.subscribe(ROOM);
+        room.members.push((session.id().clone(), name.clone()));
         self.name = Some(name);
     }
 
@@ -168,14 +171,16 @@ impl Behavior for Member {
         if text.trim().is_empty() {
             return;
         }
-        lock(&self.room).broadcast(line(name, cut_text(text)), None);
+        let _room = lock(&self.room);
+        say(session.sessions(), line(name, cut_text(text)));
     }
 
     fn on_close(&mut self, session: &Session, _: &Closed) {
         let Some(name) = self.name.take() else { return };
         let mut room = lock(&self.room);
-        room.members.retain(|(id, _, _)| id != session.id());
-        room.broadcast(leave(&name), None);
+        room.members.retain(|(id, _)| id != session.id());
+        session.unsubscribe(ROOM);
+        say(session.sessions(), leave(&name));
     }
 }
 

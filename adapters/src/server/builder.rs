@@ -4,6 +4,7 @@
 
 use super::http::{HttpHandler, HttpRoutes};
 use super::pump::Opening;
+use super::relay::Relay;
 use super::service::{Mounted, Route, Service};
 use super::sessions::Sessions;
 use super::signal::Signal;
@@ -74,6 +75,9 @@ pub struct ServerBuilder {
     pub(crate) wants_tls: bool,
     #[cfg(feature = "rustls")]
     pub(crate) tls: Option<crate::tls::TlsAcceptor>,
+    /// The backplane the services' session managers span (feature `redis`).
+    #[cfg(feature = "redis")]
+    pub(crate) cluster: Option<crate::cluster::Cluster>,
 }
 
 impl Default for ServerBuilder {
@@ -89,6 +93,8 @@ impl Default for ServerBuilder {
             wants_tls: false,
             #[cfg(feature = "rustls")]
             tls: None,
+            #[cfg(feature = "redis")]
+            cluster: None,
         }
     }
 }
@@ -393,8 +399,42 @@ impl ServerBuilder {
         Ok(())
     }
 
+    /// Makes every service's session manager span the nodes of `cluster`: broadcasts, topics,
+    /// and sends and closes by id reach the sessions of the same path on every node that
+    /// shares its Redis (see [`laputa::cluster`](crate::cluster)).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use laputa::cluster::Cluster;
+    /// use laputa::server::{Server, Service, Session};
+    /// use laputa::Message;
+    ///
+    /// let cluster = Cluster::builder("redis://127.0.0.1:6379/").start()?;
+    /// let chat = Service::new(|| |session: &Session, message: Message| {
+    ///     // Every session of /chat on every node.
+    ///     session.sessions().broadcast(message);
+    /// });
+    /// let server = Server::builder()
+    ///     .bind("127.0.0.1:4649")
+    ///     .service("/chat", chat)?
+    ///     .cluster(&cluster)
+    ///     .start::<laputa::tokio::Tokio>()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn cluster(mut self, cluster: &crate::cluster::Cluster) -> Self {
+        self.cluster = Some(cluster.clone());
+        self
+    }
+
     pub(crate) fn into_shared(self, local_addr: SocketAddr) -> Arc<Shared> {
-        Arc::new(Shared {
+        #[cfg(feature = "redis")]
+        let relay = self.cluster.as_ref().map(crate::cluster::Cluster::relay);
+        #[cfg(not(feature = "redis"))]
+        let relay = None;
+        let shared = Arc::new(Shared {
             #[cfg(feature = "rustls")]
             tls: self.tls,
             router: RwLock::new(self.router),
@@ -409,7 +449,16 @@ impl ServerBuilder {
             listening: AtomicBool::new(true),
             stop: Signal::default(),
             changed: Arc::new(Signal::default()),
-        })
+            relay,
+        });
+        for route in shared.routes() {
+            shared.attach(&route);
+        }
+        #[cfg(feature = "redis")]
+        if let Some(cluster) = &self.cluster {
+            cluster.serve(Arc::downgrade(&shared));
+        }
+        shared
     }
 }
 
@@ -453,6 +502,8 @@ pub(crate) struct Shared {
     pub(crate) stop: Signal,
     /// Notified when a connection or a session ends.
     pub(crate) changed: Arc<Signal>,
+    /// The backplane of a clustered server (feature `redis`).
+    pub(crate) relay: Option<Arc<dyn Relay>>,
 }
 
 /// An accepted upgrade, ready to become a session.
@@ -562,8 +613,16 @@ impl Shared {
     /// Mounts a service while the server runs.
     pub(crate) fn add_service(&self, path: &str, service: Service) -> Result<Route, RouteError> {
         let route = Route(Arc::new(Mounted { path: path.to_owned(), service, sessions: Sessions::default() }));
+        self.attach(&route);
         self.router.write().unwrap_or_else(PoisonError::into_inner).insert(path, route.clone())?;
         Ok(route)
+    }
+
+    /// Joins a service's sessions to the cluster, if the server is part of one.
+    fn attach(&self, route: &Route) {
+        if let Some(relay) = &self.relay {
+            route.0.sessions.attach_relay(relay.clone(), &route.0.path);
+        }
     }
 
     /// Unmounts a service and closes its sessions with 1001.

@@ -72,13 +72,14 @@
 //! ```
 
 mod behavior;
-mod builder;
+pub(crate) mod builder;
 mod counters;
 mod exchange;
 mod handle;
 mod http;
 mod outbox;
 mod pump;
+pub(crate) mod relay;
 #[cfg(feature = "_async")]
 mod run;
 mod service;

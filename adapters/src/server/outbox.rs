@@ -58,6 +58,9 @@ pub enum Sent {
     Closing,
     /// The session is closing or closed: nothing more is sent.
     Closed,
+    /// The session is not on this node: the message went to the other nodes of the cluster
+    /// (`laputa::cluster`, feature `redis`), the one that holds the session delivers it.
+    Forwarded,
 }
 
 impl Sent {

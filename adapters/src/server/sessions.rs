@@ -3,9 +3,11 @@
 
 use super::counters::{Counters, Stats};
 use super::outbox::{Outgoing, Sent};
+use super::relay::Relay;
 use super::session::{check_close, Session, SessionId};
 use super::signal::Signal;
 use laputa_core::bytes::Bytes;
+use laputa_core::cluster::{Body, Target};
 use laputa_core::{CloseCode, Message, PreparedMessage};
 use std::collections::HashMap;
 use std::fmt;
@@ -37,7 +39,7 @@ impl Delivery {
             Sent::Queued => self.queued += 1,
             Sent::Dropped => self.dropped += 1,
             Sent::Closing => self.closing += 1,
-            Sent::Closed => {}
+            Sent::Closed | Sent::Forwarded => {}
         }
     }
 }
@@ -52,6 +54,9 @@ struct Inner {
     /// Set once the service is removed or the server stops: the close of every session, those
     /// that join later included.
     closing: std::sync::OnceLock<(CloseCode, String)>,
+    /// The backplane that carries broadcasts, topics and sends by id to the other nodes, and
+    /// this service's path there.
+    relay: std::sync::OnceLock<(Arc<dyn Relay>, Arc<str>)>,
 }
 
 /// The sessions of one service. Cheap to clone (a shared handle); every method works from any
@@ -356,6 +361,13 @@ impl Sessions {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn broadcast_prepared(&self, message: &Arc<PreparedMessage>, except: Option<&SessionId>) -> Delivery {
+        let target = except.map_or(Target::All, |id| Target::Except(id.as_str().to_owned()));
+        self.relay(|| Body::Deliver { target, message: message.message() });
+        self.broadcast_local(message, except)
+    }
+
+    /// Sends a prepared message to this node's sessions but `except`, and to no other node.
+    pub(crate) fn broadcast_local(&self, message: &Arc<PreparedMessage>, except: Option<&SessionId>) -> Delivery {
         let mut delivery = Delivery::default();
         for (id, session) in self.read().iter() {
             if Some(id) != except {
@@ -412,7 +424,11 @@ impl Sessions {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn send_to(&self, id: &SessionId, message: impl Into<Message>) -> Option<Sent> {
-        Some(self.get(id)?.send(message))
+        let message = message.into();
+        match self.get(id) {
+            Some(session) => Some(session.send(message)),
+            None => self.relay(|| Body::Deliver { target: Target::Session(id.as_str().to_owned()), message }),
+        }
     }
 
     /// Closes the session with this id: `None` if there is no such session.
@@ -442,7 +458,18 @@ impl Sessions {
         code: CloseCode,
         reason: &str,
     ) -> Option<Result<Sent, laputa_core::Error>> {
-        Some(self.get(id)?.close_with(code, reason))
+        match self.get(id) {
+            Some(session) => Some(session.close_with(code, reason)),
+            None => {
+                if let Err(error) = check_close(code, reason) {
+                    return self.0.relay.get().map(|_| Err(error));
+                }
+                // A close without a status (1005) is said as a normal one across nodes.
+                let code = if code.is_sendable() { code } else { CloseCode::NORMAL };
+                let session = id.as_str().to_owned();
+                self.relay(|| Body::Close { session, code, reason: reason.to_owned() }).map(Ok)
+            }
+        }
     }
 
     /// Pings the session with this id.
@@ -582,10 +609,16 @@ impl Sessions {
     /// ```
     pub fn publish(&self, topic: &str, message: impl Into<Message>) -> Delivery {
         let message = Arc::new(PreparedMessage::new(message));
+        self.relay(|| Body::Deliver { target: Target::Topic(topic.to_owned()), message: message.message() });
+        self.publish_local(topic, &message)
+    }
+
+    /// Sends a prepared message to this node's subscribers of `topic`, and to no other node.
+    pub(crate) fn publish_local(&self, topic: &str, message: &Arc<PreparedMessage>) -> Delivery {
         let mut delivery = Delivery::default();
         let topics = self.0.topics.read().unwrap_or_else(PoisonError::into_inner);
         for session in topics.get(topic).into_iter().flat_map(HashMap::values) {
-            delivery.count(session.send_prepared(&message));
+            delivery.count(session.send_prepared(message));
         }
         delivery
     }
@@ -684,6 +717,19 @@ impl Sessions {
             session.0.topics.lock().unwrap_or_else(PoisonError::into_inner).retain(|t| &**t != topic);
         }
         removed
+    }
+
+    /// Carries what this service does for every node to the other nodes, once the server is
+    /// part of a cluster: `Some(Sent::Forwarded)` then, `None` on a lone server.
+    fn relay(&self, body: impl FnOnce() -> Body) -> Option<Sent> {
+        let (relay, path) = self.0.relay.get()?;
+        relay.relay(path, body());
+        Some(Sent::Forwarded)
+    }
+
+    /// Joins the service at `path` to a cluster (once; a second call changes nothing).
+    pub(crate) fn attach_relay(&self, relay: Arc<dyn Relay>, path: &str) {
+        let _ = self.0.relay.set((relay, path.into()));
     }
 
     /// A new session joins.

@@ -1,5 +1,6 @@
-//! `chat --addr HOST:PORT [--runtime tokio|smol|async-std|blocking] [--tls-cert FILE --tls-key FILE]`:
-//! the chat page and its room on one port (issue 20). `/` serves the page (`examples/chat/`:
+//! `chat --addr HOST:PORT [--runtime tokio|smol|async-std|blocking] [--tls-cert FILE --tls-key FILE]
+//! [--redis URL [--node ID]]`: the chat page and its room on one port (issue 20); with `--redis`,
+//! one room across every `chat` that shares the Redis (issue 21, on tokio). `/` serves the page (`examples/chat/`:
 //! HTML, CSS and JavaScript, no CDN) from the server's document root, `/chat` is the room
 //! (`?name=`, join and leave notices, every line to everyone: `laputa_examples::chat`), `/echo`
 //! echoes. It prints the URL to open; the default address is `127.0.0.1:4649`.
@@ -26,6 +27,13 @@ struct Flags {
     /// The private key (PEM) of `--tls-cert`.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// A Redis (`redis://[:PASSWORD@]HOST:PORT/`) shared with other `chat` processes: the room
+    /// and the echo span them all (tokio only).
+    #[arg(long, value_name = "URL")]
+    redis: Option<String>,
+    /// This node's id in the cluster (random by default).
+    #[arg(long, value_name = "ID", requires = "redis")]
+    node: Option<String>,
 }
 
 /// The runtimes the example serves on.
@@ -55,6 +63,12 @@ fn main() {
         ),
         _ => None,
     };
+    if flags.redis.is_some() {
+        if flags.runtime != ServerKind::Tokio {
+            fail("--redis runs on --runtime tokio (the redis crate's runtime)");
+        }
+        return laputa_examples::block_on_tokio(serve_clustered(&flags, tls));
+    }
     let runtime = match flags.runtime {
         ServerKind::Tokio => laputa_examples::Runtime::Tokio,
         ServerKind::Smol => laputa_examples::Runtime::Smol,
@@ -92,6 +106,26 @@ async fn serve<R: ServerRuntime>(addr: &str, tls: Option<laputa::tls::TlsAccepto
         builder(addr, tls).start::<R>().await.unwrap_or_else(|e| fail(format!("cannot listen on {addr}: {e}")));
     println!("chat: open {scheme}://{}/", server.local_addr());
     // Serves until the process is killed: this future never ends.
+    std::future::pending::<()>().await;
+}
+
+/// The page and the room on tokio, the room and the echo spanning every node of the Redis.
+async fn serve_clustered(flags: &Flags, tls: Option<laputa::tls::TlsAcceptor>) {
+    let url = flags.redis.as_deref().unwrap_or_default();
+    let mut cluster = laputa::cluster::Cluster::builder(url).prefix("chat");
+    if let Some(node) = &flags.node {
+        cluster = cluster.node(node);
+    }
+    let cluster =
+        cluster.on_gap(|gap| eprintln!("chat: {gap}")).start().unwrap_or_else(|e| fail(format!("--redis {url}: {e}")));
+    let scheme = scheme(&tls);
+    let addr = &flags.addr;
+    let server = builder(addr, tls)
+        .cluster(&cluster)
+        .start::<laputa::tokio::Tokio>()
+        .await
+        .unwrap_or_else(|e| fail(format!("cannot listen on {addr}: {e}")));
+    println!("chat: open {scheme}://{}/ (node {} of the cluster at {url})", server.local_addr(), cluster.node());
     std::future::pending::<()>().await;
 }
 
