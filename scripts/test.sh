@@ -3,8 +3,9 @@
 # (unit, integration, Autobahn conformance and Python interop).
 #
 # Needs Rust (cargo, rustfmt, clippy) and Python 3 with venv; it installs the Python peers
-# (tests/python/requirements.txt) into .venv at the repository root, and Debian's squid (apt-get,
-# through sudo unless root) when it is missing.
+# (tests/python/requirements.txt) into .venv at the repository root, and the Debian packages the
+# tests drive (squid, chromium, curl, redis-server, haproxy: apt-get, through sudo unless root)
+# when they are missing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -44,6 +45,8 @@ step apt_install_optional squid
 step apt_install_optional chromium
 # curl: the HTTP client of tests/tests/http_conformance.rs (the server's plain HTTP).
 step apt_install_optional curl
+# redis-server and haproxy: the backplane and the load balancer of tests/tests/cluster.rs.
+step apt_install_optional redis-server haproxy
 # --------------------------------------------------------------------------------------------
 
 step setup_venv
@@ -51,7 +54,7 @@ step cargo fmt --all -- --check
 # The adapters crate builds with each runtime feature alone, and with none but the core.
 check_features() {
     local features
-    for features in "" blocking tokio smol async-std hyper \
+    for features in "" blocking tokio smol async-std hyper redis \
         rustls blocking,rustls tokio,rustls smol,rustls async-std,rustls; do
         echo "    laputa with features [${features}]"
         cargo check --quiet -p laputa --no-default-features ${features:+--features "$features"}

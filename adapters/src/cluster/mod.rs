@@ -477,7 +477,6 @@ impl ClusterBuilder {
     /// # }
     /// ```
     pub fn start(self) -> Result<Cluster, ClusterError> {
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| ClusterError::NoRuntime)?;
         let client = redis::Client::open(self.url.as_str()).map_err(ClusterError::Url)?;
         let id = match self.node {
             Some(id) if id.is_empty() || id.len() > laputa_core::cluster::MAX_ID_LEN => {
@@ -486,6 +485,7 @@ impl ClusterBuilder {
             Some(id) => id,
             None => SessionId::random().as_str()[..16].to_owned(),
         };
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| ClusterError::NoRuntime)?;
         let settings = node::Settings {
             heartbeat: self.heartbeat,
             expiry: self.expiry.max(self.heartbeat),

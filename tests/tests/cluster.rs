@@ -1,0 +1,431 @@
+//! Scale-out over Redis (issue 21), against a real `redis-server` on loopback (Debian's, which
+//! the test command installs) and, for the load balancer, a real `haproxy`:
+//!
+//! - three `chat --redis` processes are one room: a line said on one node reaches the others;
+//!   a node killed with SIGKILL loses only its own sessions, is named as silent by a query, and
+//!   leaves the registry within its expiry; `redis-server` killed and restarted: the nodes
+//!   reconnect by themselves, lines flow again, and the lost ones are reported as gaps;
+//! - two in-process servers on one Redis: `send_to`, `close_session`, `broadcast_except` and
+//!   topics reach a session held by the other node, and a node's own broadcast is delivered once;
+//! - haproxy in front of three `chat` nodes (round robin, upgrades passed through): clients
+//!   that land on different nodes are one chat.
+
+use laputa::cluster::{Cluster, ClusterSessions};
+use laputa::server::{Sent, Server, Service, Session};
+use laputa::tokio::Tokio;
+use laputa::{CloseCode, Error, Message};
+use laputa_tests::{example_bin, free_port, out_dir, ChildGuard};
+use serde_json::{json, Value};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// No step takes this long unless it is broken.
+const WAIT: Duration = Duration::from_secs(20);
+/// The whole of one test, at most.
+const WATCHDOG: Duration = Duration::from_secs(120);
+
+fn run(name: &str, scenario: impl Future<Output = ()>) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio");
+    runtime.block_on(async {
+        tokio::time::timeout(WATCHDOG, scenario).await.unwrap_or_else(|_| panic!("{name} hung"));
+    });
+}
+
+/// A throwaway `redis-server` on a loopback port, no persistence; killed when dropped.
+struct Redis {
+    addr: SocketAddr,
+    dir: PathBuf,
+    process: Option<ChildGuard>,
+    starts: usize,
+}
+
+impl Redis {
+    fn start(dir: PathBuf) -> Self {
+        let mut redis = Redis { addr: free_port(), dir, process: None, starts: 0 };
+        redis.restart();
+        redis
+    }
+
+    fn url(&self) -> String {
+        format!("redis://{}/", self.addr)
+    }
+
+    /// Starts it (again) on the same port.
+    fn restart(&mut self) {
+        self.starts += 1;
+        let log = self.dir.join(format!("redis-{}.log", self.starts));
+        let port = self.addr.port().to_string();
+        let args = ["--port", &port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+        let mut process = ChildGuard::spawn(Command::new("redis-server").args(args), &log);
+        process.wait_for_output("Ready to accept connections", WAIT);
+        self.process = Some(process);
+    }
+
+    /// SIGKILL: no goodbye to anyone.
+    fn kill(&mut self) {
+        drop(self.process.take());
+    }
+}
+
+/// A `chat --redis` process, its logs at `info` so that the test sees it subscribe.
+fn chat_node(node: &str, redis: &Redis, dir: &std::path::Path) -> (ChildGuard, SocketAddr) {
+    let addr = free_port();
+    let mut chat = ChildGuard::spawn(
+        Command::new(example_bin("chat"))
+            .args(["--addr", &addr.to_string(), "--redis", &redis.url(), "--node", node])
+            .env("RUST_LOG", "laputa::cluster=info"),
+        &dir.join(format!("chat-{node}.log")),
+    );
+    chat.wait_for_output(&format!("chat: open http://{addr}/ (node {node} "), WAIT);
+    chat.wait_for_output("subscribed to the cluster", WAIT);
+    (chat, addr)
+}
+
+/// How many times `text` is in `process`'s output.
+fn said(process: &ChildGuard, text: &str) -> usize {
+    process.output().matches(text).count()
+}
+
+/// Waits until `process` has written `text` `times` times.
+async fn until_said(process: &ChildGuard, text: &str, times: usize) {
+    let deadline = Instant::now() + WAIT;
+    while said(process, text) < times {
+        assert!(Instant::now() < deadline, "no {text:?} x{times} after {WAIT:?}:\n{}", process.output());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A WebSocket client whose messages a task of its own reads into a channel, so that waiting
+/// for one with a deadline never cuts a read in half.
+struct Client {
+    writer: laputa::tokio::WriteHalf<laputa::tokio::ClientStream>,
+    inbox: mpsc::UnboundedReceiver<Result<Message, Error>>,
+}
+
+impl Client {
+    async fn connect(url: &str) -> Client {
+        let (ws, _) = laputa::tokio::connect(url).await.unwrap_or_else(|e| panic!("{url}: {e}"));
+        let (mut reader, writer) = ws.split();
+        let (tx, inbox) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            loop {
+                let next = reader.recv().await;
+                let end = next.is_err();
+                if tx.send(next).is_err() || end {
+                    return;
+                }
+            }
+        });
+        Client { writer, inbox }
+    }
+
+    async fn send(&mut self, text: &str) {
+        self.writer.send(text.to_owned()).await.expect("sent");
+    }
+
+    /// The next message, within `limit`: `None` if none came.
+    async fn next_within(&mut self, limit: Duration) -> Option<Result<Message, Error>> {
+        tokio::time::timeout(limit, self.inbox.recv()).await.ok().flatten()
+    }
+
+    async fn text(&mut self) -> String {
+        match self.next_within(WAIT).await {
+            Some(Ok(Message::Text(text))) => text.to_string(),
+            other => panic!("not a text message: {other:?}"),
+        }
+    }
+
+    async fn json(&mut self) -> Value {
+        let text = self.text().await;
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text:?}: {e}"))
+    }
+
+    /// How the other side ended the connection.
+    async fn closed(&mut self) -> Error {
+        loop {
+            match self.next_within(WAIT).await {
+                Some(Ok(_)) => continue,
+                Some(Err(error)) => return error,
+                None => panic!("still open after {WAIT:?}"),
+            }
+        }
+    }
+}
+
+/// A chat member: welcomed, with the name it asked for.
+async fn join(addr: SocketAddr, name: &str) -> Client {
+    let mut client = Client::connect(&format!("ws://{addr}/chat?name={name}")).await;
+    let welcome = client.json().await;
+    assert_eq!((welcome["type"].as_str(), welcome["you"].as_str()), (Some("welcome"), Some(name)), "{welcome}");
+    client
+}
+
+fn line(name: &str, text: &str) -> Value {
+    json!({"type": "message", "name": name, "text": text})
+}
+
+/// A node of the test itself on the chat's cluster, with no server: it asks the others.
+async fn observer(redis: &Redis) -> Cluster {
+    Cluster::builder(&redis.url())
+        .prefix("chat")
+        .node("observer")
+        .heartbeat(Duration::from_millis(200))
+        .start()
+        .expect("cluster")
+}
+
+/// Waits until `cluster`'s registry lists exactly `nodes` besides itself.
+async fn until_nodes(cluster: &Cluster, nodes: &[&str]) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let mut live = cluster.nodes();
+        live.sort();
+        if live == nodes {
+            return;
+        }
+        assert!(Instant::now() < deadline, "live nodes {live:?}, not {nodes:?}, after {WAIT:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Per node, how many sessions it answered with (the observer's none left out).
+fn per_node(seen: &ClusterSessions) -> Vec<(String, usize)> {
+    let mut nodes: Vec<_> =
+        seen.nodes.iter().filter(|(node, _)| node != "observer").map(|(node, ids)| (node.clone(), ids.len())).collect();
+    nodes.sort();
+    nodes
+}
+
+fn counts(pairs: &[(&str, usize)]) -> Vec<(String, usize)> {
+    pairs.iter().map(|(node, n)| (node.to_string(), *n)).collect()
+}
+
+#[test]
+fn three_chat_nodes_are_one_room_through_a_killed_node_and_a_redis_restart() {
+    run("three chat nodes", async {
+        let dir = out_dir("cluster-chat");
+        let mut redis = Redis::start(dir.clone());
+        let (node_a, addr_a) = chat_node("a", &redis, &dir);
+        let (node_b, addr_b) = chat_node("b", &redis, &dir);
+        let (node_c, addr_c) = chat_node("c", &redis, &dir);
+
+        let mut sheeta = join(addr_a, "Sheeta").await;
+        let mut pazu = join(addr_c, "Pazu").await;
+        assert_eq!(sheeta.json().await, json!({"type": "join", "name": "Pazu"}), "a join on C reaches A");
+        let mut dola = join(addr_b, "Dola").await;
+        for client in [&mut sheeta, &mut pazu] {
+            assert_eq!(client.json().await, json!({"type": "join", "name": "Dola"}));
+        }
+
+        // A line said on C reaches A and B, and C itself, once each.
+        pazu.send("Balus").await;
+        for client in [&mut sheeta, &mut dola, &mut pazu] {
+            assert_eq!(client.json().await, line("Pazu", "Balus"));
+        }
+
+        // The cluster-wide view: every node answers with its one session.
+        let observer = observer(&redis).await;
+        until_nodes(&observer, &["a", "b", "c"]).await;
+        let seen = observer.sessions("/chat").await;
+        assert!(seen.is_complete(), "{seen:?}");
+        assert_eq!(per_node(&seen), counts(&[("a", 1), ("b", 1), ("c", 1)]));
+        assert_eq!(seen.count(), 3);
+
+        // Node B is killed without a word: its own session ends, the others chat on.
+        drop(node_b);
+        assert!(matches!(dola.closed().await, Error::Io(_) | Error::Closed(_)));
+        // Until B's registration expires, a query names B as silent and returns the rest.
+        let seen = observer.sessions("/chat").await;
+        assert_eq!(seen.missing, ["b"], "{seen:?}");
+        assert_eq!(per_node(&seen), counts(&[("a", 1), ("c", 1)]));
+        sheeta.send("Still here").await;
+        for client in [&mut sheeta, &mut pazu] {
+            assert_eq!(client.json().await, line("Sheeta", "Still here"));
+        }
+        // Then B leaves the registry, and its sessions with it.
+        until_nodes(&observer, &["a", "c"]).await;
+        let seen = observer.sessions("/chat").await;
+        assert!(seen.is_complete(), "{seen:?}");
+        assert_eq!(seen.count(), 2);
+
+        // Redis is killed: each node goes on serving its own sessions.
+        redis.kill();
+        until_said(&node_a, "subscription to Redis lost", 1).await;
+        until_said(&node_c, "subscription to Redis lost", 1).await;
+        pazu.send("Is anyone there?").await;
+        assert_eq!(pazu.json().await, line("Pazu", "Is anyone there?"), "C serves its own sessions");
+
+        // Redis is back on its port: the nodes reconnect by themselves and report the outage.
+        redis.restart();
+        until_said(&node_a, "chat: the subscription to Redis was down for", 1).await;
+        until_said(&node_c, "chat: the subscription to Redis was down for", 1).await;
+        // Lines flow again once C's publisher is back: Pazu says a numbered line until Sheeta
+        // hears one; the line said while Redis was down never arrives.
+        let mut heard = None;
+        for attempt in 1..=40 {
+            let text = format!("Back #{attempt}");
+            pazu.send(&text).await;
+            assert_eq!(pazu.json().await, line("Pazu", &text));
+            if let Some(Ok(Message::Text(got))) = sheeta.next_within(Duration::from_millis(250)).await {
+                heard = Some(serde_json::from_str::<Value>(&got).expect("JSON"));
+                break;
+            }
+        }
+        let heard = heard.expect("a line from C reaches A again after the restart");
+        assert!(heard["text"].as_str().is_some_and(|text| text.starts_with("Back #")), "{heard}");
+        // A knows what it missed from C: at least the line said while Redis was down.
+        until_said(&node_a, "messages of /chat from node c were lost", 1).await;
+        assert_eq!(said(&node_c, "from node a were lost"), 0, "A said nothing meanwhile");
+    });
+}
+
+/// An echo service: each message goes back to its sender.
+fn echo() -> Service {
+    Service::new(|| {
+        |session: &Session, message: Message| {
+            session.send(message);
+        }
+    })
+}
+
+#[test]
+fn sends_and_closes_by_id_and_topics_reach_a_session_on_another_node() {
+    run("two in-process nodes", async {
+        let dir = out_dir("cluster-in-process");
+        let redis = Redis::start(dir);
+        let node = |id: &str| {
+            Cluster::builder(&redis.url())
+                .prefix("t")
+                .node(id)
+                .heartbeat(Duration::from_millis(200))
+                .start()
+                .expect("cluster")
+        };
+        let (one, two) = (node("one"), node("two"));
+        let start = |cluster: &Cluster| {
+            let builder = Server::builder().bind("127.0.0.1:0").service("/svc", echo()).expect("mounted");
+            builder.cluster(cluster).start::<Tokio>()
+        };
+        let server_one = start(&one).await.expect("listening");
+        let server_two = start(&two).await.expect("listening");
+        until_nodes(&one, &["two"]).await;
+        until_nodes(&two, &["one"]).await;
+        for cluster in [&one, &two] {
+            let deadline = Instant::now() + WAIT;
+            while !cluster.stats().connected {
+                assert!(Instant::now() < deadline, "{} never subscribed", cluster.node());
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+
+        // Pazu is on node one; node two knows of him only through the cluster.
+        let mut pazu = Client::connect(&format!("ws://{}/svc", server_one.local_addr())).await;
+        let (local, remote) =
+            (server_one.sessions("/svc").expect("mounted"), server_two.sessions("/svc").expect("mounted"));
+        let deadline = Instant::now() + WAIT;
+        while local.count() == 0 {
+            assert!(Instant::now() < deadline, "the session never opened");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let id = local.ids().remove(0);
+        assert!(remote.get(&id).is_none());
+
+        let seen = two.sessions("/svc").await;
+        assert!(seen.is_complete(), "{seen:?}");
+        assert_eq!(seen.nodes, vec![("two".to_owned(), vec![]), ("one".to_owned(), vec![id.clone()])]);
+
+        // send_to from the other node.
+        assert_eq!(remote.send_to(&id, "psst"), Some(Sent::Forwarded));
+        assert_eq!(pazu.text().await, "psst");
+        // broadcast_except skips him on his own node; broadcast reaches him once.
+        remote.broadcast_except(&id, "not for Pazu");
+        remote.broadcast("for everyone");
+        assert_eq!(pazu.text().await, "for everyone");
+        // A node's own broadcast is delivered once, not again when it comes back from Redis.
+        local.broadcast("once");
+        remote.broadcast("marker");
+        assert_eq!(pazu.text().await, "once");
+        assert_eq!(pazu.text().await, "marker");
+        // Topics: only subscribers hear, on whichever node they are.
+        remote.publish("news", "before subscribing");
+        // Node two's messages cross Redis in order: once this one is in, so is the publish.
+        remote.send_to(&id, "sync");
+        assert_eq!(pazu.text().await, "sync");
+        local.get(&id).expect("open").subscribe("news");
+        remote.publish("news", "Laputa sighted");
+        assert_eq!(pazu.text().await, "Laputa sighted");
+        // close_session from the other node, with its code and reason.
+        let closed = remote.close_session(&id, CloseCode(4000), "kicked");
+        assert!(matches!(closed, Some(Ok(Sent::Forwarded))), "{closed:?}");
+        match pazu.closed().await {
+            Error::Closed(closed) => assert_eq!((closed.code, closed.reason.as_str()), (CloseCode(4000), "kicked")),
+            other => panic!("{other:?}"),
+        }
+
+        let (stats_one, stats_two) = (one.stats(), two.stats());
+        assert_eq!((stats_one.gaps, stats_two.gaps), (0, 0), "{stats_one:?} {stats_two:?}");
+        assert!(stats_one.received >= 6, "{stats_one:?}");
+        server_one.stop(CloseCode::GOING_AWAY, "").await;
+        server_two.stop(CloseCode::GOING_AWAY, "").await;
+        one.shutdown().await;
+        two.shutdown().await;
+    });
+}
+
+/// haproxy in front of `servers`: round robin, HTTP mode (the upgrade passes through).
+fn haproxy(dir: &std::path::Path, servers: &[SocketAddr]) -> (ChildGuard, SocketAddr) {
+    let front = free_port();
+    let mut config = format!(
+        "defaults\n  mode http\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n  timeout tunnel 1h\n\
+         frontend chat\n  bind {front}\n  default_backend nodes\n\
+         backend nodes\n  balance roundrobin\n"
+    );
+    for (n, server) in servers.iter().enumerate() {
+        config.push_str(&format!("  server node{n} {server}\n"));
+    }
+    let path = dir.join("haproxy.cfg");
+    std::fs::write(&path, config).expect("haproxy.cfg");
+    let process = ChildGuard::spawn(Command::new("haproxy").arg("-f").arg(&path).arg("-db"), &dir.join("haproxy.log"));
+    let deadline = Instant::now() + WAIT;
+    while std::net::TcpStream::connect(front).is_err() {
+        assert!(Instant::now() < deadline, "haproxy does not listen:\n{}", process.output());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (process, front)
+}
+
+#[test]
+fn clients_behind_haproxy_on_three_nodes_see_one_chat() {
+    run("haproxy", async {
+        let dir = out_dir("cluster-haproxy");
+        let redis = Redis::start(dir.clone());
+        let nodes: Vec<_> = ["x", "y", "z"].iter().map(|node| chat_node(node, &redis, &dir)).collect();
+        let (_haproxy, front) = haproxy(&dir, &nodes.iter().map(|(_, addr)| *addr).collect::<Vec<_>>());
+
+        // Round robin: each newcomer lands on another node, so each welcome lists itself alone
+        // (a welcome names the members of its own node).
+        let mut clients = Vec::new();
+        for name in ["Sheeta", "Pazu", "Dola"] {
+            let mut client = Client::connect(&format!("ws://{front}/chat?name={name}")).await;
+            assert_eq!(client.json().await, json!({"type": "welcome", "you": name, "users": [name]}));
+            clients.push(client);
+        }
+        // ... and still hears the ones who join after it, on the other nodes.
+        for (n, client) in clients.iter_mut().enumerate() {
+            for name in ["Sheeta", "Pazu", "Dola"].iter().skip(n + 1) {
+                assert_eq!(client.json().await, json!({"type": "join", "name": name}));
+            }
+        }
+        for (speaker, name) in ["Sheeta", "Pazu", "Dola"].iter().enumerate() {
+            let text = format!("{name} here");
+            clients[speaker].send(&text).await;
+            for client in clients.iter_mut() {
+                assert_eq!(client.json().await, line(name, &text));
+            }
+        }
+    });
+}
