@@ -90,6 +90,6 @@ pub use maybe_tls::{MaybeTls, NoTls};
 pub const DEFAULT_HIGH_WATER_MARK: usize = 256 * 1024;
 
 /// The README's examples, compiled with the doc tests so that they stay true.
-#[cfg(all(doctest, feature = "blocking", feature = "tokio", feature = "rustls"))]
+#[cfg(all(doctest, feature = "blocking", feature = "tokio", feature = "rustls", feature = "redis"))]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;

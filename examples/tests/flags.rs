@@ -65,7 +65,17 @@ const PROGRAMS: [(&str, &str, &[&str]); 7] = [
     (
         "chat",
         env!("CARGO_BIN_EXE_chat"),
-        &["--addr", "--runtime", "--tls-cert", "--tls-key", "127.0.0.1:4649", "async-std", "blocking"],
+        &[
+            "--addr",
+            "--runtime",
+            "--tls-cert",
+            "--tls-key",
+            "--redis",
+            "--node",
+            "127.0.0.1:4649",
+            "async-std",
+            "blocking",
+        ],
     ),
 ];
 
@@ -184,4 +194,18 @@ fn services_usage_errors() {
         assert_usage_error(&finished, named);
         assert!(!finished.stdout.contains("listening"), "{flags:?}");
     }
+}
+
+#[test]
+fn chat_redis_flags() {
+    let chat = PROGRAMS.iter().find(|(name, ..)| *name == "chat").expect("chat").1;
+    let addr = free_port().to_string();
+    let redis = "redis://127.0.0.1:1/";
+    assert_usage_error(&run_args(chat, &["--addr", &addr, "--redis", redis, "--runtime", "smol"]), "--redis");
+    assert_usage_error(&run_args(chat, &["--addr", &addr, "--node", "a"]), "--redis");
+    // Not a Redis URL: a clear failure (status 1) naming it, before listening.
+    let finished = run_args(chat, &["--addr", &addr, "--redis", "http://127.0.0.1:1/"]);
+    assert_eq!(finished.status.code(), Some(1), "{}", finished.stderr);
+    assert!(finished.stderr.contains("http://127.0.0.1:1/"), "{}", finished.stderr);
+    assert!(!finished.stdout.contains("chat: open"), "{}", finished.stdout);
 }

@@ -429,3 +429,50 @@ fn clients_behind_haproxy_on_three_nodes_see_one_chat() {
         }
     });
 }
+
+/// A chat service: each message goes to every session of the service, on every node.
+fn room() -> Service {
+    Service::new(|| {
+        |session: &Session, message: Message| {
+            session.sessions().broadcast(message);
+        }
+    })
+}
+
+#[test]
+fn a_threaded_server_joins_a_cluster_whose_tasks_run_on_tokio() {
+    run("threads and tasks", async {
+        let redis = Redis::start(out_dir("cluster-threads"));
+        let node = |id: &str| Cluster::builder(&redis.url()).prefix("mixed").node(id).start().expect("cluster");
+        let (threads, tasks) = (node("threads"), node("tasks"));
+        let builder = |cluster: &Cluster| {
+            Server::builder().bind("127.0.0.1:0").service("/room", room()).expect("mounted").cluster(cluster)
+        };
+        // The blocking server runs on its own threads; only the cluster's tasks are tokio's.
+        let threaded = builder(&threads).start_blocking().expect("listening");
+        let tasked = builder(&tasks).start::<Tokio>().await.expect("listening");
+        for cluster in [&threads, &tasks] {
+            let deadline = Instant::now() + WAIT;
+            while !cluster.stats().connected {
+                assert!(Instant::now() < deadline, "{} never subscribed", cluster.node());
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        let mut sheeta = Client::connect(&format!("ws://{}/room", threaded.local_addr())).await;
+        let mut pazu = Client::connect(&format!("ws://{}/room", tasked.local_addr())).await;
+        let both = [threaded.sessions("/room").expect("mounted"), tasked.sessions("/room").expect("mounted")];
+        let deadline = Instant::now() + WAIT;
+        while both.iter().any(|sessions| sessions.count() == 0) {
+            assert!(Instant::now() < deadline, "a session never opened");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        sheeta.send("from a thread").await;
+        assert_eq!(pazu.text().await, "from a thread");
+        assert_eq!(sheeta.text().await, "from a thread");
+        pazu.send("from a task").await;
+        assert_eq!(sheeta.text().await, "from a task");
+        assert_eq!(pazu.text().await, "from a task");
+        threaded.stop(CloseCode::GOING_AWAY, "");
+        tasked.stop(CloseCode::GOING_AWAY, "").await;
+    });
+}

@@ -28,8 +28,32 @@
 //!
 //! The encoding of what crosses nodes and the gap detection are the core's
 //! ([`laputa_core::cluster`]), shared with the fuzzer; this module moves bytes through Redis.
-//! It runs on tokio (the `redis` crate's runtime here); the server it joins may run on any
-//! runtime or on threads, since handing a message to the cluster never waits.
+//! Its tasks run on tokio (the `redis` crate's runtime here: async-std has no support in the
+//! `redis` crate, and smol's would need the tasks written a second time); the server it joins
+//! may run on any runtime or on threads, since handing a message to the cluster never waits.
+//! A server on smol, async-std or threads starts its cluster within a small tokio runtime of its
+//! own:
+//!
+//! ```no_run
+//! # fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use laputa::cluster::Cluster;
+//! use laputa::server::{Server, Service, Session};
+//! use laputa::Message;
+//!
+//! // One tokio thread for the backplane; the server itself runs on its own threads.
+//! let tokio = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+//! let cluster = {
+//!     let _inside = tokio.enter();
+//!     Cluster::builder("redis://127.0.0.1:6379/").start()?
+//! };
+//! let room = Service::new(|| |session: &Session, message: Message| {
+//!     session.sessions().broadcast(message);
+//! });
+//! let server = Server::builder().bind("127.0.0.1:4649").service("/room", room)?.cluster(&cluster).start_blocking()?;
+//! # let _ = server;
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {

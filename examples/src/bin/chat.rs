@@ -5,7 +5,7 @@
 //! (`?name=`, join and leave notices, every line to everyone: `laputa_examples::chat`), `/echo`
 //! echoes. It prints the URL to open; the default address is `127.0.0.1:4649`.
 
-use clap::{Parser, ValueEnum};
+use clap::{CommandFactory, Parser, ValueEnum};
 use laputa::server::{Server, ServerBuilder, ServerRuntime};
 use laputa_examples::chat::{chat_service, echo_service};
 use laputa_examples::{fail, run_async};
@@ -65,7 +65,8 @@ fn main() {
     };
     if flags.redis.is_some() {
         if flags.runtime != ServerKind::Tokio {
-            fail("--redis runs on --runtime tokio (the redis crate's runtime)");
+            let message = "--redis runs on --runtime tokio (the redis crate's runtime here)";
+            Flags::command().error(clap::error::ErrorKind::ArgumentConflict, message).exit();
         }
         return laputa_examples::block_on_tokio(serve_clustered(&flags, tls));
     }
