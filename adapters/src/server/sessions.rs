@@ -59,7 +59,13 @@ struct Inner {
     relay: std::sync::OnceLock<(Arc<dyn Relay>, Arc<str>)>,
 }
 
-/// The sessions of one service. Cheap to clone (a shared handle); every method works from any
+/// The sessions of one service. On a server in a cluster (feature `redis`:
+/// [`ServerBuilder::cluster`](super::ServerBuilder::cluster)), `broadcast`, `broadcast_except`,
+/// `broadcast_prepared`, `broadcast_from`, `publish`, `send_to` and `close_session` reach the
+/// sessions of the same path on every node (the [`Delivery`] counts this node's); the others
+/// (`count`, `ids`, `get`, `broadcast_wait`, pings, the sweep) are this node's.
+///
+/// Cheap to clone (a shared handle); every method works from any
 /// thread or task and never waits for a session's peer.
 ///
 /// Broadcasts are encoded once: the frame is built once ([`PreparedMessage`]) and every
@@ -401,7 +407,10 @@ impl Sessions {
         BroadcastWait { pending, delivery: Delivery::default() }
     }
 
-    /// Sends `message` to the session with this id: `None` if there is no such session.
+    /// Sends `message` to the session with this id: `None` if there is no such session. On a
+    /// server in a cluster ([`ServerBuilder::cluster`](super::ServerBuilder::cluster)), an id
+    /// not on this node answers [`Sent::Forwarded`]: the node that holds it sends it, and no
+    /// node does if the id is nowhere.
     ///
     /// ```
     /// # #[cfg(feature = "tokio")]
@@ -431,7 +440,8 @@ impl Sessions {
         }
     }
 
-    /// Closes the session with this id: `None` if there is no such session.
+    /// Closes the session with this id: `None` if there is no such session. In a cluster, an
+    /// id not on this node answers `Some(Ok(Sent::Forwarded))`, as [`send_to`](Self::send_to).
     ///
     /// ```
     /// # #[cfg(feature = "tokio")]
