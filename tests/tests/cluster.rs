@@ -41,11 +41,18 @@ struct Redis {
     dir: PathBuf,
     process: Option<ChildGuard>,
     starts: usize,
+    /// `--port PORT` or TLS's flags, and any others (a password).
+    args: Vec<String>,
 }
 
 impl Redis {
     fn start(dir: PathBuf) -> Self {
-        let mut redis = Redis { addr: free_port(), dir, process: None, starts: 0 };
+        let addr = free_port();
+        Self::start_with(dir, addr, vec!["--port".into(), addr.port().to_string()])
+    }
+
+    fn start_with(dir: PathBuf, addr: SocketAddr, args: Vec<String>) -> Self {
+        let mut redis = Redis { addr, dir, process: None, starts: 0, args };
         redis.restart();
         redis
     }
@@ -58,9 +65,8 @@ impl Redis {
     fn restart(&mut self) {
         self.starts += 1;
         let log = self.dir.join(format!("redis-{}.log", self.starts));
-        let port = self.addr.port().to_string();
-        let args = ["--port", &port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
-        let mut process = ChildGuard::spawn(Command::new("redis-server").args(args), &log);
+        let args = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+        let mut process = ChildGuard::spawn(Command::new("redis-server").args(args).args(&self.args), &log);
         process.wait_for_output("Ready to accept connections", WAIT);
         self.process = Some(process);
     }
@@ -474,5 +480,86 @@ fn a_threaded_server_joins_a_cluster_whose_tasks_run_on_tokio() {
         assert_eq!(pazu.text().await, "from a task");
         threaded.stop(CloseCode::GOING_AWAY, "");
         tasked.stop(CloseCode::GOING_AWAY, "").await;
+    });
+}
+
+#[test]
+fn nodes_reach_a_redis_over_tls_with_a_password() {
+    run("rediss", async {
+        let dir = out_dir("cluster-tls");
+        // A CA and a certificate for 127.0.0.1 made now; Redis listens on TLS only.
+        let ca_key = rcgen::KeyPair::generate().expect("key");
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params.distinguished_name.push(rcgen::DnType::CommonName, "laputa cluster CA");
+        let ca_cert = ca_params.self_signed(&ca_key).expect("CA");
+        let ca = rcgen::Issuer::new(ca_params, ca_key);
+        let key = rcgen::KeyPair::generate().expect("key");
+        let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).expect("params");
+        let cert = cert.signed_by(&key, &ca).expect("certificate");
+        let files = [("ca.pem", ca_cert.pem()), ("cert.pem", cert.pem()), ("key.pem", key.serialize_pem())];
+        for (name, pem) in &files {
+            std::fs::write(dir.join(name), pem).expect("PEM written");
+        }
+        let path = |name: &str| dir.join(name).display().to_string();
+        let addr = free_port();
+        let args = [
+            "--port",
+            "0",
+            "--tls-port",
+            &addr.port().to_string(),
+            "--tls-cert-file",
+            &path("cert.pem"),
+            "--tls-key-file",
+            &path("key.pem"),
+            "--tls-ca-cert-file",
+            &path("ca.pem"),
+            "--tls-auth-clients",
+            "no",
+            "--requirepass",
+            "balus",
+        ];
+        let _redis = Redis::start_with(dir.clone(), addr, args.iter().map(|arg| arg.to_string()).collect());
+
+        let url = format!("rediss://:balus@{addr}/");
+        let node = |id: &str| {
+            Cluster::builder(&url)
+                .prefix("tls")
+                .node(id)
+                .tls_root_certificates(ca_cert.pem().into_bytes())
+                .start()
+                .expect("cluster")
+        };
+        let (one, two) = (node("one"), node("two"));
+        let start = |cluster: &Cluster| {
+            let builder = Server::builder().bind("127.0.0.1:0").service("/room", room()).expect("mounted");
+            builder.cluster(cluster).start::<Tokio>()
+        };
+        let (server_one, server_two) = (start(&one).await.expect("listening"), start(&two).await.expect("listening"));
+        until_nodes(&one, &["two"]).await;
+        until_nodes(&two, &["one"]).await;
+        let mut sheeta = Client::connect(&format!("ws://{}/room", server_one.local_addr())).await;
+        let mut pazu = Client::connect(&format!("ws://{}/room", server_two.local_addr())).await;
+        let both = [server_one.sessions("/room").expect("mounted"), server_two.sessions("/room").expect("mounted")];
+        let deadline = Instant::now() + WAIT;
+        while both.iter().any(|sessions| sessions.count() == 0) || !one.stats().connected || !two.stats().connected {
+            assert!(Instant::now() < deadline, "sessions or subscriptions never came");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        sheeta.send("over TLS").await;
+        assert_eq!(pazu.text().await, "over TLS");
+        assert_eq!(sheeta.text().await, "over TLS");
+
+        // A wrong password: the node starts (it never waits for Redis) and stays unsubscribed.
+        let wrong = Cluster::builder(&format!("rediss://:wrong@{addr}/"))
+            .prefix("tls")
+            .tls_root_certificates(ca_cert.pem().into_bytes())
+            .start()
+            .expect("cluster");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(!wrong.stats().connected, "{:?}", wrong.stats());
+        assert!(!one.nodes().contains(&wrong.node().to_owned()), "a node refused by Redis is not registered");
+        server_one.stop(CloseCode::GOING_AWAY, "").await;
+        server_two.stop(CloseCode::GOING_AWAY, "").await;
     });
 }

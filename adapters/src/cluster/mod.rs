@@ -283,6 +283,8 @@ pub struct ClusterBuilder {
     timeout: Duration,
     queue: usize,
     on_gap: Option<GapHandler>,
+    #[cfg(feature = "rustls")]
+    tls_roots: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for ClusterBuilder {
@@ -297,8 +299,9 @@ impl fmt::Debug for ClusterBuilder {
 }
 
 impl Cluster {
-    /// A cluster on the Redis at `url` (`redis://[:password@]host[:port][/db]`, or
-    /// `rediss://` where the `redis` crate is built with TLS).
+    /// A cluster on the Redis at `url`: `redis://[[user]:password@]host[:port][/db]`, or
+    /// `rediss://` for TLS (with feature `rustls`; the platform's roots, or
+    /// [`tls_root_certificates`](ClusterBuilder::tls_root_certificates)).
     ///
     /// ```
     /// let builder = laputa::cluster::Cluster::builder("redis://127.0.0.1:6379/");
@@ -315,6 +318,8 @@ impl Cluster {
             timeout: Duration::from_secs(2),
             queue: 65_536,
             on_gap: None,
+            #[cfg(feature = "rustls")]
+            tls_roots: None,
         }
     }
 
@@ -489,6 +494,23 @@ impl ClusterBuilder {
         self
     }
 
+    /// The certificates (PEM) a `rediss://` Redis is verified against, instead of the
+    /// platform's roots (feature `rustls`).
+    ///
+    /// ```no_run
+    /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let ca = std::fs::read("redis-ca.pem")?;
+    /// let builder = laputa::cluster::Cluster::builder("rediss://:secret@redis.internal:6380/").tls_root_certificates(ca);
+    /// # let _ = builder;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "rustls")]
+    pub fn tls_root_certificates(mut self, pem: Vec<u8>) -> Self {
+        self.tls_roots = Some(pem);
+        self
+    }
+
     /// Starts the node's tasks on the current tokio runtime. It does not wait for Redis: a
     /// node whose Redis is down serves its own sessions and joins the others once it is up.
     ///
@@ -501,7 +523,7 @@ impl ClusterBuilder {
     /// # }
     /// ```
     pub fn start(self) -> Result<Cluster, ClusterError> {
-        let client = redis::Client::open(self.url.as_str()).map_err(ClusterError::Url)?;
+        let client = self.client().map_err(ClusterError::Url)?;
         let id = match self.node {
             Some(id) if id.is_empty() || id.len() > laputa_core::cluster::MAX_ID_LEN => {
                 return Err(ClusterError::NodeId(id))
@@ -520,5 +542,14 @@ impl ClusterBuilder {
         tasks::spawn(&runtime, &node, outbound);
         tracing::info!(node = %node.id, prefix = %self.prefix, "cluster node started");
         Ok(Cluster(node))
+    }
+
+    fn client(&self) -> redis::RedisResult<redis::Client> {
+        #[cfg(feature = "rustls")]
+        if let Some(roots) = &self.tls_roots {
+            let certificates = redis::TlsCertificates { client_tls: None, root_cert: Some(roots.clone()) };
+            return redis::Client::build_with_tls(self.url.as_str(), certificates);
+        }
+        redis::Client::open(self.url.as_str())
     }
 }
