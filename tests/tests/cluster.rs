@@ -563,3 +563,42 @@ fn nodes_reach_a_redis_over_tls_with_a_password() {
         server_two.stop(CloseCode::GOING_AWAY, "").await;
     });
 }
+
+#[test]
+fn a_message_past_the_queue_limit_is_dropped_and_the_receiver_reports_the_gap() {
+    run("queue limit", async {
+        let redis = Redis::start(out_dir("cluster-queue-limit"));
+        let gaps = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = gaps.clone();
+        // Node "small" holds at most 200 bytes for Redis: a 1 KiB line cannot wait there.
+        let small = Cluster::builder(&redis.url()).prefix("q").node("small").queue_limit(200).start().expect("cluster");
+        let receiver = Cluster::builder(&redis.url())
+            .prefix("q")
+            .node("receiver")
+            .on_gap(move |gap| seen.lock().expect("gaps").push(gap.clone()))
+            .start()
+            .expect("cluster");
+        let start = |cluster: &Cluster| {
+            let builder = Server::builder().bind("127.0.0.1:0").service("/room", room()).expect("mounted");
+            builder.cluster(cluster).start::<Tokio>()
+        };
+        let (server_small, server_receiver) = (start(&small).await.expect("up"), start(&receiver).await.expect("up"));
+        let mut pazu = Client::connect(&format!("ws://{}/room", server_receiver.local_addr())).await;
+        let deadline = Instant::now() + WAIT;
+        let sessions = server_receiver.sessions("/room").expect("mounted");
+        while sessions.count() == 0 || !small.stats().connected || !receiver.stats().connected {
+            assert!(Instant::now() < deadline, "never ready");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let local = server_small.sessions("/room").expect("mounted");
+        local.broadcast("first");
+        assert_eq!(pazu.text().await, "first");
+        local.broadcast("x".repeat(1024));
+        assert_eq!(small.stats().dropped, 1, "{:?}", small.stats());
+        local.broadcast("third");
+        assert_eq!(pazu.text().await, "third", "the large line never crossed");
+        let gaps = gaps.lock().expect("gaps").clone();
+        assert_eq!(gaps, [laputa::cluster::Gap::Missed { node: "small".into(), path: "/room".into(), count: 1 }]);
+        assert_eq!((receiver.stats().gaps, receiver.stats().missed), (1, 1));
+    });
+}

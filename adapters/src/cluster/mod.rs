@@ -155,7 +155,7 @@ pub struct ClusterStats {
     /// Messages published to Redis.
     pub published: u64,
     /// Messages for other nodes that were never published: Redis was down, or the queue to it
-    /// was full ([`ClusterBuilder::queue`]).
+    /// was full ([`ClusterBuilder::queue_limit`]).
     pub dropped: u64,
     /// Messages received from other nodes.
     pub received: u64,
@@ -259,6 +259,14 @@ impl std::error::Error for ClusterError {
 
 type GapHandler = Arc<dyn Fn(&Gap) + Send + Sync>;
 
+/// The bytes of messages that may wait for Redis by default: a few seconds of a busy chat, and
+/// a bound on what a Redis that stalls costs each node.
+///
+/// ```
+/// assert_eq!(laputa::cluster::DEFAULT_QUEUE_LIMIT, 16 << 20);
+/// ```
+pub const DEFAULT_QUEUE_LIMIT: usize = 16 << 20;
+
 /// Configures a [`Cluster`]: the Redis URL, the key prefix, the node's id, the timers.
 ///
 /// ```
@@ -316,7 +324,7 @@ impl Cluster {
             expiry: Duration::from_secs(5),
             query_timeout: Duration::from_secs(1),
             timeout: Duration::from_secs(2),
-            queue: 65_536,
+            queue: DEFAULT_QUEUE_LIMIT,
             on_gap: None,
             #[cfg(feature = "rustls")]
             tls_roots: None,
@@ -470,18 +478,17 @@ impl ClusterBuilder {
         self
     }
 
-    /// How many messages may wait for Redis (65,536); past it they are dropped and counted,
-    /// and the other nodes see the gap.
+    /// How many bytes of messages may wait for Redis ([`DEFAULT_QUEUE_LIMIT`], 16 MiB); past it
+    /// they are dropped and counted, and the other nodes see the gap.
     ///
     /// ```
-    /// let builder = laputa::cluster::Cluster::builder("redis://127.0.0.1/").queue(1024);
+    /// let builder = laputa::cluster::Cluster::builder("redis://127.0.0.1/").queue_limit(1 << 20);
     /// # let _ = builder;
     /// ```
-    pub fn queue(mut self, messages: usize) -> Self {
-        self.queue = messages.max(1);
+    pub fn queue_limit(mut self, bytes: usize) -> Self {
+        self.queue = bytes;
         self
     }
-
     /// Called (on the cluster's task: it must not block) for every [`Gap`] this node sees.
     ///
     /// ```

@@ -9,7 +9,7 @@ use laputa_core::bytes::Bytes;
 use laputa_core::cluster::{Arrival, Body, Envelope, Sequencer, Sequences, Target};
 use laputa_core::PreparedMessage;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -72,7 +72,10 @@ pub(super) struct Node {
     epoch: u64,
     sequencer: Mutex<Sequencer>,
     sequences: Mutex<Sequences>,
-    outbound: mpsc::Sender<Outbound>,
+    outbound: mpsc::UnboundedSender<Outbound>,
+    /// The bytes waiting in `outbound`, and their bound.
+    queued: AtomicUsize,
+    queue_limit: usize,
     servers: Mutex<Vec<Weak<Shared>>>,
     /// The other nodes alive at the last heartbeat.
     live: Mutex<Vec<String>>,
@@ -97,10 +100,10 @@ impl Node {
         settings: Settings,
         queue: usize,
         on_gap: Option<GapHandler>,
-    ) -> (Arc<Self>, mpsc::Receiver<Outbound>) {
+    ) -> (Arc<Self>, mpsc::UnboundedReceiver<Outbound>) {
         let mut epoch = [0u8; 8];
         laputa_core::Rng::os().fill(&mut epoch);
-        let (outbound, receiver) = mpsc::channel(queue);
+        let (outbound, receiver) = mpsc::unbounded_channel();
         let keys = Keys { prefix: prefix.to_owned(), bus: format!("{prefix}:bus"), nodes: format!("{prefix}:nodes") };
         let node = Node {
             id,
@@ -111,6 +114,8 @@ impl Node {
             sequencer: Mutex::new(Sequencer::new(u64::from_be_bytes(epoch))),
             sequences: Mutex::new(Sequences::new()),
             outbound,
+            queued: AtomicUsize::new(0),
+            queue_limit: queue,
             servers: Mutex::new(Vec::new()),
             live: Mutex::new(Vec::new()),
             queries: Mutex::new(HashMap::new()),
@@ -187,11 +192,22 @@ impl Node {
         Envelope { node: self.id.clone(), epoch: self.epoch, seq, path: path.to_owned(), body }
     }
 
-    /// Queues bytes for Redis; a full queue drops them (counted).
+    /// Queues bytes for Redis; past the queue's limit they are dropped (counted).
     fn send(&self, channel: String, bytes: Vec<u8>) {
-        if self.outbound.try_send(Outbound { channel, bytes }).is_err() {
+        let len = bytes.len();
+        if self.queued.fetch_add(len, Ordering::AcqRel) + len > self.queue_limit {
+            self.queued.fetch_sub(len, Ordering::AcqRel);
+            return self.dropped(1);
+        }
+        if self.outbound.send(Outbound { channel, bytes }).is_err() {
+            self.queued.fetch_sub(len, Ordering::AcqRel);
             self.dropped(1);
         }
+    }
+
+    /// `outbound` was taken from the queue (published or dropped).
+    pub(super) fn dequeued(&self, outbound: &Outbound) {
+        self.queued.fetch_sub(outbound.bytes.len(), Ordering::AcqRel);
     }
 
     /// This node's sessions of the service at `path`, on each server it serves.

@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, watch};
 const MIN_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
-pub(super) fn spawn(runtime: &tokio::runtime::Handle, node: &Arc<Node>, outbound: mpsc::Receiver<Outbound>) {
+pub(super) fn spawn(runtime: &tokio::runtime::Handle, node: &Arc<Node>, outbound: mpsc::UnboundedReceiver<Outbound>) {
     runtime.spawn(publisher(node.clone(), outbound));
     runtime.spawn(subscriber(node.clone()));
     runtime.spawn(heartbeat(node.clone()));
@@ -35,7 +35,7 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopped| *stopped).await;
 }
 
-async fn publisher(node: Arc<Node>, mut queue: mpsc::Receiver<Outbound>) {
+async fn publisher(node: Arc<Node>, mut queue: mpsc::UnboundedReceiver<Outbound>) {
     let mut stop = node.stop.subscribe();
     let mut backoff = MIN_BACKOFF;
     loop {
@@ -47,7 +47,9 @@ async fn publisher(node: Arc<Node>, mut queue: mpsc::Receiver<Outbound>) {
                         next = queue.recv() => next,
                         () = stopped(&mut stop) => return,
                     };
-                    let Some(Outbound { channel, bytes }) = next else { return };
+                    let Some(outbound) = next else { return };
+                    node.dequeued(&outbound);
+                    let Outbound { channel, bytes } = outbound;
                     match redis::cmd("PUBLISH").arg(&channel).arg(bytes).query_async::<()>(&mut connection).await {
                         Ok(()) => node.published(),
                         Err(error) => {
@@ -66,7 +68,10 @@ async fn publisher(node: Arc<Node>, mut queue: mpsc::Receiver<Outbound>) {
         loop {
             tokio::select! {
                 next = queue.recv() => match next {
-                    Some(_) => node.dropped(1),
+                    Some(outbound) => {
+                        node.dequeued(&outbound);
+                        node.dropped(1);
+                    }
                     None => return,
                 },
                 () = tokio::time::sleep_until(deadline) => break,
