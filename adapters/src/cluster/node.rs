@@ -138,15 +138,15 @@ impl Node {
         lock(&self.live).clone()
     }
 
-    /// The registry's latest list of live nodes: nodes gone from it are forgotten (their next
-    /// message, if they come back, starts a sequence afresh).
+    /// The registry's latest list of live nodes. A node gone from it keeps its sequence here:
+    /// right after a Redis restart the registry is empty until every node beats again, and
+    /// forgetting then would take a node's jump for a fresh start and hide the gap. A node that
+    /// really restarts comes back under a new epoch, which the core's `Sequences` takes as such.
     pub(super) fn set_live(&self, mut nodes: Vec<String>) {
         nodes.retain(|node| *node != self.id);
         let mut live = lock(&self.live);
-        let mut sequences = lock(&self.sequences);
         for gone in live.iter().filter(|node| !nodes.contains(node)) {
-            tracing::info!(node = %gone, "node left the cluster");
-            sequences.forget_node(gone);
+            tracing::info!(node = %gone, "node left the registry");
         }
         *live = nodes;
     }
