@@ -8,6 +8,7 @@
 //!   before (encoded once, zero-copy), and hand the message to Redis once, for every other node
 //!   to deliver to its own sessions: a message crosses Redis once per node, never once per
 //!   session, and a node never delivers its own publish twice;
+//! - session ids are 128 random bits from the OS, unique across nodes without coordination;
 //! - `send_to(id)` and `close_session(id)` for a session on another node answer
 //!   [`Sent::Forwarded`](crate::server::Sent::Forwarded), and the node that holds it acts;
 //! - [`Cluster::sessions`] asks every live node for its sessions of a path and returns what
