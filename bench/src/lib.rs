@@ -13,7 +13,9 @@
 //! - `echo-floor`: no WebSocket server, the least CPU any echo server spends here.
 //! - `broadcast-laputa` (`laputa::server`, `Sessions::broadcast`), `broadcast-tungstenite` and
 //!   `broadcast-yawc` (`tokio::sync::broadcast`, one task per connection): the broadcast servers
-//!   (subscribers on `/sub`, a publisher on `/pub`), run by `loadgen broadcast`.
+//!   (subscribers on `/sub`, a publisher on `/pub`), run by `loadgen broadcast`. With `--redis
+//!   URL --node NAME`, `broadcast-laputa` joins a `laputa::cluster::Cluster`: two such nodes
+//!   under `loadgen cluster` are the cross-node broadcast of `bench-run cluster` (issue 21).
 //! - `echo-laputa-tls` (laputa::tokio over `laputa::tls::TlsAcceptor`) and `echo-tungstenite-tls`
 //!   (tokio-tungstenite over tokio-rustls): the wss echo servers, started with `--tls-cert FILE
 //!   --tls-key FILE` (a certificate the runner makes with [`write_tls_files`]).
@@ -186,6 +188,25 @@ pub fn clock_ticks_per_second() -> u64 {
 /// CPU time (user + system, all threads, in clock ticks) of a process, from `/proc/<pid>/stat`.
 pub fn cpu_ticks(pid: u32) -> io::Result<u64> {
     cpu_times(pid).map(|(user, system)| user + system)
+}
+
+/// Nanoseconds on a CPU of all threads of process `pid` (the first field of each
+/// `/proc/PID/task/TID/schedstat`): the time of utime + stime without their 10 ms ticks, for
+/// a process as light as the cross-node benchmark's Redis, which spends only a few ticks in a
+/// window.
+///
+/// ```
+/// let me = laputa_bench::run_nanos(std::process::id()).unwrap();
+/// assert!(me > 0, "this process has run");
+/// ```
+pub fn run_nanos(pid: u32) -> io::Result<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        // A thread that ended since the listing has no file any more: it is not counted.
+        let Ok(stat) = std::fs::read_to_string(task?.path().join("schedstat")) else { continue };
+        total += stat.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+    }
+    Ok(total)
 }
 
 /// User and system CPU time (all threads, in clock ticks) of a process, from

@@ -12,6 +12,8 @@
 //!                     [--reps 3] [--warmup 1] [--duration 3] [--count-allocs] [--out FILE]
 //! bench-run http      [--servers laputa,axum] [--conns 10,100] [--reps 3] [--warmup 1] [--duration 4]
 //!                     [--root DIR]          (plain HTTP under wrk, issue 20; http_bench.rs)
+//! bench-run cluster   [--subs 1000] [--size 1024] [--rates 20,100] [--windows 128] [--reps 3]
+//!                     [--warmup 1] [--duration 5]  (cross-node broadcast over Redis, issue 21; cluster_bench.rs)
 //! bench-run table     --from FILE          (re-prints the tables of a raw results file)
 //! common: [--server-cpu 0] [--client-cpu 1] [--bin DIR] (default: this program's directory)
 //!         [--deflate] [--tls]
@@ -51,6 +53,10 @@ use std::time::{Duration, Instant};
 #[path = "../http_bench.rs"]
 mod http_bench;
 
+/// `bench-run cluster`: the cross-node broadcast over Redis (issue 21), in a file of its own.
+#[path = "../cluster_bench.rs"]
+mod cluster_bench;
+
 /// Servers in the default order; names starting with `laputa` are ours, the rest are peers.
 const SERVERS: &str = "laputa,laputa-smol,laputa-async-std,laputa-core,tungstenite,fastwebsockets,tokio-websockets";
 /// The default servers of `--deflate`: those that support permessage-deflate.
@@ -73,12 +79,13 @@ fn main() {
         "handshake" => runner.handshake(&args),
         "broadcast" => runner.broadcast(&args),
         "http" => runner.http(&args),
+        "cluster" => runner.cluster(&args),
         "table" => {
             let from = args.value("from").unwrap_or_else(|| fail("table needs --from FILE"));
             let text = std::fs::read_to_string(from).unwrap_or_else(|e| fail(format!("{from}: {e}")));
             print!("{}", tables(&text.lines().filter_map(Record::parse).collect::<Vec<_>>()));
         }
-        other => fail(format!("unknown command {other}: echo, memory, handshake, broadcast, http or table")),
+        other => fail(format!("unknown command {other}: echo, memory, handshake, broadcast, http, cluster or table")),
     }
 }
 
@@ -578,6 +585,10 @@ fn tables(records: &[Record]) -> String {
     let http: Vec<&Record> = records.iter().filter(|r| r.get("kind") == "http").collect();
     if !http.is_empty() {
         http_bench::http_tables(&http, &mut out);
+    }
+    let cluster: Vec<&Record> = records.iter().filter(|r| r.get("kind") == "cluster").collect();
+    if !cluster.is_empty() {
+        cluster_bench::cluster_tables(&cluster, &mut out);
     }
     let memory: Vec<&Record> = records.iter().filter(|r| r.get("kind") == "memory").collect();
     let handshake: Vec<&Record> = records.iter().filter(|r| r.get("kind") == "handshake").collect();

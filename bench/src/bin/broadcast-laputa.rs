@@ -9,12 +9,20 @@
 //! with `--per-session`, each message is sent to each session with `Session::send` instead of
 //! `broadcast`: encoded (and compressed) once per session, as a library without prepared
 //! messages does it.
+//!
+//! `--redis URL [--node NAME]` (the cross-node broadcast of issue 21, `bench-run cluster`): the
+//! server joins a `laputa::cluster::Cluster` on that Redis before it listens, and listens only
+//! once its subscription is in place, so that a message published on one node as soon as every
+//! node accepts connections reaches the others. `Sessions::broadcast` then delivers to this
+//! node's subscribers and hands the message to Redis once, for the other nodes' subscribers.
 
+use laputa::cluster::Cluster;
 use laputa::core::server::Admission;
 use laputa::server::{Server, Service, Session};
 use laputa::tokio::Tokio;
 use laputa::{DeflateConfig, Message};
 use laputa_bench::{fail, tokio_runtime, CountingAlloc, ServerOptions};
+use std::time::{Duration, Instant};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -29,7 +37,10 @@ fn main() {
         deflate.server_no_context_takeover = true;
         subscriber_config.deflate = Some(deflate);
     }
+    let redis = options.args.value("redis").map(str::to_owned);
+    let node = options.args.value("node").map(str::to_owned);
     tokio_runtime().block_on(async move {
+        let cluster = redis.map(|url| join(&url, node.as_deref()));
         let subscribers =
             Service::new(|| |_: &Session, _: Message| {}).admission(Admission::new().config(subscriber_config));
         let builder = Server::builder()
@@ -38,6 +49,13 @@ fn main() {
             .max_connections(100_000)
             .service("/sub", subscribers)
             .unwrap_or_else(|e| fail(e));
+        let builder = match &cluster {
+            Some(cluster) => builder.cluster(cluster),
+            None => builder,
+        };
+        if let Some(cluster) = &cluster {
+            subscribed(cluster).await;
+        }
         let server = builder.start::<Tokio>().await.unwrap_or_else(|e| fail(e));
         let sessions = server.sessions("/sub").unwrap_or_else(|| fail("no /sub service"));
         let publisher = Service::new(move || {
@@ -56,4 +74,25 @@ fn main() {
         server.add_service("/pub", publisher).unwrap_or_else(|e| fail(e));
         std::future::pending::<()>().await
     });
+}
+
+/// Joins the cluster on the Redis at `url` (prefix `bench`), as node `node` if given.
+fn join(url: &str, node: Option<&str>) -> Cluster {
+    let builder = Cluster::builder(url).prefix("bench");
+    let builder = match node {
+        Some(node) => builder.node(node),
+        None => builder,
+    };
+    builder.start().unwrap_or_else(|e| fail(e))
+}
+
+/// Waits (at most 10 s) until the node's subscription to Redis is in place.
+async fn subscribed(cluster: &Cluster) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cluster.stats().connected {
+        if Instant::now() > deadline {
+            fail(format!("node {} did not subscribe to Redis within 10 s", cluster.node()));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }

@@ -57,6 +57,10 @@
 //! server_no_context_takeover` and require it answered; compressed messages are counted, not
 //! inflated.
 //!
+//! `cluster` (issue 21): the broadcast of `broadcast` across two server nodes joined by Redis,
+//! subscribers on both, the publisher on the first; latency per node from a send time carried
+//! in each message. Its options are in `cluster_load.rs`.
+//!
 //! `handshake`: opens, upgrades and resets connections, C at a time, for `duration` seconds;
 //! prints handshakes/s and the server's CPU per handshake. Connections end with a reset
 //! (SO_LINGER 0) so that no TIME_WAIT state piles up on either side.
@@ -113,6 +117,13 @@ const DEFLATE_OFFER: &str = "permessage-deflate; client_no_context_takeover";
 const DEFLATE_TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 /// Largest LZ77 window of raw deflate, as a base-2 logarithm.
 const MAX_WINDOW_BITS: u8 = 15;
+/// How many first bytes of each message's payload [`Rx`] keeps for its reader (`cluster`'s
+/// number and send time).
+const STAMP_LEN: usize = 32;
+
+/// `cluster`: the cross-node broadcast over Redis (issue 21), in a file of its own.
+#[path = "../cluster_load.rs"]
+mod cluster_load;
 
 fn main() {
     let args = Args::parse(&["text", "deflate"]);
@@ -128,7 +139,8 @@ fn main() {
         "check" => check(&args, addr),
         "churn" => churn(&args, addr),
         "broadcast" => broadcast(&args, addr),
-        other => fail(format!("unknown mode {other}: run, idle, handshake, check, churn or broadcast")),
+        "cluster" => cluster_load::cluster(&args, addr),
+        other => fail(format!("unknown mode {other}: run, idle, handshake, check, churn, broadcast or cluster")),
     }
 }
 
@@ -246,6 +258,9 @@ struct Rx {
     /// Compressed messages are counted, not inflated (`broadcast`: 10,000 decompressors of
     /// 32 KiB windows would not fit the load generator's core).
     count_only: bool,
+    /// The first bytes of the current message's payload, up to [`STAMP_LEN`] (`cluster`: the
+    /// sequence number and send time the publisher wrote there).
+    stamp: [u8; STAMP_LEN],
 }
 
 /// One connection's decompressor for the server's messages.
@@ -317,6 +332,17 @@ impl Rx {
     /// (`len` inflated if the message was compressed, `wire_len` as received). `out` is scratch
     /// space for inflating.
     fn feed(&mut self, data: &[u8], out: &mut [u8], mut on_message: impl FnMut(u64, u64)) -> Result<(), String> {
+        self.feed_stamped(data, out, |len, wire, _| on_message(len, wire))
+    }
+
+    /// [`feed`](Self::feed), also handing `on_message` the first [`STAMP_LEN`] bytes of the
+    /// message's payload as received (fewer if the message is shorter).
+    fn feed_stamped(
+        &mut self,
+        data: &[u8],
+        out: &mut [u8],
+        mut on_message: impl FnMut(u64, u64, &[u8]),
+    ) -> Result<(), String> {
         let mut i = 0;
         while i < data.len() {
             if self.in_frame {
@@ -325,6 +351,11 @@ impl Rx {
                 i += take as usize;
                 self.remaining -= take;
                 if self.opcode < 8 {
+                    let have = self.message_len as usize;
+                    if have < STAMP_LEN {
+                        let n = (STAMP_LEN - have).min(chunk.len());
+                        self.stamp[have..have + n].copy_from_slice(&chunk[..n]);
+                    }
                     self.message_len += take;
                     if self.compressed {
                         if let Some(inflater) = self.inflater.as_mut() {
@@ -371,7 +402,7 @@ impl Rx {
         Ok(())
     }
 
-    fn end_frame(&mut self, out: &mut [u8], on_message: &mut impl FnMut(u64, u64)) -> Result<(), String> {
+    fn end_frame(&mut self, out: &mut [u8], on_message: &mut impl FnMut(u64, u64, &[u8])) -> Result<(), String> {
         self.in_frame = false;
         match self.opcode {
             0x8 => Err("the server sent a close frame".into()),
@@ -383,7 +414,7 @@ impl Rx {
                     _ => wire,
                 };
                 self.compressed = false;
-                on_message(len, wire);
+                on_message(len, wire, &self.stamp[..(wire as usize).min(STAMP_LEN)]);
                 Ok(())
             }
             _ => Ok(()),
