@@ -6,13 +6,13 @@
 //!                   [--warmup 1] [--duration 5] [--out FILE]
 //! ```
 //!
-//! Each repetition starts a throwaway `redis-server` (loopback, no persistence) pinned to the
-//! client CPU, then two `broadcast-laputa --redis URL --node a|b` pinned together to the server
-//! CPU (each listens once its subscription is in place), measures Redis's idle CPU with both
-//! nodes joined for two seconds (heartbeats, its own timers), then runs `loadgen cluster` once
-//! per pacing: each `--rates` (messages/s on a fixed schedule: latency below saturation), then
-//! each `--windows` (a closed loop: the rate the cluster sustains). Every run opens its own
-//! subscribers, `--subs` on each node, and the publisher on node A.
+//! Each repetition runs `loadgen cluster` once per pacing: each `--rates` (messages/s on a fixed
+//! schedule: latency below saturation), then each `--windows` (a closed loop: the rate the
+//! cluster sustains). Every run has its own throwaway `redis-server` (loopback, no persistence)
+//! pinned to the client CPU and its own two `broadcast-laputa --redis URL --node a|b` pinned
+//! together to the server CPU (each listens once its subscription is in place); Redis's idle
+//! CPU with both nodes joined (heartbeats, its own timers) is measured for two seconds before
+//! the load, which opens `--subs` subscribers on each node and the publisher on node A.
 
 use super::{fmt_num, fmt_rate, load1, median, Record, Runner, Server};
 use laputa_bench::{fail, run_nanos, Args};
@@ -73,15 +73,17 @@ impl Runner {
         let mut records = Vec::new();
         let started = Instant::now();
         for rep in 0..reps {
-            let redis = self.start_redis();
-            let url = format!("redis://{}/", redis.addr);
-            let a = self.start_program("broadcast-laputa", &["--redis", &url, "--node", "a"], false);
-            let b = self.start_program("broadcast-laputa", &["--redis", &url, "--node", "b"], false);
-            let redis_pid = redis.child.id();
-            let idle0 = run_nanos(redis_pid).unwrap_or_else(|e| fail(e));
-            std::thread::sleep(IDLE);
-            let idle = (run_nanos(redis_pid).unwrap_or_else(|e| fail(e)) - idle0) as f64 / 1e3 / IDLE.as_secs_f64();
             for (flag, value) in &pacings {
+                // Fresh nodes and Redis for every run: what a node had not yet handed to Redis
+                // when a run ended (a rate above what it relays) must not reach the next run.
+                let redis = self.start_redis();
+                let url = format!("redis://{}/", redis.addr);
+                let a = self.start_program("broadcast-laputa", &["--redis", &url, "--node", "a"], false);
+                let b = self.start_program("broadcast-laputa", &["--redis", &url, "--node", "b"], false);
+                let redis_pid = redis.child.id();
+                let idle0 = run_nanos(redis_pid).unwrap_or_else(|e| fail(e));
+                std::thread::sleep(IDLE);
+                let idle = (run_nanos(redis_pid).unwrap_or_else(|e| fail(e)) - idle0) as f64 / 1e3 / IDLE.as_secs_f64();
                 let mut command = self.loadgen();
                 command.args(["cluster", "--addr", &a.addr, "--addr-b", &b.addr, "--subs", &subs.to_string()]);
                 command.args(["--size", &size.to_string(), flag, value]);
@@ -89,6 +91,7 @@ impl Runner {
                 command.args(["--server-pid", &a.child.id().to_string(), "--server-b-pid", &b.child.id().to_string()]);
                 command.args(["--redis-pid", &redis_pid.to_string()]);
                 let result = self.run_loadgen(command);
+                drop((a, b, redis));
                 let line = format!("kind=cluster rep={rep} {result} redis_idle_us_per_s={idle:.0} load1={}", load1());
                 eprintln!("[{:>5.0}s] {line}", started.elapsed().as_secs_f64());
                 self.record(&line);
@@ -113,9 +116,10 @@ fn redis_net_us_per_message(r: &Record) -> Option<f64> {
 /// The tables of `bench-run cluster`: one row per pacing, medians over the repetitions.
 pub(super) fn cluster_tables(records: &[&Record], out: &mut String) {
     let mut pacings: Vec<String> = Vec::new();
+    // A run that failed has no pacing (its error is in the raw line); `runs` counts the others.
     for r in records {
         let pacing = r.get("pacing").to_owned();
-        if !pacings.contains(&pacing) {
+        if !pacing.is_empty() && !pacings.contains(&pacing) {
             pacings.push(pacing);
         }
     }
