@@ -165,8 +165,8 @@ impl Node {
         }
     }
 
-    pub(super) fn published(&self) {
-        self.counters.published.fetch_add(1, Ordering::Relaxed);
+    pub(super) fn published(&self, messages: u64) {
+        self.counters.published.fetch_add(messages, Ordering::Relaxed);
     }
 
     pub(super) fn dropped(&self, messages: u64) {

@@ -18,6 +18,9 @@ use tokio::sync::{mpsc, watch};
 const MIN_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
+/// The most messages published in one pipeline.
+const MAX_BATCH: u64 = 256;
+
 pub(super) fn spawn(runtime: &tokio::runtime::Handle, node: &Arc<Node>, outbound: mpsc::UnboundedReceiver<Outbound>) {
     runtime.spawn(publisher(node.clone(), outbound));
     runtime.spawn(subscriber(node.clone()));
@@ -47,13 +50,24 @@ async fn publisher(node: Arc<Node>, mut queue: mpsc::UnboundedReceiver<Outbound>
                         next = queue.recv() => next,
                         () = stopped(&mut stop) => return,
                     };
-                    let Some(outbound) = next else { return };
-                    node.dequeued(&outbound);
-                    let Outbound { channel, bytes } = outbound;
-                    match redis::cmd("PUBLISH").arg(&channel).arg(bytes).query_async::<()>(&mut connection).await {
-                        Ok(()) => node.published(),
+                    let Some(first) = next else { return };
+                    // Everything waiting goes in one pipeline: one round trip to Redis for a
+                    // batch, where one PUBLISH at a time capped a node at one per round trip.
+                    let mut pipe = redis::pipe();
+                    let mut batch = 0;
+                    let mut outbound = Some(first);
+                    while let Some(message) = outbound.take() {
+                        node.dequeued(&message);
+                        pipe.cmd("PUBLISH").arg(message.channel).arg(message.bytes).ignore();
+                        batch += 1;
+                        if batch < MAX_BATCH {
+                            outbound = queue.try_recv().ok();
+                        }
+                    }
+                    match pipe.query_async::<()>(&mut connection).await {
+                        Ok(()) => node.published(batch),
                         Err(error) => {
-                            node.dropped(1);
+                            node.dropped(batch);
                             tracing::warn!(%error, node = %node.id, "publish to Redis failed; reconnecting");
                             break;
                         }
