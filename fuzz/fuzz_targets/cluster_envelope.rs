@@ -3,7 +3,7 @@
 //!
 //! Checked: no panic; an envelope that decodes encodes back to the same bytes (the format has
 //! one encoding per envelope) and decodes again to itself; a delivery's payload is a slice of the
-//! input; gap detection takes any sequence of such envelopes without a panic.
+//! input; the publisher read from the header alone is the decoded one; gap detection takes any sequence of such envelopes without a panic.
 #![no_main]
 
 use laputa_core::bytes::Bytes;
@@ -12,7 +12,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let input = Bytes::copy_from_slice(data);
+    let publisher = Envelope::publisher(data);
     let Ok(envelope) = Envelope::decode(&input) else { return };
+    assert_eq!(publisher, Some(envelope.node.as_bytes()), "the header read alone agrees");
     if let Body::Deliver { message, .. } = &envelope.body {
         let payload = message.payload_bytes().as_ptr_range();
         let all = input.as_ptr_range();

@@ -222,6 +222,9 @@ impl Node {
 
     /// What another node published: delivered to this node's sessions, or answered.
     pub(super) fn receive(&self, bytes: &[u8]) {
+        if Envelope::publisher(bytes) == Some(self.id.as_bytes()) {
+            return; // our own publish, delivered here already
+        }
         let envelope = match Envelope::decode(&Bytes::copy_from_slice(bytes)) {
             Ok(envelope) => envelope,
             Err(error) => {
@@ -229,9 +232,6 @@ impl Node {
                 return tracing::debug!(%error, "not a cluster envelope");
             }
         };
-        if envelope.node == self.id {
-            return; // our own publish, delivered here already
-        }
         self.counters.received.fetch_add(1, Ordering::Relaxed);
         let arrival = lock(&self.sequences).arrive(&envelope);
         match arrival {

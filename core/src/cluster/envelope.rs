@@ -343,6 +343,25 @@ impl Envelope {
         }
         Ok(Envelope { node, epoch, seq, path, body })
     }
+
+    /// The publishing node's id (its bytes) of an encoded envelope, read without decoding the
+    /// rest: a node drops its own publishes, which Redis sends back on its subscription, before
+    /// copying them. `None` if the bytes do not start as an envelope of this version does.
+    ///
+    /// ```
+    /// use laputa_core::cluster::{Body, Envelope};
+    ///
+    /// let envelope = Envelope { node: "a".into(), epoch: 1, seq: 0, path: "/chat".into(), body: Body::Query { id: 7 } };
+    /// let bytes = envelope.encode();
+    /// assert_eq!(Envelope::publisher(&bytes), Some(&b"a"[..]));
+    /// assert_eq!(Envelope::publisher(b"LPTC"), None, "too short");
+    /// assert_eq!(Envelope::publisher(b"HTTP/1.1 200 OK"), None);
+    /// ```
+    pub fn publisher(bytes: &[u8]) -> Option<&[u8]> {
+        let rest = bytes.strip_prefix(&MAGIC[..])?.strip_prefix(&[VERSION])?;
+        let (&len, rest) = rest.split_first()?;
+        rest.get(..usize::from(len))
+    }
 }
 
 /// A message's kind byte and payload, the payload cut at `u32::MAX` bytes.
