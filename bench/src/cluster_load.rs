@@ -22,7 +22,7 @@
 //! and p50/p99 latency; with the pids, each node's CPU per delivery to its own subscribers and
 //! Redis's CPU (utime + stime from `/proc`) per published message and per cross-node delivery.
 
-use super::{encode_frame, json_payload, Client, Totals, STALL, STAMP_LEN};
+use super::{drain_publisher, encode_frame, json_payload, Client, Totals, STALL, STAMP_LEN};
 use hdrhistogram::Histogram;
 use laputa_bench::{clock_ticks_per_second, cpu_ticks, cpu_times, fail, rss_kib, run_nanos, Args};
 use mio::net::TcpStream;
@@ -205,17 +205,8 @@ pub(super) fn cluster(args: &Args, addr: SocketAddr) {
         }
         for event in &events {
             if event.token() == publisher_token {
-                // The server sends the publisher nothing but pings or a close: drained, ignored.
                 if event.is_readable() || event.is_read_closed() {
-                    loop {
-                        match publisher.read(&mut scratch) {
-                            Ok(0) => fail("publisher: the server closed the connection"),
-                            Ok(_) => {}
-                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                            Err(e) => fail(format!("publisher: read: {e}")),
-                        }
-                    }
+                    drain_publisher(&mut publisher, &mut scratch);
                 }
                 continue;
             }

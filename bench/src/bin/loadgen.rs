@@ -1118,17 +1118,8 @@ fn broadcast(args: &Args, addr: SocketAddr) {
         }
         for event in &events {
             if event.token() == publisher_token {
-                // The server sends the publisher nothing but pings or a close: drained, ignored.
                 if event.is_readable() || event.is_read_closed() {
-                    loop {
-                        match publisher.read(&mut scratch) {
-                            Ok(0) => fail("publisher: the server closed the connection"),
-                            Ok(_) => {}
-                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                            Err(e) => fail(format!("publisher: read: {e}")),
-                        }
-                    }
+                    drain_publisher(&mut publisher, &mut scratch);
                 }
                 continue;
             }
@@ -1857,4 +1848,18 @@ fn churn(args: &Args, addr: SocketAddr) {
         start.elapsed().as_secs_f64()
     );
     std::process::exit(if errors.count == 0 && total > 0 { 0 } else { 1 });
+}
+
+/// Reads what the server sent a broadcast's publisher: nothing but pings or a close, drained
+/// and ignored; the server closing it ends the run.
+fn drain_publisher(publisher: &mut TcpStream, scratch: &mut [u8]) {
+    loop {
+        match publisher.read(scratch) {
+            Ok(0) => fail("publisher: the server closed the connection"),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => fail(format!("publisher: read: {e}")),
+        }
+    }
 }
