@@ -91,6 +91,15 @@ fn chat_node(node: &str, redis: &Redis, dir: &std::path::Path) -> (ChildGuard, S
     (chat, addr)
 }
 
+/// Waits until `ready` holds, checking every 10 ms; panics with `what` after [`WAIT`].
+async fn until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !ready() {
+        assert!(Instant::now() < deadline, "after {WAIT:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// How many times `text` is in `process`'s output.
 fn said(process: &ChildGuard, text: &str) -> usize {
     process.output().matches(text).count()
@@ -98,11 +107,8 @@ fn said(process: &ChildGuard, text: &str) -> usize {
 
 /// Waits until `process` has written `text` `times` times.
 async fn until_said(process: &ChildGuard, text: &str, times: usize) {
-    let deadline = Instant::now() + WAIT;
-    while said(process, text) < times {
-        assert!(Instant::now() < deadline, "no {text:?} x{times} after {WAIT:?}:\n{}", process.output());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let what = format!("no {text:?} x{times} in {}", process.output());
+    until(&what, || said(process, text) >= times).await;
 }
 
 /// A WebSocket client whose messages a task of its own reads into a channel, so that waiting
@@ -186,16 +192,12 @@ async fn observer(redis: &Redis) -> Cluster {
 
 /// Waits until `cluster`'s registry lists exactly `nodes` besides itself.
 async fn until_nodes(cluster: &Cluster, nodes: &[&str]) {
-    let deadline = Instant::now() + WAIT;
-    loop {
+    let live = || {
         let mut live = cluster.nodes();
         live.sort();
-        if live == nodes {
-            return;
-        }
-        assert!(Instant::now() < deadline, "live nodes {live:?}, not {nodes:?}, after {WAIT:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        live
+    };
+    until(&format!("live nodes are not {nodes:?}"), || live() == nodes).await;
 }
 
 /// Per node, how many sessions it answered with (the observer's none left out).
@@ -321,22 +323,14 @@ fn sends_and_closes_by_id_and_topics_reach_a_session_on_another_node() {
         until_nodes(&one, &["two"]).await;
         until_nodes(&two, &["one"]).await;
         for cluster in [&one, &two] {
-            let deadline = Instant::now() + WAIT;
-            while !cluster.stats().connected {
-                assert!(Instant::now() < deadline, "{} never subscribed", cluster.node());
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
+            until(&format!("{} never subscribed", cluster.node()), || cluster.stats().connected).await;
         }
 
         // Pazu is on node one; node two knows of him only through the cluster.
         let mut pazu = Client::connect(&format!("ws://{}/svc", server_one.local_addr())).await;
         let (local, remote) =
             (server_one.sessions("/svc").expect("mounted"), server_two.sessions("/svc").expect("mounted"));
-        let deadline = Instant::now() + WAIT;
-        while local.count() == 0 {
-            assert!(Instant::now() < deadline, "the session never opened");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        until("the session never opened", || local.count() > 0).await;
         let id = local.ids().remove(0);
         assert!(remote.get(&id).is_none());
 
@@ -458,20 +452,12 @@ fn a_threaded_server_joins_a_cluster_whose_tasks_run_on_tokio() {
         let threaded = builder(&threads).start_blocking().expect("listening");
         let tasked = builder(&tasks).start::<Tokio>().await.expect("listening");
         for cluster in [&threads, &tasks] {
-            let deadline = Instant::now() + WAIT;
-            while !cluster.stats().connected {
-                assert!(Instant::now() < deadline, "{} never subscribed", cluster.node());
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
+            until(&format!("{} never subscribed", cluster.node()), || cluster.stats().connected).await;
         }
         let mut sheeta = Client::connect(&format!("ws://{}/room", threaded.local_addr())).await;
         let mut pazu = Client::connect(&format!("ws://{}/room", tasked.local_addr())).await;
         let both = [threaded.sessions("/room").expect("mounted"), tasked.sessions("/room").expect("mounted")];
-        let deadline = Instant::now() + WAIT;
-        while both.iter().any(|sessions| sessions.count() == 0) {
-            assert!(Instant::now() < deadline, "a session never opened");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        until("a session never opened", || both.iter().all(|sessions| sessions.count() > 0)).await;
         sheeta.send("from a thread").await;
         assert_eq!(pazu.text().await, "from a thread");
         assert_eq!(sheeta.text().await, "from a thread");
@@ -541,11 +527,9 @@ fn nodes_reach_a_redis_over_tls_with_a_password() {
         let mut sheeta = Client::connect(&format!("ws://{}/room", server_one.local_addr())).await;
         let mut pazu = Client::connect(&format!("ws://{}/room", server_two.local_addr())).await;
         let both = [server_one.sessions("/room").expect("mounted"), server_two.sessions("/room").expect("mounted")];
-        let deadline = Instant::now() + WAIT;
-        while both.iter().any(|sessions| sessions.count() == 0) || !one.stats().connected || !two.stats().connected {
-            assert!(Instant::now() < deadline, "sessions or subscriptions never came");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let ready =
+            || both.iter().all(|sessions| sessions.count() > 0) && one.stats().connected && two.stats().connected;
+        until("sessions or subscriptions never came", ready).await;
         sheeta.send("over TLS").await;
         assert_eq!(pazu.text().await, "over TLS");
         assert_eq!(sheeta.text().await, "over TLS");
@@ -584,12 +568,9 @@ fn a_message_past_the_queue_limit_is_dropped_and_the_receiver_reports_the_gap() 
         };
         let (server_small, server_receiver) = (start(&small).await.expect("up"), start(&receiver).await.expect("up"));
         let mut pazu = Client::connect(&format!("ws://{}/room", server_receiver.local_addr())).await;
-        let deadline = Instant::now() + WAIT;
         let sessions = server_receiver.sessions("/room").expect("mounted");
-        while sessions.count() == 0 || !small.stats().connected || !receiver.stats().connected {
-            assert!(Instant::now() < deadline, "never ready");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let ready = || sessions.count() > 0 && small.stats().connected && receiver.stats().connected;
+        until("the session or a subscription never came", ready).await;
         let local = server_small.sessions("/room").expect("mounted");
         local.broadcast("first");
         assert_eq!(pazu.text().await, "first");
