@@ -1073,12 +1073,12 @@ impl Connection {
             if tracing::level_enabled!(tracing::Level::TRACE) {
                 trace_frame("prepared frame queued", data_opcode(message.kind()), true, frame.len() as u64);
             }
-            self.transmit.push_prepared(&[], frame);
+            self.transmit.push_prepared(frame);
         } else {
             if tracing::level_enabled!(tracing::Level::TRACE) {
                 trace_frame("prepared frame queued", data_opcode(message.kind()), true, payload.len() as u64);
             }
-            self.transmit.push_prepared(message.header(), payload);
+            self.transmit.push_prepared(message.frame());
         }
         Ok(())
     }

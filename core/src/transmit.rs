@@ -17,13 +17,13 @@ use std::io::{self, IoSlice, Write};
 /// KiB threshold: closed loop 1.05x to 0.98x, pipelined 0.89x to 0.85x of the best peer's CPU.
 pub(crate) const SHARE_MIN: usize = 8 * 1024;
 
-/// A payload prepared once for many connections ([`PreparedMessage`](crate::PreparedMessage)) is
-/// shared from this length on (the first that a frame header gives an extended length), where
-/// one connection's own payload waits for [`SHARE_MIN`]: the prepared bytes would otherwise be
-/// copied into every queue, so sharing saves a copy per connection and holds the payload once
+/// A frame prepared once for many connections ([`PreparedMessage`](crate::PreparedMessage)) is
+/// shared from this length on (about where a frame header gives an extended length), where one
+/// connection's own payload waits for [`SHARE_MIN`]: the prepared bytes would otherwise be
+/// copied into every queue, so sharing saves a copy per connection and holds the frame once
 /// however many queues it waits in. Below it a frame is copied into the gathering buffer: at
-/// most 127 bytes, against two 32-byte queue entries and a reference count that every queue
-/// holding the payload touches, and the small frames stay in one chunk for one plain write.
+/// most 127 bytes, against a 32-byte queue entry and a reference count that every queue
+/// holding the frame touches, and the small frames stay in one chunk for one plain write.
 pub(crate) const PREPARED_SHARE_MIN: usize = 126;
 
 /// A gathering buffer that grew past this is released once written, so that one large burst
@@ -83,12 +83,12 @@ impl TransmitQueue {
         self.push_shared_from(header, payload, SHARE_MIN);
     }
 
-    /// Appends a frame prepared once for many connections ([`PreparedMessage`]): like
-    /// [`push_shared`](Self::push_shared), sharing `payload` from [`PREPARED_SHARE_MIN`] bytes.
+    /// Appends a whole frame prepared once for many connections ([`PreparedMessage`]), shared
+    /// from [`PREPARED_SHARE_MIN`] bytes on.
     ///
     /// [`PreparedMessage`]: crate::PreparedMessage
-    pub(crate) fn push_prepared(&mut self, header: &[u8], payload: &Bytes) {
-        self.push_shared_from(header, payload, PREPARED_SHARE_MIN);
+    pub(crate) fn push_prepared(&mut self, frame: &Bytes) {
+        self.push_shared_from(&[], frame, PREPARED_SHARE_MIN);
     }
 
     fn push_shared_from(&mut self, header: &[u8], payload: &Bytes, min: usize) {

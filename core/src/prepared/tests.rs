@@ -102,7 +102,8 @@ fn a_prepared_message_is_send_safe_and_describes_its_frame() {
         for message in messages(len) {
             let prepared = PreparedMessage::new(message.clone());
             assert_eq!((prepared.kind(), prepared.len(), prepared.is_empty()), (message.kind(), len, len == 0));
-            assert_eq!(prepared.payload().as_ptr(), message.payload_bytes().as_ptr(), "not copied");
+            let frame = prepared.frame();
+            assert_eq!(prepared.payload().as_ptr(), frame[frame.len() - len..].as_ptr(), "the frame's payload");
             assert_eq!(prepared.message(), message);
             let header_len = match len {
                 0..=125 => 2,
@@ -132,9 +133,9 @@ fn a_server_without_deflate_queues_the_frame_send_would_and_shares_the_payload()
                 assert_eq!(session.pending_transmit(), prepared.wire_len());
                 let taken = chunks(session);
                 assert_eq!(taken.concat(), expected, "{len} bytes: the frame `send` makes");
-                if len >= 126 {
-                    assert_eq!(taken.len(), 2, "the header inline, the payload shared");
-                    assert_eq!(taken[1].as_ptr(), message.payload_bytes().as_ptr(), "{len} bytes: no copy");
+                if prepared.wire_len() >= crate::transmit::PREPARED_SHARE_MIN {
+                    assert_eq!(taken.len(), 1, "one chunk: one plain write");
+                    assert_eq!(taken[0].as_ptr(), prepared.frame().as_ptr(), "{len} bytes: the frame, not a copy");
                 } else {
                     assert_eq!(taken.len(), 1, "a small frame is gathered");
                 }
