@@ -549,3 +549,13 @@ static_path = {
 }
 for name, data in static_path.items():
     write("static_path", name, data)
+
+# ---- query_params: a query string, any bytes ----
+query_params = {
+    "form": b"name=Sheeta+Lusheeta&city=Laputa%21&flag",
+    "utf8": b"caf%C3%A9=%E3%83%A9&x=%e3%83%a9",
+    "broken_escapes": b"a=100%&b=%zz%4&c=%+1&&=v&d=",
+    "not_utf8": b"a=%FF%C3&b=\xc3",
+}
+for name, data in query_params.items():
+    write("query_params", name, data)

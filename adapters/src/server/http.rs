@@ -5,7 +5,7 @@
 
 use crate::files::DocumentRoot;
 use laputa_core::bytes::Bytes;
-use laputa_core::server::User;
+use laputa_core::server::{query, route_method, MethodRoute, User};
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
@@ -70,9 +70,10 @@ impl HttpRequest {
         self.head.uri().query()
     }
 
-    /// A query parameter, percent-decoded (`+` is a space).
+    /// A query parameter, percent-decoded (`+` is a space), as the core's
+    /// [`query::param`](laputa_core::server::query::param) reads it.
     pub fn query_param(&self, name: &str) -> Option<String> {
-        super::session::query_param(self.query()?, name)
+        Some(query::param(self.query()?, name)?.into_owned())
     }
 
     /// The headers.
@@ -405,43 +406,36 @@ impl HttpRoutes {
         self.handlers.iter().find(|(m, _)| m == method).map(|(_, handler)| handler)
     }
 
-    /// Answers a plain request: its method's handler (`HEAD` falls back to `GET`'s: the core
-    /// sends the head only), else the document root for `GET` and `HEAD`, else `404` for those
-    /// and `405` with `Allow` for other methods. A handler that panics answers `500`.
+    /// Answers a plain request as the core's [`route_method`] decides: its method's handler
+    /// (`HEAD` falls back to `GET`'s: the core sends the head only), else the document root,
+    /// else `404` or `405` with `Allow`. A handler that panics answers `500`.
     pub(crate) fn answer(&self, request: &HttpRequest) -> HttpResponse {
         let method = request.method();
-        let handler =
-            self.handler(method).or_else(|| (*method == Method::HEAD).then(|| self.handler(&Method::GET)).flatten());
-        if let Some(handler) = handler {
-            return match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.handle(request))) {
-                Ok(response) => response,
-                Err(_) => {
-                    tracing::error!(method = %method, path = request.path(), "HTTP handler panicked: 500");
-                    HttpResponse::new(StatusCode::INTERNAL_SERVER_ERROR)
-                }
-            };
-        }
-        let get_or_head = *method == Method::GET || *method == Method::HEAD;
-        if let (true, Some(root)) = (get_or_head, &self.document_root) {
-            return match root.open(request.path(), method, request.headers()) {
-                Ok(file) => HttpResponse::from_file(file),
-                Err(error) => {
-                    tracing::warn!(%error, path = request.path(), "document root: 500");
-                    HttpResponse::new(StatusCode::INTERNAL_SERVER_ERROR)
-                }
-            };
-        }
-        if get_or_head {
-            return HttpResponse::new(StatusCode::NOT_FOUND);
-        }
         let handled = self.handlers.iter().map(|(m, _)| m).chain(self.streams.iter().map(|(m, _)| m));
-        let mut allowed: Vec<&str> = handled.map(Method::as_str).collect();
-        if self.document_root.is_some() || self.handler(&Method::GET).is_some() {
-            allowed.extend(["GET", "HEAD"]);
+        match route_method(method, |m| self.handler(m), self.document_root.is_some(), handled) {
+            MethodRoute::Handler(handler) => {
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.handle(request))) {
+                    Ok(response) => response,
+                    Err(_) => {
+                        tracing::error!(method = %method, path = request.path(), "HTTP handler panicked: 500");
+                        HttpResponse::new(StatusCode::INTERNAL_SERVER_ERROR)
+                    }
+                }
+            }
+            MethodRoute::Files => {
+                let Some(root) = &self.document_root else {
+                    return HttpResponse::new(StatusCode::NOT_FOUND);
+                };
+                match root.open(request.path(), method, request.headers()) {
+                    Ok(file) => HttpResponse::from_file(file),
+                    Err(error) => {
+                        tracing::warn!(%error, path = request.path(), "document root: 500");
+                        HttpResponse::new(StatusCode::INTERNAL_SERVER_ERROR)
+                    }
+                }
+            }
+            MethodRoute::NotAllowed { allow } => HttpResponse::new(StatusCode::METHOD_NOT_ALLOWED).header(ALLOW, allow),
+            route => HttpResponse::new(route.status().unwrap_or(StatusCode::NOT_FOUND)),
         }
-        allowed.sort_unstable();
-        allowed.dedup();
-        let allow = HeaderValue::from_str(&allowed.join(", ")).unwrap_or(HeaderValue::from_static(""));
-        HttpResponse::new(StatusCode::METHOD_NOT_ALLOWED).header(ALLOW, allow)
     }
 }

@@ -267,7 +267,7 @@ impl SessionContext {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn query_param(&self, name: &str) -> Option<String> {
-        query_param(self.query()?, name)
+        Some(laputa_core::server::query::param(self.query()?, name)?.into_owned())
     }
 
     /// The request's headers.
@@ -656,15 +656,6 @@ pub(crate) fn check_close(code: CloseCode, reason: &str) -> Result<(), laputa_co
     Ok(())
 }
 
-/// Percent-decodes a query component (`+` is a space); invalid escapes stay as they are.
-/// The value of `name` in a query string, percent-decoded.
-pub(crate) fn query_param(query: &str, name: &str) -> Option<String> {
-    query.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (decode_component(key) == name).then(|| decode_component(value))
-    })
-}
-
 /// The (name, value) pairs of a request's `Cookie` headers.
 pub(crate) fn cookie_pairs(headers: &http::HeaderMap) -> impl Iterator<Item = (&str, &str)> {
     headers
@@ -673,26 +664,6 @@ pub(crate) fn cookie_pairs(headers: &http::HeaderMap) -> impl Iterator<Item = (&
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-}
-
-fn decode_component(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            // Two hex digits, nothing else (`from_str_radix` alone takes a sign: "%+1").
-            b'%' if i + 2 < bytes.len() && bytes[i + 1..i + 3].iter().all(u8::is_ascii_hexdigit) => {
-                let hex = |digit: u8| (digit as char).to_digit(16).unwrap_or_default() as u8;
-                out.push(hex(bytes[i + 1]) << 4 | hex(bytes[i + 2]));
-                i += 2;
-            }
-            byte => out.push(byte),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 pub(crate) struct Shared {
@@ -1317,19 +1288,5 @@ impl Future for SendWait<'_> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Sent> {
         let this = &mut *self;
         this.session.0.outbox.poll_push_wait(cx, &mut this.item, this.deadline)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::decode_component;
-
-    #[test]
-    fn query_components_are_percent_decoded() {
-        assert_eq!(decode_component("Sheeta%20%26%20Pazu+!"), "Sheeta & Pazu !");
-        assert_eq!(decode_component("100%"), "100%");
-        assert_eq!(decode_component("%zz%4"), "%zz%4");
-        assert_eq!(decode_component("%e3%83%a9"), "ラ");
-        assert_eq!(decode_component("%+1%-1"), "% 1%-1", "two hex digits or no escape");
     }
 }

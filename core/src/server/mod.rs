@@ -3,7 +3,8 @@
 //! authentication, `Origin`, cookies, subprotocol, extra headers, its [`Config`](crate::Config)),
 //! and every HTTP answer on the way (`404`, `400`, `401` with its challenges, `403`). The same
 //! checks apply to plain HTTP requests with [`Admission::admit_request`] (HTTP authentication of
-//! a server's pages and handlers).
+//! a server's pages and handlers); [`route_method`] says which handler answers a plain request,
+//! or whether it gets `404` or `405`, and [`query`] reads a request's query parameters.
 //!
 //! An adapter reads the request with [`ServerHandshake`](crate::handshake::ServerHandshake),
 //! asks [`Router::decide`], and hands the decision to
@@ -49,9 +50,12 @@
 //! ```
 
 mod admission;
+mod methods;
+pub mod query;
 mod router;
 
 pub use admission::{Admission, Admitted, AdmittedRequest, CookieView, User, UserSecret};
+pub use methods::{route_method, MethodRoute};
 pub use router::{RouteError, Router};
 
 #[cfg(test)]
