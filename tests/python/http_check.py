@@ -248,6 +248,16 @@ def check_silent(addr: tuple[str, int], _root: Path) -> None:
         assert read_to_eof(sock) == b""
 
 
+def check_bare_lf(addr: tuple[str, int], _root: Path) -> None:
+    """A head whose lines end with LF alone, and nothing after it: 400 at once, then the close,
+    not a 408 once the request timeout passes while the server waits for a CRLF CRLF."""
+    with connect(addr) as sock:
+        sock.sendall(b"GET /hello.txt HTTP/1.1\nHost: h\n\n")
+        data = read_to_eof(sock)
+    answers = all_responses(data)
+    assert [status for status, _, _ in answers] == [400], data
+
+
 def check_websocket_after_http(addr: tuple[str, int], root: Path) -> None:
     """Two plain requests, then a WebSocket upgrade on the same connection: the echo works."""
     from websockets.sync.client import connect as ws_connect
@@ -313,6 +323,7 @@ CHECKS = {
     "refused": check_refused,
     "slowloris": check_slowloris,
     "silent": check_silent,
+    "bare_lf": check_bare_lf,
     "websocket_after_http": check_websocket_after_http,
     "websocket_pipelined": check_websocket_pipelined,
     "websocket_echo": check_websocket_echo,

@@ -503,7 +503,7 @@ fn python_slowloris_is_cut_off(driver: Driver) {
     let mut limits = small_body_limits();
     limits.request_timeout = Duration::from_secs(2);
     let server = TestServer::start(driver, "slowloris", limits);
-    server.python(&["slowloris", "silent"]);
+    server.python(&["slowloris", "silent", "bare_lf"]);
 }
 
 fn python_websocket_after_plain_requests(driver: Driver) {

@@ -266,7 +266,11 @@ impl BodyDecoder {
                     return Ok(Progress::NeedMore);
                 }
                 State::Trailers(reader) => {
-                    let Some(end) = reader.push(&data[i..]).map_err(|_| Http1Error::TrailersTooLarge)? else {
+                    let pushed = reader.push(&data[i..]).map_err(|err| match err {
+                        Http1Error::HeadTooLarge => Http1Error::TrailersTooLarge,
+                        _ => Http1Error::InvalidChunk("malformed trailer section"),
+                    });
+                    let Some(end) = pushed? else {
                         return Ok(Progress::NeedMore);
                     };
                     self.trailers = Some(parse_trailers(reader.head())?);

@@ -99,6 +99,13 @@ impl HeadReader {
                 self.line_max = None;
             }
         }
+        // A lone LF within the bound refuses the head, whichever read brought it.
+        if self.bare_lf(&data[..take]).is_some_and(|at| self.buf.len() + at < room) {
+            // RFC 9112 section 2.2 lets a recipient take a lone LF as a line end; refusing it
+            // at once (a 400) leaves no room for a reader before us that splits lines
+            // differently, and does not wait for a CRLF CRLF that will never come.
+            return Err(Http1Error::Malformed("a line of the head ends with LF without CR"));
+        }
         if over_head {
             return Err(Http1Error::HeadTooLarge);
         }
@@ -124,6 +131,17 @@ impl HeadReader {
             }
         }
         Ok(skipped)
+    }
+
+    /// Where in `data`, the next bytes of the head, the first LF that follows anything but a
+    /// CR is.
+    fn bare_lf(&self, data: &[u8]) -> Option<usize> {
+        let mut before = self.buf.last().copied();
+        data.iter().position(|&byte| {
+            let bare = byte == b'\n' && before != Some(b'\r');
+            before = Some(byte);
+            bare
+        })
     }
 
     /// Where the first `\r\n\r\n` ends in `data`, counting one that starts in the buffer.
@@ -384,6 +402,30 @@ mod tests {
             assert_eq!(end, head_len, "split at {split}");
             assert_eq!(reader.head(), &input[..head_len]);
         }
+    }
+
+    #[test]
+    fn a_bare_lf_in_the_head_is_refused_however_the_input_is_split() {
+        let input = b"GET / HTTP/1.1\r\nHost: a\nX: b\r\n\r\n";
+        for split in 0..=input.len() {
+            let mut reader = HeadReader::new(1024);
+            let (a, b) = input.split_at(split);
+            let result = reader.push(a).and_then(|found| match found {
+                Some(end) => Ok(Some(end)),
+                None => reader.push(b),
+            });
+            assert_eq!(
+                result,
+                Err(Http1Error::Malformed("a line of the head ends with LF without CR")),
+                "split at {split}"
+            );
+        }
+        let mut reader = HeadReader::new(1024);
+        assert_eq!(
+            reader.push(b"\n\r\nGET / HTTP/1.1\r\n\r\n"),
+            Ok(Some(21)),
+            "empty lines before the head may be bare"
+        );
     }
 
     #[test]

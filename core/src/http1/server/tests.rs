@@ -347,7 +347,11 @@ fn errors_are_answered_with_their_status_and_close() {
     let limits = ServerLimits { max_request_line: 64, max_head_size: 256, max_body: 16, ..ServerLimits::default() };
     let long_target = format!("GET /{} HTTP/1.1\r\nHost: h\r\n\r\n", "a".repeat(100));
     let large_head = format!("GET / HTTP/1.1\r\nHost: h\r\nX: {}\r\n\r\n", "b".repeat(300));
-    let cases: [(&[u8], Http1Error); 17] = [
+    let bare_lf = Http1Error::Malformed("a line of the head ends with LF without CR");
+    let cases: [(&[u8], Http1Error); 20] = [
+        (b"GET / HTTP/1.1\nHost: h\n\n", bare_lf),
+        (b"GET / HTTP/1.1\r\nHost: h\n\r\n", bare_lf),
+        (b"\r\n\nGET / HTTP/1.1\r\nHost: h\r\nX: 1\n", bare_lf),
         (
             b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
             Http1Error::InvalidFraming("both Content-Length and Transfer-Encoding"),
