@@ -19,6 +19,7 @@ import io
 import select
 import socket
 import sys
+import time
 from pathlib import Path
 
 # No step takes this long unless the server is broken: a read that waits longer fails.
@@ -258,6 +259,24 @@ def check_bare_lf(addr: tuple[str, int], _root: Path) -> None:
     assert [status for status, _, _ in answers] == [400], data
 
 
+def check_stalled_body(addr: tuple[str, int], _root: Path) -> None:
+    """A body that stops halfway is cut off with 408 (the body timeout), then the close; a body
+    that keeps coming, a byte at a time more slowly than the timeout in all, is answered."""
+    with connect(addr) as sock:
+        sock.sendall(b"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc")
+        data = read_to_eof(sock)
+    answers = all_responses(data)
+    assert [status for status, _, _ in answers] == [408], data
+    with connect(addr) as sock:
+        sock.sendall(b"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 6\r\nConnection: close\r\n\r\n")
+        for byte in b"abcdef":
+            time.sleep(0.5)
+            sock.sendall(bytes([byte]))
+        data = read_to_eof(sock)
+    answers = all_responses(data, "POST")
+    assert [status for status, _, _ in answers] == [200], data
+
+
 def check_websocket_after_http(addr: tuple[str, int], root: Path) -> None:
     """Two plain requests, then a WebSocket upgrade on the same connection: the echo works."""
     from websockets.sync.client import connect as ws_connect
@@ -324,6 +343,7 @@ CHECKS = {
     "slowloris": check_slowloris,
     "silent": check_silent,
     "bare_lf": check_bare_lf,
+    "stalled_body": check_stalled_body,
     "websocket_after_http": check_websocket_after_http,
     "websocket_pipelined": check_websocket_pipelined,
     "websocket_echo": check_websocket_echo,

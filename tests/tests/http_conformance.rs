@@ -502,8 +502,9 @@ fn python_refused_requests_are_never_smuggled(driver: Driver) {
 fn python_slowloris_is_cut_off(driver: Driver) {
     let mut limits = small_body_limits();
     limits.request_timeout = Duration::from_secs(2);
+    limits.body_timeout = Duration::from_secs(2);
     let server = TestServer::start(driver, "slowloris", limits);
-    server.python(&["slowloris", "silent", "bare_lf"]);
+    server.python(&["slowloris", "silent", "bare_lf", "stalled_body"]);
 }
 
 fn python_websocket_after_plain_requests(driver: Driver) {

@@ -57,7 +57,8 @@ pub enum Http1Error {
     /// with the 501 (Not Implemented) status code"). See
     /// [`ServerConn`](super::ServerConn) for the methods it knows.
     UnknownMethod,
-    /// A request head that did not arrive within the server's request timeout (408).
+    /// A request head that did not arrive within the server's request timeout, or a body
+    /// that stopped for longer than its body timeout (408).
     Timeout,
 }
 
@@ -107,7 +108,7 @@ impl Http1Error {
             Self::TrailersTooLarge => "chunk extensions or trailers too large",
             Self::Incomplete => "the connection ended before the body",
             Self::UnknownMethod => "unknown method",
-            Self::Timeout => "the request head did not arrive in time",
+            Self::Timeout => "the request did not arrive in time",
         }
     }
 }

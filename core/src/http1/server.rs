@@ -240,6 +240,13 @@ pub struct ServerLimits {
     /// How long a kept-alive connection may stay idle between requests (default 60 s); it is
     /// then closed quietly.
     pub keep_alive_timeout: Duration,
+    /// How long a request body may go without a byte arriving while the connection waits for
+    /// it (default 30 s), so that a client that stops in the middle of a body cannot hold the
+    /// connection. Past it the request gets 408, or, when it was already answered (a body
+    /// being drained), the connection closes. The clock runs only while the connection waits
+    /// for the client: not while a body waits for `100 Continue`, nor while bytes received wait
+    /// for the application. A duration too large to add to an `Instant` means none.
+    pub body_timeout: Duration,
     /// After the last response, once the write side is shut down, how long the connection
     /// keeps reading (and discarding) until the client closes (default 2 s), so that a client
     /// still sending (pipelined requests after a `Connection: close`, an unread body) does not
@@ -259,6 +266,7 @@ impl Default for ServerLimits {
             max_buffered_input: 64 << 10,
             request_timeout: Duration::from_secs(10),
             keep_alive_timeout: Duration::from_secs(60),
+            body_timeout: Duration::from_secs(30),
             linger: Duration::from_secs(2),
         }
     }
@@ -483,6 +491,8 @@ enum TimerKind {
     Idle,
     /// A head has begun: 408 when it passes.
     Head,
+    /// A body waits for its next bytes: 408 (or the close) when it passes.
+    Body,
     /// Shut down, reading until the client closes.
     Linger,
 }
@@ -624,7 +634,8 @@ impl ServerConn {
     }
 
     /// Tells the connection the time; call it when [`poll_timeout`](Self::poll_timeout)
-    /// passes. A head not complete by its deadline is answered 408 (and
+    /// passes. A head not complete by its deadline, or a body that stalls past the body
+    /// timeout, is answered 408 (and
     /// [`HttpEvent::Error`]`(`[`Http1Error::Timeout`]`)` is yielded); an idle connection is
     /// closed quietly; a lingering one is finished.
     ///
@@ -656,6 +667,12 @@ impl ServerConn {
                 TimerKind::Head => {
                     debug!("request head timed out");
                     self.next = Some(self.fail(Http1Error::Timeout, false));
+                }
+                TimerKind::Body => {
+                    if let Read::Body(_, mode) = self.read {
+                        debug!("request body stalled");
+                        self.next = self.body_failed(Http1Error::Timeout, mode);
+                    }
                 }
                 TimerKind::Linger => self.finished = true,
             }
@@ -776,7 +793,7 @@ impl ServerConn {
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should be called next; `None` when no
-    /// timer runs (the application is answering, a body is being read).
+    /// timer runs (the application is answering, a body waits for `100 Continue`).
     ///
     /// ```
     /// use laputa_core::http1::{ServerConn, ServerLimits};
@@ -1505,6 +1522,7 @@ impl ServerConn {
             TimerKind::None => Duration::ZERO,
             TimerKind::Idle if self.served_any => self.limits.keep_alive_timeout,
             TimerKind::Idle | TimerKind::Head => self.limits.request_timeout,
+            TimerKind::Body => self.limits.body_timeout,
             TimerKind::Linger => self.limits.linger,
         }
     }
@@ -1521,6 +1539,10 @@ impl ServerConn {
             Read::Head if self.pending.len() >= self.limits.max_pipelined.max(1) => TimerKind::None,
             Read::Head if self.reader.buffered() > 0 || !self.input.is_empty() => TimerKind::Head,
             Read::Head if self.pending.is_empty() && self.next.is_none() => TimerKind::Idle,
+            // Restarted by every read: input received makes it `None` until parsed.
+            Read::Body(_, BodyMode::Deliver | BodyMode::Drain(_)) if self.input.is_empty() && !self.eof => {
+                TimerKind::Body
+            }
             _ => TimerKind::None,
         }
     }

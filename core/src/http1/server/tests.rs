@@ -55,6 +55,13 @@ fn out(conn: &mut ServerConn) -> String {
     String::from_utf8(buf).unwrap()
 }
 
+/// Everything queued for the client, the clock reading `now`.
+fn out_at(conn: &mut ServerConn, now: Instant) -> String {
+    let mut buf = Vec::new();
+    conn.poll_transmit(now, &mut buf);
+    String::from_utf8(buf).unwrap()
+}
+
 fn ok() -> Response<()> {
     Response::new(())
 }
@@ -475,6 +482,68 @@ fn a_head_that_never_ends_gets_408() {
     c.handle_timeout(deadline);
     assert_eq!(events(&mut c), [Ev::Err(Http1Error::Timeout)]);
     assert!(out(&mut c).starts_with("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"));
+    assert!(c.poll_shutdown());
+}
+
+#[test]
+fn a_body_that_stops_gets_408_and_every_read_restarts_its_timer() {
+    let now = t0();
+    let limits = ServerLimits::default();
+    let mut c = ServerConn::new(limits, now);
+    c.handle_input(b"POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc");
+    assert_eq!(events(&mut c), [req("POST", "/up", BodyKind::Length(10)), Ev::Data(b"abc".to_vec())]);
+    let t1 = now + Duration::from_secs(1);
+    c.transmit(t1);
+    assert_eq!(c.poll_timeout(), Some(t1 + limits.body_timeout));
+    // Bytes well before the deadline: a new one from the next clock reading.
+    let t2 = t1 + limits.body_timeout - Duration::from_secs(1);
+    c.handle_timeout(t2);
+    c.handle_input(b"def");
+    assert_eq!(events(&mut c), [Ev::Data(b"def".to_vec())]);
+    c.transmit(t2);
+    let deadline = t2 + limits.body_timeout;
+    assert_eq!(c.poll_timeout(), Some(deadline));
+    c.handle_timeout(deadline - Duration::from_millis(1));
+    assert!(events(&mut c).is_empty());
+    c.handle_timeout(deadline);
+    assert_eq!(events(&mut c), [Ev::Err(Http1Error::Timeout)]);
+    assert!(out(&mut c).starts_with("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"));
+    assert!(c.poll_shutdown());
+}
+
+#[test]
+fn no_body_timer_runs_while_the_application_decides_or_has_bytes_to_read() {
+    let now = t0();
+    let limits = ServerLimits::default();
+    let mut c = ServerConn::new(limits, now);
+    c.handle_input(b"PUT /up HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+    assert_eq!(events(&mut c), [Ev::Req("PUT".into(), "/up".into(), BodyKind::Length(4), true)]);
+    c.transmit(now);
+    assert_eq!(c.poll_timeout(), None, "waiting for the application to take the body");
+    c.accept_body();
+    let t1 = now + Duration::from_secs(2);
+    assert_eq!(out_at(&mut c, t1), "HTTP/1.1 100 Continue\r\n\r\n");
+    assert_eq!(c.poll_timeout(), Some(t1 + limits.body_timeout), "now waiting for the client");
+    c.handle_input(b"ab");
+    assert_eq!(c.poll_timeout(), None, "bytes wait for the application");
+    c.handle_timeout(t1 + limits.body_timeout * 2);
+    assert_eq!(events(&mut c), [Ev::Data(b"ab".to_vec())], "no timeout: the client was not late");
+}
+
+#[test]
+fn a_body_left_unread_that_stops_closes_the_connection_quietly() {
+    let now = t0();
+    let limits = ServerLimits::default();
+    let mut c = ServerConn::new(limits, now);
+    c.handle_input(b"POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\nx");
+    assert_eq!(events(&mut c)[0], req("POST", "/up", BodyKind::Length(100)));
+    c.respond_full(ok(), "early").unwrap();
+    let t1 = now + Duration::from_secs(1);
+    assert!(out_at(&mut c, t1).starts_with("HTTP/1.1 200 OK\r\n"));
+    assert_eq!(c.poll_timeout(), Some(t1 + limits.body_timeout), "the rest is drained, for a while");
+    c.handle_timeout(t1 + limits.body_timeout);
+    assert!(events(&mut c).is_empty(), "answered already: nobody to tell");
+    assert_eq!(out(&mut c), "");
     assert!(c.poll_shutdown());
 }
 
