@@ -8,7 +8,7 @@
 //! metadata and opens the file.
 
 use http::{HeaderMap, Method};
-use laputa_core::files::{self, FileAnswer, FileKind, FileMeta};
+use laputa_core::files::{self, FileAnswer, FileKind, FileMeta, Refusal};
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Take};
 use std::path::{Path, PathBuf};
@@ -43,6 +43,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone)]
 pub struct DocumentRoot {
     root: PathBuf,
+    /// Hidden files and directories are served too.
+    serve_hidden: bool,
 }
 
 impl DocumentRoot {
@@ -62,7 +64,31 @@ impl DocumentRoot {
         if !fs::metadata(&root)?.is_dir() {
             return Err(io::Error::new(io::ErrorKind::NotADirectory, "a document root must be a directory"));
         }
-        Ok(Self { root })
+        Ok(Self { root, serve_hidden: false })
+    }
+
+    /// Serves hidden files and directories too (names starting with `.`, as the core's
+    /// [`SafePath::is_hidden`](files::SafePath::is_hidden) says), which are `404` by default:
+    /// a `.git` or `.env` left in a served directory is the usual leak. `.well-known` is
+    /// always served.
+    ///
+    /// ```
+    /// use laputa::files::DocumentRoot;
+    /// use laputa::http::{HeaderMap, Method, StatusCode};
+    ///
+    /// # let dir = std::env::temp_dir().join(format!("laputa-doc-hidden-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// std::fs::write(dir.join(".env"), "PASSWORD=hunter2")?;
+    /// let root = DocumentRoot::new(&dir)?;
+    /// let status = |root: &DocumentRoot| root.open("/.env", &Method::GET, &HeaderMap::new()).map(|r| r.answer().status());
+    /// assert_eq!(status(&root)?, StatusCode::NOT_FOUND);
+    /// assert_eq!(status(&root.serve_hidden(true))?, StatusCode::OK);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn serve_hidden(mut self, serve: bool) -> Self {
+        self.serve_hidden = serve;
+        self
     }
 
     /// The canonicalized root.
@@ -81,8 +107,8 @@ impl DocumentRoot {
     /// its query) given the request's headers, and the file to send, opened and positioned at
     /// the range the answer names.
     ///
-    /// In order: the core's [`resolve`](files::resolve) (a refusal answers `400` or `404`);
-    /// the file under the root, canonicalized, which must be [inside](files::is_inside) it
+    /// In order: the core's [`resolve`](files::resolve) (a refusal answers `400` or `404`),
+    /// and a hidden path refused (`404`) unless [`serve_hidden`](Self::serve_hidden); the file under the root, canonicalized, which must be [inside](files::is_inside) it
     /// (else `404`); its metadata and, for a regular file, the file opened and its metadata
     /// read again from the open file; the core's [`respond`](files::respond). A missing file
     /// or one the process may not read is a `404` ([`FileAnswer::from_lookup_error`]); any
@@ -115,6 +141,10 @@ impl DocumentRoot {
     /// ```
     pub fn open(&self, request_path: &str, method: &Method, headers: &HeaderMap) -> io::Result<FileResponse> {
         let path = match files::resolve(request_path) {
+            Ok(path) if path.is_hidden() && !self.serve_hidden => Err(Refusal::Hidden),
+            resolved => resolved,
+        };
+        let path = match path {
             Ok(path) => path,
             Err(refusal) => return Ok(FileResponse::without_body(FileAnswer::refused(refusal))),
         };

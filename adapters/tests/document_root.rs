@@ -160,6 +160,25 @@ fn hostile_paths_are_refused() {
 
 #[cfg(unix)]
 #[test]
+fn hidden_files_are_refused_unless_the_root_serves_them() {
+    let site = Site::new();
+    let dir = site.base.join("site");
+    fs::create_dir_all(dir.join(".git")).unwrap();
+    fs::create_dir_all(dir.join(".well-known/acme-challenge")).unwrap();
+    fs::write(dir.join(".env"), "PASSWORD=hunter2").unwrap();
+    fs::write(dir.join(".git/config"), "[core]").unwrap();
+    fs::write(dir.join(".well-known/acme-challenge/token"), "proof").unwrap();
+    let root = DocumentRoot::new(&dir).unwrap();
+    for path in ["/.env", "/%2Eenv", "/.git/config", "/.git/"] {
+        assert_eq!(read(get(&root, path)), (StatusCode::NOT_FOUND, String::new()), "{path}");
+    }
+    assert_eq!(read(get(&root, "/.well-known/acme-challenge/token")), (StatusCode::OK, "proof".to_owned()));
+    let open = root.serve_hidden(true);
+    assert_eq!(read(get(&open, "/.env")), (StatusCode::OK, "PASSWORD=hunter2".to_owned()));
+    assert_eq!(read(get(&open, "/.git/config")), (StatusCode::OK, "[core]".to_owned()));
+}
+
+#[test]
 fn symbolic_links_that_stay_in_are_served() {
     let site = Site::new();
     let root = site.root();

@@ -77,6 +77,7 @@ enum Running {
 ///   out.txt -> ../outside/secret.txt     links out of the root
 ///   outdir -> DIR/outside
 /// DIR/outside/secret.txt                 SECRET
+/// DIR/site/.env                          SECRET (hidden: never served)
 /// ```
 struct TestServer {
     running: Option<Running>,
@@ -96,6 +97,7 @@ impl TestServer {
         fs::write(site.join("blob.bin"), blob()).unwrap();
         fs::write(site.join("sub/index.html"), "<h1>sub</h1>\n").unwrap();
         fs::write(dir.join("outside/secret.txt"), SECRET).unwrap();
+        fs::write(site.join(".env"), SECRET).unwrap();
         #[cfg(unix)]
         {
             use std::os::unix::fs::symlink;
@@ -447,6 +449,8 @@ const TRAVERSALS: &[(&str, u16)] = &[
     ("/out.txt", 404),
     ("/outdir/secret.txt", 404),
     ("/outdir/", 404),
+    ("/.env", 404),
+    ("/%2eenv", 404),
     ("/%c0%ae%c0%ae/outside/secret.txt", 400),
     ("/%zz/outside/secret.txt", 400),
 ];

@@ -312,16 +312,31 @@ impl ServerBuilder {
     /// Serves the files under `path` to `GET` and `HEAD` requests that no handler takes
     /// (websocket-sharp's `DocumentRootPath`): content types, `ETag` and `Last-Modified` with
     /// conditional requests, single byte ranges, `index.html` for directories; nothing outside
-    /// the root (see `SECURITY.md`, "Document root").
+    /// the root, and no hidden file (see `SECURITY.md`, "Document root").
     ///
     /// ```no_run
     /// let builder = laputa::server::ServerBuilder::default().document_root("public")?;
     /// # let _ = builder;
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn document_root(mut self, path: impl AsRef<std::path::Path>) -> std::io::Result<Self> {
-        self.http.set_document_root(crate::files::DocumentRoot::new(path)?);
-        Ok(self)
+    pub fn document_root(self, path: impl AsRef<std::path::Path>) -> std::io::Result<Self> {
+        Ok(self.serve_files(crate::files::DocumentRoot::new(path)?))
+    }
+
+    /// Serves the files of `root` as [`document_root`](Self::document_root) does, with the
+    /// root's own settings: to serve hidden files too, for one.
+    ///
+    /// ```no_run
+    /// use laputa::files::DocumentRoot;
+    ///
+    /// let root = DocumentRoot::new("public")?.serve_hidden(true);
+    /// let builder = laputa::server::ServerBuilder::default().serve_files(root);
+    /// # let _ = builder;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn serve_files(mut self, root: crate::files::DocumentRoot) -> Self {
+        self.http.set_document_root(root);
+        self
     }
 
     /// The limits of plain HTTP requests and of the upgrade request: request line, head and

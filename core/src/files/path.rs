@@ -56,6 +56,9 @@ pub enum Refusal {
     DeviceName,
     /// `404`: a segment over [`MAX_SEGMENT_LEN`] or a path over [`MAX_PATH_LEN`] bytes.
     TooLong,
+    /// `404`: a hidden file or directory ([`SafePath::is_hidden`]), for a document root that
+    /// does not serve them; [`resolve`] itself accepts them.
+    Hidden,
 }
 
 impl Refusal {
@@ -78,7 +81,8 @@ impl Refusal {
             | Self::EmptySegment
             | Self::Colon
             | Self::DeviceName
-            | Self::TooLong => StatusCode::NOT_FOUND,
+            | Self::TooLong
+            | Self::Hidden => StatusCode::NOT_FOUND,
         }
     }
 }
@@ -98,6 +102,7 @@ impl fmt::Display for Refusal {
             Self::Colon => "a : in a segment",
             Self::DeviceName => "a Windows device name",
             Self::TooLong => "a segment or path too long",
+            Self::Hidden => "a hidden file or directory",
         })
     }
 }
@@ -152,6 +157,25 @@ impl SafePath {
     /// ```
     pub fn is_directory(&self) -> bool {
         self.directory
+    }
+
+    /// Whether a segment names a hidden file or directory: one whose name starts with `.`
+    /// (`.git`, `.env`, `.htpasswd`), where secrets left in a served directory usually are,
+    /// except `.well-known` (RFC 8615: the place for metadata meant to be served, such as
+    /// ACME challenges).
+    ///
+    /// ```
+    /// use laputa_core::files::resolve;
+    ///
+    /// assert!(resolve("/.env")?.is_hidden());
+    /// assert!(resolve("/app/.git/config")?.is_hidden());
+    /// assert!(resolve("/%2Eenv")?.is_hidden(), "decoded first");
+    /// assert!(!resolve("/.well-known/acme-challenge/token")?.is_hidden());
+    /// assert!(!resolve("/a.b/c")?.is_hidden());
+    /// # Ok::<(), laputa_core::files::Refusal>(())
+    /// ```
+    pub fn is_hidden(&self) -> bool {
+        self.segments.iter().any(|segment| segment.starts_with('.') && segment != ".well-known")
     }
 
     /// The file to look up, relative to the root: the segments, and [`INDEX`] after them for
