@@ -536,6 +536,29 @@ fn keep_clean_sweeps_a_session_that_answers_no_ping() {
 }
 
 #[test]
+fn sweep_and_close_all_count_only_the_sessions_they_close() {
+    run(|| {
+        let server = start(vec![("/Echo", echo())]);
+        let mut quiet = [connect(&server, "/Echo"), connect(&server, "/Echo")];
+        let sessions = server.sessions("/Echo").unwrap();
+        until(|| sessions.count() == 2);
+        sessions.ping_all("").unwrap();
+        // The clients read nothing, so they answer neither the ping nor the close: both stay
+        // in the map, closing.
+        assert_eq!(sessions.sweep(), 2);
+        assert_eq!(sessions.sweep(), 0, "closing already");
+        let mut fresh = connect(&server, "/Echo");
+        until(|| sessions.count() == 3);
+        assert_eq!(sessions.close_all(CloseCode::TRY_AGAIN_LATER, "later").unwrap(), 1, "the fresh one only");
+        for ws in &mut quiet {
+            assert_eq!(closed(ws).reason, "no answer to ping");
+        }
+        assert_eq!(closed(&mut fresh).code, CloseCode::TRY_AGAIN_LATER);
+        server.stop(CloseCode::GOING_AWAY, "");
+    });
+}
+
+#[test]
 fn past_the_connection_limit_a_client_waits_until_one_ends() {
     run(|| {
         let server = Server::builder().bind("127.0.0.1:0").max_connections(1).service("/Echo", echo()).unwrap();

@@ -538,7 +538,8 @@ impl Sessions {
     }
 
     /// Closes (1001, going away) every session that received nothing since the last
-    /// [`ping_all`](Self::ping_all); returns how many. A session that answered, or sent
+    /// [`ping_all`](Self::ping_all); returns how many it closed (sessions closing already are
+    /// not counted). A session that answered, or sent
     /// anything at all, is never swept (websocket-sharp's sweep could dispose live sessions).
     ///
     /// ```
@@ -561,14 +562,20 @@ impl Sessions {
     pub fn sweep(&self) -> usize {
         let stale: Vec<Session> =
             self.read().values().filter(|s| !s.0.active.load(Ordering::Relaxed)).cloned().collect();
-        for session in &stale {
-            tracing::debug!(id = %session.id(), "sweep: no answer to the last ping");
-            let _ = session.close_with(CloseCode::GOING_AWAY, "no answer to ping");
-        }
-        stale.len()
+        let swept = stale.iter().filter(|session| {
+            let closed = session.close_with(CloseCode::GOING_AWAY, "no answer to ping");
+            let swept = closed.is_ok_and(Sent::is_queued);
+            if swept {
+                tracing::debug!(id = %session.id(), "sweep: no answer to the last ping");
+            }
+            swept
+        });
+        swept.count()
     }
 
-    /// Closes every session with `code` and `reason`.
+    /// Closes every session with `code` and `reason`; returns how many it closed (sessions
+    /// closing already are not counted), or an error for a code that may not be sent or a
+    /// reason over 123 bytes.
     ///
     /// ```
     /// # #[cfg(feature = "tokio")]
@@ -590,11 +597,11 @@ impl Sessions {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn close_all(&self, code: CloseCode, reason: &str) -> Result<usize, laputa_core::Error> {
-        let sessions = self.all();
-        for session in &sessions {
-            session.close_with(code, reason)?;
+        let mut closed = 0;
+        for session in self.all() {
+            closed += usize::from(session.close_with(code, reason)?.is_queued());
         }
-        Ok(sessions.len())
+        Ok(closed)
     }
 
     /// Sends `message` to every session subscribed to `topic`, encoded once.
