@@ -20,6 +20,7 @@ mod input;
 mod keepalive;
 pub mod mask;
 mod message;
+mod percent;
 mod prepared;
 pub mod proxy;
 mod rng;

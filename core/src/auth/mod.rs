@@ -152,26 +152,9 @@ impl Credentials {
     }
 }
 
-/// Percent-decoding (RFC 3986 section 2.1); a `%` not followed by two hex digits stays as it is.
-/// `None` if the result is not UTF-8.
+/// Percent-decoded userinfo; `None` if the result is not UTF-8.
 fn percent_decode(encoded: &str) -> Option<String> {
-    let bytes = encoded.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |at: usize| bytes.get(at).and_then(|&b| char::from(b).to_digit(16));
-        match (bytes[i], hex(i + 1), hex(i + 2)) {
-            (b'%', Some(hi), Some(lo)) => {
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-            }
-            (byte, _, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
+    String::from_utf8(crate::percent::decode(encoded, false)).ok()
 }
 
 #[cfg(test)]

@@ -60,38 +60,13 @@ pub fn param<'q>(query: &'q str, name: &str) -> Option<Cow<'q, str>> {
 /// assert!(matches!(query::decode("plain"), Cow::Borrowed("plain")));
 /// ```
 pub fn decode(component: &str) -> Cow<'_, str> {
-    let bytes = component.as_bytes();
-    if !bytes.iter().any(|&byte| byte == b'+' || byte == b'%') {
+    if !component.bytes().any(|byte| byte == b'+' || byte == b'%') {
         return Cow::Borrowed(component);
     }
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut rest = bytes;
-    while let Some((&byte, tail)) = rest.split_first() {
-        rest = tail;
-        match byte {
-            b'+' => out.push(b' '),
-            b'%' => match tail {
-                [high, low, after @ ..] if high.is_ascii_hexdigit() && low.is_ascii_hexdigit() => {
-                    out.push(hex_value(*high) << 4 | hex_value(*low));
-                    rest = after;
-                }
-                _ => out.push(b'%'),
-            },
-            byte => out.push(byte),
-        }
-    }
+    let out = crate::percent::decode(component, true);
     match String::from_utf8(out) {
         Ok(text) => Cow::Owned(text),
         Err(error) => Cow::Owned(String::from_utf8_lossy(error.as_bytes()).into_owned()),
-    }
-}
-
-/// The value of an ASCII hex digit (checked by the caller).
-fn hex_value(digit: u8) -> u8 {
-    match digit {
-        b'0'..=b'9' => digit - b'0',
-        b'a'..=b'f' => digit - b'a' + 10,
-        _ => digit - b'A' + 10,
     }
 }
 

@@ -50,9 +50,7 @@ fn events(conn: &mut ServerConn) -> Vec<Ev> {
 
 /// Everything queued for the client.
 fn out(conn: &mut ServerConn) -> String {
-    let mut buf = Vec::new();
-    conn.poll_transmit(t0(), &mut buf);
-    String::from_utf8(buf).unwrap()
+    out_at(conn, t0())
 }
 
 /// Everything queued for the client, the clock reading `now`.
